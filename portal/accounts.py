@@ -1,0 +1,224 @@
+"""Staff accounts: creation, password checks and login throttling."""
+
+from __future__ import annotations
+
+import hmac
+import math
+import time
+from dataclasses import dataclass
+
+import anyio.to_thread
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from portal.tables import ROLE_LABELS, Bureau, BureauLevel, Role, Staff
+
+MIN_PASSWORD_LENGTH = 8
+
+# Failed logins allowed per window before further attempts are refused.
+FAILED_LOGINS_PER_ACCOUNT = RateLimitItemPerMinute(5, 15)
+FAILED_LOGINS_PER_NETWORK = RateLimitItemPerMinute(20, 15)
+
+
+class AccountError(ValueError):
+    """An account cannot be created as asked; the message says why (zh-CN)."""
+
+
+class LoginFailed(Exception):
+    """Wrong username or password, or an inactive account."""
+
+
+class LoginThrottled(Exception):
+    """Too many failed attempts; try again after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+    @property
+    def message(self) -> str:
+        minutes = max(1, math.ceil(self.retry_after / 60))
+        return f"登录失败次数过多，已暂时锁定。请 {minutes} 分钟后再试。"
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    """The signed-in staff member as the request sees them."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    bureau_id: int
+    bureau_name: str
+    bureau_level: BureauLevel
+    county: str
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.username
+
+
+async def load_staff(staff_id: int) -> StaffUser | None:
+    """The active staff member with this id, with their bureau."""
+    row = (
+        await Staff.select(
+            Staff.id,
+            Staff.username,
+            Staff.display_name,
+            Staff.role,
+            Staff.bureau.id.as_alias("bureau_id"),
+            Staff.bureau.name.as_alias("bureau_name"),
+            Staff.bureau.level.as_alias("bureau_level"),
+            Staff.bureau.county.as_alias("county"),
+        )
+        .where((Staff.id == staff_id) & (Staff.active == True))  # noqa: E712
+        .first()
+        .run()
+    )
+    if row is None:
+        return None
+    return StaffUser(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=Role(row["role"]),
+        bureau_id=row["bureau_id"],
+        bureau_name=row["bureau_name"],
+        bureau_level=BureauLevel(row["bureau_level"]),
+        county=row["county"],
+    )
+
+
+async def find_bureau(name: str) -> Bureau | None:
+    """A bureau by its full name (定西市司法局) or its county's name (安定区)."""
+    return (
+        await Bureau.objects()
+        .where((Bureau.name == name) | ((Bureau.county == name) & (Bureau.county != "")))
+        .first()
+        .run()
+    )
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。")
+    if len(password) > Staff._max_password_length:
+        raise AccountError(f"密码不能超过 {Staff._max_password_length} 个字符。")
+    if password.isdigit():
+        raise AccountError("密码不能全是数字。")
+
+
+async def create_staff(
+    username: str,
+    password: str,
+    role: Role | str,
+    bureau_name: str | None = None,
+    display_name: str = "",
+) -> Staff:
+    """Create an active staff account, checking that its role fits its bureau.
+
+    A city admin belongs to the city bureau (the default), a county clerk to a county
+    bureau (required); reviewers and auditors to any bureau (default: the city bureau).
+    """
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise AccountError(
+            f"未知角色 {role!r}；可选：{', '.join(r.value for r in Role)}。"
+        ) from exc
+    username = username.strip()
+    if not username or len(username) > 100 or any(c.isspace() for c in username):
+        raise AccountError("用户名不能为空、不能含空格，且不超过 100 个字符。")
+    check_password(password)
+    if bureau_name:
+        bureau = await find_bureau(bureau_name)
+        if bureau is None:
+            raise AccountError(f"找不到单位「{bureau_name}」。")
+    elif role is Role.county_clerk:
+        raise AccountError("县区经办人必须指定所属县区单位（--bureau）。")
+    else:
+        bureau = await Bureau.objects().where(Bureau.level == BureauLevel.city).first().run()
+        if bureau is None:
+            raise AccountError("尚未设置市司法局，请先运行 portal migrate 并创建单位。")
+    if role is Role.city_admin and bureau.level != BureauLevel.city:
+        raise AccountError("市局管理员必须属于市司法局。")
+    if role is Role.county_clerk and bureau.level != BureauLevel.county:
+        raise AccountError("县区经办人必须属于县区司法局。")
+    if await Staff.exists().where(Staff.username == username).run():
+        raise AccountError(f"用户名「{username}」已存在。")
+    hashed = await anyio.to_thread.run_sync(Staff.hash_password, password)
+    staff = Staff(
+        username=username,
+        password=hashed,
+        role=role.value,
+        bureau=bureau.id,
+        display_name=display_name,
+        active=True,
+    )
+    await staff.save().run()
+    return staff
+
+
+class LoginGuard:
+    """Counts failed logins per account and per client network (moving windows)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._limiter = MovingWindowRateLimiter(storage)
+
+    async def _retry_after(self, item: RateLimitItemPerMinute, key: str) -> int | None:
+        if await self._limiter.test(item, "login", key):
+            return None
+        stats = await self._limiter.get_window_stats(item, "login", key)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def check(self, username: str, network: str) -> None:
+        """Raise ``LoginThrottled`` when the account or the network is locked."""
+        for item, key in (
+            (FAILED_LOGINS_PER_ACCOUNT, f"user:{username.lower()}"),
+            (FAILED_LOGINS_PER_NETWORK, f"net:{network}"),
+        ):
+            retry_after = await self._retry_after(item, key)
+            if retry_after is not None:
+                raise LoginThrottled(retry_after)
+
+    async def failed(self, username: str, network: str) -> None:
+        await self._limiter.hit(FAILED_LOGINS_PER_ACCOUNT, "login", f"user:{username.lower()}")
+        await self._limiter.hit(FAILED_LOGINS_PER_NETWORK, "login", f"net:{network}")
+
+
+async def authenticate(guard: LoginGuard, username: str, password: str, network: str) -> int:
+    """Check a login attempt and return the staff id.
+
+    Raises ``LoginThrottled`` before checking anything while locked, else
+    ``LoginFailed`` on a wrong username or password (counted against both limits).
+    The slow hash runs in a worker thread so the event loop keeps serving.
+    """
+    username = username.strip()[:100]
+    await guard.check(username, network)
+    row = (
+        await Staff.select(Staff.id, Staff.password, Staff.active)
+        .where(Staff.username == username)
+        .first()
+        .run()
+    )
+    stored = row["password"] if row else None
+    ok = False
+    if stored and len(password) <= Staff._max_password_length:
+        _, iterations, salt, _ = Staff.split_stored_password(stored)
+        candidate = await anyio.to_thread.run_sync(
+            Staff.hash_password, password, salt, int(iterations)
+        )
+        ok = hmac.compare_digest(candidate, stored)
+    elif len(password) <= Staff._max_password_length:
+        # Same work for an unknown user, so timing does not reveal which names exist.
+        await anyio.to_thread.run_sync(Staff.hash_password, password)
+    if not ok or not row["active"]:
+        await guard.failed(username, network)
+        raise LoginFailed
+    return row["id"]

@@ -1,0 +1,93 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.flash import FlashConfig, FlashPlugin
+from litestar.static_files import create_static_files_router
+
+from portal import visits
+from portal.accounts import LoginGuard
+from portal.auth import SecurityHeadersMiddleware, StaffMiddleware, actor_of, session_config
+from portal.controllers import ROUTES
+from portal.db import close_database, open_database
+from portal.errors import EXCEPTION_HANDLERS
+from portal.settings import Settings, get_settings
+from portal.stores import Stores, create_stores
+from portal.templating import STATIC_DIR, template_config
+
+# Forms and JSON bodies; upload routes raise their own limit.
+MAX_BODY_BYTES = 1024 * 1024
+
+CSRF_COOKIE = "portal_csrf"
+
+
+def create_app(settings: Settings | None = None, stores: Stores | None = None) -> Litestar:
+    """Build the portal. ``settings`` defaults to the environment; tests pass their own."""
+    settings = settings or get_settings()
+    stores = stores or create_stores(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await open_database()
+        flusher = asyncio.create_task(visits.flush_forever(stores.state))
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            with contextlib.suppress(Exception):
+                await visits.flush(stores.state)
+            await close_database()
+            await stores.close()
+
+    templates = template_config()
+    app = Litestar(
+        route_handlers=[
+            *ROUTES,
+            create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
+        ],
+        lifespan=[lifespan],
+        template_config=templates,
+        plugins=[FlashPlugin(FlashConfig(template_config=templates))],
+        middleware=[
+            SecurityHeadersMiddleware(production=settings.production),
+            session_config(secure=settings.production).middleware,
+            StaffMiddleware(),
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name=CSRF_COOKIE,
+            cookie_secure=settings.production,
+            cookie_samesite="lax",
+        ),
+        stores={"sessions": stores.state.with_namespace("sessions")},
+        dependencies={"actor": Provide(actor_of, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(
+            title="枫桥式评选投票平台 API",
+            version="1.0.0",
+            path="/schema",
+            description="Public API of the Fengqiao-style recognition and voting portal.",
+        ),
+        logging_config=LoggingConfig(
+            root={"level": "INFO", "handlers": ["queue_listener"]},
+            # Unexpected errors are logged once, by portal.errors; expected 4xx are not.
+            log_exceptions="never",
+        ),
+        request_max_body_size=MAX_BODY_BYTES,
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.stores = stores
+    app.state.login_guard = LoginGuard(stores.limits)
+    return app

@@ -1,0 +1,86 @@
+"""The audit log: every staff action that changes data, recorded in one line at the call site.
+
+await audit.record(actor, "campaign.update", campaign, before=old, after=new)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from piccolo.table import Table
+
+from portal.tables import AuditEntry
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a signed-in staff member, or the command line."""
+
+    staff_id: int | None
+    name: str
+    role: str = ""
+    network: str = ""
+
+    @classmethod
+    def command_line(cls, name: str = "命令行") -> Actor:
+        return cls(staff_id=None, name=name, role="", network="")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+    """Keep only the fields that differ, so the log shows what changed."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def _label(obj: Table) -> str:
+    for attr in ("title", "name", "username", "slug"):
+        value = getattr(obj, attr, None)
+        if isinstance(value, str) and value:
+            return value[:200]
+    return ""
+
+
+async def record(
+    actor: Actor,
+    action: str,
+    obj: Table | tuple[str, Any],
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    label: str | None = None,
+) -> None:
+    """Record one action on an object (a row, or a ``(type, id)`` pair)."""
+    if isinstance(obj, Table):
+        object_type, object_id = obj._meta.tablename, obj.id
+        label = label if label is not None else _label(obj)
+    else:
+        object_type, object_id = obj
+    await AuditEntry.insert(
+        AuditEntry(
+            actor=actor.staff_id,
+            actor_name=actor.name[:100],
+            actor_role=actor.role,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            object_label=(label or "")[:200],
+            before=_jsonable(before) if before is not None else None,
+            after=_jsonable(after) if after is not None else None,
+            network=actor.network,
+        )
+    ).run()

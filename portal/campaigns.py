@@ -1,0 +1,427 @@
+"""Campaigns and their categories: validation, editing, and moving through the phases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from portal import audit
+from portal.audit import Actor
+from portal.db import write_transaction
+from portal.tables import (
+    KIND_LABELS,
+    PHASE_LABELS,
+    PHASE_ORDER,
+    Campaign,
+    Category,
+    CategoryKind,
+    Phase,
+)
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
+KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,48}[a-z0-9])?$")
+
+WINDOWS = (
+    ("nominating_opens_at", "nominating_closes_at", "推荐申报"),
+    ("reviewing_opens_at", "reviewing_closes_at", "专家评审"),
+    ("voting_opens_at", "voting_closes_at", "网络投票"),
+)
+WINDOW_FIELDS = tuple(name for pair in WINDOWS for name in pair[:2])
+
+# Phases a campaign may be moved back from: before voting starts nothing public
+# has been recorded, so a step back (e.g. to reopen nominations) is safe.
+REVERSIBLE_PHASES = {Phase.nominating, Phase.vetting, Phase.reviewing}
+
+
+class ValidationFailed(ValueError):
+    """Input was refused; ``errors`` maps each field to a message (zh-CN)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+    @property
+    def message(self) -> str:
+        return "；".join(self.errors.values())
+
+
+class PhaseRefused(ValueError):
+    """A phase move that makes no sense; the message says why (zh-CN)."""
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("Asia/Shanghai")
+
+
+def _text(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    return "" if value is None else str(value).strip()
+
+
+def _int(data: dict[str, Any], name: str, label: str, lo: int, hi: int, errors: dict) -> int | None:
+    raw = _text(data, name)
+    try:
+        value = int(raw)
+    except ValueError:
+        errors[name] = f"{label}须为整数。" if raw else f"请填写{label}。"
+        return None
+    if not lo <= value <= hi:
+        errors[name] = f"{label}须在 {lo} 到 {hi} 之间。"
+        return None
+    return value
+
+
+def _datetime(value: Any, tz: ZoneInfo) -> dt.datetime | None:
+    """A time from a form (``2023-06-01T09:00`` in the campaign's zone) or ISO with offset."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    parsed = dt.datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+@dataclass
+class CampaignInput:
+    slug: str
+    title: str
+    year: int
+    description: str
+    timezone: str
+    notice_days: int
+    windows: dict[str, dt.datetime | None] = field(default_factory=dict)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "year": self.year,
+            "description": self.description,
+            "timezone": self.timezone,
+            "notice_days": self.notice_days,
+            **self.windows,
+        }
+
+
+def parse_campaign(data: dict[str, Any]) -> CampaignInput:
+    """Validate campaign fields from a form or JSON body; raise ``ValidationFailed``."""
+    errors: dict[str, str] = {}
+    slug = _text(data, "slug").lower()
+    if not SLUG_RE.match(slug):
+        errors["slug"] = "网址标识须为 3–64 位小写字母、数字或连字符，且不以连字符开头或结尾。"
+    title = _text(data, "title")
+    if not title:
+        errors["title"] = "请填写活动名称。"
+    elif len(title) > 200:
+        errors["title"] = "活动名称不能超过 200 个字符。"
+    year = _int(data, "year", "年度", 2000, 2100, errors)
+    description = _text(data, "description")
+    if len(description) > 5000:
+        errors["description"] = "活动说明不能超过 5000 个字符。"
+    timezone = _text(data, "timezone") or "Asia/Shanghai"
+    if timezone not in available_timezones():
+        errors["timezone"] = "时区无效，例如 Asia/Shanghai。"
+    notice_days = _int(data, "notice_days", "公示天数", 1, 30, errors)
+    tz = zone(timezone)
+    windows: dict[str, dt.datetime | None] = {}
+    for name in WINDOW_FIELDS:
+        try:
+            windows[name] = _datetime(data.get(name), tz)
+        except ValueError:
+            errors[name] = "时间格式无效。"
+            windows[name] = None
+    for opens, closes, label in WINDOWS:
+        a, b = windows.get(opens), windows.get(closes)
+        if (a is None) != (b is None) and opens not in errors and closes not in errors:
+            errors[closes if a else opens] = f"{label}的开始和结束时间须同时填写。"
+        elif a and b and a >= b:
+            errors[closes] = f"{label}的结束时间须晚于开始时间。"
+    nom_close, vote_open = windows.get("nominating_closes_at"), windows.get("voting_opens_at")
+    if nom_close and vote_open and vote_open < nom_close and "voting_opens_at" not in errors:
+        errors["voting_opens_at"] = "网络投票不能早于推荐申报结束。"
+    if errors:
+        raise ValidationFailed(errors)
+    return CampaignInput(
+        slug=slug,
+        title=title,
+        year=year,  # type: ignore[arg-type]
+        description=description,
+        timezone=timezone,
+        notice_days=notice_days,  # type: ignore[arg-type]
+        windows=windows,
+    )
+
+
+@dataclass
+class CategoryInput:
+    key: str
+    title: str
+    kind: CategoryKind
+    quota: int
+    county_cap: int
+    votes_per_day: int
+    public_counts: bool
+    position: int
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "title": self.title,
+            "kind": self.kind.value,
+            "quota": self.quota,
+            "county_cap": self.county_cap,
+            "votes_per_day": self.votes_per_day,
+            "public_counts": self.public_counts,
+            "position": self.position,
+        }
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in {"1", "true", "on", "yes"}
+
+
+def parse_category(data: dict[str, Any]) -> CategoryInput:
+    """Validate category fields from a form or JSON body; raise ``ValidationFailed``."""
+    errors: dict[str, str] = {}
+    key = _text(data, "key").lower()
+    if not KEY_RE.match(key):
+        errors["key"] = "类别标识须为 1–50 位小写字母、数字、下划线或连字符。"
+    title = _text(data, "title")
+    if not title:
+        errors["title"] = "请填写类别名称。"
+    elif len(title) > 100:
+        errors["title"] = "类别名称不能超过 100 个字符。"
+    try:
+        kind = CategoryKind(_text(data, "kind"))
+    except ValueError:
+        errors["kind"] = "请选择对象类型：" + "、".join(KIND_LABELS.values()) + "。"
+        kind = CategoryKind.judicial_office
+    quota = _int(data, "quota", "命名名额", 1, 1000, errors)
+    county_cap = _int(data, "county_cap", "每县推荐上限", 1, 1000, errors)
+    votes_per_day = _int(data, "votes_per_day", "每人每日投票数", 1, 100, errors)
+    position = _int(data, "position", "排序", 0, 1000, errors) if _text(data, "position") else 0
+    if errors:
+        raise ValidationFailed(errors)
+    return CategoryInput(
+        key=key,
+        title=title,
+        kind=kind,
+        quota=quota,  # type: ignore[arg-type]
+        county_cap=county_cap,  # type: ignore[arg-type]
+        votes_per_day=votes_per_day,  # type: ignore[arg-type]
+        public_counts=_bool(data.get("public_counts")),
+        position=position or 0,
+    )
+
+
+def campaign_values(campaign: Campaign) -> dict[str, Any]:
+    return {
+        name: getattr(campaign, name)
+        for name in (
+            "slug",
+            "title",
+            "year",
+            "description",
+            "timezone",
+            "notice_days",
+            "phase",
+            *WINDOW_FIELDS,
+        )
+    }
+
+
+async def get_campaign(slug: str) -> Campaign | None:
+    return await Campaign.objects().where(Campaign.slug == slug).first().run()
+
+
+async def list_campaigns() -> list[Campaign]:
+    """All campaigns, newest year first."""
+    return (
+        await Campaign.objects()
+        .order_by(Campaign.year, ascending=False)
+        .order_by(Campaign.id, ascending=False)
+        .run()
+    )
+
+
+async def categories_of(campaign_id: int) -> list[Category]:
+    return (
+        await Category.objects()
+        .where(Category.campaign == campaign_id)
+        .order_by(Category.position)
+        .order_by(Category.id)
+        .run()
+    )
+
+
+async def create_campaign(actor: Actor, data: CampaignInput) -> Campaign:
+    """Create a campaign in the draft phase."""
+    async with write_transaction():
+        if await Campaign.exists().where(Campaign.slug == data.slug).run():
+            raise ValidationFailed({"slug": "该网址标识已被使用。"})
+        campaign = Campaign(**data.values(), phase=Phase.draft.value)
+        await campaign.save().run()
+        await audit.record(actor, "campaign.create", campaign, after=data.values())
+    return campaign
+
+
+async def update_campaign(actor: Actor, slug: str, data: CampaignInput) -> Campaign:
+    """Edit a campaign's fields; the slug only while it is a draft (links are shared)."""
+    async with write_transaction():
+        campaign = await get_campaign(slug)
+        if campaign is None:
+            raise LookupError(slug)
+        if campaign.phase == Phase.published.value:
+            raise ValidationFailed({"title": "已正式命名的活动不能再修改。"})
+        if data.slug != campaign.slug:
+            if campaign.phase != Phase.draft.value:
+                raise ValidationFailed({"slug": "活动发布后网址标识不能再修改。"})
+            if await Campaign.exists().where(Campaign.slug == data.slug).run():
+                raise ValidationFailed({"slug": "该网址标识已被使用。"})
+        before = campaign_values(campaign)
+        for name, value in data.values().items():
+            setattr(campaign, name, value)
+        campaign.updated_at = dt.datetime.now(dt.UTC)
+        await campaign.save().run()
+        old, new = audit.changed_fields(before, campaign_values(campaign))
+        if new:
+            await audit.record(actor, "campaign.update", campaign, before=old, after=new)
+    return campaign
+
+
+async def save_category(
+    actor: Actor, campaign: Campaign, data: CategoryInput, key: str | None = None
+) -> Category:
+    """Create a category (``key`` None) or edit the category with that key."""
+    if campaign.phase in {Phase.tallying.value, Phase.notice.value, Phase.published.value}:
+        raise ValidationFailed({"key": "综合评定开始后不能再修改评选类别。"})
+    async with write_transaction():
+        clash = Category.exists().where(
+            (Category.campaign == campaign.id) & (Category.key == data.key)
+        )
+        if key is None:
+            if campaign.phase not in {Phase.draft.value, Phase.nominating.value}:
+                raise ValidationFailed({"key": "推荐申报结束后不能再增加评选类别。"})
+            if await clash.run():
+                raise ValidationFailed({"key": "该类别标识已存在。"})
+            category = Category(campaign=campaign.id, **data.values())
+            await category.save().run()
+            await audit.record(actor, "category.create", category, after=data.values())
+            return category
+        category = (
+            await Category.objects()
+            .where((Category.campaign == campaign.id) & (Category.key == key))
+            .first()
+            .run()
+        )
+        if category is None:
+            raise LookupError(key)
+        if data.key != key:
+            if campaign.phase != Phase.draft.value:
+                raise ValidationFailed({"key": "活动发布后类别标识不能再修改。"})
+            if await clash.run():
+                raise ValidationFailed({"key": "该类别标识已存在。"})
+        before = {name: getattr(category, name) for name in data.values()}
+        for name, value in data.values().items():
+            setattr(category, name, value)
+        await category.save().run()
+        old, new = audit.changed_fields(before, data.values())
+        if new:
+            await audit.record(actor, "category.update", category, before=old, after=new)
+        return category
+
+
+async def delete_category(actor: Actor, campaign: Campaign, key: str) -> None:
+    """Remove a category; only while the campaign is still a draft."""
+    if campaign.phase != Phase.draft.value:
+        raise ValidationFailed({"key": "只有筹备中的活动可以删除评选类别。"})
+    async with write_transaction():
+        category = (
+            await Category.objects()
+            .where((Category.campaign == campaign.id) & (Category.key == key))
+            .first()
+            .run()
+        )
+        if category is None:
+            raise LookupError(key)
+        await category.remove().run()
+        await audit.record(actor, "category.delete", category, before=category.to_dict())
+
+
+def phase_label(phase: str) -> str:
+    try:
+        return PHASE_LABELS[Phase(phase)]
+    except ValueError:
+        return phase
+
+
+async def check_phase_move(campaign: Campaign, target: str) -> Phase:
+    """Return the target phase if the move makes sense, else raise ``PhaseRefused``."""
+    try:
+        goal = Phase(target)
+    except ValueError:
+        raise PhaseRefused(
+            f"未知阶段「{target}」；可选：{', '.join(p.value for p in Phase)}。"
+        ) from None
+    current = Phase(campaign.phase)
+    if goal is current:
+        raise PhaseRefused(f"活动已处于「{PHASE_LABELS[goal]}」阶段。")
+    if current is Phase.published:
+        raise PhaseRefused("活动已正式命名，不能再变更阶段。")
+    step = PHASE_ORDER.index(goal) - PHASE_ORDER.index(current)
+    if step < 0:
+        if current not in REVERSIBLE_PHASES or step != -1:
+            raise PhaseRefused(
+                f"「{PHASE_LABELS[current]}」阶段不能退回到「{PHASE_LABELS[goal]}」："
+                "只能在网络投票开始前退回上一阶段。"
+            )
+        return goal
+    if step > 1:
+        nxt = PHASE_ORDER[PHASE_ORDER.index(current) + 1]
+        raise PhaseRefused(f"阶段须依次推进：下一阶段是「{PHASE_LABELS[nxt]}」。")
+    if (
+        current is Phase.draft
+        and not await Category.exists().where(Category.campaign == campaign.id).run()
+    ):
+        raise PhaseRefused("请先设置至少一个评选类别。")
+    if goal is Phase.voting and not (campaign.voting_opens_at and campaign.voting_closes_at):
+        raise PhaseRefused("请先设置网络投票的开始和结束时间。")
+    return goal
+
+
+async def move_phase(actor: Actor, slug: str, target: str) -> Campaign:
+    """Move a campaign to another phase, as the city bureau would (audited)."""
+    async with write_transaction():
+        campaign = await get_campaign(slug)
+        if campaign is None:
+            raise LookupError(slug)
+        goal = await check_phase_move(campaign, target)
+        before = campaign.phase
+        campaign.phase = goal.value
+        campaign.updated_at = dt.datetime.now(dt.UTC)
+        await campaign.save([Campaign.phase, Campaign.updated_at]).run()
+        await audit.record(
+            actor, "campaign.phase", campaign, before={"phase": before}, after={"phase": goal.value}
+        )
+    return campaign
+
+
+def next_phase(phase: str) -> Phase | None:
+    index = PHASE_ORDER.index(Phase(phase))
+    return PHASE_ORDER[index + 1] if index + 1 < len(PHASE_ORDER) else None
+
+
+def previous_phase(phase: str) -> Phase | None:
+    current = Phase(phase)
+    if current not in REVERSIBLE_PHASES:
+        return None
+    return PHASE_ORDER[PHASE_ORDER.index(current) - 1]

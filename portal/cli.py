@@ -1,0 +1,223 @@
+"""The `portal` command: serve the site, run the demo, manage the database and campaigns."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from portal.settings import ConfigError, get_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    err_console.print(f"[bold red]错误：[/]{message}", highlight=False)
+    sys.exit(1)
+
+
+def run(coro_fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+    """Run an async command body with the database pool open."""
+    from portal.db import close_database, open_database
+
+    async def main() -> Any:
+        await open_database()
+        try:
+            return await coro_fn(*args)
+        finally:
+            await close_database()
+
+    return asyncio.run(main())
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """定西市“枫桥式”评选投票平台 — the Fengqiao-style recognition and voting portal.
+
+    Configuration comes from the environment: DATABASE_URL, REDIS_URL, PORTAL_ENV,
+    PORTAL_SECRET_KEY, PORTAL_TRUSTED_PROXIES, PORTAL_CAPTCHA_TEST_ANSWER (see README).
+    """
+
+
+async def _migrate() -> list[str]:
+    from portal.db import migrate
+
+    return await migrate()
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    _settings()
+    try:
+        applied = run(_migrate)
+    except RuntimeError as exc:
+        fail(str(exc))
+    if applied:
+        console.print(f"已执行 {len(applied)} 个数据库迁移：")
+        for name in applied:
+            console.print(f"  - {name}")
+    else:
+        console.print("数据库结构已是最新。")
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    from portal.db import pending_migrations
+
+    settings = _settings()
+    try:
+        settings.check(workers=workers)
+    except ConfigError as exc:
+        fail(str(exc))
+    pending = run(pending_migrations)
+    if pending:
+        fail(f"数据库有 {len(pending)} 个迁移尚未执行，请先运行 portal migrate。")
+    uvicorn.run(
+        "portal.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        # The portal reads X-Forwarded-For itself, and only from PORTAL_TRUSTED_PROXIES.
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+        log_level="info",
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes; more than one needs REDIS_URL (and PostgreSQL in production).",
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the site with the current configuration."""
+    _serve(host, port, workers)
+
+
+async def _load_demo() -> list:
+    from portal.db import migrate
+    from portal.seed import load_demo
+
+    await migrate()
+    return await load_demo()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-serve", is_flag=True, help="Load the demo data and exit.")
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Migrate, load the demo campaign dingxi-2023, print the demo logins, then serve."""
+    from portal.seed import DEMO_PASSWORD, DEMO_SLUG
+
+    settings = _settings()
+    if settings.production:
+        fail("演示数据的账号密码是公开的，生产环境（PORTAL_ENV=production）不能加载。")
+    logins = run(_load_demo)
+    table = RichTable(title=f"演示账号（密码均为 {DEMO_PASSWORD}）")
+    table.add_column("用户名")
+    table.add_column("角色")
+    table.add_column("单位")
+    for login in logins:
+        table.add_row(login.username, login.display_name, login.bureau)
+    console.print(table)
+    console.print(f"演示活动：http://{host}:{port}/campaigns/{DEMO_SLUG}")
+    console.print(f"工作人员登录：http://{host}:{port}/login")
+    if not no_serve:
+        _serve(host, port, 1)
+
+
+async def _createuser(username: str, password: str, role: str, bureau: str | None) -> None:
+    from portal.accounts import create_staff
+
+    await create_staff(username, password, role, bureau)
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        # Scripts pipe the password in on one line.
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("密码：")
+    if getpass.getpass("再次输入密码：") != password:
+        fail("两次输入的密码不一致。")
+    return password
+
+
+@main.command()
+@click.argument("username")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["city_admin", "county_clerk", "reviewer", "auditor"]),
+    help="city_admin (city bureau), county_clerk (one county), reviewer, auditor (read-only).",
+)
+@click.option(
+    "--bureau", default=None, help="Bureau name or county, e.g. 安定区; default: the city bureau."
+)
+def createuser(username: str, role: str, bureau: str | None) -> None:
+    """Create a staff account, asking for the password (one line on stdin when piped)."""
+    from portal.accounts import AccountError
+
+    _settings()
+    password = _read_password()
+    try:
+        run(_createuser, username, password, role, bureau)
+    except AccountError as exc:
+        fail(str(exc))
+    console.print(f"已创建账号 {username}（{role}）。")
+
+
+async def _phase(slug: str, target: str) -> str:
+    from portal import campaigns
+    from portal.audit import Actor
+
+    campaign = await campaigns.move_phase(Actor.command_line(), slug, target)
+    return campaign.phase
+
+
+@main.command()
+@click.argument("slug")
+@click.argument("phase")
+def phase(slug: str, phase: str) -> None:
+    """Move a campaign to a phase, as the city bureau would (audited).
+
+    PHASE is one of draft, nominating, vetting, reviewing, voting, tallying, notice,
+    published. Moves go one step forward, or one step back before voting starts.
+    """
+    from portal.campaigns import PhaseRefused, phase_label
+
+    _settings()
+    try:
+        new_phase = run(_phase, slug, phase)
+    except LookupError:
+        fail(f"找不到评选活动「{slug}」。")
+    except PhaseRefused as exc:
+        fail(str(exc))
+    console.print(f"{slug} 已进入「{phase_label(new_phase)}」（{new_phase}）阶段。")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,18 @@
+"""All route handlers of the portal package."""
+
+from portal.controllers.api import CampaignApi
+from portal.controllers.audit_log import AuditLogPages
+from portal.controllers.auth import AuthPages
+from portal.controllers.public import PublicPages
+from portal.controllers.staff import CampaignAdmin, Dashboard
+from portal.controllers.staff_api import StaffCampaignApi
+
+ROUTES = [
+    PublicPages,
+    CampaignApi,
+    AuthPages,
+    Dashboard,
+    CampaignAdmin,
+    StaffCampaignApi,
+    AuditLogPages,
+]

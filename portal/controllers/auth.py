@@ -1,0 +1,72 @@
+"""Staff login and logout."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUESTS
+
+from portal import audit
+from portal.accounts import LoginFailed, LoginThrottled, authenticate, load_staff
+from portal.auth import actor_of, safe_next, start_session
+from portal.network import client_network
+
+
+def _login_page(
+    next_url: str, username: str = "", error: str = "", status: int = 200, **kw
+) -> Template:
+    return Template(
+        "auth/login.html",
+        context={"next": next_url, "username": username, "error": error},
+        status_code=status,
+        **kw,
+    )
+
+
+class AuthPages(Controller):
+    include_in_schema = False
+
+    @get("/login", name="login")
+    async def login_form(self, request: Request, next: str | None = None) -> Template | Redirect:
+        target = safe_next(next)
+        if request.user is not None:
+            return Redirect(path=target)
+        return _login_page(target)
+
+    @post("/login", name="login_submit")
+    async def login(self, request: Request) -> Template | Redirect:
+        form = await request.form()
+        username = str(form.get("username") or "").strip()
+        password = str(form.get("password") or "")
+        target = safe_next(str(form.get("next") or ""))
+        if not username or not password:
+            return _login_page(target, username, "请输入用户名和密码。", HTTP_400_BAD_REQUEST)
+        guard = request.app.state.login_guard
+        try:
+            staff_id = await authenticate(guard, username, password, client_network(request))
+        except LoginThrottled as exc:
+            return _login_page(
+                target,
+                username,
+                exc.message,
+                HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
+        except LoginFailed:
+            return _login_page(target, username, "用户名或密码不正确。", HTTP_400_BAD_REQUEST)
+        start_session(request, staff_id)
+        request.scope["user"] = await load_staff(staff_id)
+        await audit.record(actor_of(request), "staff.login", ("staff", staff_id), label=username)
+        return Redirect(path=target)
+
+    @post("/logout", name="logout")
+    async def logout(self, request: Request) -> Redirect:
+        if request.user is not None:
+            await audit.record(
+                actor_of(request),
+                "staff.logout",
+                ("staff", request.user.id),
+                label=request.user.username,
+            )
+        request.clear_session()
+        return Redirect(path="/")

@@ -1,0 +1,65 @@
+"""Public pages: the home page and a campaign's page."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from litestar import Controller, Request, get
+from litestar.response import Template
+
+from portal import visits
+from portal.campaigns import WINDOWS, categories_of
+from portal.controllers.api import public_campaign, public_campaigns_query
+from portal.tables import PHASE_ORDER, Campaign, Phase
+
+
+def timeline(campaign: Campaign) -> list[dict]:
+    """The campaign's phases in order, with their windows and where it stands now."""
+    windows = {
+        Phase.nominating: WINDOWS[0],
+        Phase.reviewing: WINDOWS[1],
+        Phase.voting: WINDOWS[2],
+    }
+    current = PHASE_ORDER.index(Phase(campaign.phase))
+    steps = []
+    for index, phase in enumerate(PHASE_ORDER[1:], start=1):
+        opens = closes = None
+        if phase in windows:
+            opens = getattr(campaign, windows[phase][0])
+            closes = getattr(campaign, windows[phase][1])
+        steps.append(
+            {
+                "phase": phase,
+                "opens": opens,
+                "closes": closes,
+                "state": "done" if index < current else "current" if index == current else "todo",
+            }
+        )
+    return steps
+
+
+class PublicPages(Controller):
+    include_in_schema = False
+
+    @get("/", name="home")
+    async def home(self) -> Template:
+        campaigns = await public_campaigns_query().order_by(Campaign.year, ascending=False).run()
+        current = [c for c in campaigns if c.phase != Phase.published.value]
+        past = [c for c in campaigns if c.phase == Phase.published.value]
+        return Template("public/home.html", context={"current": current, "past": past})
+
+    @get("/campaigns/{slug:str}", name="campaign")
+    async def campaign(self, request: Request, slug: str) -> Template:
+        campaign = await public_campaign(slug)
+        store = request.app.state.stores.state
+        await visits.count_visit(store, campaign.id)
+        return Template(
+            "public/campaign.html",
+            context={
+                "campaign": campaign,
+                "categories": await categories_of(campaign.id),
+                "timeline": timeline(campaign),
+                "visits": await visits.visits(store, campaign),
+                "now": dt.datetime.now(dt.UTC),
+            },
+        )

@@ -1,0 +1,52 @@
+"""Staff JSON API: the same services as the staff pages, for scripts and in-page calls.
+
+Session-authenticated like the pages, so unsafe calls carry the CSRF token in the
+``X-CSRFToken`` header.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, post
+from litestar.openapi import ResponseSpec
+from litestar.status_codes import HTTP_200_OK, HTTP_409_CONFLICT
+
+from portal import campaigns as svc
+from portal.audit import Actor
+from portal.auth import requires
+from portal.controllers.api import ErrorBody, PhaseName
+from portal.errors import ApiError, not_found
+from portal.tables import Role
+
+
+class PhaseChange(msgspec.Struct):
+    phase: str
+
+
+class PhaseState(msgspec.Struct):
+    slug: str
+    phase: PhaseName
+
+
+class StaffCampaignApi(Controller):
+    path = "/api/staff/campaigns"
+    tags = ["staff"]
+    guards = [requires(Role.city_admin)]
+
+    @post(
+        "/{slug:str}/phase",
+        status_code=HTTP_200_OK,
+        summary="Move a campaign to a phase",
+        responses={
+            404: ResponseSpec(data_container=ErrorBody, description="Unknown campaign"),
+            409: ResponseSpec(data_container=ErrorBody, description="The move is refused"),
+        },
+    )
+    async def move_phase(self, actor: Actor, slug: str, data: PhaseChange) -> PhaseState:
+        try:
+            campaign = await svc.move_phase(actor, slug, data.phase)
+        except LookupError:
+            raise not_found("找不到该评选活动。") from None
+        except svc.PhaseRefused as exc:
+            raise ApiError(HTTP_409_CONFLICT, "phase_refused", str(exc)) from None
+        return PhaseState(slug=campaign.slug, phase=campaign.phase)

@@ -1,0 +1,193 @@
+"""Errors as people and clients see them.
+
+API paths (``/api/``) answer with the contract's JSON shape
+``{"error": code, "message": zh-CN text}``; pages answer with a friendly Chinese page.
+Nothing ever shows a traceback: unexpected errors are logged and answered with 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+import asyncpg
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.response import Redirect, Template
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_405_METHOD_NOT_ALLOWED,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_429_TOO_MANY_REQUESTS,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+
+from portal.stores import StoreUnavailable
+
+log = logging.getLogger("portal")
+
+DEFAULTS: dict[int, tuple[str, str]] = {
+    HTTP_400_BAD_REQUEST: ("invalid", "请求内容有误。"),
+    HTTP_401_UNAUTHORIZED: ("unauthorized", "请先登录。"),
+    HTTP_403_FORBIDDEN: ("forbidden", "您没有权限执行此操作。"),
+    HTTP_404_NOT_FOUND: ("not_found", "您要找的内容不存在。"),
+    HTTP_405_METHOD_NOT_ALLOWED: ("method_not_allowed", "不支持该请求方法。"),
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE: ("too_large", "提交的内容过大。"),
+    HTTP_429_TOO_MANY_REQUESTS: ("rate_limited", "请求过于频繁，请稍后再试。"),
+    HTTP_500_INTERNAL_SERVER_ERROR: ("internal", "服务器出现错误，我们已记录，请稍后再试。"),
+    HTTP_503_SERVICE_UNAVAILABLE: ("unavailable", "服务暂时不可用，请稍后再试；本次操作未被记录。"),
+}
+
+TITLES = {
+    HTTP_400_BAD_REQUEST: "请求有误",
+    HTTP_401_UNAUTHORIZED: "请先登录",
+    HTTP_403_FORBIDDEN: "无权访问",
+    HTTP_404_NOT_FOUND: "页面不存在",
+    HTTP_405_METHOD_NOT_ALLOWED: "请求方式有误",
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE: "内容过大",
+    HTTP_429_TOO_MANY_REQUESTS: "请求过于频繁",
+    HTTP_500_INTERNAL_SERVER_ERROR: "服务器错误",
+    HTTP_503_SERVICE_UNAVAILABLE: "服务暂时不可用",
+}
+
+CSRF_MESSAGE = "页面已过期或请求来源无法验证，请刷新页面后重新提交。"
+
+
+class ApiError(HTTPException):
+    """An error with the contract's code and a zh-CN message (plus optional extra fields)."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail=message, status_code=status_code, headers=headers)
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+def not_found(message: str = "您要找的内容不存在。") -> ApiError:
+    return ApiError(HTTP_404_NOT_FOUND, "not_found", message)
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _describe(exc: HTTPException) -> tuple[str, str, dict[str, Any]]:
+    status = exc.status_code
+    code, message = DEFAULTS.get(status, ("error", "请求无法完成。"))
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ApiError):
+        return exc.code, exc.message, exc.extra
+    detail = str(exc.detail or "")
+    if status == HTTP_403_FORBIDDEN and "CSRF" in detail:
+        return "csrf_failed", CSRF_MESSAGE, extra
+    if isinstance(exc, ValidationException):
+        if "JSON" in detail or "decode" in detail.lower():
+            message = "请求内容不是有效的 JSON。"
+        else:
+            message = "请求内容有误，请检查各项填写是否完整、格式是否正确。"
+        if isinstance(exc.extra, list):
+            fields = [e.get("key") for e in exc.extra if isinstance(e, dict) and e.get("key")]
+            if fields:
+                extra["fields"] = fields
+        return "invalid", message, extra
+    if status == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        return code, "提交的内容过大，请缩小后重试。", extra
+    if status < 500 and detail and not detail.isascii():
+        # Our own exceptions carry zh-CN details meant for people.
+        message = detail
+    return code, message, extra
+
+
+def error_response(
+    request: Request, status: int, code: str, message: str, **extra: Any
+) -> Response:
+    headers = {}
+    if status == HTTP_429_TOO_MANY_REQUESTS and "retry_after" in extra:
+        headers["Retry-After"] = str(extra.pop("retry_after"))
+    if wants_json(request):
+        return Response(
+            {"error": code, "message": message, **extra},
+            status_code=status,
+            media_type=MediaType.JSON,
+            headers=headers,
+        )
+    return Template(
+        "errors/error.html",
+        context={
+            "status": status,
+            "title": TITLES.get(status, "出错了"),
+            "message": message,
+            "code": code,
+        },
+        status_code=status,
+        headers=headers,
+    )
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    if isinstance(exc, NotAuthorizedException) and not wants_json(request):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Redirect(path="/login", query_params={"next": target})
+    code, message, extra = _describe(exc)
+    response = error_response(request, exc.status_code, code, message, **extra)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def unavailable_handler(request: Request, exc: Exception) -> Response:
+    log.warning("backing service unavailable on %s: %r", request.url.path, exc)
+    code, message = DEFAULTS[HTTP_503_SERVICE_UNAVAILABLE]
+    response = error_response(request, HTTP_503_SERVICE_UNAVAILABLE, code, message)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    code, message = DEFAULTS[HTTP_500_INTERNAL_SERVER_ERROR]
+    return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, code, message)
+
+
+def _database_error_handler(request: Request, exc: Exception) -> Response:
+    if is_unavailable(exc):
+        return unavailable_handler(request, exc)
+    return internal_error_handler(request, exc)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Is this the database or the store being down or locked (not a bug)?"""
+    if isinstance(exc, StoreUnavailable | ConnectionError | TimeoutError | OSError):
+        return True
+    if isinstance(exc, asyncpg.exceptions.PostgresConnectionError | asyncpg.CannotConnectNowError):
+        return True
+    if isinstance(exc, asyncpg.exceptions.InterfaceError):
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        return any(s in text for s in ("locked", "busy", "disk", "unable to open", "readonly"))
+    return False
+
+
+EXCEPTION_HANDLERS = {
+    HTTPException: http_exception_handler,
+    StoreUnavailable: unavailable_handler,
+    sqlite3.OperationalError: _database_error_handler,
+    OSError: _database_error_handler,
+    asyncpg.exceptions.PostgresError: _database_error_handler,
+    asyncpg.exceptions.InterfaceError: _database_error_handler,
+    HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
+}

@@ -1,0 +1,17 @@
+"""The Piccolo app of the portal package: its tables and migrations."""
+
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from portal.tables import AuditEntry, Bureau, Campaign, Category, Staff
+
+CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
+
+APP_CONFIG = AppConfig(
+    app_name="portal",
+    migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
+    table_classes=[Bureau, Staff, Campaign, Category, AuditEntry],
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,145 @@
+"""Demo data: the 2023 Dingxi campaign (`dingxi-2023`), its bureaus and demo staff.
+
+All demo data is generated here; later features extend this module (candidates,
+scores, votes, an earlier finished campaign).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from portal import accounts
+from portal.db import write_transaction
+from portal.tables import Bureau, BureauLevel, Campaign, Category, CategoryKind, Phase, Role, Staff
+
+CITY_BUREAU = "定西市司法局"
+# The seven county-level bureaus of Dingxi, with the pinyin used in demo logins.
+COUNTIES = (
+    ("安定区", "anding"),
+    ("通渭县", "tongwei"),
+    ("陇西县", "longxi"),
+    ("渭源县", "weiyuan"),
+    ("临洮县", "lintao"),
+    ("漳县", "zhangxian"),
+    ("岷县", "minxian"),
+)
+DEMO_SLUG = "dingxi-2023"
+# Demo accounts share one password, printed at start; `portal demo` refuses production.
+DEMO_PASSWORD = "dingxi-demo-2023"  # noqa: S105 - public by design, demo only
+
+DEMO_CATEGORIES = (
+    # key, title, kind, quota, per-county cap, votes per voter per day
+    ("judicial-office", "“枫桥式”司法所", CategoryKind.judicial_office, 7, 2, 3),
+    ("mediation-committee", "“枫桥式”人民调解委员会", CategoryKind.mediation_committee, 14, 5, 5),
+    ("mediator", "“枫桥式”人民调解员", CategoryKind.mediator, 21, 6, 5),
+)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: Role
+    bureau: str
+    display_name: str
+
+
+def demo_logins() -> list[DemoLogin]:
+    """The demo staff: a city admin, a clerk per county, five reviewers, an auditor."""
+    logins = [DemoLogin("city-admin", Role.city_admin, CITY_BUREAU, "市局管理员")]
+    logins += [
+        DemoLogin(f"clerk-{pinyin}", Role.county_clerk, f"{county}司法局", f"{county}经办人")
+        for county, pinyin in COUNTIES
+    ]
+    # Five reviewers from five different counties (conflicts of interest are by bureau).
+    logins += [
+        DemoLogin(f"reviewer-{pinyin}", Role.reviewer, f"{county}司法局", f"评审专家（{county}）")
+        for county, pinyin in COUNTIES[:5]
+    ]
+    logins.append(DemoLogin("auditor", Role.auditor, CITY_BUREAU, "审计员"))
+    return logins
+
+
+async def ensure_bureaus() -> None:
+    """The city bureau and its seven county bureaus (idempotent)."""
+    async with write_transaction():
+        existing = {row["name"] for row in await Bureau.select(Bureau.name).run()}
+        rows = [Bureau(name=CITY_BUREAU, county="", level=BureauLevel.city.value, position=0)]
+        rows += [
+            Bureau(
+                name=f"{county}司法局", county=county, level=BureauLevel.county.value, position=i
+            )
+            for i, (county, _) in enumerate(COUNTIES, start=1)
+        ]
+        new = [row for row in rows if row.name not in existing]
+        if new:
+            await Bureau.insert(*new).run()
+
+
+async def ensure_staff() -> list[DemoLogin]:
+    """Create the demo accounts that do not exist yet; return all demo logins."""
+    logins = demo_logins()
+    for login in logins:
+        if not await Staff.exists().where(Staff.username == login.username).run():
+            await accounts.create_staff(
+                login.username, DEMO_PASSWORD, login.role, login.bureau, login.display_name
+            )
+    return logins
+
+
+def _at(day: dt.date, hour: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), dt.timezone(dt.timedelta(hours=8)))
+
+
+async def ensure_demo_campaign(today: dt.date | None = None) -> Campaign:
+    """The 2023 Dingxi campaign, in its voting phase with voting open now (idempotent)."""
+    today = today or dt.date.today()
+    campaign = await Campaign.objects().where(Campaign.slug == DEMO_SLUG).first().run()
+    if campaign is not None:
+        return campaign
+    async with write_transaction():
+        campaign = Campaign(
+            slug=DEMO_SLUG,
+            title="2023年度定西市“枫桥式”司法所、人民调解委员会、人民调解员评选",
+            year=2023,
+            description=(
+                "为深入学习贯彻新时代“枫桥经验”，定西市司法局在全市开展“枫桥式”司法所、"
+                "人民调解委员会和人民调解员评选命名活动。各县区司法局择优推荐，市司法局严格审核，"
+                "经专家评审、网络投票、综合评定和公示后正式命名。"
+            ),
+            timezone="Asia/Shanghai",
+            phase=Phase.voting.value,
+            nominating_opens_at=_at(today - dt.timedelta(days=60), 9),
+            nominating_closes_at=_at(today - dt.timedelta(days=40), 18),
+            reviewing_opens_at=_at(today - dt.timedelta(days=30), 9),
+            reviewing_closes_at=_at(today - dt.timedelta(days=10), 18),
+            voting_opens_at=_at(today - dt.timedelta(days=3), 9),
+            voting_closes_at=_at(today + dt.timedelta(days=14), 18),
+            notice_days=7,
+        )
+        await campaign.save().run()
+        await Category.insert(
+            *[
+                Category(
+                    campaign=campaign.id,
+                    key=key,
+                    title=title,
+                    kind=kind.value,
+                    quota=quota,
+                    county_cap=cap,
+                    votes_per_day=per_day,
+                    public_counts=True,
+                    position=position,
+                )
+                for position, (key, title, kind, quota, cap, per_day) in enumerate(DEMO_CATEGORIES)
+            ]
+        ).run()
+    return campaign
+
+
+async def load_demo() -> list[DemoLogin]:
+    """Everything `portal demo` loads; safe to run again on an existing demo database."""
+    await ensure_bureaus()
+    logins = await ensure_staff()
+    await ensure_demo_campaign()
+    return logins

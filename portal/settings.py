@@ -1,0 +1,129 @@
+"""Configuration: read once from the environment into an immutable settings object.
+
+The variables and their defaults are part of the public contract
+(``shared/docs/public-api.md``): deployment scripts rely on them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class ConfigError(Exception):
+    """The configuration cannot run; the message is one line saying why."""
+
+
+def _parse_networks(raw: str) -> tuple[IPNetwork, ...]:
+    networks = []
+    for item in raw.replace(";", ",").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ConfigError(
+                f"PORTAL_TRUSTED_PROXIES: {item!r} is not an address or network"
+            ) from exc
+    return tuple(networks)
+
+
+def _load_or_create_secret(var_dir: Path) -> str:
+    """Development only: a random key kept under var/ so sessions survive restarts."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Create with owner-only permissions; never overwrite a key another process made.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the portal reads from its environment."""
+
+    database_url: str
+    redis_url: str | None = None
+    env: str = "development"
+    secret_key: str = field(default="", repr=False)
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    captcha_test_answer: str | None = None
+    var_dir: Path = DEFAULT_VAR_DIR
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read the contract's variables; fill development defaults."""
+        env_map = os.environ if environ is None else environ
+        var_dir = Path(env_map.get("PORTAL_VAR_DIR") or DEFAULT_VAR_DIR)
+        env = (env_map.get("PORTAL_ENV") or "development").strip().lower()
+        if env not in {"development", "production", "test"}:
+            raise ConfigError(f"PORTAL_ENV must be development, production or test, not {env!r}")
+        database_url = env_map.get("DATABASE_URL") or f"sqlite:///{var_dir / 'portal.sqlite3'}"
+        if not database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ConfigError("DATABASE_URL must start with sqlite:/// or postgresql://")
+        secret_key = env_map.get("PORTAL_SECRET_KEY", "")
+        if not secret_key and env != "production":
+            secret_key = _load_or_create_secret(var_dir)
+        return cls(
+            database_url=database_url,
+            redis_url=env_map.get("REDIS_URL") or None,
+            env=env,
+            secret_key=secret_key,
+            trusted_proxies=_parse_networks(env_map.get("PORTAL_TRUSTED_PROXIES", "")),
+            captcha_test_answer=env_map.get("PORTAL_CAPTCHA_TEST_ANSWER") or None,
+            var_dir=var_dir,
+        )
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:///")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    def check(self, workers: int = 1) -> None:
+        """Refuse configurations that cannot run safely, with a one-line reason each."""
+        if workers > 1 and not self.redis_url:
+            raise ConfigError(
+                f"--workers {workers} needs REDIS_URL: without Redis every worker would keep "
+                "its own sessions and limits"
+            )
+        if not self.production:
+            return
+        if not self.secret_key:
+            raise ConfigError("PORTAL_ENV=production needs PORTAL_SECRET_KEY")
+        if len(self.secret_key) < 32:
+            raise ConfigError("PORTAL_SECRET_KEY must be at least 32 characters in production")
+        if self.captcha_test_answer:
+            raise ConfigError(
+                "PORTAL_CAPTCHA_TEST_ANSWER is a test setting and is refused in production"
+            )
+        if self.uses_sqlite and workers > 1:
+            raise ConfigError(
+                "SQLite allows one writer: use PostgreSQL (DATABASE_URL) for more than one worker"
+            )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings.from_env()

@@ -1,0 +1,152 @@
+"""The portal's own tables: bureaus, staff, campaigns and their categories, the audit log."""
+
+from __future__ import annotations
+
+import enum
+
+from piccolo.apps.user.tables import BaseUser
+from piccolo.columns import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.indexes import IndexMethod
+from piccolo.table import Table
+
+
+class BureauLevel(enum.StrEnum):
+    city = "city"
+    county = "county"
+
+
+class Bureau(Table):
+    """The city justice bureau (市司法局) or one of its county bureaus (县区司法局)."""
+
+    name = Varchar(length=100, unique=True)
+    # The county's own name (安定区); empty for the city bureau.
+    county = Varchar(length=50, default="")
+    level = Varchar(length=10, choices=BureauLevel)
+    position = Integer(default=0)
+
+
+class Role(enum.StrEnum):
+    city_admin = "city_admin"
+    county_clerk = "county_clerk"
+    reviewer = "reviewer"
+    auditor = "auditor"
+
+
+ROLE_LABELS = {
+    Role.city_admin: "市局管理员",
+    Role.county_clerk: "县区经办人",
+    Role.reviewer: "评审专家",
+    Role.auditor: "审计员",
+}
+
+
+class Staff(BaseUser, tablename="staff"):
+    """A staff account. Passwords use Piccolo's salted PBKDF2-SHA256 (600,000 rounds)."""
+
+    # BaseUser makes e-mail unique and required; staff log in by username, so it is optional.
+    email = Varchar(length=255, unique=True, null=True, default=None)
+    display_name = Varchar(length=100, default="")
+    role = Varchar(length=20, choices=Role)
+    bureau = ForeignKey(references=Bureau, null=False)
+
+
+class Phase(enum.StrEnum):
+    draft = "draft"
+    nominating = "nominating"
+    vetting = "vetting"
+    reviewing = "reviewing"
+    voting = "voting"
+    tallying = "tallying"
+    notice = "notice"
+    published = "published"
+
+
+PHASE_ORDER = list(Phase)
+
+PHASE_LABELS = {
+    Phase.draft: "筹备中",
+    Phase.nominating: "推荐申报",
+    Phase.vetting: "资格审核",
+    Phase.reviewing: "专家评审",
+    Phase.voting: "网络投票",
+    Phase.tallying: "综合评定",
+    Phase.notice: "结果公示",
+    Phase.published: "正式命名",
+}
+
+
+class CategoryKind(enum.StrEnum):
+    judicial_office = "judicial_office"
+    mediation_committee = "mediation_committee"
+    mediator = "mediator"
+
+
+KIND_LABELS = {
+    CategoryKind.judicial_office: "司法所",
+    CategoryKind.mediation_committee: "人民调解委员会",
+    CategoryKind.mediator: "人民调解员",
+}
+
+
+class Campaign(Table):
+    """One yearly designation campaign and the time windows of its phases."""
+
+    slug = Varchar(length=64, unique=True)
+    title = Varchar(length=200)
+    year = Integer()
+    description = Text(default="")
+    timezone = Varchar(length=64, default="Asia/Shanghai")
+    phase = Varchar(length=20, choices=Phase, default=Phase.draft)
+    nominating_opens_at = Timestamptz(null=True, default=None)
+    nominating_closes_at = Timestamptz(null=True, default=None)
+    reviewing_opens_at = Timestamptz(null=True, default=None)
+    reviewing_closes_at = Timestamptz(null=True, default=None)
+    voting_opens_at = Timestamptz(null=True, default=None)
+    voting_closes_at = Timestamptz(null=True, default=None)
+    notice_days = Integer(default=7)
+    # Page views of the public campaign pages that have been flushed from the store.
+    visits = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Category(Table):
+    """A designation category of a campaign, e.g. “枫桥式”司法所 with its quota."""
+
+    campaign = ForeignKey(references=Campaign, null=False)
+    key = Varchar(length=50)
+    title = Varchar(length=100)
+    kind = Varchar(length=30, choices=CategoryKind)
+    quota = Integer()
+    county_cap = Integer()
+    votes_per_day = Integer(default=1)
+    public_counts = Boolean(default=False)
+    position = Integer(default=0)
+
+    # Unique (campaign, key) is a unique index made by the migration: Piccolo's
+    # table constraints are added with ALTER TABLE, which SQLite cannot do.
+
+
+class AuditEntry(Table, tablename="audit_entry"):
+    """One staff action that changed data: who, what, which object, before/after, when, where."""
+
+    at = Timestamptz(default=TimestamptzNow(), index=True, index_method=IndexMethod.btree)
+    actor = ForeignKey(references=Staff, null=True, default=None)
+    actor_name = Varchar(length=100)
+    actor_role = Varchar(length=20, default="")
+    action = Varchar(length=64, index=True)
+    object_type = Varchar(length=40)
+    object_id = Varchar(length=64)
+    object_label = Varchar(length=200, default="")
+    before = JSON(null=True, default=None)
+    after = JSON(null=True, default=None)
+    network = Varchar(length=64, default="")

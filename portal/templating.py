@@ -1,0 +1,83 @@
+"""Jinja2 setup: the template folder and the filters pages use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template import TemplateConfig
+
+from portal.campaigns import phase_label, zone
+from portal.settings import PROJECT_ROOT
+from portal.tables import KIND_LABELS, PHASE_LABELS, PHASE_ORDER, ROLE_LABELS, CategoryKind, Role
+
+TEMPLATE_DIR = PROJECT_ROOT / "templates"
+STATIC_DIR = PROJECT_ROOT / "static"
+
+
+def localtime(
+    value: dt.datetime | None, tz: str = "Asia/Shanghai", fmt: str = "%Y年%m月%d日 %H:%M"
+) -> str:
+    """A time in the campaign's zone, the way Chinese notices write it."""
+    if value is None:
+        return "未定"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(zone(tz)).strftime(fmt)
+
+
+def form_time(value: dt.datetime | None, tz: str = "Asia/Shanghai") -> str:
+    """A time for a ``datetime-local`` input, in the campaign's zone."""
+    if value is None:
+        return ""
+    return localtime(value, tz, "%Y-%m-%dT%H:%M")
+
+
+def changes(value: Any) -> str:
+    """An audit before/after summary, readable (Chinese stays Chinese)."""
+    if isinstance(value, dict):
+        return "；".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in value.items())
+    return json.dumps(value, ensure_ascii=False)
+
+
+def kind_label(kind: str) -> str:
+    try:
+        return KIND_LABELS[CategoryKind(kind)]
+    except ValueError:
+        return kind
+
+
+def role_label(role: str) -> str:
+    try:
+        return ROLE_LABELS[Role(role)]
+    except ValueError:
+        return role
+
+
+def _configure(env: Environment) -> None:
+    env.filters.update(
+        localtime=localtime,
+        form_time=form_time,
+        phase_label=phase_label,
+        kind_label=kind_label,
+        role_label=role_label,
+        changes=changes,
+    )
+    env.globals.update(
+        PHASES=PHASE_ORDER,
+        PHASE_LABELS=PHASE_LABELS,
+        KIND_LABELS=KIND_LABELS,
+        ROLE_LABELS=ROLE_LABELS,
+    )
+
+
+def template_config(directory: Path = TEMPLATE_DIR) -> TemplateConfig:
+    return TemplateConfig(
+        directory=directory,
+        engine=JinjaTemplateEngine,
+        engine_callback=lambda engine: _configure(engine.engine),
+    )
