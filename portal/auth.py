@@ -20,7 +20,7 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 
 from portal.accounts import StaffUser, load_staff
 from portal.audit import Actor
@@ -45,6 +45,12 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         self, scope_session: Any, message: Message, connection: ASGIConnection
     ) -> None:
         scope = connection.scope
+        if not scope_session:
+            # Litestar would store an empty session for every visitor: public pages
+            # would then write to the store and set a cookie on each view.
+            if connection.cookies.get(self.config.key) in (None, "null"):
+                return
+            scope_session = Empty
         if scope.get(_ROTATE) and not scope.get(_NEW_ID):
             old_id = connection.cookies.get(self.config.key)
             if old_id:

@@ -22,6 +22,8 @@ from litestar.stores.base import NamespacedStore
 
 from portal.settings import Settings
 
+REDIS_MAX_CONNECTIONS = 64
+
 
 class StoreUnavailable(Exception):
     """The shared store (Redis) cannot be reached; nothing was changed."""
@@ -214,9 +216,17 @@ class RedisStateStore(StateStore):
 
     @classmethod
     def from_url(cls, url: str, namespace: str = "portal") -> RedisStateStore:
-        client = aioredis.Redis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
+        # A blocking pool makes a burst of requests wait briefly for a connection
+        # instead of failing with "too many connections".
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=REDIS_MAX_CONNECTIONS,
+            timeout=5,
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            health_check_interval=10,
         )
+        client = aioredis.Redis(connection_pool=pool)
         return cls(client, namespace)
 
     def with_namespace(self, namespace: str) -> Self:

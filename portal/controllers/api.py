@@ -8,6 +8,7 @@ from typing import Literal
 import msgspec
 from litestar import Controller, Request, get
 from litestar.openapi import ResponseSpec
+from litestar.params import FromPath
 
 from portal import visits
 from portal.campaigns import categories_of, get_campaign, zone
@@ -62,7 +63,7 @@ def public_campaigns_query():  # type: ignore[no-untyped-def]
     return Campaign.objects().where(Campaign.phase != Phase.draft.value)
 
 
-async def public_campaign(slug: str) -> Campaign:
+async def public_campaign(slug: FromPath[str]) -> Campaign:
     """The campaign with this slug, or 404 when it is unknown or still a draft."""
     campaign = await get_campaign(slug)
     if campaign is None or campaign.phase == Phase.draft.value:
@@ -89,7 +90,7 @@ class CampaignApi(Controller):
         return [CampaignSummary(c.slug, c.title, c.year, c.phase) for c in rows]
 
     @get("/{slug:str}", summary="One campaign", operation_id="getCampaign", responses=NOT_FOUND)
-    async def campaign_detail(self, request: Request, slug: str) -> CampaignDetail:
+    async def campaign_detail(self, request: Request, slug: FromPath[str]) -> CampaignDetail:
         campaign = await public_campaign(slug)
         categories = await categories_of(campaign.id)
         return CampaignDetail(

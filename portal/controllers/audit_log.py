@@ -7,7 +7,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Template
 
 from portal.auth import requires
@@ -32,12 +32,12 @@ class AuditLogPages(Controller):
     @get("/staff/audit", name="audit_log")
     async def index(
         self,
-        action: str | None = None,
-        actor_name: Annotated[str | None, Parameter(query="actor")] = None,
-        object_type: str | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        page: int = 1,
+        action: FromQuery[str | None] = None,
+        actor_name: Annotated[str | None, QueryParameter(name="actor")] = None,
+        object_type: FromQuery[str | None] = None,
+        date_from: FromQuery[str | None] = None,
+        date_to: FromQuery[str | None] = None,
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
     ) -> Template:
         query = AuditEntry.select(*AuditEntry.all_columns())
         count = AuditEntry.count()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUESTS
 
@@ -27,7 +28,9 @@ class AuthPages(Controller):
     include_in_schema = False
 
     @get("/login", name="login")
-    async def login_form(self, request: Request, next: str | None = None) -> Template | Redirect:
+    async def login_form(
+        self, request: Request, next: FromQuery[str | None] = None
+    ) -> Template | Redirect:
         target = safe_next(next)
         if request.user is not None:
             return Redirect(path=target)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from litestar import Controller, Request, get
+from litestar.params import FromPath
 from litestar.response import Template
 
 from portal import visits
@@ -49,7 +50,7 @@ class PublicPages(Controller):
         return Template("public/home.html", context={"current": current, "past": past})
 
     @get("/campaigns/{slug:str}", name="campaign")
-    async def campaign(self, request: Request, slug: str) -> Template:
+    async def campaign(self, request: Request, slug: FromPath[str]) -> Template:
         campaign = await public_campaign(slug)
         store = request.app.state.stores.state
         await visits.count_visit(store, campaign.id)

@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
@@ -22,7 +24,7 @@ READERS = requires(Role.city_admin, Role.auditor)
 CITY_ADMIN = requires(Role.city_admin)
 
 
-async def _campaign_or_404(slug: str) -> Campaign:
+async def _campaign_or_404(slug: FromPath[str]) -> Campaign:
     campaign = await svc.get_campaign(slug)
     if campaign is None:
         raise not_found("找不到该评选活动。")
@@ -85,7 +87,9 @@ class CampaignAdmin(Controller):
         )
 
     @post("/new", name="campaign_create", guards=[CITY_ADMIN])
-    async def create(self, request: Request, actor: Actor) -> Template | Redirect:
+    async def create(
+        self, request: Request, actor: NamedDependency[Actor]
+    ) -> Template | Redirect:
         values = _form_dict(await request.form())
         try:
             campaign = await svc.create_campaign(actor, svc.parse_campaign(values))
@@ -99,7 +103,7 @@ class CampaignAdmin(Controller):
         return Redirect(path=f"/staff/campaigns/{campaign.slug}")
 
     @get("/{slug:str}", name="campaign_detail", guards=[READERS])
-    async def detail(self, slug: str) -> Template:
+    async def detail(self, slug: FromPath[str]) -> Template:
         campaign = await _campaign_or_404(slug)
         return Template(
             "staff/campaigns/detail.html",
@@ -112,7 +116,7 @@ class CampaignAdmin(Controller):
         )
 
     @get("/{slug:str}/edit", name="campaign_edit", guards=[CITY_ADMIN])
-    async def edit_form(self, slug: str) -> Template:
+    async def edit_form(self, slug: FromPath[str]) -> Template:
         campaign = await _campaign_or_404(slug)
         return Template(
             "staff/campaigns/form.html",
@@ -120,7 +124,9 @@ class CampaignAdmin(Controller):
         )
 
     @post("/{slug:str}/edit", name="campaign_update", guards=[CITY_ADMIN])
-    async def update(self, request: Request, actor: Actor, slug: str) -> Template | Redirect:
+    async def update(
+        self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str]
+    ) -> Template | Redirect:
         campaign = await _campaign_or_404(slug)
         values = _form_dict(await request.form())
         try:
@@ -135,7 +141,9 @@ class CampaignAdmin(Controller):
         return Redirect(path=f"/staff/campaigns/{campaign.slug}")
 
     @post("/{slug:str}/phase", name="campaign_phase", guards=[CITY_ADMIN])
-    async def phase(self, request: Request, actor: Actor, slug: str) -> Redirect:
+    async def phase(
+        self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str]
+    ) -> Redirect:
         await _campaign_or_404(slug)
         target = str((await request.form()).get("phase") or "")
         try:
@@ -147,32 +155,40 @@ class CampaignAdmin(Controller):
         return Redirect(path=f"/staff/campaigns/{slug}")
 
     @get("/{slug:str}/categories/new", name="category_new", guards=[CITY_ADMIN])
-    async def new_category_form(self, slug: str) -> Template:
+    async def new_category_form(self, slug: FromPath[str]) -> Template:
         campaign = await _campaign_or_404(slug)
         values = {"votes_per_day": 1, "quota": 1, "county_cap": 1}
         return self._category_page(campaign, None, values, {})
 
     @post("/{slug:str}/categories/new", name="category_create", guards=[CITY_ADMIN])
     async def create_category(
-        self, request: Request, actor: Actor, slug: str
+        self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str]
     ) -> Template | Redirect:
         return await self._save_category(request, actor, slug, None)
 
     @get("/{slug:str}/categories/{key:str}/edit", name="category_edit", guards=[CITY_ADMIN])
-    async def edit_category_form(self, slug: str, key: str) -> Template:
+    async def edit_category_form(self, slug: FromPath[str], key: FromPath[str]) -> Template:
         campaign = await _campaign_or_404(slug)
         category = await _category_or_404(campaign, key)
         return self._category_page(campaign, category, category.to_dict(), {})
 
     @post("/{slug:str}/categories/{key:str}/edit", name="category_update", guards=[CITY_ADMIN])
     async def update_category(
-        self, request: Request, actor: Actor, slug: str, key: str
+        self,
+        request: Request,
+        actor: NamedDependency[Actor],
+        slug: FromPath[str],
+        key: FromPath[str],
     ) -> Template | Redirect:
         return await self._save_category(request, actor, slug, key)
 
     @post("/{slug:str}/categories/{key:str}/delete", name="category_delete", guards=[CITY_ADMIN])
     async def delete_category(
-        self, request: Request, actor: Actor, slug: str, key: str
+        self,
+        request: Request,
+        actor: NamedDependency[Actor],
+        slug: FromPath[str],
+        key: FromPath[str],
     ) -> Redirect:
         campaign = await _campaign_or_404(slug)
         try:
@@ -202,7 +218,7 @@ class CampaignAdmin(Controller):
         )
 
     async def _save_category(
-        self, request: Request, actor: Actor, slug: str, key: str | None
+        self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str], key: str | None
     ) -> Template | Redirect:
         campaign = await _campaign_or_404(slug)
         category = await _category_or_404(campaign, key) if key else None
@@ -215,7 +231,7 @@ class CampaignAdmin(Controller):
         return Redirect(path=f"/staff/campaigns/{slug}")
 
 
-async def _category_or_404(campaign: Campaign, key: str) -> Category:
+async def _category_or_404(campaign: Campaign, key: FromPath[str]) -> Category:
     category = (
         await Category.objects()
         .where((Category.campaign == campaign.id) & (Category.key == key))

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, post
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_409_CONFLICT
 
 from portal import campaigns as svc
@@ -42,7 +44,9 @@ class StaffCampaignApi(Controller):
             409: ResponseSpec(data_container=ErrorBody, description="The move is refused"),
         },
     )
-    async def move_phase(self, actor: Actor, slug: str, data: PhaseChange) -> PhaseState:
+    async def move_phase(
+        self, actor: NamedDependency[Actor], slug: FromPath[str], data: JSONBody[PhaseChange]
+    ) -> PhaseState:
         try:
             campaign = await svc.move_phase(actor, slug, data.phase)
         except LookupError:

@@ -1,0 +1,194 @@
+"""Test set-up: a fresh database per run (SQLite or PostgreSQL), real services, app clients.
+
+The suite runs once per database: ``pytest --db sqlite`` and ``pytest --db postgres``
+(``make test`` runs both). The database is created before any portal module is
+imported — Piccolo binds its engine from ``DATABASE_URL`` — and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests import services
+
+_STATE: dict = {"cleanup": [], "skip_reason": None}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=["sqlite", "postgres"],
+        default=os.environ.get("PORTAL_TEST_DB", "sqlite"),
+        help="database engine for this run (default: sqlite)",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"portal test database: {config.getoption('--db')} ({_STATE.get('db_origin', '')})"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):  # pragma: no cover - no xdist here
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="portal-test-"))
+    _STATE["cleanup"].append(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    os.environ["PORTAL_VAR_DIR"] = str(tmp / "var")
+    os.environ["PORTAL_ENV"] = "test"
+    os.environ["PORTAL_SECRET_KEY"] = secrets.token_urlsafe(48)
+    os.environ.pop("PORTAL_CAPTCHA_TEST_ANSWER", None)
+    os.environ.pop("PORTAL_TRUSTED_PROXIES", None)
+    if config.getoption("--db") == "sqlite":
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'test.sqlite3'}"
+        os.environ["PORTAL_E2E_DATABASE_URL"] = f"sqlite:///{tmp / 'e2e.sqlite3'}"
+        _STATE["db_origin"] = str(tmp)
+        return
+    service = services.find_postgres()
+    _STATE["cleanup"].append(service.stop)
+    if service.url is None:
+        if services.in_ci():
+            raise pytest.UsageError(f"CI=true and PostgreSQL is unavailable: {service.reason}")
+        _STATE["skip_reason"] = f"PostgreSQL unavailable: {service.reason}"
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'unused.sqlite3'}"
+        return
+    names = [f"portal_test_{uuid.uuid4().hex[:12]}", f"portal_e2e_{uuid.uuid4().hex[:12]}"]
+    services.admin_sql(service.url, *(f'CREATE DATABASE "{name}"' for name in names))
+    _STATE["cleanup"].append(
+        lambda: services.admin_sql(
+            service.url, *(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names)
+        )
+    )
+    os.environ["DATABASE_URL"] = services.with_database(service.url, names[0])
+    os.environ["PORTAL_E2E_DATABASE_URL"] = services.with_database(service.url, names[1])
+    _STATE["db_origin"] = service.origin
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _STATE["skip_reason"]:
+        marker = pytest.mark.skip(reason=_STATE["skip_reason"])
+        for item in items:
+            item.add_marker(marker)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for fn in reversed(_STATE["cleanup"]):
+        try:
+            fn()
+        except Exception as exc:  # report, but let the other clean-ups run
+            print(f"cleanup failed: {exc!r}")
+
+
+# --- database ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def schema() -> None:
+    """Migrate the run's database once, as `portal migrate` would."""
+    if _STATE["skip_reason"]:
+        return
+    from portal.db import migrate
+
+    await migrate()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing() -> None:
+    """Hash test passwords with few rounds: the suite creates many accounts.
+
+    Production strength is asserted in tests/portal/test_accounts.py; the browser
+    tests run the real server with the full 600,000 rounds.
+    """
+    from portal.tables import Staff
+
+    Staff._pbkdf2_iteration_count = 1_000
+
+
+@pytest.fixture
+async def db(schema: None) -> AsyncIterator[None]:
+    """An empty database (schema in place) for one test."""
+    from piccolo.conf.apps import Finder
+
+    tables = Finder().get_table_classes()
+    from piccolo.table import sort_table_classes
+
+    for table in reversed(sort_table_classes(tables)):
+        await table.delete(force=True).run()
+    yield
+
+
+# --- app and services ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_service() -> AsyncIterator[services.Service]:
+    service = services.find_redis()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def redis_url(redis_service: services.Service) -> str:
+    if redis_service.url is None:
+        services.unavailable(f"Redis unavailable: {redis_service.reason}")
+    return redis_service.url  # type: ignore[return-value]
+
+
+@pytest.fixture
+def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from portal.settings import Settings
+
+    return Settings(
+        database_url=os.environ["DATABASE_URL"],
+        env="test",
+        secret_key=os.environ["PORTAL_SECRET_KEY"],
+        var_dir=tmp_path,
+    )
+
+
+@pytest.fixture
+async def app(db: None, settings):  # type: ignore[no-untyped-def]
+    from portal.app import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app):  # type: ignore[no-untyped-def]
+    from litestar.testing import AsyncTestClient
+
+    async with AsyncTestClient(app=app) as test_client:
+        test_client.follow_redirects = False  # tests look at each redirect
+        yield test_client
+
+
+@pytest.fixture
+async def bureaus(db: None) -> None:
+    from portal.seed import ensure_bureaus
+
+    await ensure_bureaus()
+
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+async def staff(bureaus: None) -> dict[str, str]:
+    """One account per role; returns role → username (all share ``PASSWORD``)."""
+    from portal.accounts import create_staff
+
+    accounts = {
+        "city_admin": ("admin", "定西市司法局"),
+        "county_clerk": ("clerk", "安定区"),
+        "reviewer": ("reviewer", "通渭县"),
+        "auditor": ("auditor", None),
+    }
+    for role, (username, bureau) in accounts.items():
+        await create_staff(username, PASSWORD, role, bureau)
+    return {role: username for role, (username, _) in accounts.items()}
