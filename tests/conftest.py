@@ -7,6 +7,8 @@ imported — Piccolo binds its engine from ``DATABASE_URL`` — and dropped at t
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -159,13 +161,44 @@ async def app(db: None, settings):  # type: ignore[no-untyped-def]
     return create_app(settings)
 
 
+@contextlib.asynccontextmanager
+async def running(app):  # type: ignore[no-untyped-def]
+    """Run the app's lifespan in a task of the current event loop.
+
+    Litestar's AsyncTestClient runs the app in a thread with its own loop; the
+    PostgreSQL pool must live on the test's loop, and the lifespan must be entered and
+    left by one task (anyio cancel scopes), so it gets a task of its own.
+    """
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def lifespan() -> None:
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(lifespan())
+    await asyncio.wait([task, asyncio.create_task(started.wait())], return_when="FIRST_COMPLETED")
+    if task.done():
+        task.result()  # startup failed: raise it
+    try:
+        yield app
+    finally:
+        stop.set()
+        await task
+
+
 @pytest.fixture
 async def client(app):  # type: ignore[no-untyped-def]
-    from litestar.testing import AsyncTestClient
+    """An HTTP client on the running app, in the test's own event loop."""
+    import httpx
 
-    async with AsyncTestClient(app=app) as test_client:
-        test_client.follow_redirects = False  # tests look at each redirect
-        yield test_client
+    async with running(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver.local", follow_redirects=False
+        ) as test_client:
+            test_client.app = app  # type: ignore[attr-defined]
+            yield test_client
 
 
 @pytest.fixture

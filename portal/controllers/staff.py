@@ -87,9 +87,7 @@ class CampaignAdmin(Controller):
         )
 
     @post("/new", name="campaign_create", guards=[CITY_ADMIN])
-    async def create(
-        self, request: Request, actor: NamedDependency[Actor]
-    ) -> Template | Redirect:
+    async def create(self, request: Request, actor: NamedDependency[Actor]) -> Template | Redirect:
         values = _form_dict(await request.form())
         try:
             campaign = await svc.create_campaign(actor, svc.parse_campaign(values))
