@@ -1,0 +1,46 @@
+# The portal's tasks. `make` alone lists them.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo serve test test-sqlite test-postgres lint format clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# The virtualenv is rebuilt only when pyproject.toml changes: a second run is fast.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the portal with its dev tools
+
+demo: $(STAMP) ## Run the portal with the demo campaign at http://127.0.0.1:8000 (no services needed)
+	$(BIN)/portal demo
+
+serve: $(STAMP) ## Serve with the current environment (see README: configuration)
+	$(BIN)/portal serve
+
+test: lint test-sqlite test-postgres ## Lint, then the whole suite on SQLite and on PostgreSQL
+
+test-sqlite: $(STAMP) ## The suite on a fresh SQLite database
+	$(BIN)/pytest --db sqlite
+
+test-postgres: $(STAMP) ## The suite on a fresh PostgreSQL database
+	$(BIN)/pytest --db postgres
+
+lint: $(STAMP) ## ruff: lint and formatting
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## ruff: fix what can be fixed and format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## Remove the virtualenv, caches and local data (var/)
+	rm -rf $(VENV) var .pytest_cache .ruff_cache test-artifacts

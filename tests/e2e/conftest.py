@@ -1,0 +1,140 @@
+"""Browser tests: Debian's Chromium driven by Playwright against the real server.
+
+The server runs as a subprocess (`portal demo --no-serve`, then `portal serve` on a
+free port) on a database of its own, so these tests see exactly what a user sees.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import services
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+PORTAL = Path(sys.executable).with_name("portal")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The portal with the demo campaign, served on a free port; yields its base URL."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": os.environ["PORTAL_E2E_DATABASE_URL"],
+        "PORTAL_VAR_DIR": str(tmp_path_factory.mktemp("e2e-var")),
+        "PORTAL_ENV": "development",
+    }
+    env.pop("REDIS_URL", None)
+    subprocess.run(
+        [str(PORTAL), "demo", "--no-serve"], env=env, check=True, capture_output=True, timeout=180
+    )
+    port = services.free_port()
+    log = tmp_path_factory.mktemp("e2e-log") / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(PORTAL), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/api/v1/campaigns", timeout=2):  # noqa: S310
+                break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"the portal did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail(f"the portal did not answer in 30 s:\n{log.read_text()[-2000:]}")
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    output = log.read_text()
+    assert "Traceback" not in output, output[-3000:]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    executable = _chromium()
+    if executable is None:
+        services.unavailable("Chromium is not installed (Debian package: chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, server: str, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """A fresh browser context (no cookies) per test; a screenshot is kept of its last page."""
+    context = browser.new_context(base_url=server, locale="zh-CN", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def phone(browser, server: str, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """A 360 px wide phone, as the public opens links shared in WeChat."""
+    context = browser.new_context(
+        base_url=server,
+        locale="zh-CN",
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    tab = context.new_page()
+    yield tab
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def shot(tab, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Keep a screenshot of a major page as a test artefact."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

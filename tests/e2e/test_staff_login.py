@@ -1,0 +1,55 @@
+"""Each demo role signs in through the real login page and reaches its dashboard."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from portal.seed import DEMO_PASSWORD
+from tests.e2e.conftest import shot
+
+ROLES = [
+    ("city-admin", "市局管理员", "新建评选活动"),
+    ("clerk-anding", "县区经办人", "本县推荐"),
+    ("reviewer-tongwei", "评审专家", "专家评审"),
+    ("auditor", "审计员", "不能修改任何数据"),
+]
+
+
+def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto("/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
+@pytest.mark.parametrize(("username", "role_label", "can_do"), ROLES)
+def test_each_role_reaches_its_dashboard(page: Page, username: str, role_label: str, can_do: str) -> None:
+    sign_in(page, username)
+    expect(page).to_have_url(re.compile(r"/staff$"))
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(role_label)
+    expect(page.locator("main")).to_contain_text(can_do)
+    shot(page, f"dashboard-{username}")
+    page.get_by_role("button", name=re.compile("退出")).click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    page.goto("/staff")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fstaff|/login\?next=/staff"))
+
+
+def test_wrong_password_is_refused(page: Page) -> None:
+    sign_in(page, "city-admin", "not-the-password")
+    expect(page).to_have_url(re.compile(r"/login"))
+    expect(page.get_by_role("alert")).to_have_text("用户名或密码不正确。")
+    expect(page.get_by_label("用户名")).to_have_value("city-admin")
+    page.goto("/staff")
+    expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_clerk_is_refused_the_campaign_admin(page: Page) -> None:
+    sign_in(page, "clerk-anding")
+    expect(page).to_have_url(re.compile(r"/staff$"))
+    page.goto("/staff/campaigns/dingxi-2023/edit")
+    expect(page.get_by_role("heading", name="无权访问")).to_be_visible()
