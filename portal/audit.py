@@ -14,6 +14,18 @@ from piccolo.table import Table
 
 from portal.tables import AuditEntry
 
+# How the log names each action for people; the code stays visible beside it.
+ACTION_LABELS = {
+    "staff.login": "登录",
+    "staff.logout": "退出登录",
+    "campaign.create": "创建评选活动",
+    "campaign.update": "修改活动设置",
+    "campaign.phase": "变更活动阶段",
+    "category.create": "增加评选类别",
+    "category.update": "修改评选类别",
+    "category.delete": "删除评选类别",
+}
+
 
 @dataclass(frozen=True)
 class Actor:

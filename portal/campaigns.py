@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from portal import audit
 from portal.audit import Actor
-from portal.db import write_transaction
+from portal.db import unique_or, write_transaction
 from portal.tables import (
     KIND_LABELS,
     PHASE_LABELS,
@@ -23,6 +23,9 @@ from portal.tables import (
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
 KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,48}[a-z0-9])?$")
+
+SLUG_TAKEN = "该网址标识已被使用。"
+KEY_TAKEN = "该类别标识已存在。"
 
 WINDOWS = (
     ("nominating_opens_at", "nominating_closes_at", "推荐申报"),
@@ -265,17 +268,27 @@ async def categories_of(campaign_id: int) -> list[Category]:
 
 async def create_campaign(actor: Actor, data: CampaignInput) -> Campaign:
     """Create a campaign in the draft phase."""
-    async with write_transaction():
-        if await Campaign.exists().where(Campaign.slug == data.slug).run():
-            raise ValidationFailed({"slug": "该网址标识已被使用。"})
-        campaign = Campaign(**data.values(), phase=Phase.draft.value)
-        await campaign.save().run()
-        await audit.record(actor, "campaign.create", campaign, after=data.values())
+    taken = ValidationFailed({"slug": SLUG_TAKEN})
+    with unique_or(taken):
+        async with write_transaction():
+            if await Campaign.exists().where(Campaign.slug == data.slug).run():
+                raise taken
+            campaign = Campaign(**data.values(), phase=Phase.draft.value)
+            await campaign.save().run()
+            await audit.record(actor, "campaign.create", campaign, after=data.values())
     return campaign
 
 
 async def update_campaign(actor: Actor, slug: str, data: CampaignInput) -> Campaign:
     """Edit a campaign's fields; the slug only while it is a draft (links are shared)."""
+    taken = ValidationFailed({"slug": SLUG_TAKEN})
+    with unique_or(taken):
+        return await _update_campaign(actor, slug, data, taken)
+
+
+async def _update_campaign(
+    actor: Actor, slug: str, data: CampaignInput, taken: Exception
+) -> Campaign:
     async with write_transaction():
         campaign = await get_campaign(slug)
         if campaign is None:
@@ -286,7 +299,7 @@ async def update_campaign(actor: Actor, slug: str, data: CampaignInput) -> Campa
             if campaign.phase != Phase.draft.value:
                 raise ValidationFailed({"slug": "活动发布后网址标识不能再修改。"})
             if await Campaign.exists().where(Campaign.slug == data.slug).run():
-                raise ValidationFailed({"slug": "该网址标识已被使用。"})
+                raise taken
         before = campaign_values(campaign)
         for name, value in data.values().items():
             setattr(campaign, name, value)
@@ -304,6 +317,14 @@ async def save_category(
     """Create a category (``key`` None) or edit the category with that key."""
     if campaign.phase in {Phase.tallying.value, Phase.notice.value, Phase.published.value}:
         raise ValidationFailed({"key": "综合评定开始后不能再修改评选类别。"})
+    taken = ValidationFailed({"key": KEY_TAKEN})
+    with unique_or(taken):
+        return await _save_category(actor, campaign, data, key, taken)
+
+
+async def _save_category(
+    actor: Actor, campaign: Campaign, data: CategoryInput, key: str | None, taken: Exception
+) -> Category:
     async with write_transaction():
         clash = Category.exists().where(
             (Category.campaign == campaign.id) & (Category.key == data.key)
@@ -312,7 +333,7 @@ async def save_category(
             if campaign.phase not in {Phase.draft.value, Phase.nominating.value}:
                 raise ValidationFailed({"key": "推荐申报结束后不能再增加评选类别。"})
             if await clash.run():
-                raise ValidationFailed({"key": "该类别标识已存在。"})
+                raise taken
             category = Category(campaign=campaign.id, **data.values())
             await category.save().run()
             await audit.record(actor, "category.create", category, after=data.values())
@@ -329,7 +350,7 @@ async def save_category(
             if campaign.phase != Phase.draft.value:
                 raise ValidationFailed({"key": "活动发布后类别标识不能再修改。"})
             if await clash.run():
-                raise ValidationFailed({"key": "该类别标识已存在。"})
+                raise taken
         before = {name: getattr(category, name) for name in data.values()}
         for name, value in data.values().items():
             setattr(category, name, value)

@@ -7,7 +7,9 @@ pool that the application opens at startup and closes at shutdown.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +109,6 @@ async def pending_migrations() -> list[str]:
 
 async def migrate() -> list[str]:
     """Run every pending migration; return the ids that ran. Raise on failure."""
-    import contextlib
     import io
 
     from piccolo.apps.migrations.commands.forwards import run_forwards
@@ -121,3 +122,27 @@ async def migrate() -> list[str]:
     if not result.success:
         raise RuntimeError(f"migration failed: {result.message}\n{output.getvalue()}")
     return pending
+
+
+@contextlib.contextmanager
+def unique_or(error: Exception) -> Iterator[None]:
+    """Turn a unique-constraint refusal inside the block into ``error``.
+
+    A check in Python before a write can race with another writer; the constraint
+    decides, and the loser gets the same clear error as the check would give.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if is_unique_violation(exc):
+            raise error from exc
+        raise
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """Did a unique constraint refuse the write (a race lost to another writer)?"""
+    import asyncpg
+
+    if isinstance(exc, asyncpg.exceptions.UniqueViolationError):
+        return True
+    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)

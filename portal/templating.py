@@ -11,6 +11,7 @@ from jinja2 import Environment
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
+from portal.audit import ACTION_LABELS
 from portal.campaigns import phase_label, zone
 from portal.settings import PROJECT_ROOT
 from portal.tables import KIND_LABELS, PHASE_LABELS, PHASE_ORDER, ROLE_LABELS, CategoryKind, Role
@@ -72,6 +73,7 @@ def _configure(env: Environment) -> None:
         PHASE_LABELS=PHASE_LABELS,
         KIND_LABELS=KIND_LABELS,
         ROLE_LABELS=ROLE_LABELS,
+        ACTION_LABELS=ACTION_LABELS,
     )
 
 

@@ -72,7 +72,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{base}/api/v1/campaigns", timeout=2):  # noqa: S310
+            with urllib.request.urlopen(f"{base}/api/v1/campaigns", timeout=2):
                 break
         except OSError:
             if proc.poll() is not None:
@@ -107,7 +107,9 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser, server: str, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """A fresh browser context (no cookies) per test; a screenshot is kept of its last page."""
-    context = browser.new_context(base_url=server, locale="zh-CN", viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        base_url=server, locale="zh-CN", viewport={"width": 1280, "height": 900}
+    )
     context.set_default_timeout(15_000)
     tab = context.new_page()
     yield tab

@@ -26,7 +26,9 @@ def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
 
 
 @pytest.mark.parametrize(("username", "role_label", "can_do"), ROLES)
-def test_each_role_reaches_its_dashboard(page: Page, username: str, role_label: str, can_do: str) -> None:
+def test_each_role_reaches_its_dashboard(
+    page: Page, username: str, role_label: str, can_do: str
+) -> None:
     sign_in(page, username)
     expect(page).to_have_url(re.compile(r"/staff$"))
     expect(page.get_by_role("heading", name="工作台")).to_be_visible()
