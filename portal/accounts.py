@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import math
 import time
@@ -12,6 +13,9 @@ from limits import RateLimitItemPerMinute
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from portal import audit
+from portal.audit import Actor
+from portal.db import unique_or, write_transaction
 from portal.tables import ROLE_LABELS, Bureau, BureauLevel, Role, Staff
 
 MIN_PASSWORD_LENGTH = 8
@@ -120,11 +124,13 @@ async def create_staff(
     role: Role | str,
     bureau_name: str | None = None,
     display_name: str = "",
+    actor: Actor | None = None,
 ) -> Staff:
     """Create an active staff account, checking that its role fits its bureau.
 
     A city admin belongs to the city bureau (the default), a county clerk to a county
     bureau (required); reviewers and auditors to any bureau (default: the city bureau).
+    With an ``actor`` the creation is audited.
     """
     try:
         role = Role(role)
@@ -150,19 +156,74 @@ async def create_staff(
         raise AccountError("市局管理员必须属于市司法局。")
     if role is Role.county_clerk and bureau.level != BureauLevel.county:
         raise AccountError("县区经办人必须属于县区司法局。")
+    taken = AccountError(f"用户名「{username}」已存在。")
     if await Staff.exists().where(Staff.username == username).run():
-        raise AccountError(f"用户名「{username}」已存在。")
+        raise taken
     hashed = await anyio.to_thread.run_sync(Staff.hash_password, password)
     staff = Staff(
         username=username,
         password=hashed,
         role=role.value,
         bureau=bureau.id,
-        display_name=display_name,
+        display_name=display_name.strip()[:100],
         active=True,
     )
-    await staff.save().run()
+    with unique_or(taken):
+        async with write_transaction():
+            await staff.save().run()
+            if actor is not None:
+                await audit.record(
+                    actor,
+                    "staff.create",
+                    staff,
+                    after={"role": role.value, "bureau": bureau.name, "name": staff.display_name},
+                )
     return staff
+
+
+async def set_active(actor: Actor, username: str, active: bool) -> Staff:
+    """Enable or disable an account (audited); nobody disables their own.
+
+    A disabled account cannot log in, and its open sessions stop working at once
+    (every request reloads the signed-in account and skips inactive ones).
+    """
+    async with write_transaction():
+        staff = await Staff.objects().where(Staff.username == username).first().run()
+        if staff is None:
+            raise LookupError(username)
+        if actor.staff_id == staff.id and not active:
+            raise AccountError("不能停用自己的账号。")
+        if staff.active != active:
+            staff.active = active
+            await staff.save([Staff.active]).run()
+            await audit.record(
+                actor,
+                "staff.active",
+                staff,
+                before={"active": not active},
+                after={"active": active},
+            )
+    return staff
+
+
+async def list_staff() -> list[dict]:
+    """Every account with its bureau, ordered by bureau then role."""
+    return (
+        await Staff.select(
+            Staff.id,
+            Staff.username,
+            Staff.display_name,
+            Staff.role,
+            Staff.active,
+            Staff.last_login,
+            Staff.bureau.name.as_alias("bureau_name"),
+            Staff.bureau.position.as_alias("bureau_position"),
+        )
+        .order_by(Staff.bureau.position)
+        .order_by(Staff.role)
+        .order_by(Staff.username)
+        .run()
+    )
 
 
 class LoginGuard:
@@ -221,4 +282,7 @@ async def authenticate(guard: LoginGuard, username: str, password: str, network:
     if not ok or not row["active"]:
         await guard.failed(username, network)
         raise LoginFailed
+    # Piccolo's column is a naive timestamp: store UTC, pages show it in local time.
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    await Staff.update({Staff.last_login: now}).where(Staff.id == row["id"]).run()
     return row["id"]

@@ -16,7 +16,7 @@ from litestar.static_files import create_static_files_router
 
 from portal import visits
 from portal.accounts import LoginGuard
-from portal.auth import SecurityHeadersMiddleware, StaffMiddleware, actor_of, session_config
+from portal.auth import StaffMiddleware, actor_of, security_headers, session_config
 from portal.controllers import ROUTES
 from portal.db import close_database, open_database
 from portal.errors import EXCEPTION_HANDLERS
@@ -59,8 +59,8 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         lifespan=[lifespan],
         template_config=templates,
         plugins=[FlashPlugin(FlashConfig(template_config=templates))],
+        before_send=[security_headers(production=settings.production)],
         middleware=[
-            SecurityHeadersMiddleware(production=settings.production),
             session_config(secure=settings.production).middleware,
             StaffMiddleware(),
         ],

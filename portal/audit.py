@@ -18,6 +18,8 @@ from portal.tables import AuditEntry
 ACTION_LABELS = {
     "staff.login": "登录",
     "staff.logout": "退出登录",
+    "staff.create": "创建账号",
+    "staff.active": "启用或停用账号",
     "campaign.create": "创建评选活动",
     "campaign.update": "修改活动设置",
     "campaign.phase": "变更活动阶段",

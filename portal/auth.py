@@ -20,7 +20,15 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
-from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    BeforeMessageSendHookHandler,
+    Empty,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from portal.accounts import StaffUser, load_staff
 from portal.audit import Actor
@@ -130,39 +138,37 @@ def safe_next(target: str | None, default: str = "/staff") -> str:
     return target
 
 
-class SecurityHeadersMiddleware(ASGIMiddleware):
-    """Headers every response carries: no inline script, no framing, no sniffing."""
+def security_headers(production: bool) -> BeforeMessageSendHookHandler:
+    """Headers every response carries: no inline script, no framing, no sniffing.
 
-    scopes = ("http",)  # type: ignore[assignment]
+    A before-send hook rather than a middleware, so that it also reaches the answers
+    Litestar gives outside the middleware stack: unknown paths (404), wrong methods (405)
+    and errors raised by the session middleware (e.g. 503 when the store is down).
+    """
 
-    def __init__(self, production: bool) -> None:
-        self.production = production
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+    async def add_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
         docs = scope["path"].startswith("/schema")
+        headers = list(message.get("headers", []))
+        names = {name.lower() for name, _ in headers}
+        extra = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"strict-origin-when-cross-origin"),
+            (b"x-frame-options", b"DENY"),
+        ]
+        if not docs:
+            extra.append(
+                (
+                    b"content-security-policy",
+                    b"default-src 'self'; script-src 'self'; style-src 'self'; "
+                    b"img-src 'self' data:; media-src 'self'; object-src 'none'; "
+                    b"base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+                )
+            )
+        if production:
+            extra.append((b"strict-transport-security", b"max-age=31536000"))
+        headers.extend(h for h in extra if h[0] not in names)
+        message["headers"] = headers
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                names = {name.lower() for name, _ in headers}
-                extra = [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"strict-origin-when-cross-origin"),
-                    (b"x-frame-options", b"DENY"),
-                ]
-                if not docs:
-                    extra.append(
-                        (
-                            b"content-security-policy",
-                            b"default-src 'self'; script-src 'self'; style-src 'self'; "
-                            b"img-src 'self' data:; media-src 'self'; object-src 'none'; "
-                            b"base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
-                        )
-                    )
-                if self.production:
-                    extra.append((b"strict-transport-security", b"max-age=31536000"))
-                headers.extend(h for h in extra if h[0] not in names)
-                message["headers"] = headers
-            await send(message)
-
-        await next_app(scope, receive, send_with_headers)
+    return add_headers

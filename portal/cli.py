@@ -55,8 +55,13 @@ def main() -> None:
 
 async def _migrate() -> list[str]:
     from portal.db import migrate
+    from portal.seed import ensure_bureaus
 
-    return await migrate()
+    applied = await migrate()
+    # The city and county bureaus are reference data: `portal createuser` needs them,
+    # and in production (no demo) nothing else would create them.
+    await ensure_bureaus()
+    return applied
 
 
 @main.command()
@@ -152,8 +157,9 @@ def demo(host: str, port: int, no_serve: bool) -> None:
 
 async def _createuser(username: str, password: str, role: str, bureau: str | None) -> None:
     from portal.accounts import create_staff
+    from portal.audit import Actor
 
-    await create_staff(username, password, role, bureau)
+    await create_staff(username, password, role, bureau, actor=Actor.command_line())
 
 
 def _read_password() -> str:

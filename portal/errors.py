@@ -12,6 +12,7 @@ import sqlite3
 from typing import Any
 
 import asyncpg
+import redis.exceptions
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
@@ -176,6 +177,9 @@ def is_unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, asyncpg.exceptions.InterfaceError):
         return True
+    # Redis errors from outside the StateStore wrapper (the rate-limit storage).
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return True
     if isinstance(exc, sqlite3.OperationalError):
         text = str(exc).lower()
         return any(s in text for s in ("locked", "busy", "disk", "unable to open", "readonly"))
@@ -189,5 +193,6 @@ EXCEPTION_HANDLERS = {
     OSError: _database_error_handler,
     asyncpg.exceptions.PostgresError: _database_error_handler,
     asyncpg.exceptions.InterfaceError: _database_error_handler,
+    redis.exceptions.RedisError: _database_error_handler,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
 }

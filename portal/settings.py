@@ -32,9 +32,7 @@ def _parse_networks(raw: str) -> tuple[IPNetwork, ...]:
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError as exc:
-            raise ConfigError(
-                f"PORTAL_TRUSTED_PROXIES: {item!r} is not an address or network"
-            ) from exc
+            raise ConfigError(f"PORTAL_TRUSTED_PROXIES：{item!r} 不是有效的地址或网段") from exc
     return tuple(networks)
 
 
@@ -71,10 +69,10 @@ class Settings:
         var_dir = Path(env_map.get("PORTAL_VAR_DIR") or DEFAULT_VAR_DIR)
         env = (env_map.get("PORTAL_ENV") or "development").strip().lower()
         if env not in {"development", "production", "test"}:
-            raise ConfigError(f"PORTAL_ENV must be development, production or test, not {env!r}")
+            raise ConfigError(f"PORTAL_ENV 只能是 development、production 或 test，不能是 {env!r}")
         database_url = env_map.get("DATABASE_URL") or f"sqlite:///{var_dir / 'portal.sqlite3'}"
         if not database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
-            raise ConfigError("DATABASE_URL must start with sqlite:/// or postgresql://")
+            raise ConfigError("DATABASE_URL 须以 sqlite:/// 或 postgresql:// 开头")
         secret_key = env_map.get("PORTAL_SECRET_KEY", "")
         if not secret_key and env != "production":
             secret_key = _load_or_create_secret(var_dir)
@@ -104,22 +102,19 @@ class Settings:
         """Refuse configurations that cannot run safely, with a one-line reason each."""
         if workers > 1 and not self.redis_url:
             raise ConfigError(
-                f"--workers {workers} needs REDIS_URL: without Redis every worker would keep "
-                "its own sessions and limits"
+                f"--workers {workers} 需要设置 REDIS_URL：没有 Redis，各进程的会话和限流互不相通"
             )
         if not self.production:
             return
         if not self.secret_key:
-            raise ConfigError("PORTAL_ENV=production needs PORTAL_SECRET_KEY")
+            raise ConfigError("生产环境（PORTAL_ENV=production）必须设置 PORTAL_SECRET_KEY")
         if len(self.secret_key) < 32:
-            raise ConfigError("PORTAL_SECRET_KEY must be at least 32 characters in production")
+            raise ConfigError("生产环境的 PORTAL_SECRET_KEY 至少需要 32 个字符")
         if self.captcha_test_answer:
-            raise ConfigError(
-                "PORTAL_CAPTCHA_TEST_ANSWER is a test setting and is refused in production"
-            )
+            raise ConfigError("PORTAL_CAPTCHA_TEST_ANSWER 仅供测试使用，生产环境不能设置")
         if self.uses_sqlite and workers > 1:
             raise ConfigError(
-                "SQLite allows one writer: use PostgreSQL (DATABASE_URL) for more than one worker"
+                "SQLite 只允许一个写入者：多个工作进程请使用 PostgreSQL（DATABASE_URL）"
             )
 
 

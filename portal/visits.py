@@ -51,11 +51,16 @@ async def flush(store: StateStore) -> int:
         if not taken or int(taken) == 0:
             continue
         count = int(taken)
-        await (
-            Campaign.update({Campaign.visits: Campaign.visits + count})
-            .where(Campaign.id == row["id"])
-            .run()
-        )
+        try:
+            await (
+                Campaign.update({Campaign.visits: Campaign.visits + count})
+                .where(Campaign.id == row["id"])
+                .run()
+            )
+        except Exception:
+            # Not written: hand the views back so the next flush moves them.
+            await store.incr(_key(row["id"]), count)
+            raise
         moved += count
     return moved
 

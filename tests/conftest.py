@@ -73,6 +73,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Browser tests last: Playwright's sync API runs its own event loop while a browser
+    # is open, which must not overlap the async tests' loop.
+    items.sort(key=lambda item: "tests/e2e/" in str(item.path))
     if _STATE["skip_reason"]:
         marker = pytest.mark.skip(reason=_STATE["skip_reason"])
         for item in items:

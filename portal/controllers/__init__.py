@@ -1,5 +1,6 @@
 """All route handlers of the portal package."""
 
+from portal.controllers.accounts import AccountPages
 from portal.controllers.api import CampaignApi
 from portal.controllers.audit_log import AuditLogPages
 from portal.controllers.auth import AuthPages
@@ -14,5 +15,6 @@ ROUTES = [
     Dashboard,
     CampaignAdmin,
     StaffCampaignApi,
+    AccountPages,
     AuditLogPages,
 ]

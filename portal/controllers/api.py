@@ -55,7 +55,12 @@ class CampaignDetail(msgspec.Struct):
     categories: list[CategoryInfo]
 
 
-NOT_FOUND = {404: ResponseSpec(data_container=ErrorBody, description="Unknown campaign")}
+NOT_FOUND = {
+    # Litestar documents a 400 for any handler with parameters, in its own
+    # {status_code, detail} shape; this API answers every error as ErrorBody.
+    400: ResponseSpec(data_container=ErrorBody, description="Invalid request"),
+    404: ResponseSpec(data_container=ErrorBody, description="Unknown campaign"),
+}
 
 
 def public_campaigns_query():  # type: ignore[no-untyped-def]

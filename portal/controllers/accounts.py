@@ -1,0 +1,93 @@
+"""Staff accounts: city admins list, create, disable and re-enable them; auditors read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_400_BAD_REQUEST
+
+from portal import accounts
+from portal.audit import Actor
+from portal.auth import requires
+from portal.errors import not_found
+from portal.tables import ROLE_LABELS, Bureau, Role
+
+READERS = requires(Role.city_admin, Role.auditor)
+CITY_ADMIN = requires(Role.city_admin)
+
+
+async def _bureaus() -> list[dict[str, Any]]:
+    return await Bureau.select(Bureau.name, Bureau.level).order_by(Bureau.position).run()
+
+
+class AccountPages(Controller):
+    path = "/staff/accounts"
+    include_in_schema = False
+
+    @get("/", name="account_list", guards=[READERS])
+    async def index(self) -> Template:
+        return Template(
+            "staff/accounts/list.html", context={"accounts": await accounts.list_staff()}
+        )
+
+    @get("/new", name="account_new", guards=[CITY_ADMIN])
+    async def new_form(self) -> Template:
+        return await self._form({}, "")
+
+    @post("/new", name="account_create", guards=[CITY_ADMIN])
+    async def create(self, request: Request, actor: NamedDependency[Actor]) -> Template | Redirect:
+        form = await request.form()
+        values = {
+            key: str(form.get(key) or "") for key in ("username", "display_name", "role", "bureau")
+        }
+        password = str(form.get("password") or "")
+        if password != str(form.get("password2") or ""):
+            return await self._form(values, "两次输入的密码不一致。", HTTP_400_BAD_REQUEST)
+        try:
+            staff = await accounts.create_staff(
+                values["username"],
+                password,
+                values["role"],
+                values["bureau"] or None,
+                values["display_name"],
+                actor=actor,
+            )
+        except accounts.AccountError as exc:
+            return await self._form(values, str(exc), HTTP_400_BAD_REQUEST)
+        flash(
+            request, f"已创建账号 {staff.username}。请通过安全渠道把初始密码告知本人。", "success"
+        )
+        return Redirect(path="/staff/accounts")
+
+    @post("/{username:str}/active", name="account_active", guards=[CITY_ADMIN])
+    async def set_active(
+        self, request: Request, actor: NamedDependency[Actor], username: FromPath[str]
+    ) -> Redirect:
+        active = str((await request.form()).get("active") or "") == "1"
+        try:
+            staff = await accounts.set_active(actor, username, active)
+        except LookupError:
+            raise not_found("找不到该账号。") from None
+        except accounts.AccountError as exc:
+            flash(request, str(exc), "error")
+        else:
+            flash(request, f"已{'启用' if active else '停用'}账号 {staff.username}。", "success")
+        return Redirect(path="/staff/accounts")
+
+    @staticmethod
+    async def _form(values: dict[str, str], error: str, status: int = 200) -> Template:
+        return Template(
+            "staff/accounts/form.html",
+            context={
+                "values": values,
+                "error": error,
+                "roles": ROLE_LABELS,
+                "bureaus": await _bureaus(),
+            },
+            status_code=status,
+        )

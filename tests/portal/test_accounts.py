@@ -1,0 +1,110 @@
+"""Staff accounts on the web: city admins create, disable and re-enable; auditors read."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.tables import AuditEntry, Staff
+from tests.conftest import PASSWORD
+from tests.helpers import login, post_form
+
+pytestmark = pytest.mark.usefixtures("staff")
+
+NEW_CLERK = {
+    "username": "clerk-zhang",
+    "display_name": "漳县经办人",
+    "role": "county_clerk",
+    "bureau": "漳县司法局",
+    "password": "a-good-password",
+    "password2": "a-good-password",
+}
+
+
+async def test_city_admin_creates_an_account_that_can_log_in(client) -> None:
+    await login(client, "admin")
+    response = await post_form(client, "/staff/accounts/new", NEW_CLERK)
+    assert response.status_code in (302, 303)
+    listing = await client.get("/staff/accounts")
+    assert "clerk-zhang" in listing.text and "漳县司法局" in listing.text
+    entry = await AuditEntry.objects().where(AuditEntry.action == "staff.create").first().run()
+    assert entry.actor_name == "admin" and entry.object_label == "clerk-zhang"
+    await post_form(client, "/logout")
+    await login(client, "clerk-zhang", "a-good-password")
+    page = await client.get("/staff")
+    assert "漳县" in page.text
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"password2": "something-else"}, "两次输入的密码不一致"),
+        ({"password": "short", "password2": "short"}, "密码至少需要 8 个字符"),
+        ({"password": "12345678901", "password2": "12345678901"}, "密码不能全是数字"),
+        ({"bureau": "定西市司法局"}, "县区经办人必须属于县区司法局"),
+        ({"role": "city_admin"}, "市局管理员必须属于市司法局"),
+        ({"username": "admin"}, "用户名「admin」已存在"),
+        ({"username": "has space"}, "用户名不能为空、不能含空格"),
+        ({"role": "mayor"}, "未知角色"),
+        ({"bureau": "不存在的单位"}, "找不到单位"),
+    ],
+)
+async def test_bad_accounts_are_refused_and_nothing_is_written(client, change, message) -> None:
+    await login(client, "admin")
+    before = await Staff.count().run(), await AuditEntry.count().run()
+    response = await post_form(client, "/staff/accounts/new", {**NEW_CLERK, **change})
+    assert response.status_code == 400
+    assert message in response.text
+    assert 'value="漳县经办人"' in response.text  # what was typed is kept
+    assert (await Staff.count().run(), await AuditEntry.count().run()) == before
+
+
+async def test_disabling_an_account_ends_its_open_session(client, app) -> None:
+    import httpx
+
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.2", 40001))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as clerk:
+        await login(clerk, "clerk")
+        assert (await clerk.get("/staff")).status_code == 200
+
+        await login(client, "admin")
+        response = await post_form(client, "/staff/accounts/clerk/active", {"active": "0"})
+        assert response.status_code in (302, 303)
+        assert (await clerk.get("/staff")).status_code in (302, 303)  # signed out at once
+        refused = await post_form(clerk, "/login", {"username": "clerk", "password": PASSWORD})
+        assert refused.status_code == 400
+
+        await post_form(client, "/staff/accounts/clerk/active", {"active": "1"})
+        await login(clerk, "clerk")
+    actions = [
+        r["action"]
+        for r in await AuditEntry.select(AuditEntry.action)
+        .where(AuditEntry.action == "staff.active")
+        .run()
+    ]
+    assert actions == ["staff.active", "staff.active"]
+
+
+async def test_nobody_disables_their_own_account(client) -> None:
+    await login(client, "admin")
+    response = await post_form(client, "/staff/accounts/admin/active", {"active": "0"})
+    assert response.status_code in (302, 303)
+    page = await client.get("/staff/accounts")
+    assert "不能停用自己的账号" in page.text
+    assert await Staff.exists().where((Staff.username == "admin") & (Staff.active == True)).run()  # noqa: E712
+
+
+async def test_unknown_account_is_404(client) -> None:
+    await login(client, "admin")
+    response = await post_form(client, "/staff/accounts/nobody/active", {"active": "0"})
+    assert response.status_code == 404
+
+
+async def test_auditor_reads_the_accounts_but_cannot_create(client) -> None:
+    await login(client, "auditor")
+    page = await client.get("/staff/accounts")
+    assert page.status_code == 200
+    assert 'href="/staff/accounts/new"' not in page.text
+    assert "/active" not in page.text  # no enable/disable buttons
+    response = await post_form(client, "/staff/accounts/new", NEW_CLERK)
+    assert response.status_code == 403
+    assert not await Staff.exists().where(Staff.username == "clerk-zhang").run()
