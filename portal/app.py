@@ -14,6 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.static_files import create_static_files_router
 
+from nominations.controllers import ROUTES as NOMINATION_ROUTES
 from portal import visits
 from portal.accounts import LoginGuard
 from portal.auth import StaffMiddleware, actor_of, security_headers, session_config
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     app = Litestar(
         route_handlers=[
             *ROUTES,
+            *NOMINATION_ROUTES,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
         ],
         lifespan=[lifespan],

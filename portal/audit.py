@@ -26,6 +26,17 @@ ACTION_LABELS = {
     "category.create": "增加评选类别",
     "category.update": "修改评选类别",
     "category.delete": "删除评选类别",
+    "nomination.create": "新建推荐草稿",
+    "nomination.import": "Excel 批量导入草稿",
+    "nomination.update": "修改推荐信息",
+    "nomination.photo": "上传照片",
+    "nomination.document": "增删证明材料",
+    "nomination.submit": "报送",
+    "nomination.resubmit": "修改后再次报送",
+    "nomination.withdrawn": "撤回",
+    "nomination.shortlisted": "确定入围",
+    "nomination.returned": "退回修改",
+    "nomination.rejected": "不通过",
 }
 
 

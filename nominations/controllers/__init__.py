@@ -1,0 +1,15 @@
+"""Route handlers of the nominations package."""
+
+from nominations.controllers.files import NominationFiles, PublicMedia
+from nominations.controllers.pages import NominationPages
+from nominations.controllers.public import CandidateApi, CandidatePages
+from nominations.controllers.sheets import NominationSheets
+
+ROUTES = [
+    NominationPages,
+    NominationFiles,
+    NominationSheets,
+    CandidateApi,
+    CandidatePages,
+    PublicMedia,
+]

@@ -1,0 +1,78 @@
+"""Serving stored files: staff see a nomination's files as its readers; the public only
+the photos of shortlisted candidates."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get
+from litestar.params import FromPath
+from litestar.response import File
+
+from nominations import services, uploads
+from nominations.controllers.common import context_or_404, upload_directory
+from nominations.controllers.public import public_candidate
+from portal.auth import requires
+from portal.errors import not_found
+from portal.tables import Role
+
+READERS = requires(Role.city_admin, Role.county_clerk, Role.auditor)
+
+
+def serve(request: Request, name: str, filename: str | None = None, public: bool = False) -> File:
+    try:
+        path = uploads.stored_path(upload_directory(request), name)
+    except FileNotFoundError:
+        raise not_found("找不到该文件。") from None
+    return File(
+        path=path,
+        filename=filename or path.name,
+        media_type=uploads.media_type(name),
+        content_disposition_type="inline" if filename is None else "attachment",
+        headers={
+            # Private files are never kept by shared caches; public photos may be.
+            "Cache-Control": "public, max-age=86400" if public else "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+class NominationFiles(Controller):
+    path = "/staff/nominations/{nomination_id:int}"
+    include_in_schema = False
+    guards = [READERS]
+
+    @get("/photo", name="nomination_photo")
+    async def photo(self, request: Request, nomination_id: FromPath[int]) -> File:
+        ctx = await context_or_404(request.user, nomination_id)
+        return serve(request, ctx.nomination.photo)
+
+    @get("/thumbnail", name="nomination_thumbnail")
+    async def thumbnail(self, request: Request, nomination_id: FromPath[int]) -> File:
+        ctx = await context_or_404(request.user, nomination_id)
+        return serve(request, ctx.nomination.thumbnail)
+
+    @get("/documents/{document_id:int}", name="nomination_document")
+    async def document(
+        self, request: Request, nomination_id: FromPath[int], document_id: FromPath[int]
+    ) -> File:
+        ctx = await context_or_404(request.user, nomination_id)
+        found = await services.documents_of(ctx.nomination.id, document_id)
+        if not found:
+            raise not_found("找不到该材料。")
+        return serve(request, found[0].stored_name, filename=found[0].filename)
+
+
+class PublicMedia(Controller):
+    """Photos of shortlisted candidates, for the public pages and the API."""
+
+    path = "/media/candidates/{candidate_id:int}"
+    include_in_schema = False
+
+    @get("/photo.jpg", name="candidate_photo")
+    async def photo(self, request: Request, candidate_id: FromPath[int]) -> File:
+        nomination = await public_candidate(candidate_id)
+        return serve(request, nomination.photo, public=True)
+
+    @get("/thumbnail.jpg", name="candidate_thumbnail")
+    async def thumbnail(self, request: Request, candidate_id: FromPath[int]) -> File:
+        nomination = await public_candidate(candidate_id)
+        return serve(request, nomination.thumbnail, public=True)

@@ -1,0 +1,393 @@
+"""Staff pages for nominations: the county's drafts and submissions, the city's vetting."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_400_BAD_REQUEST
+
+from nominations import fields, services, uploads
+from nominations.controllers.common import (
+    FORM_MAX_BODY,
+    context_or_404,
+    discard,
+    form_values,
+    stage_files,
+    upload_directory,
+)
+from nominations.markdown import render
+from nominations.services import Context, NominationError
+from nominations.tables import STATUS_LABELS, Nomination, Status
+from portal import campaigns as campaign_svc
+from portal.audit import Actor
+from portal.auth import requires
+from portal.errors import not_found
+from portal.tables import Bureau, BureauLevel, Campaign, Category, Phase, Role
+
+DECIDED_MESSAGES = {
+    "shortlist": "已确定入围。",
+    "return": "已退回修改。",
+    "reject": "已作不通过处理。",
+}
+NOT_EDITABLE = "当前状态下您不能修改该推荐对象。"
+READERS = requires(Role.city_admin, Role.county_clerk, Role.auditor)
+CLERK = requires(Role.county_clerk)
+CITY_ADMIN = requires(Role.city_admin)
+EDITORS = requires(Role.county_clerk, Role.city_admin)
+
+
+async def current_campaign(slug: str | None) -> Campaign | None:
+    """The campaign a nomination page is about: the one asked for, else the latest in
+    nominating or vetting, else the latest that is not a draft."""
+    if slug:
+        return await campaign_svc.get_campaign(slug)
+    for phases in (
+        (Phase.nominating, Phase.vetting),
+        tuple(p for p in Phase if p is not Phase.draft),
+    ):
+        found = (
+            await Campaign.objects()
+            .where(Campaign.phase.is_in([p.value for p in phases]))
+            .order_by(Campaign.year, ascending=False)
+            .order_by(Campaign.id, ascending=False)
+            .first()
+            .run()
+        )
+        if found:
+            return found
+    return None
+
+
+async def category_or_404(category_id: int) -> Category:
+    category = await Category.objects().where(Category.id == category_id).first().run()
+    if category is None:
+        raise not_found("找不到该评选类别。")
+    return category
+
+
+def form_page(
+    category: Category,
+    campaign: Campaign,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    ctx: Context | None = None,
+    documents: list | None = None,
+    status: int = 200,
+    message: str = "",
+) -> Template:
+    return Template(
+        "nominations/form.html",
+        context={
+            "category": category,
+            "campaign": campaign,
+            "fields": fields.fields_for(category.kind),
+            "values": values,
+            "errors": errors,
+            "ctx": ctx,
+            "documents": documents or [],
+            "message": message,
+        },
+        status_code=status,
+    )
+
+
+class NominationPages(Controller):
+    path = "/staff/nominations"
+    include_in_schema = False
+
+    @get("/", name="nomination_list", guards=[READERS])
+    async def index(
+        self,
+        request: Request,
+        campaign: FromQuery[str | None] = None,
+        category: Annotated[int | None, QueryParameter(ge=1)] = None,
+        county: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+    ) -> Template:
+        user = request.user
+        chosen = await current_campaign(campaign)
+        if campaign and chosen is None:
+            raise not_found("找不到该评选活动。")
+        categories = await campaign_svc.categories_of(chosen.id) if chosen else []
+        counties = (
+            await Bureau.objects()
+            .where(Bureau.level == BureauLevel.county.value)
+            .order_by(Bureau.position)
+            .run()
+        )
+        rows: list[dict[str, Any]] = []
+        if chosen:
+            query = Nomination.select(
+                Nomination.id,
+                Nomination.name,
+                Nomination.status,
+                Nomination.category,
+                Nomination.bureau,
+                Nomination.submitted_at,
+                Nomination.updated_at,
+                Nomination.bureau.county.as_alias("county"),
+                Nomination.category.title.as_alias("category_title"),
+            ).where(Nomination.campaign == chosen.id)
+            query = services.scope_query(user, query)
+            if category:
+                query = query.where(Nomination.category == category)
+            if county and user.role is not Role.county_clerk:
+                query = query.where(Nomination.bureau.county == county)
+            if status in {s.value for s in Status}:
+                query = query.where(Nomination.status == status)
+            rows = await query.order_by(Nomination.category).order_by(Nomination.id).run()
+        places = await services.county_counts(chosen.id) if chosen else {}
+        by_status = await services.status_counts(chosen.id) if chosen else {}
+        return Template(
+            "nominations/list.html",
+            context={
+                "campaign": chosen,
+                "campaigns": await campaign_svc.list_campaigns(),
+                "categories": categories,
+                "counties": counties,
+                "rows": rows,
+                "places": places,
+                "by_status": by_status,
+                "filters": {
+                    "category": category,
+                    "county": county or "",
+                    "status": status or "",
+                },
+                "statuses": STATUS_LABELS,
+                "open": bool(chosen and services.nominating_open(chosen)),
+                "vetting": bool(chosen and Phase(chosen.phase) in services.VETTING_PHASES),
+            },
+        )
+
+    @get("/new", name="nomination_new", guards=[CLERK])
+    async def new_form(self, category: Annotated[int, QueryParameter(ge=1)]) -> Template:
+        cat = await category_or_404(category)
+        campaign = await Campaign.objects().where(Campaign.id == cat.campaign).first().run()
+        if not services.nominating_open(campaign):
+            return form_page(cat, campaign, {}, {}, message=services.window_message(campaign))
+        return form_page(cat, campaign, {}, {})
+
+    @post("/new", name="nomination_create", guards=[CLERK], request_max_body_size=FORM_MAX_BODY)
+    async def create(self, request: Request, actor: NamedDependency[Actor]) -> Template | Redirect:
+        form = await request.form()
+        values = form_values(form)
+        try:
+            cat = await category_or_404(int(values.get("category") or 0))
+        except ValueError:
+            raise not_found("找不到该评选类别。") from None
+        campaign = await Campaign.objects().where(Campaign.id == cat.campaign).first().run()
+        staged, file_errors = await stage_files(request, form)
+        if file_errors:
+            return form_page(cat, campaign, values, file_errors, status=HTTP_400_BAD_REQUEST)
+        try:
+            nomination = await services.create_draft(actor, request.user, cat, values, staged)
+        except NominationError as exc:
+            discard(request, staged)
+            return form_page(
+                cat, campaign, values, exc.errors, status=HTTP_400_BAD_REQUEST, message=exc.message
+            )
+        if values.get("action") == "submit":
+            return await self._submit(request, actor, nomination.id)
+        flash(request, "已保存草稿。材料齐全后请点击“报送”。", "success")
+        return Redirect(path=f"/staff/nominations/{nomination.id}")
+
+    @get("/{nomination_id:int}", name="nomination_detail", guards=[READERS])
+    async def detail(self, request: Request, nomination_id: FromPath[int]) -> Template:
+        ctx = await context_or_404(request.user, nomination_id)
+        return await self._detail(request, ctx)
+
+    async def _detail(
+        self, request: Request, ctx: Context, errors: dict | None = None, status: int = 200
+    ) -> Template:
+        n = ctx.nomination
+        user = request.user
+        return Template(
+            "nominations/detail.html",
+            context={
+                "ctx": ctx,
+                "n": n,
+                "fields": fields.fields_for(ctx.category.kind),
+                "deeds_html": render(n.deeds),
+                "success_rate": fields.success_rate(n.disputes_mediated, n.disputes_resolved),
+                "documents": await services.documents_of(n.id),
+                "timeline": await services.timeline(n.id),
+                "may_edit": services.may_edit(user, ctx),
+                "may_submit": user.role is Role.county_clerk
+                and Status(n.status) in services.EDITABLE_BY_COUNTY,
+                "may_withdraw": user.role is Role.county_clerk
+                and Status(n.status) in (Status.submitted, Status.returned),
+                "may_decide": user.role is Role.city_admin
+                and n.status == Status.submitted.value
+                and Phase(ctx.campaign.phase) in services.VETTING_PHASES,
+                "errors": errors or {},
+                "status_labels": STATUS_LABELS,
+            },
+            status_code=status,
+        )
+
+    @get("/{nomination_id:int}/edit", name="nomination_edit", guards=[EDITORS])
+    async def edit_form(self, request: Request, nomination_id: FromPath[int]) -> Template:
+        ctx = await context_or_404(request.user, nomination_id)
+        if not services.may_edit(request.user, ctx):
+            raise PermissionDeniedException(NOT_EDITABLE)
+        return form_page(
+            ctx.category,
+            ctx.campaign,
+            services.values_of(ctx.nomination),
+            {},
+            ctx,
+            await services.documents_of(ctx.nomination.id),
+        )
+
+    @post(
+        "/{nomination_id:int}/edit",
+        name="nomination_update",
+        guards=[EDITORS],
+        request_max_body_size=FORM_MAX_BODY,
+    )
+    async def update(
+        self, request: Request, actor: NamedDependency[Actor], nomination_id: FromPath[int]
+    ) -> Template | Redirect:
+        ctx = await context_or_404(request.user, nomination_id)
+        if not services.may_edit(request.user, ctx):
+            raise PermissionDeniedException(NOT_EDITABLE)
+        form = await request.form()
+        values = form_values(form)
+        documents = await services.documents_of(ctx.nomination.id)
+        staged, file_errors = await stage_files(request, form)
+        if file_errors:
+            return form_page(
+                ctx.category,
+                ctx.campaign,
+                values,
+                file_errors,
+                ctx,
+                documents,
+                HTTP_400_BAD_REQUEST,
+            )
+        try:
+            replaced = await services.update(actor, request.user, ctx, values, staged)
+        except NominationError as exc:
+            discard(request, staged)
+            return form_page(
+                ctx.category,
+                ctx.campaign,
+                values,
+                exc.errors,
+                ctx,
+                documents,
+                HTTP_400_BAD_REQUEST,
+                exc.message,
+            )
+        uploads.remove(upload_directory(request), *replaced)
+        if values.get("action") == "submit":
+            return await self._submit(request, actor, nomination_id)
+        flash(request, "已保存。", "success")
+        return Redirect(path=f"/staff/nominations/{nomination_id}")
+
+    @post("/{nomination_id:int}/submit", name="nomination_submit", guards=[CLERK])
+    async def submit(
+        self, request: Request, actor: NamedDependency[Actor], nomination_id: FromPath[int]
+    ) -> Template | Redirect:
+        return await self._submit(request, actor, nomination_id)
+
+    async def _submit(
+        self, request: Request, actor: Actor, nomination_id: int
+    ) -> Template | Redirect:
+        ctx = await context_or_404(request.user, nomination_id)
+        try:
+            await services.submit(actor, request.user, ctx)
+        except NominationError as exc:
+            flash(request, exc.message, "error")
+            if exc.errors:
+                return await self._detail(request, ctx, exc.errors, HTTP_400_BAD_REQUEST)
+            return Redirect(path=f"/staff/nominations/{nomination_id}")
+        flash(request, "已报送市司法局审核。", "success")
+        return Redirect(path=f"/staff/nominations/{nomination_id}")
+
+    @post("/{nomination_id:int}/withdraw", name="nomination_withdraw", guards=[CLERK])
+    async def withdraw(
+        self, request: Request, actor: NamedDependency[Actor], nomination_id: FromPath[int]
+    ) -> Redirect:
+        ctx = await context_or_404(request.user, nomination_id)
+        reason = str((await request.form()).get("reason") or "")
+        try:
+            await services.withdraw(actor, request.user, ctx, reason)
+        except NominationError as exc:
+            flash(request, exc.message, "error")
+        else:
+            flash(request, "已撤回，该名额已释放。", "success")
+        return Redirect(path=f"/staff/nominations/{nomination_id}")
+
+    @post("/{nomination_id:int}/decide", name="nomination_decide", guards=[CITY_ADMIN])
+    async def decide(
+        self, request: Request, actor: NamedDependency[Actor], nomination_id: FromPath[int]
+    ) -> Template | Redirect:
+        ctx = await context_or_404(request.user, nomination_id)
+        form = await request.form()
+        decision = str(form.get("decision") or "")
+        try:
+            await services.decide(actor, ctx, decision, str(form.get("reason") or ""))
+        except NominationError as exc:
+            flash(request, exc.message, "error")
+            if exc.errors:
+                return await self._detail(request, ctx, exc.errors, HTTP_400_BAD_REQUEST)
+            return Redirect(path=f"/staff/nominations/{nomination_id}")
+        labels = {
+            "shortlist": "已确定入围。",
+            "return": "已退回修改。",
+            "reject": "已作不通过处理。",
+        }
+        flash(request, labels[decision], "success")
+        return Redirect(path=f"/staff/nominations/{nomination_id}")
+
+    @post("/shortlist", name="nomination_shortlist_many", guards=[CITY_ADMIN])
+    async def shortlist_many(self, request: Request, actor: NamedDependency[Actor]) -> Redirect:
+        form = await request.form()
+        slug = str(form.get("campaign") or "")
+        campaign = await campaign_svc.get_campaign(slug)
+        if campaign is None:
+            raise not_found("找不到该评选活动。")
+        ids = []
+        for raw in form.getall("ids", []):
+            try:
+                ids.append(int(raw))
+            except (TypeError, ValueError):
+                continue
+        try:
+            count = await services.shortlist_many(actor, campaign, ids)
+        except NominationError as exc:
+            flash(request, exc.message, "error")
+        else:
+            flash(request, f"已确定 {count} 个推荐对象入围。", "success" if count else "info")
+        return Redirect(path=f"/staff/nominations?campaign={slug}&status=submitted")
+
+    @post(
+        "/{nomination_id:int}/documents/{document_id:int}/delete",
+        name="nomination_document_delete",
+        guards=[EDITORS],
+    )
+    async def delete_document(
+        self,
+        request: Request,
+        actor: NamedDependency[Actor],
+        nomination_id: FromPath[int],
+        document_id: FromPath[int],
+    ) -> Redirect:
+        ctx = await context_or_404(request.user, nomination_id)
+        try:
+            stored = await services.remove_document(actor, request.user, ctx, document_id)
+        except services.Hidden:
+            raise not_found("找不到该材料。") from None
+        except NominationError as exc:
+            flash(request, exc.message, "error")
+        else:
+            uploads.remove(upload_directory(request), stored)
+            flash(request, "已删除该材料。", "success")
+        return Redirect(path=f"/staff/nominations/{nomination_id}/edit")

@@ -1,0 +1,523 @@
+"""Nominations: drafting, submitting within the county's cap, vetting, and who may see what.
+
+Rules live here; controllers only parse requests and render. Every change is audited,
+and the audit entries of a nomination are its timeline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from nominations import fields
+from nominations.tables import HOLDS_PLACE, STATUS_LABELS, Document, Nomination, Status
+from portal import audit
+from portal.accounts import StaffUser
+from portal.audit import Actor
+from portal.db import is_unique_violation, write_transaction
+from portal.tables import AuditEntry, Bureau, BureauLevel, Campaign, Category, Phase, Role
+
+EDITABLE_BY_COUNTY = frozenset({Status.draft, Status.returned})
+DECIDED = frozenset({Status.shortlisted, Status.rejected})
+# Phases in which the city vets (decides on) nominations.
+VETTING_PHASES = frozenset({Phase.nominating, Phase.vetting})
+DECISIONS = {"shortlist": Status.shortlisted, "return": Status.returned, "reject": Status.rejected}
+PLACE_ATTEMPTS = 5
+
+
+class NominationError(ValueError):
+    """A request the rules refuse. ``errors`` maps fields to zh-CN messages."""
+
+    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+class Hidden(LookupError):
+    """The nomination does not exist for this user (another county's, or none)."""
+
+
+@dataclass
+class Files:
+    """Checked files already stored under random names, to attach in one transaction."""
+
+    photo: tuple[str, str] | None = None  # (photo, thumbnail)
+    documents: list[tuple[str, str, int]] = field(default_factory=list)  # (stored, name, size)
+
+    def names(self) -> list[str]:
+        return [*(self.photo or ()), *(stored for stored, _, _ in self.documents)]
+
+
+@dataclass(frozen=True)
+class Context:
+    """A nomination with what the pages need around it."""
+
+    nomination: Nomination
+    campaign: Campaign
+    category: Category
+    bureau: Bureau
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(Status(status), status)
+
+
+def nominating_open(campaign: Campaign, at: dt.datetime | None = None) -> bool:
+    """Is the nomination window open (phase and, when set, the window's times)?"""
+    at = at or now()
+    if campaign.phase != Phase.nominating.value:
+        return False
+    opens, closes = campaign.nominating_opens_at, campaign.nominating_closes_at
+    return not ((opens and at < opens) or (closes and at >= closes))
+
+
+def window_message(campaign: Campaign) -> str:
+    if campaign.phase != Phase.nominating.value:
+        return "推荐申报阶段未开放或已结束，不能报送。"
+    return "不在推荐申报时间内，不能报送。"
+
+
+# --- visibility -----------------------------------------------------------------------
+
+
+def may_read(user: StaffUser, nomination: Nomination) -> bool:
+    """City staff and auditors read every nomination; a clerk only their county's."""
+    if user.role in (Role.city_admin, Role.auditor):
+        return True
+    return user.role is Role.county_clerk and nomination.bureau == user.bureau_id
+
+
+def scope_query(user: StaffUser, query: Any) -> Any:
+    """Restrict a nomination query to what the user may read."""
+    if user.role in (Role.city_admin, Role.auditor):
+        return query
+    if user.role is Role.county_clerk:
+        return query.where(Nomination.bureau == user.bureau_id)
+    return query.where(Nomination.id == -1)
+
+
+async def load(user: StaffUser, nomination_id: int) -> Context:
+    """The nomination with its campaign, category and bureau, if this user may read it.
+
+    Another county's nomination is reported as missing (404), not forbidden, so its
+    existence is not revealed.
+    """
+    nomination = await Nomination.objects().where(Nomination.id == nomination_id).first().run()
+    if nomination is None or not may_read(user, nomination):
+        raise Hidden(nomination_id)
+    campaign = await Campaign.objects().where(Campaign.id == nomination.campaign).first().run()
+    category = await Category.objects().where(Category.id == nomination.category).first().run()
+    bureau = await Bureau.objects().where(Bureau.id == nomination.bureau).first().run()
+    return Context(nomination, campaign, category, bureau)  # type: ignore[arg-type]
+
+
+def may_edit(user: StaffUser, ctx: Context) -> bool:
+    """Counties edit their drafts and returned nominations; after that only the city."""
+    status = Status(ctx.nomination.status)
+    if user.role is Role.city_admin:
+        return status is not Status.withdrawn and ctx.campaign.phase != Phase.published.value
+    return (
+        user.role is Role.county_clerk
+        and ctx.nomination.bureau == user.bureau_id
+        and status in EDITABLE_BY_COUNTY
+    )
+
+
+# --- values ---------------------------------------------------------------------------
+
+
+def values_of(nomination: Nomination) -> dict[str, Any]:
+    return {f.key: getattr(nomination, f.key) for f in fields.FIELDS}
+
+
+def _stored(kind: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Cleaned values as columns: empty texts as "", empty numbers as NULL."""
+    stored = {}
+    for spec in fields.FIELDS:
+        value = values.get(spec.key) if spec.applies_to(kind) else None
+        if value is None and spec.kind != "int":
+            value = ""
+        stored[spec.key] = value
+    return stored
+
+
+def check_complete(kind: str, nomination: Nomination, documents: int) -> dict[str, str]:
+    """Everything submitting needs, each problem at its field."""
+    values = values_of(nomination)
+    _, errors = fields.clean(kind, values)
+    errors.update({k: v for k, v in fields.missing(kind, values).items() if k not in errors})
+    if not nomination.photo:
+        errors["photo"] = "请上传照片。"
+    if documents == 0:
+        errors["documents"] = "请上传至少一份 PDF 格式的证明材料。"
+    return errors
+
+
+# --- drafting -------------------------------------------------------------------------
+
+
+async def county_bureau(user: StaffUser) -> Bureau:
+    bureau = await Bureau.objects().where(Bureau.id == user.bureau_id).first().run()
+    if bureau is None or bureau.level != BureauLevel.county.value:
+        raise NominationError("只有县区经办人可以推荐。")
+    return bureau
+
+
+async def create_draft(
+    actor: Actor,
+    user: StaffUser,
+    category: Category,
+    data: dict[str, Any],
+    files: Files | None = None,
+) -> Nomination:
+    """A county clerk starts a nomination for their own county (a draft may be incomplete)."""
+    if user.role is not Role.county_clerk:
+        raise NominationError("只有县区经办人可以推荐。")
+    campaign = await Campaign.objects().where(Campaign.id == category.campaign).first().run()
+    if campaign is None or not nominating_open(campaign):
+        raise NominationError(window_message(campaign) if campaign else "找不到评选活动。")
+    bureau = await county_bureau(user)
+    values, errors = fields.clean(category.kind, data)
+    if errors:
+        raise NominationError("请修改标出的问题后再保存。", errors)
+    nomination = Nomination(
+        campaign=campaign.id,
+        category=category.id,
+        bureau=bureau.id,
+        status=Status.draft.value,
+        created_by=user.id,
+        **_stored(category.kind, values),
+    )
+    async with write_transaction():
+        await nomination.save().run()
+        await audit.record(actor, "nomination.create", nomination, after={"status": "draft"})
+        await _attach(actor, nomination, files)
+    return nomination
+
+
+async def create_drafts(
+    actor: Actor, user: StaffUser, category: Category, rows: list[dict[str, Any]]
+) -> list[Nomination]:
+    """Drafts from an imported workbook: all rows in one transaction, or none."""
+    if user.role is not Role.county_clerk:
+        raise NominationError("只有县区经办人可以导入推荐对象。")
+    campaign = await Campaign.objects().where(Campaign.id == category.campaign).first().run()
+    if campaign is None or not nominating_open(campaign):
+        raise NominationError(window_message(campaign) if campaign else "找不到评选活动。")
+    bureau = await county_bureau(user)
+    created = []
+    async with write_transaction():
+        for values in rows:
+            nomination = Nomination(
+                campaign=campaign.id,
+                category=category.id,
+                bureau=bureau.id,
+                status=Status.draft.value,
+                created_by=user.id,
+                **_stored(category.kind, values),
+            )
+            await nomination.save().run()
+            created.append(nomination)
+        await audit.record(
+            actor,
+            "nomination.import",
+            ("category", category.id),
+            after={"drafts": len(created), "county": bureau.county},
+            label=category.title,
+        )
+    return created
+
+
+async def update(
+    actor: Actor, user: StaffUser, ctx: Context, data: dict[str, Any], files: Files | None = None
+) -> list[str]:
+    """Save edited fields and attach new files in one transaction (audited with what
+    changed); returns the names of stored files the new photo replaced."""
+    if not may_edit(user, ctx):
+        raise NominationError("当前状态下不能修改该推荐对象。")
+    values, errors = fields.clean(ctx.category.kind, data)
+    if errors:
+        raise NominationError("请修改标出的问题后再保存。", errors)
+    nomination = ctx.nomination
+    stored = _stored(ctx.category.kind, values)
+    before = {k: getattr(nomination, k) for k in stored}
+    old, new = audit.changed_fields(before, stored)
+    replaced = [n for n in (nomination.photo, nomination.thumbnail) if n and files and files.photo]
+    async with write_transaction():
+        if new:
+            for key, value in stored.items():
+                setattr(nomination, key, value)
+            nomination.updated_at = now()
+            await nomination.save().run()
+            await audit.record(actor, "nomination.update", nomination, before=old, after=new)
+        await _attach(actor, nomination, files)
+    return replaced
+
+
+async def _attach(actor: Actor, nomination: Nomination, files: Files | None) -> None:
+    """Within the caller's transaction: the new photo and documents."""
+    if not files:
+        return
+    if files.photo:
+        nomination.photo, nomination.thumbnail = files.photo
+        await nomination.save([Nomination.photo, Nomination.thumbnail]).run()
+        await audit.record(actor, "nomination.photo", nomination, after={"photo": "已更新"})
+    for stored_name, filename, size in files.documents:
+        await Document.insert(
+            Document(
+                nomination=nomination.id,
+                stored_name=stored_name,
+                filename=filename[:200],
+                size=size,
+            )
+        ).run()
+        await audit.record(actor, "nomination.document", nomination, after={"added": filename})
+
+
+async def remove_document(actor: Actor, user: StaffUser, ctx: Context, document_id: int) -> str:
+    """Remove a document; returns its stored name so the caller deletes the file."""
+    if not may_edit(user, ctx):
+        raise NominationError("当前状态下不能修改该推荐对象。")
+    document = await documents_of(ctx.nomination.id, document_id)
+    if not document:
+        raise Hidden(document_id)
+    async with write_transaction():
+        await Document.delete().where(Document.id == document_id).run()
+        await audit.record(
+            actor, "nomination.document", ctx.nomination, before={"removed": document[0].filename}
+        )
+    return document[0].stored_name
+
+
+async def documents_of(nomination_id: int, document_id: int | None = None) -> list[Document]:
+    query = Document.objects().where(Document.nomination == nomination_id)
+    if document_id is not None:
+        query = query.where(Document.id == document_id)
+    return await query.order_by(Document.id).run()
+
+
+# --- submitting within the cap --------------------------------------------------------
+
+
+async def submit(actor: Actor, user: StaffUser, ctx: Context) -> Nomination:
+    """Submit a draft (within the window) or resubmit a returned nomination.
+
+    The nomination takes a numbered place 1..cap of its county in its category; a
+    unique index on the places makes the cap exact even for simultaneous submissions.
+    """
+    nomination, campaign, category = ctx.nomination, ctx.campaign, ctx.category
+    status = Status(nomination.status)
+    if user.role is not Role.county_clerk or nomination.bureau != user.bureau_id:
+        raise NominationError("只有本县区经办人可以报送。")
+    if status not in EDITABLE_BY_COUNTY:
+        raise NominationError(f"「{status_label(status)}」状态的推荐对象不能报送。")
+    if status is Status.draft and not nominating_open(campaign):
+        raise NominationError(window_message(campaign))
+    if status is Status.returned and Phase(campaign.phase) not in VETTING_PHASES:
+        raise NominationError("审核已结束，不能再次报送。")
+    errors = check_complete(category.kind, nomination, len(await documents_of(nomination.id)))
+    if errors:
+        raise NominationError("推荐材料不完整，请补充标出的内容后再报送。", errors)
+    for _ in range(PLACE_ATTEMPTS):
+        try:
+            return await _take_place_and_submit(actor, ctx, status)
+        except Exception as exc:
+            if not is_unique_violation(exc):
+                raise
+            # Another submission took the same place a moment earlier: look again.
+    raise NominationError("同时报送的人较多，请稍后重试。")
+
+
+async def _take_place_and_submit(actor: Actor, ctx: Context, status: Status) -> Nomination:
+    nomination, category = ctx.nomination, ctx.category
+    async with write_transaction():
+        # Re-read inside the transaction: the nomination and the places held now.
+        current = await Nomination.objects().where(Nomination.id == nomination.id).first().run()
+        if current is None or current.status != status.value:
+            raise NominationError("该推荐对象的状态已变化，请刷新页面。")
+        place = current.place
+        if place is None:
+            rows = (
+                await Nomination.select(Nomination.place)
+                .where(
+                    (Nomination.category == category.id)
+                    & (Nomination.bureau == nomination.bureau)
+                    & Nomination.place.is_not_null()
+                )
+                .run()
+            )
+            taken = {r["place"] for r in rows}
+            free = [n for n in range(1, category.county_cap + 1) if n not in taken]
+            if not free:
+                raise NominationError(
+                    f"本县区在「{category.title}」已报送 {len(taken)} 个，"
+                    f"达到上限 {category.county_cap} 个，不能再报送。"
+                )
+            place = free[0]
+        nomination.place = place
+        nomination.status = Status.submitted.value
+        nomination.submitted_at = now()
+        nomination.updated_at = now()
+        await (
+            Nomination.update(
+                {
+                    Nomination.place: place,
+                    Nomination.status: Status.submitted.value,
+                    Nomination.submitted_at: nomination.submitted_at,
+                    Nomination.updated_at: nomination.updated_at,
+                }
+            )
+            .where(Nomination.id == nomination.id)
+            .run()
+        )
+        action = "nomination.resubmit" if status is Status.returned else "nomination.submit"
+        await audit.record(
+            actor,
+            action,
+            nomination,
+            before={"status": status.value},
+            after={"status": "submitted"},
+        )
+    return nomination
+
+
+async def withdraw(actor: Actor, user: StaffUser, ctx: Context, reason: str = "") -> Nomination:
+    """A county takes back its nomination before the city decides; its place is freed."""
+    nomination = ctx.nomination
+    if user.role is not Role.county_clerk or nomination.bureau != user.bureau_id:
+        raise NominationError("只有本县区经办人可以撤回。")
+    status = Status(nomination.status)
+    if status not in (Status.submitted, Status.returned):
+        raise NominationError(f"「{status_label(status)}」状态的推荐对象不能撤回。")
+    return await _set_status(actor, nomination, status, Status.withdrawn, reason.strip())
+
+
+async def decide(actor: Actor, ctx: Context, decision: str, reason: str = "") -> Nomination:
+    """The city's decision: shortlist (入围), return for revision, or reject (with a reason)."""
+    if decision not in DECISIONS:
+        raise NominationError("未知的审核决定。")
+    nomination, campaign = ctx.nomination, ctx.campaign
+    if Phase(campaign.phase) not in VETTING_PHASES:
+        raise NominationError("只有在推荐申报和资格审核阶段可以审核。")
+    status = Status(nomination.status)
+    if status is not Status.submitted:
+        raise NominationError(f"只有已报送的推荐对象可以审核（当前：{status_label(status)}）。")
+    goal = DECISIONS[decision]
+    reason = reason.strip()
+    if goal is not Status.shortlisted and not reason:
+        label = "退回意见" if goal is Status.returned else "不通过理由"
+        raise NominationError(f"请填写{label}。", {"reason": f"请填写{label}。"})
+    if len(reason) > 2000:
+        raise NominationError("意见不能超过 2000 字。", {"reason": "意见不能超过 2000 字。"})
+    return await _set_status(actor, nomination, status, goal, reason)
+
+
+async def shortlist_many(actor: Actor, campaign: Campaign, ids: list[int]) -> int:
+    """Shortlist several submitted nominations at once; returns how many changed."""
+    if Phase(campaign.phase) not in VETTING_PHASES:
+        raise NominationError("只有在推荐申报和资格审核阶段可以审核。")
+    rows = (
+        await Nomination.objects()
+        .where(
+            Nomination.id.is_in(ids or [-1])
+            & (Nomination.campaign == campaign.id)
+            & (Nomination.status == Status.submitted.value)
+        )
+        .run()
+    )
+    for nomination in rows:
+        await _set_status(actor, nomination, Status.submitted, Status.shortlisted, "")
+    return len(rows)
+
+
+async def _set_status(
+    actor: Actor, nomination: Nomination, old: Status, new: Status, reason: str
+) -> Nomination:
+    stamp = now()
+    changes: dict[Any, Any] = {
+        Nomination.status: new.value,
+        Nomination.updated_at: stamp,
+        Nomination.decision_reason: reason,
+    }
+    if new not in HOLDS_PLACE:
+        changes[Nomination.place] = None  # rejected or withdrawn: the place is freed
+    if new in DECIDED or new is Status.returned:
+        changes[Nomination.decided_at] = stamp
+    if new is Status.shortlisted:
+        changes[Nomination.shortlisted_at] = stamp
+    async with write_transaction():
+        updated = (
+            await Nomination.update(changes)
+            .where((Nomination.id == nomination.id) & (Nomination.status == old.value))
+            .returning(Nomination.id)
+            .run()
+        )
+        if not updated:
+            raise NominationError("该推荐对象的状态已变化，请刷新页面。")
+        after: dict[str, Any] = {"status": new.value}
+        if reason:
+            after["reason"] = reason
+        await audit.record(
+            actor, f"nomination.{new.value}", nomination, before={"status": old.value}, after=after
+        )
+    for column, value in changes.items():
+        setattr(nomination, column._meta.name, value)
+    return nomination
+
+
+# --- timeline and overview ------------------------------------------------------------
+
+
+async def timeline(nomination_id: int) -> list[dict[str, Any]]:
+    """The nomination's history, oldest first: the audit entries about it."""
+    return (
+        await AuditEntry.select(
+            AuditEntry.at,
+            AuditEntry.actor_name,
+            AuditEntry.actor_role,
+            AuditEntry.action,
+            AuditEntry.before,
+            AuditEntry.after,
+        )
+        .where(
+            (AuditEntry.object_type == Nomination._meta.tablename)
+            & (AuditEntry.object_id == str(nomination_id))
+        )
+        .order_by(AuditEntry.id)
+        .output(load_json=True)
+        .run()
+    )
+
+
+async def county_counts(campaign_id: int) -> dict[tuple[int, int], int]:
+    """Places held per (category, bureau)."""
+    rows = (
+        await Nomination.select(Nomination.category, Nomination.bureau, Nomination.place)
+        .where((Nomination.campaign == campaign_id) & Nomination.place.is_not_null())
+        .run()
+    )
+    counts: dict[tuple[int, int], int] = {}
+    for row in rows:
+        key = (row["category"], row["bureau"])
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+async def status_counts(campaign_id: int) -> dict[tuple[int, str], int]:
+    """Nominations per (category, status)."""
+    rows = (
+        await Nomination.select(Nomination.category, Nomination.status)
+        .where(Nomination.campaign == campaign_id)
+        .run()
+    )
+    counts: dict[tuple[int, str], int] = {}
+    for row in rows:
+        key = (row["category"], row["status"])
+        counts[key] = counts.get(key, 0) + 1
+    return counts

@@ -1,0 +1,90 @@
+"""Nominations (推荐对象) and their supporting documents."""
+
+from __future__ import annotations
+
+import enum
+
+from piccolo.columns import ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from portal.tables import Bureau, Campaign, Category, Staff
+
+
+class Status(enum.StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    returned = "returned"
+    shortlisted = "shortlisted"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+STATUS_LABELS = {
+    Status.draft: "草稿",
+    Status.submitted: "已报送",
+    Status.returned: "退回修改",
+    Status.shortlisted: "已入围",
+    Status.rejected: "未通过",
+    Status.withdrawn: "已撤回",
+}
+
+# Statuses that hold one of the county's places under the category's cap.
+HOLDS_PLACE = frozenset({Status.submitted, Status.returned, Status.shortlisted})
+
+
+class Nomination(Table):
+    """One county's nomination of a unit or a mediator in a category."""
+
+    campaign = ForeignKey(references=Campaign, null=False, index=True)
+    category = ForeignKey(references=Category, null=False, index=True)
+    bureau = ForeignKey(references=Bureau, null=False, index=True)
+    status = Varchar(length=20, choices=Status, default=Status.draft, index=True)
+    # While the nomination holds a place under the county's cap: its number, 1..cap.
+    # A unique index on (category, bureau, place) makes the cap exact under concurrency.
+    place = Integer(null=True, default=None)
+
+    name = Varchar(length=100, default="")
+    township = Varchar(length=50, default="")
+    unit_type = Varchar(length=20, default="")
+    address = Varchar(length=200, default="")
+    gender = Varchar(length=10, default="")
+    birth_year = Integer(null=True, default=None)
+    committee = Varchar(length=100, default="")
+    position = Varchar(length=50, default="")
+    years_of_service = Integer(null=True, default=None)
+    summary = Varchar(length=200, default="")
+    deeds = Text(default="")
+    disputes_mediated = Integer(null=True, default=None)
+    disputes_resolved = Integer(null=True, default=None)
+    judicial_confirmations = Integer(null=True, default=None)
+    on_the_spot = Integer(null=True, default=None)
+    entrusted_court = Integer(null=True, default=None)
+    entrusted_police = Integer(null=True, default=None)
+    entrusted_government = Integer(null=True, default=None)
+    entrusted_petition = Integer(null=True, default=None)
+    entrusted_other = Integer(null=True, default=None)
+    contact_name = Varchar(length=50, default="")
+    contact_phone = Varchar(length=20, default="")
+
+    # Stored files: random names under the upload folder (see nominations.uploads).
+    photo = Varchar(length=80, default="")
+    thumbnail = Varchar(length=80, default="")
+
+    decision_reason = Text(default="")
+    created_by = ForeignKey(references=Staff, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    submitted_at = Timestamptz(null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    shortlisted_at = Timestamptz(null=True, default=None)
+
+
+class Document(Table):
+    """A supporting PDF of a nomination (never public)."""
+
+    nomination = ForeignKey(references=Nomination, null=False, index=True)
+    stored_name = Varchar(length=80, unique=True)
+    filename = Varchar(length=200)
+    size = Integer()
+    uploaded_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,380 @@
+"""Checked storage of nomination photos and PDFs: every file here is made by the test."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import struct
+import warnings
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import ExifTags, Image, ImageCms
+
+from nominations import uploads
+from nominations.uploads import UploadRejected
+
+ACCEPTS_PHOTOS = "只接受 JPEG、PNG 或 WebP 格式的照片，且不超过 5 MB。"
+ACCEPTS_PDFS = "只接受 PDF 格式的文件，且不超过 10 MB。"
+
+
+@pytest.fixture
+def directory(tmp_path: Path) -> Path:
+    return uploads.upload_dir(tmp_path / "var")
+
+
+def image_bytes(fmt: str, size: tuple[int, int] = (640, 480), mode: str = "RGB", **save) -> bytes:
+    """A picture with some structure (a gradient), so encoders produce real scan data."""
+    image = Image.linear_gradient("L").resize(size).convert(mode)
+    out = io.BytesIO()
+    image.save(out, fmt, **save)
+    return out.getvalue()
+
+
+def two_colour_jpeg(orientation: int) -> bytes:
+    """200×100: red left half, blue right half, with an EXIF orientation tag."""
+    image = Image.new("RGB", (200, 100), (255, 0, 0))
+    image.paste((0, 0, 255), (100, 0, 200, 100))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=95, exif=exif)
+    return out.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A tiny PNG whose IHDR claims ``width``×``height``, every chunk CRC valid."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    idat = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def minimal_pdf(padding: int = 0) -> bytes:
+    """A small but well-formed one-page PDF (correct xref offsets); ``padding`` bytes of
+    comment lines make it as large as a test needs."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    ]
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    while padding > 0:
+        line = b"%" + b"x" * min(padding, 4094) + b"\n"
+        out += line
+        padding -= len(line)
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1)
+    out += b"startxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def listing(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def open_stored(directory: Path, name: str) -> Image.Image:
+    image = Image.open(uploads.stored_path(directory, name))
+    image.load()
+    return image
+
+
+def assert_no_metadata(image: Image.Image) -> None:
+    assert image.format == "JPEG"
+    assert image.mode == "RGB"
+    assert len(image.getexif()) == 0
+    for key in ("exif", "icc_profile", "xmp", "comment"):
+        assert key not in image.info, key
+
+
+# -- the folder -------------------------------------------------------------------------
+
+
+def test_upload_dir_is_created_owner_only(tmp_path: Path) -> None:
+    path = uploads.upload_dir(tmp_path / "var")
+    assert path == tmp_path / "var" / "uploads"
+    assert path.is_dir()
+    assert path.stat().st_mode & 0o777 == 0o700
+    assert uploads.upload_dir(tmp_path / "var") == path  # again: no error
+
+
+# -- photos accepted ------------------------------------------------------------------
+
+
+def test_jpeg_loses_exif_gps_and_icc_and_gets_a_thumbnail(directory: Path) -> None:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "PhoneCo"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (35.0, 34.0, 51.0)
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
+    gps[ExifTags.GPS.GPSLongitude] = (104.0, 37.0, 12.0)
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = image_bytes("JPEG", (800, 600), exif=exif, icc_profile=srgb, comment=b"taken at home")
+    # The test file really carries what must be stripped.
+    source = Image.open(io.BytesIO(data))
+    assert source.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    assert "icc_profile" in source.info and "comment" in source.info
+
+    photo_name, thumb_name = uploads.save_photo(data, directory)
+
+    assert re.fullmatch(r"photo-[0-9a-f]{32}\.jpg", photo_name)
+    assert thumb_name == photo_name.removesuffix(".jpg") + "-thumb.jpg"
+    assert listing(directory) == sorted([photo_name, thumb_name])  # no temporary left
+    photo = open_stored(directory, photo_name)
+    assert_no_metadata(photo)
+    assert photo.size == (800, 600)
+    assert b"PhoneCo" not in uploads.stored_path(directory, photo_name).read_bytes()
+    thumb = open_stored(directory, thumb_name)
+    assert_no_metadata(thumb)
+    assert thumb.size == (480, 360)
+    for name in (photo_name, thumb_name):
+        mode = uploads.stored_path(directory, name).stat().st_mode & 0o777
+        assert mode in {0o600, 0o640}
+        assert uploads.media_type(name) == "image/jpeg"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mode"), [("PNG", "RGB"), ("PNG", "RGBA"), ("PNG", "P"), ("WEBP", "RGB")]
+)
+def test_png_and_webp_are_accepted_and_stored_as_jpeg(directory: Path, fmt: str, mode: str) -> None:
+    photo_name, thumb_name = uploads.save_photo(image_bytes(fmt, (600, 800), mode), directory)
+    photo = open_stored(directory, photo_name)
+    assert_no_metadata(photo)
+    assert photo.size == (600, 800)
+    assert open_stored(directory, thumb_name).size == (360, 480)
+
+
+def test_large_photo_is_downscaled_to_1600_on_the_long_side(directory: Path) -> None:
+    photo_name, thumb_name = uploads.save_photo(image_bytes("JPEG", (3200, 1800)), directory)
+    assert open_stored(directory, photo_name).size == (1600, 900)
+    assert open_stored(directory, thumb_name).size == (480, 270)
+
+
+def test_exif_orientation_is_applied(directory: Path) -> None:
+    # Orientation 6: the stored pixels must be turned 90° clockwise to be upright, so
+    # the red left half ends up on top.
+    photo_name, _ = uploads.save_photo(two_colour_jpeg(6), directory)
+    photo = open_stored(directory, photo_name)
+    assert photo.size == (100, 200)
+    top, bottom = photo.getpixel((50, 40)), photo.getpixel((50, 160))
+    assert top[0] > 200 and top[2] < 60, top
+    assert bottom[2] > 200 and bottom[0] < 60, bottom
+
+
+# -- photos refused, nothing written --------------------------------------------------
+
+
+def refuse_photo(data: bytes, directory: Path) -> UploadRejected:
+    with pytest.raises(UploadRejected) as caught:
+        uploads.save_photo(data, directory)
+    assert listing(directory) == []
+    assert caught.value.message == str(caught.value)
+    assert caught.value.message.endswith(ACCEPTS_PHOTOS)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"#!/bin/sh\nrm -rf /\n", id="script-named-jpg"),
+        pytest.param(
+            b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect/></svg>',
+            id="svg",
+        ),
+        pytest.param(image_bytes("GIF", (64, 64), "P"), id="gif"),
+        pytest.param(image_bytes("BMP", (64, 64)), id="bmp"),
+        pytest.param(image_bytes("TIFF", (64, 64)), id="tiff"),
+        pytest.param(minimal_pdf(), id="pdf"),
+    ],
+)
+def test_what_is_not_a_jpeg_png_or_webp_is_refused(directory: Path, data: bytes) -> None:
+    assert refuse_photo(data, directory).reason == "format"
+
+
+def test_empty_photo_is_refused(directory: Path) -> None:
+    assert refuse_photo(b"", directory).reason == "empty"
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_truncated_photo_is_refused(directory: Path, fmt: str) -> None:
+    data = image_bytes(fmt, (400, 300))
+    assert refuse_photo(data[: len(data) // 2], directory).reason == "damaged"
+
+
+def test_png_header_claiming_400_megapixels_is_refused_before_decoding(
+    directory: Path,
+) -> None:
+    data = png_header_only(20000, 20000)
+    assert len(data) < 200
+    assert Image.open(io.BytesIO(png_header_only(200, 200))).size == (200, 200)  # CRCs ok
+    rejected = refuse_photo(data, directory)
+    assert rejected.reason == "pixels"
+    assert "4000 万像素" in rejected.message
+
+
+def test_just_over_the_pixel_bound_is_refused(directory: Path) -> None:
+    # 7000×6000 = 42 MP: past our bound but below twice Pillow's limit, so Pillow only
+    # warns on opening and our own check must refuse it.
+    with pytest.warns(Image.DecompressionBombWarning):
+        assert refuse_photo(png_header_only(7000, 6000), directory).reason == "pixels"
+
+
+def test_pixel_bound_holds_where_warnings_are_errors(directory: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        assert refuse_photo(png_header_only(7000, 6000), directory).reason == "pixels"
+
+
+def test_photo_over_5_mb_is_refused_before_decoding(directory: Path) -> None:
+    noise = Image.frombytes("RGB", (1500, 1500), os.urandom(1500 * 1500 * 3))
+    out = io.BytesIO()
+    noise.save(out, "PNG", compress_level=0)
+    data = out.getvalue()
+    assert len(data) > 6 * 1024 * 1024
+    rejected = refuse_photo(data, directory)
+    assert rejected.reason == "too_large"
+    assert "5 MB" in rejected.message
+
+
+def test_image_with_script_appended_is_stored_without_it(directory: Path) -> None:
+    data = image_bytes("JPEG", (320, 240)) + b"<script>alert(1)</script>"
+    photo_name, _ = uploads.save_photo(data, directory)
+    assert b"<script>" not in uploads.stored_path(directory, photo_name).read_bytes()
+
+
+# -- PDFs -----------------------------------------------------------------------------
+
+
+def test_minimal_pdf_is_stored_unchanged(directory: Path) -> None:
+    data = minimal_pdf()
+    name = uploads.save_pdf(data, directory)
+    assert re.fullmatch(r"doc-[0-9a-f]{32}\.pdf", name)
+    assert listing(directory) == [name]
+    path = uploads.stored_path(directory, name)
+    assert path.read_bytes() == data
+    assert path.stat().st_mode & 0o777 in {0o600, 0o640}
+    assert uploads.media_type(name) == "application/pdf"
+
+
+def test_pdf_2_0_is_accepted(directory: Path) -> None:
+    assert uploads.save_pdf(minimal_pdf().replace(b"%PDF-1.7", b"%PDF-2.0", 1), directory)
+
+
+def refuse_pdf(data: bytes, directory: Path) -> UploadRejected:
+    with pytest.raises(UploadRejected) as caught:
+        uploads.save_pdf(data, directory)
+    assert listing(directory) == []
+    assert caught.value.message.endswith(ACCEPTS_PDFS)
+    return caught.value
+
+
+def zip_named_pdf() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("a.pdf", minimal_pdf())
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(zip_named_pdf(), id="zip"),
+        pytest.param(b"<!doctype html><html><body><script>alert(1)</script>", id="html"),
+        pytest.param(b"<html>" + minimal_pdf(), id="html-before-pdf-header"),
+        pytest.param(image_bytes("JPEG", (64, 64)), id="jpeg"),
+        pytest.param(minimal_pdf().replace(b"%PDF-1.7", b"%PDF-9.1", 1), id="bad-version"),
+    ],
+)
+def test_what_is_not_a_pdf_is_refused(directory: Path, data: bytes) -> None:
+    assert refuse_pdf(data, directory).reason == "format"
+
+
+def test_pdf_cut_short_is_refused(directory: Path) -> None:
+    data = minimal_pdf()
+    assert refuse_pdf(data[: len(data) - 30], directory).reason == "damaged"
+
+
+def test_empty_pdf_is_refused(directory: Path) -> None:
+    assert refuse_pdf(b"", directory).reason == "empty"
+
+
+def test_pdf_over_10_mb_is_refused(directory: Path) -> None:
+    data = minimal_pdf(padding=11 * 1024 * 1024)
+    assert len(data) > 11 * 1024 * 1024
+    rejected = refuse_pdf(data, directory)
+    assert rejected.reason == "too_large"
+    assert "10 MB" in rejected.message
+
+
+# -- reading back and removing --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../etc/passwd",
+        "/etc/passwd",
+        "secret_key",
+        "",
+        "photo-" + "0" * 32 + ".jpg",  # the right shape, but not there
+        "photo-" + "0" * 32 + ".jpg\n",
+        "photo-" + "A" * 32 + ".jpg",
+        "../uploads/doc-" + "0" * 32 + ".pdf",
+    ],
+)
+def test_stored_path_refuses_unknown_names(directory: Path, name: str) -> None:
+    (directory.parent / "secret_key").write_text("x")
+    with pytest.raises(FileNotFoundError):
+        uploads.stored_path(directory, name)
+
+
+def test_stored_path_does_not_serve_temporary_files(directory: Path) -> None:
+    (directory / ".upload-abc.tmp").write_bytes(b"x")
+    with pytest.raises(FileNotFoundError):
+        uploads.stored_path(directory, ".upload-abc.tmp")
+
+
+def test_media_type_of_other_names() -> None:
+    assert uploads.media_type("x.png") == "image/png"
+    assert uploads.media_type("x.webp") == "image/webp"
+    assert uploads.media_type("x.exe") == "application/octet-stream"
+
+
+def test_remove_is_best_effort_and_only_touches_stored_names(directory: Path) -> None:
+    photo_name, thumb_name = uploads.save_photo(image_bytes("PNG", (64, 64)), directory)
+    pdf_name = uploads.save_pdf(minimal_pdf(), directory)
+    keep = directory.parent / "secret_key"
+    keep.write_text("x")
+    uploads.remove(directory, photo_name, thumb_name, "", "../secret_key", pdf_name, pdf_name)
+    assert listing(directory) == []
+    assert keep.exists()
+
+
+def test_transparent_png_is_flattened_on_white(directory: Path) -> None:
+    out = io.BytesIO()
+    Image.new("RGBA", (64, 64), (255, 0, 0, 0)).save(out, "PNG")
+    photo_name, _ = uploads.save_photo(out.getvalue(), directory)
+    assert min(open_stored(directory, photo_name).getpixel((32, 32))) > 245
+
+
+def test_16_bit_greyscale_png_keeps_its_tones(directory: Path) -> None:
+    out = io.BytesIO()
+    Image.new("I;16", (64, 64), 32768).save(out, "PNG")
+    photo_name, _ = uploads.save_photo(out.getvalue(), directory)
+    red, green, blue = open_stored(directory, photo_name).getpixel((32, 32))
+    assert 120 < red < 136 and red == green == blue
