@@ -127,7 +127,7 @@ async def _load_demo() -> list:
     from portal.seed import load_demo
 
     await migrate()
-    return await load_demo()
+    return await load_demo(get_settings().var_dir)
 
 
 @main.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 from portal import accounts
 from portal.db import write_transaction
@@ -137,9 +138,16 @@ async def ensure_demo_campaign(today: dt.date | None = None) -> Campaign:
     return campaign
 
 
-async def load_demo() -> list[DemoLogin]:
-    """Everything `portal demo` loads; safe to run again on an existing demo database."""
+async def load_demo(var_dir: Path) -> list[DemoLogin]:
+    """Everything `portal demo` loads; safe to run again on an existing demo database.
+
+    ``var_dir`` is where the demo nominations' photos and documents are stored (under
+    its ``uploads`` folder).
+    """
+    from nominations.demo import ensure_demo_nominations
+
     await ensure_bureaus()
     logins = await ensure_staff()
-    await ensure_demo_campaign()
+    campaign = await ensure_demo_campaign()
+    await ensure_demo_nominations(campaign, var_dir)
     return logins
