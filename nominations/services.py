@@ -521,3 +521,15 @@ async def status_counts(campaign_id: int) -> dict[tuple[int, str], int]:
         key = (row["category"], row["status"])
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+async def undecided_count(campaign_id: int) -> int:
+    """Nominations still awaiting the city's decision or the county's revision."""
+    return (
+        await Nomination.count()
+        .where(
+            (Nomination.campaign == campaign_id)
+            & Nomination.status.is_in([Status.submitted.value, Status.returned.value])
+        )
+        .run()
+    )

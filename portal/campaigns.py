@@ -416,6 +416,14 @@ async def check_phase_move(campaign: Campaign, target: str) -> Phase:
         raise PhaseRefused("请先设置至少一个评选类别。")
     if goal is Phase.voting and not (campaign.voting_opens_at and campaign.voting_closes_at):
         raise PhaseRefused("请先设置网络投票的开始和结束时间。")
+    if goal is Phase.reviewing:
+        from nominations.services import undecided_count
+
+        pending = await undecided_count(campaign.id)
+        if pending:
+            raise PhaseRefused(
+                f"还有 {pending} 个推荐对象待审核或退回修改中，审核完毕后才能进入专家评审。"
+            )
     return goal
 
 
