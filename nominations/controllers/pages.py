@@ -304,9 +304,19 @@ class NominationPages(Controller):
         try:
             await services.submit(actor, request.user, ctx)
         except NominationError as exc:
-            flash(request, exc.message, "error")
             if exc.errors:
-                return await self._detail(request, ctx, exc.errors, HTTP_400_BAD_REQUEST)
+                # Back to the form, each problem shown next to its field.
+                return form_page(
+                    ctx.category,
+                    ctx.campaign,
+                    services.values_of(ctx.nomination),
+                    exc.errors,
+                    ctx,
+                    await services.documents_of(ctx.nomination.id),
+                    HTTP_400_BAD_REQUEST,
+                    exc.message,
+                )
+            flash(request, exc.message, "error")
             return Redirect(path=f"/staff/nominations/{nomination_id}")
         flash(request, "已报送市司法局审核。", "success")
         return Redirect(path=f"/staff/nominations/{nomination_id}")
