@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nominations import fields
-from nominations.tables import HOLDS_PLACE, STATUS_LABELS, Document, Nomination, Status
+from nominations.tables import (
+    HOLDS_PLACE,
+    STATUS_LABELS,
+    Assignment,
+    AssignmentStatus,
+    Document,
+    Nomination,
+    Status,
+)
 from portal import audit
 from portal.accounts import StaffUser
 from portal.audit import Actor
@@ -109,12 +117,25 @@ async def load(user: StaffUser, nomination_id: int) -> Context:
     existence is not revealed.
     """
     nomination = await Nomination.objects().where(Nomination.id == nomination_id).first().run()
-    if nomination is None or not may_read(user, nomination):
+    if nomination is None:
+        raise Hidden(nomination_id)
+    if not may_read(user, nomination) and not await assigned_to(user, nomination.id):
         raise Hidden(nomination_id)
     campaign = await Campaign.objects().where(Campaign.id == nomination.campaign).first().run()
     category = await Category.objects().where(Category.id == nomination.category).first().run()
     bureau = await Bureau.objects().where(Bureau.id == nomination.bureau).first().run()
     return Context(nomination, campaign, category, bureau)  # type: ignore[arg-type]
+
+
+async def assigned_to(user: StaffUser, nomination_id: int) -> bool:
+    """Is this reviewer assigned (without a declared conflict) to score the nomination?"""
+    if user.role is not Role.reviewer:
+        return False
+    return await Assignment.exists().where(
+        (Assignment.nomination == nomination_id)
+        & (Assignment.reviewer == user.id)
+        & (Assignment.status == AssignmentStatus.assigned.value)
+    ).run()
 
 
 def may_edit(user: StaffUser, ctx: Context) -> bool:

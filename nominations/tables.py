@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from piccolo.columns import ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -88,3 +88,46 @@ class Document(Table):
     filename = Varchar(length=200)
     size = Integer()
     uploaded_at = Timestamptz(default=TimestamptzNow())
+
+
+class Criterion(Table):
+    """A scoring criterion of a category (title, guidance, maximum points); totals are /100."""
+
+    category = ForeignKey(references=Category, null=False, index=True)
+    title = Varchar(length=100)
+    guidance = Text(default="")
+    max_points = Numeric(digits=(5, 1))
+    position = Integer(default=0)
+
+
+class PanelMember(Table, tablename="panel_member"):
+    """A reviewer chosen for a campaign's expert panel (unique per campaign)."""
+
+    campaign = ForeignKey(references=Campaign, null=False, index=True)
+    reviewer = ForeignKey(references=Staff, null=False)
+
+
+class AssignmentStatus(enum.StrEnum):
+    assigned = "assigned"
+    conflict = "conflict"  # the reviewer declared a conflict of interest: unassigned
+
+
+class Assignment(Table):
+    """One reviewer's scoring of one shortlisted candidate (unique per pair).
+
+    ``scores`` maps criterion ids to points as decimal strings ("12.5"), so totals are
+    exact. A submitted score is locked until a city admin reopens it.
+    """
+
+    nomination = ForeignKey(references=Nomination, null=False, index=True)
+    reviewer = ForeignKey(references=Staff, null=False, index=True)
+    status = Varchar(length=20, choices=AssignmentStatus, default=AssignmentStatus.assigned)
+    conflict_reason = Text(default="")
+    scores = JSON(default="{}")
+    comment = Text(default="")
+    submitted_at = Timestamptz(null=True, default=None)
+    # A city admin may waive a missing score (with a reason) so the candidate's review
+    # score is computed from the others.
+    waived_reason = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())

@@ -37,6 +37,16 @@ ACTION_LABELS = {
     "nomination.shortlisted": "确定入围",
     "nomination.returned": "退回修改",
     "nomination.rejected": "不通过",
+    "review.criteria": "设置评分标准",
+    "review.panel": "调整评审专家名单",
+    "review.options": "修改评审设置",
+    "review.assign": "自动分配评审任务",
+    "review.assignment.add": "手动增加评审分配",
+    "review.assignment.remove": "撤销评审分配",
+    "review.conflict": "专家声明回避",
+    "review.submit": "提交评分",
+    "review.reopen": "退回评分",
+    "review.waive": "免除评分",
 }
 
 

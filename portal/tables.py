@@ -113,6 +113,10 @@ class Campaign(Table):
     voting_opens_at = Timestamptz(null=True, default=None)
     voting_closes_at = Timestamptz(null=True, default=None)
     notice_days = Integer(default=7)
+    # Expert review: how many reviewers score each candidate (0: every eligible panel
+    # member), and whether each reviewer's totals are standardised before averaging.
+    reviewers_per_candidate = Integer(default=0)
+    standardise_reviews = Boolean(default=False)
     # Page views of the public campaign pages that have been flushed from the store.
     visits = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())

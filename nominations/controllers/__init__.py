@@ -3,6 +3,12 @@
 from nominations.controllers.files import NominationFiles, PublicMedia
 from nominations.controllers.pages import NominationPages
 from nominations.controllers.public import CandidateApi, CandidatePages
+from nominations.controllers.review import (
+    MethodPage,
+    ReviewAdmin,
+    ReviewAssignments,
+    ReviewHome,
+)
 from nominations.controllers.sheets import NominationSheets
 
 ROUTES = [
@@ -12,4 +18,8 @@ ROUTES = [
     CandidateApi,
     CandidatePages,
     PublicMedia,
+    ReviewHome,
+    ReviewAdmin,
+    ReviewAssignments,
+    MethodPage,
 ]

@@ -14,7 +14,8 @@ from portal.auth import requires
 from portal.errors import not_found
 from portal.tables import Role
 
-READERS = requires(Role.city_admin, Role.county_clerk, Role.auditor)
+# Reviewers read the files of the candidates assigned to them (checked in services.load).
+READERS = requires(Role.city_admin, Role.county_clerk, Role.auditor, Role.reviewer)
 
 
 def serve(request: Request, name: str, filename: str | None = None, public: bool = False) -> File:
