@@ -261,6 +261,8 @@ async def auto_assign(actor: Actor, campaign: Campaign) -> review_math.Plan:
     existing: dict[int, list[int]] = defaultdict(list)
     excluded: dict[int, list[int]] = defaultdict(list)
     for row in await campaign_assignments(campaign.id):
+        if row["nomination"] not in candidates or row["reviewer"] not in bureaus:
+            continue  # e.g. a former panel member's submitted score: kept, not planned
         target = existing if row["status"] == AssignmentStatus.assigned.value else excluded
         target[row["nomination"]].append(row["reviewer"])
     per = campaign.reviewers_per_candidate or None
