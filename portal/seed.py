@@ -144,10 +144,11 @@ async def load_demo(var_dir: Path) -> list[DemoLogin]:
     ``var_dir`` is where the demo nominations' photos and documents are stored (under
     its ``uploads`` folder).
     """
-    from nominations.demo import ensure_demo_nominations
+    from nominations.demo import ensure_demo_nominations, ensure_demo_review
 
     await ensure_bureaus()
     logins = await ensure_staff()
     campaign = await ensure_demo_campaign()
     await ensure_demo_nominations(campaign, var_dir)
+    await ensure_demo_review(campaign)
     return logins

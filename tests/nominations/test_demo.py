@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
+import statistics
+from collections import Counter, defaultdict
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from nominations import fields, uploads
-from nominations.tables import HOLDS_PLACE, Document, Nomination, Status
-from portal.seed import DEMO_CATEGORIES, DEMO_SLUG, load_demo
-from portal.tables import AuditEntry, Bureau, Campaign, Category
+from nominations import fields, review, review_math, uploads
+from nominations.demo import HARSH_REVIEWER, LENIENT_REVIEWER, RUBRIC_POINTS
+from nominations.tables import (
+    HOLDS_PLACE,
+    Assignment,
+    AssignmentStatus,
+    Criterion,
+    Document,
+    Nomination,
+    PanelMember,
+    Status,
+)
+from portal.seed import DEMO_CATEGORIES, DEMO_SLUG, demo_logins, load_demo
+from portal.tables import AuditEntry, Bureau, Campaign, Category, Role, Staff
 
 EXPECTED_SHORTLISTED = {"judicial-office": 14, "mediation-committee": 29, "mediator": 38}
 CAPS = {key: cap for key, _, _, _, cap, _ in DEMO_CATEGORIES}
@@ -174,18 +186,179 @@ async def test_complete_records_with_files_and_timelines(demo: dict) -> None:
     check_same_every_run(demo)
 
 
+async def counts() -> tuple[int, ...]:
+    tables = (Nomination, Document, AuditEntry, Criterion, PanelMember, Assignment)
+    return tuple([await table.count().run() for table in tables])
+
+
 async def test_loading_again_adds_nothing(demo: dict) -> None:
     directory = uploads.upload_dir(demo["var_dir"])
     files = sorted(p.name for p in directory.iterdir())
-    counts = (
-        await Nomination.count().run(),
-        await Document.count().run(),
-        await AuditEntry.count().run(),
-    )
+    before = await counts()
+    scores = await Assignment.select(Assignment.id, Assignment.scores).order_by(Assignment.id).run()
+    campaign = await Campaign.objects().where(Campaign.slug == DEMO_SLUG).first().run()
+    assert not await review.missing_scores(campaign.id)
     await load_demo(demo["var_dir"])
+    assert await counts() == before
+    assert before[-1] > 0
     assert (
-        await Nomination.count().run(),
-        await Document.count().run(),
-        await AuditEntry.count().run(),
-    ) == counts
+        await Assignment.select(Assignment.id, Assignment.scores).order_by(Assignment.id).run()
+        == scores
+    )
     assert sorted(p.name for p in directory.iterdir()) == files
+
+
+# --- the expert review ----------------------------------------------------------------
+
+
+async def review_data(demo: dict) -> dict:
+    campaign = demo["campaign"]
+    usernames = [d.username for d in demo_logins() if d.role is Role.reviewer]
+    reviewers = {
+        row["id"]: row
+        for row in await Staff.select(Staff.id, Staff.username, Staff.bureau)
+        .where(Staff.username.is_in(usernames))
+        .run()
+    }
+    criteria = {
+        row["id"]: row
+        for row in await Criterion.select()
+        .where(Criterion.category.is_in(list(demo["categories"])))
+        .order_by(Criterion.position)
+        .run()
+    }
+    assignments = (
+        await Assignment.select()
+        .where(Assignment.nomination.campaign == campaign.id)
+        .output(load_json=True)
+        .run()
+    )
+    return {"reviewers": reviewers, "criteria": criteria, "assignments": assignments}
+
+
+def check_rubric(demo: dict, data: dict) -> None:
+    by_category = defaultdict(list)
+    for row in data["criteria"].values():
+        by_category[row["category"]].append(row)
+    assert set(by_category) == set(demo["categories"])
+    for rows in by_category.values():
+        assert [(r["title"], r["max_points"]) for r in rows] == [
+            (title, Decimal(points)) for title, points in RUBRIC_POINTS
+        ]
+        assert sum(r["max_points"] for r in rows) == review.TOTAL_POINTS
+        assert all(re.search(r"[\u4e00-\u9fff]", r["guidance"]) for r in rows)
+    # The guidance is written for each kind of candidate.
+    assert len({r["guidance"] for r in data["criteria"].values()}) == len(data["criteria"])
+
+
+def check_assignments(demo: dict, panel: set[int], data: dict) -> None:
+    reviewers = data["reviewers"]
+    assert len(reviewers) == 5 and set(reviewers) == panel
+    assert len({r["bureau"] for r in reviewers.values()}) == 5
+    shortlisted = {r["id"]: r for r in demo["rows"] if r["status"] == Status.shortlisted.value}
+    per_candidate = Counter(a["nomination"] for a in data["assignments"])
+    assert set(per_candidate) == set(shortlisted)
+    for nid, row in shortlisted.items():
+        eligible = sum(1 for r in reviewers.values() if r["bureau"] != row["bureau"])
+        assert per_candidate[nid] == eligible >= 4, row["name"]
+    # 5 reviewers from 5 of the 7 counties: candidates of the other two get all five.
+    assert set(per_candidate.values()) == {4, 5}
+    for a in data["assignments"]:
+        assert reviewers[a["reviewer"]]["bureau"] != shortlisted[a["nomination"]]["bureau"]
+    # The conflict rule is review_math's own.
+    plan = review_math.plan_assignments(
+        {nid: row["bureau"] for nid, row in shortlisted.items()},
+        {rid: r["bureau"] for rid, r in reviewers.items()},
+        None,
+    )
+    pairs = sorted((a["nomination"], a["reviewer"]) for a in data["assignments"])
+    assert pairs == sorted((n, r) for n, rs in plan.assignments.items() for r in rs)
+
+
+def check_scores(demo: dict, data: dict) -> dict[int, list[Decimal]]:
+    campaign = demo["campaign"]
+    opens, closes = campaign.reviewing_opens_at, campaign.reviewing_closes_at
+    shortlisted = {r["id"]: r for r in demo["rows"] if r["status"] == Status.shortlisted.value}
+    criteria = data["criteria"]
+    totals: dict[int, list[Decimal]] = defaultdict(list)
+    for a in data["assignments"]:
+        assert a["status"] == AssignmentStatus.assigned.value and not a["waived_reason"]
+        assert a["submitted_at"] is not None and opens <= a["submitted_at"] < closes
+        scores = a["scores"]
+        category = shortlisted[a["nomination"]]["category"]
+        assert {int(c) for c in scores} == {
+            cid for cid, c in criteria.items() if c["category"] == category
+        }
+        points = [
+            review_math.check_points(value, criteria[int(cid)]["max_points"])
+            for cid, value in scores.items()
+        ]
+        assert all(isinstance(value, str) for value in scores.values())
+        total = review_math.reviewer_total(points)
+        assert 30 <= total <= 100
+        totals[a["reviewer"]].append(total)
+        assert 4 <= len(a["comment"]) <= 100 and re.search(r"[\u4e00-\u9fff]", a["comment"])
+    return totals
+
+
+def zip_totals(data: dict) -> list[tuple[dict, Decimal]]:
+    return [
+        (a, review_math.reviewer_total(Decimal(v) for v in a["scores"].values()))
+        for a in data["assignments"]
+    ]
+
+
+async def test_the_demo_review_is_finished(demo: dict) -> None:
+    campaign = await Campaign.objects().where(Campaign.slug == DEMO_SLUG).first().run()
+    assert campaign.reviewers_per_candidate == 0 and not campaign.standardise_reviews
+    data = await review_data(demo)
+    check_rubric(demo, data)
+    check_assignments(demo, await review.panel_ids(campaign.id), data)
+    totals = check_scores(demo, data)
+
+    names = {rid: r["username"] for rid, r in data["reviewers"].items()}
+    means = {names[rid]: sum(t) / len(t) for rid, t in totals.items()}
+    assert means[LENIENT_REVIEWER] - means[HARSH_REVIEWER] >= 10, means
+    assert min(means, key=means.get) == HARSH_REVIEWER
+    assert max(means, key=means.get) == LENIENT_REVIEWER
+    # Varied: comments and totals differ, and every reviewer uses half points somewhere.
+    assert len({a["comment"] for a in data["assignments"]}) > len(data["assignments"]) / 3
+    assert all(len(set(t)) > len(t) / 4 for t in totals.values())
+    assert all(
+        any(
+            v.endswith(".5")
+            for a in data["assignments"]
+            if a["reviewer"] == rid
+            for v in a["scores"].values()
+        )
+        for rid in totals
+    )
+
+    # The panel broadly agrees: each reviewer ranks the candidates much as the others do.
+    by_pair = {(a["reviewer"], a["nomination"]): t for a, t in zip_totals(data)}
+    for rid in totals:
+        mine, others = [], []
+        for (reviewer, nid), total in by_pair.items():
+            if reviewer == rid:
+                rest = [t for (r, n), t in by_pair.items() if n == nid and r != rid]
+                mine.append(float(total))
+                others.append(float(sum(rest) / len(rest)))
+        assert statistics.correlation(mine, others) > 0.5, names[rid]
+
+    results = await review.results(campaign)
+    scored = [r for items in results.values() for r in items]
+    assert len(scored) == sum(EXPECTED_SHORTLISTED.values())
+    assert all(r.review_score is not None and not r.missing for r in scored)
+    assert all(r.submitted == r.assigned >= 4 for r in scored)
+    # The panel broadly agrees but the candidates differ.
+    review_scores = [r.review_score for r in scored]
+    assert max(review_scores) - min(review_scores) >= 10
+    assert not await review.missing_scores(campaign.id)
+
+    entries = (
+        await AuditEntry.select()
+        .where((AuditEntry.action == "review.assign") & (AuditEntry.object_type == "campaign"))
+        .run()
+    )
+    assert len(entries) == 1 and entries[0]["object_id"] == str(campaign.id)
+    assert entries[0]["actor_name"] == "演示数据"
