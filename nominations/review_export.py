@@ -32,7 +32,9 @@ def _header(ws: Any, values: list[str]) -> None:
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
-    ws.freeze_panes = ws.cell(row=ws.max_row + 1, column=1)
+    # By name: ``ws.cell`` would create the row below, and rows appended later would
+    # start after it, leaving an empty row under the header.
+    ws.freeze_panes = f"A{ws.max_row + 1}"
 
 
 def workbook(

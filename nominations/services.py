@@ -131,11 +131,15 @@ async def assigned_to(user: StaffUser, nomination_id: int) -> bool:
     """Is this reviewer assigned (without a declared conflict) to score the nomination?"""
     if user.role is not Role.reviewer:
         return False
-    return await Assignment.exists().where(
-        (Assignment.nomination == nomination_id)
-        & (Assignment.reviewer == user.id)
-        & (Assignment.status == AssignmentStatus.assigned.value)
-    ).run()
+    return (
+        await Assignment.exists()
+        .where(
+            (Assignment.nomination == nomination_id)
+            & (Assignment.reviewer == user.id)
+            & (Assignment.status == AssignmentStatus.assigned.value)
+        )
+        .run()
+    )
 
 
 def may_edit(user: StaffUser, ctx: Context) -> bool:

@@ -207,6 +207,10 @@ class NominationPages(Controller):
     ) -> Template:
         n = ctx.nomination
         user = request.user
+        timeline = await services.timeline(n.id)
+        if user.role not in (Role.city_admin, Role.auditor):
+            # The expert review is blind: who reviews a candidate is the city's to know.
+            timeline = [e for e in timeline if not e["action"].startswith("review.")]
         return Template(
             "nominations/detail.html",
             context={
@@ -216,7 +220,7 @@ class NominationPages(Controller):
                 "deeds_html": render(n.deeds),
                 "success_rate": fields.success_rate(n.disputes_mediated, n.disputes_resolved),
                 "documents": await services.documents_of(n.id),
-                "timeline": await services.timeline(n.id),
+                "timeline": timeline,
                 "may_edit": services.may_edit(user, ctx),
                 "may_submit": user.role is Role.county_clerk
                 and Status(n.status) in services.EDITABLE_BY_COUNTY,

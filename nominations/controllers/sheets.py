@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -145,6 +146,9 @@ class NominationSheets(Controller):
             raise not_found("找不到该评选活动。")
         rows = await export_rows(request.user, chosen)
         kinds = {row["category"]: row["kind"] for row in rows}
-        data = await anyio.to_thread.run_sync(excel.export_workbook, rows, kinds)
+        # Times in the campaign's own zone, as its pages show them.
+        data = await anyio.to_thread.run_sync(
+            partial(excel.export_workbook, rows, kinds, timezone=chosen.timezone)
+        )
         scope = request.user.county or "全市"
         return xlsx_response(data, f"{chosen.year}年度推荐对象（{scope}）.xlsx")

@@ -5,22 +5,45 @@ compares it with the routes the app really registers, so a new route cannot ship
 someone deciding, here, who may use it. Each cell is then requested for real (seeded
 campaign, real path values, a valid CSRF token on unsafe requests so that any refusal
 comes from the role check) and checked against the table.
+
+Path values that are database ids (nominations, their documents, categories, candidates,
+review assignments) differ per run — PostgreSQL sequences do not restart — so a per-test
+``Scene`` creates them through the services and resolves each route's path to real rows
+in the seeded campaign: a draft of the county clerk's own county (photo and PDF
+attached), a submitted nomination, shortlisted candidates, review criteria, a panel
+with the reviewer on it, and the reviewer's assignments (one open, one scored).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import io
 import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from openpyxl import load_workbook
+from PIL import Image
 
+from nominations import excel, review, services, uploads
+from nominations.tables import Assignment, Criterion, Document, Nomination, PanelMember
+from portal.accounts import load_staff
 from portal.seed import DEMO_SLUG, ensure_demo_campaign
 from portal.tables import AuditEntry, Campaign, Category, Phase, Staff
 from portal.templating import form_time
 from tests.helpers import csrf_token, login
+from tests.nominations.conftest import UNIT, actor_for
+from tests.nominations.test_uploads import minimal_pdf
 
 ROLES = ("anonymous", "city_admin", "county_clerk", "reviewer", "auditor")
+STAFF_ROLES = ROLES[1:]
 CATEGORY_KEY = "judicial-office"
+COMMITTEES = "mediation-committee"
+# Values that are the same in every run; database ids come from the test's Scene.
 PATH_VALUES = {"slug": DEMO_SLUG, "key": CATEGORY_KEY, "username": "reviewer"}
 
 Y, N = True, False
@@ -58,6 +81,52 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("POST", "/staff/accounts/new"):                                     (N, Y, N, N, N),
     ("POST", "/staff/accounts/{username:str}/active"):                   (N, Y, N, N, N),
     ("GET",  "/staff/audit"):                                            (N, Y, N, N, Y),
+    # Nominations: a clerk drafts and submits for their own county, the city vets, the
+    # auditor reads (pages, files, exports) and changes nothing; reviewers see none.
+    ("GET",  "/staff/nominations"):                                      (N, Y, Y, N, Y),
+    ("GET",  "/staff/nominations/new"):                                  (N, N, Y, N, N),
+    ("POST", "/staff/nominations/new"):                                  (N, N, Y, N, N),
+    ("GET",  "/staff/nominations/{nomination_id:int}"):                  (N, Y, Y, N, Y),
+    ("GET",  "/staff/nominations/{nomination_id:int}/edit"):             (N, Y, Y, N, N),
+    ("POST", "/staff/nominations/{nomination_id:int}/edit"):             (N, Y, Y, N, N),
+    ("POST", "/staff/nominations/{nomination_id:int}/submit"):           (N, N, Y, N, N),
+    ("POST", "/staff/nominations/{nomination_id:int}/withdraw"):         (N, N, Y, N, N),
+    ("POST", "/staff/nominations/{nomination_id:int}/decide"):           (N, Y, N, N, N),
+    ("POST", "/staff/nominations/shortlist"):                            (N, Y, N, N, N),
+    # A reviewer reads the files of the candidates assigned to them (others are 404).
+    ("GET",  "/staff/nominations/{nomination_id:int}/photo"):            (N, Y, Y, Y, Y),
+    ("GET",  "/staff/nominations/{nomination_id:int}/thumbnail"):        (N, Y, Y, Y, Y),
+    ("GET",  "/staff/nominations/{nomination_id:int}/documents/{document_id:int}"):
+                                                                         (N, Y, Y, Y, Y),
+    ("POST", "/staff/nominations/{nomination_id:int}/documents/{document_id:int}/delete"):
+                                                                         (N, Y, Y, N, N),
+    ("GET",  "/staff/nominations/template/{category_id:int}"):           (N, Y, Y, N, N),
+    ("POST", "/staff/nominations/import"):                               (N, N, Y, N, N),
+    ("GET",  "/staff/nominations/export.xlsx"):                          (N, Y, Y, N, Y),
+    # Shortlisted candidates are public: no contact data, no documents.
+    ("GET",  "/api/v1/campaigns/{slug:str}/candidates"):                 (Y, Y, Y, Y, Y),
+    ("GET",  "/campaigns/{slug:str}/candidates"):                        (Y, Y, Y, Y, Y),
+    ("GET",  "/campaigns/{slug:str}/candidates/{candidate_id:int}"):     (Y, Y, Y, Y, Y),
+    ("GET",  "/media/candidates/{candidate_id:int}/photo.jpg"):          (Y, Y, Y, Y, Y),
+    ("GET",  "/media/candidates/{candidate_id:int}/thumbnail.jpg"):      (Y, Y, Y, Y, Y),
+    # Expert review: the city admin sets it up and oversees it, the auditor reads the
+    # progress and scores, each reviewer scores their own assignments; counties see none.
+    ("GET",  "/staff/review"):                                           (N, Y, N, Y, Y),
+    ("GET",  "/staff/review/campaigns/{slug:str}"):                      (N, Y, N, N, Y),
+    ("POST", "/staff/review/campaigns/{slug:str}/options"):              (N, Y, N, N, N),
+    ("POST", "/staff/review/campaigns/{slug:str}/panel"):                (N, Y, N, N, N),
+    ("POST", "/staff/review/campaigns/{slug:str}/assign"):               (N, Y, N, N, N),
+    ("POST", "/staff/review/campaigns/{slug:str}/assignments"):          (N, Y, N, N, N),
+    ("GET",  "/staff/review/campaigns/{slug:str}/criteria/{key:str}"):   (N, Y, N, N, N),
+    ("POST", "/staff/review/campaigns/{slug:str}/criteria/{key:str}"):   (N, Y, N, N, N),
+    ("GET",  "/staff/review/campaigns/{slug:str}/scores.xlsx"):          (N, Y, N, N, Y),
+    ("GET",  "/staff/review/assignments/{assignment_id:int}"):           (N, N, N, Y, N),
+    ("POST", "/staff/review/assignments/{assignment_id:int}"):           (N, N, N, Y, N),
+    ("POST", "/staff/review/assignments/{assignment_id:int}/conflict"):  (N, N, N, Y, N),
+    ("POST", "/staff/review/assignments/{assignment_id:int}/reopen"):    (N, Y, N, N, N),
+    ("POST", "/staff/review/assignments/{assignment_id:int}/waive"):     (N, Y, N, N, N),
+    ("POST", "/staff/review/assignments/{assignment_id:int}/remove"):    (N, Y, N, N, N),
+    ("GET",  "/campaigns/{slug:str}/method"):                            (Y, Y, Y, Y, Y),
 }
 # fmt: on
 
@@ -66,6 +135,27 @@ STAFF_PREFIXES = ("/staff", "/api/staff/")
 UNSAFE_STAFF_ROUTES = [
     (method, path) for method, path in ACCESS if method != "GET" and path.startswith(STAFF_PREFIXES)
 ]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# The scene's nomination each route acts on, in a state where the allowed role's request
+# takes effect (default: the clerk's complete draft, which the city may edit as well).
+# Files are read from the candidate assigned to the reviewer, whom every reader may see.
+NOMINATION_OF_ROUTE = {
+    "/staff/nominations/{nomination_id:int}/withdraw": "submitted",
+    "/staff/nominations/{nomination_id:int}/decide": "submitted",
+    "/staff/nominations/{nomination_id:int}/photo": "candidate",
+    "/staff/nominations/{nomination_id:int}/thumbnail": "candidate",
+    "/staff/nominations/{nomination_id:int}/documents/{document_id:int}": "candidate",
+}
+# Likewise the assignment: the reviewer's open one, or for reopening the scored one.
+ASSIGNMENT_OF_ROUTE = {"/staff/review/assignments/{assignment_id:int}/reopen": "scored"}
+CRITERIA = [("工作实绩", "60"), ("群众评价", "40")]
+# Query strings a page needs to show real content rather than a "choose …" error.
+QUERIES = {
+    ("GET", "/staff/nominations"): "campaign={slug}",
+    ("GET", "/staff/nominations/new"): "category={category_id}",
+    ("GET", "/staff/nominations/export.xlsx"): "campaign={slug}",
+}
 
 
 def registered_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -83,19 +173,256 @@ def registered_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-d
     return found
 
 
-def concrete(path: str) -> str:
-    """The registered path with real values for its parameters."""
-
-    def value(match: re.Match) -> str:
-        name = match.group(1)
-        assert name in PATH_VALUES, f"no test value for path parameter {name!r} in {path}"
-        return PATH_VALUES[name]
-
-    return re.sub(r"\{(\w+)(?::\w+)?\}", value, path)
-
-
 def allowed(method: str, path: str, role: str) -> bool:
     return ACCESS[(method, path)][ROLES.index(role)]
+
+
+def is_nomination_route(path: str) -> bool:
+    return "nomination" in path or "candidate" in path or is_review_route(path)
+
+
+def is_review_route(path: str) -> bool:
+    return path.startswith("/staff/review") or path.endswith("/method")
+
+
+def photo_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((320, 240)).convert("RGB").save(out, "JPEG")
+    return out.getvalue()
+
+
+def filled_template(category: Category, names: list[str]) -> bytes:
+    """The category's import template with one row per name (everything else empty)."""
+    wb = load_workbook(io.BytesIO(excel.template_workbook(category.kind, category.title)))
+    ws = wb[excel.SHEET]
+    column = next(c.column for c in ws[excel.HEADER_ROW] if str(c.value).rstrip("*") == "名称")
+    for offset, name in enumerate(names):
+        ws.cell(excel.EXAMPLE_ROW + 1 + offset, column, name)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+async def open_for_nominations() -> None:
+    """The seeded campaign in its nomination window (where the city also vets)."""
+    now = dt.datetime.now(dt.UTC)
+    await (
+        Campaign.update(
+            {
+                Campaign.phase: Phase.nominating.value,
+                Campaign.nominating_opens_at: now - dt.timedelta(days=1),
+                Campaign.nominating_closes_at: now + dt.timedelta(days=10),
+            }
+        )
+        .where(Campaign.slug == DEMO_SLUG)
+        .run()
+    )
+
+
+async def open_for_review() -> None:
+    """The seeded campaign in its expert review window (scoring open)."""
+    now = dt.datetime.now(dt.UTC)
+    await (
+        Campaign.update(
+            {
+                Campaign.phase: Phase.reviewing.value,
+                Campaign.reviewing_opens_at: now - dt.timedelta(days=1),
+                Campaign.reviewing_closes_at: now + dt.timedelta(days=10),
+            }
+        )
+        .where(Campaign.slug == DEMO_SLUG)
+        .run()
+    )
+
+
+async def demo_campaign() -> Campaign:
+    return await Campaign.objects().where(Campaign.slug == DEMO_SLUG).first().run()
+
+
+@contextlib.asynccontextmanager
+async def campaign_kept() -> AsyncIterator[None]:
+    """Restore the seeded campaign's phase and windows after setting up data in others."""
+    columns = (
+        Campaign.phase,
+        Campaign.nominating_opens_at,
+        Campaign.nominating_closes_at,
+        Campaign.reviewing_opens_at,
+        Campaign.reviewing_closes_at,
+    )
+    campaign = await demo_campaign()
+    kept = {column: getattr(campaign, column._meta.name) for column in columns}
+    try:
+        yield
+    finally:
+        await Campaign.update(kept).where(Campaign.id == campaign.id).run()
+
+
+async def set_phase(phase: Phase) -> None:
+    await Campaign.update({Campaign.phase: phase.value}).where(Campaign.slug == DEMO_SLUG).run()
+
+
+async def effective_state(path: str) -> None:
+    """Put the seeded campaign where the allowed role's request on ``path`` takes effect:
+    in preparation for campaign changes, in its nomination window for nominations and
+    review criteria, in its review window for the rest of the expert review."""
+    if is_review_route(path) and "/criteria/" not in path:
+        await open_for_review()
+    elif is_nomination_route(path):
+        await open_for_nominations()
+    else:
+        await set_phase(Phase.draft)
+
+
+@dataclass
+class Scene:
+    """Nominations in the seeded campaign, made through the services, and the real path
+    values that point at them. Built on first use (in the campaign's current state)."""
+
+    staff: dict[str, str]
+    directory: Path
+    ids: dict[str, int] = field(default_factory=dict)
+    categories: dict[str, Category] = field(default_factory=dict)
+    documents: dict[str, int] = field(default_factory=dict)
+    assignments: dict[str, int] = field(default_factory=dict)
+    criteria: list[int] = field(default_factory=list)
+
+    async def build(self, review_too: bool = True) -> None:
+        """The nominations (and the reviewer's open assignment); with ``review_too`` also
+        the rest of the expert review. Each part once."""
+        async with campaign_kept():
+            if not self.ids:
+                await self._build_nominations()
+            if review_too and "scored" not in self.ids:
+                await self._build_review()
+
+    async def _build_nominations(self) -> None:
+        await open_for_nominations()
+        campaign = await demo_campaign()
+        rows = await Category.objects().where(Category.campaign == campaign.id).run()
+        self.categories = {c.key: c for c in rows}
+        clerk, admin = await self._user("county_clerk"), await self._user("city_admin")
+        reviewer = await self._user("reviewer")
+        draft = await self._nominate(clerk, CATEGORY_KEY, "安定区草稿司法所")
+        submitted = await self._submitted(clerk, CATEGORY_KEY, "安定区已报送司法所")
+        candidate = await self._shortlisted(clerk, admin, "安定区入围调委会")
+        # The reviewer on the panel, assigned to the candidate (so may read its files).
+        await review.set_panel(actor_for(admin), await demo_campaign(), [reviewer.id])
+        open_assignment = await self._assign(admin, candidate, reviewer)
+        self.ids = {
+            "draft": draft.id,
+            "submitted": submitted.id,
+            "candidate": candidate.id,
+            "reviewer": reviewer.id,
+        }
+        self.assignments = {"open": open_assignment}
+        for key, nomination_id in self.ids.items():
+            if key != "reviewer":
+                self.documents[key] = (await services.documents_of(nomination_id))[0].id
+
+    async def _build_review(self) -> None:
+        """Criteria of the candidates' category, a candidate nobody is assigned to yet,
+        and one the reviewer has scored (submitted, so locked)."""
+        await open_for_nominations()
+        clerk, admin = await self._user("county_clerk"), await self._user("city_admin")
+        reviewer = await self._user("reviewer")
+        rows = [{"title": t, "guidance": "", "max_points": p} for t, p in CRITERIA]
+        await review.save_criteria(
+            actor_for(admin), await demo_campaign(), self.categories[COMMITTEES], rows
+        )
+        self.criteria = [c.id for c in await review.criteria_of(self.categories[COMMITTEES].id)]
+        unassigned = await self._shortlisted(clerk, admin, "安定区待分配调委会")
+        scored = await self._shortlisted(clerk, admin, "安定区已评分调委会")
+        self.assignments["scored"] = await self._assign(admin, scored, reviewer)
+        await open_for_review()
+        assignment, _, campaign, category = await review.load_assignment(
+            reviewer, self.assignments["scored"]
+        )
+        await review.save_scores(
+            actor_for(reviewer),
+            reviewer,
+            assignment,
+            campaign,
+            category,
+            self.score_form(),
+            "",
+            True,
+        )
+        self.ids.update(unassigned=unassigned.id, scored=scored.id)
+
+    async def _submitted(self, clerk, category_key: str, name: str) -> Nomination:  # type: ignore[no-untyped-def]
+        nomination = await self._nominate(clerk, category_key, name)
+        return await services.submit(
+            actor_for(clerk), clerk, await services.load(clerk, nomination.id)
+        )
+
+    async def _shortlisted(self, clerk, admin, name: str) -> Nomination:  # type: ignore[no-untyped-def]
+        nomination = await self._submitted(clerk, COMMITTEES, name)
+        return await services.decide(
+            actor_for(admin), await services.load(admin, nomination.id), "shortlist"
+        )
+
+    async def _assign(self, admin, nomination: Nomination, reviewer) -> int:  # type: ignore[no-untyped-def]
+        await review.add_assignment(
+            actor_for(admin), await demo_campaign(), nomination.id, reviewer.id
+        )
+        found = (
+            await Assignment.objects()
+            .where((Assignment.nomination == nomination.id) & (Assignment.reviewer == reviewer.id))
+            .first()
+            .run()
+        )
+        return found.id
+
+    def score_form(self) -> dict[str, str]:
+        """The reviewer's complete scores (just under full marks) as the form sends them."""
+        return {
+            f"c{cid}": str(int(p) - 5) for cid, (_, p) in zip(self.criteria, CRITERIA, strict=True)
+        }
+
+    async def _user(self, role: str):  # type: ignore[no-untyped-def]
+        row = await Staff.objects().where(Staff.username == self.staff[role]).first().run()
+        return await load_staff(row.id)
+
+    async def _nominate(self, clerk, category_key: str, name: str) -> Nomination:  # type: ignore[no-untyped-def]
+        files = services.Files(
+            photo=uploads.save_photo(photo_bytes(), self.directory),
+            documents=[(uploads.save_pdf(minimal_pdf(), self.directory), "推荐表.pdf", 400)],
+        )
+        return await services.create_draft(
+            actor_for(clerk),
+            clerk,
+            self.categories[category_key],
+            {**UNIT, "name": name},
+            files,
+        )
+
+    def values(self, path: str) -> dict[str, str]:
+        values = dict(PATH_VALUES)
+        if self.ids:
+            nomination = NOMINATION_OF_ROUTE.get(path, "draft")
+            values.update(
+                nomination_id=str(self.ids[nomination]),
+                document_id=str(self.documents[nomination]),
+                assignment_id=str(self.assignments.get(ASSIGNMENT_OF_ROUTE.get(path, "open"))),
+                candidate_id=str(self.ids["candidate"]),
+                category_id=str(self.categories[CATEGORY_KEY].id),
+            )
+        return values
+
+    async def concrete(self, method: str, path: str) -> str:
+        """The registered path with real values for its parameters (and its query)."""
+        if is_nomination_route(path):
+            await self.build(review_too=is_review_route(path))
+        values = self.values(path)
+
+        def value(match: re.Match) -> str:
+            name = match.group(1)
+            assert name in values, f"no test value for path parameter {name!r} in {path}"
+            return values[name]
+
+        url = re.sub(r"\{(\w+)(?::\w+)?\}", value, path)
+        query = QUERIES.get((method, path))
+        return f"{url}?{query.format(**values)}" if query else url
 
 
 async def campaign_form(title: str) -> dict[str, str]:
@@ -128,8 +455,9 @@ async def next_phase() -> str:
     return str(following(campaign.phase))
 
 
-async def payload(method: str, path: str) -> dict:
-    """A request body that would change something if the role check let it through."""
+async def payload(method: str, path: str, scene: Scene) -> tuple[dict, dict | None]:
+    """A request body (form fields, uploaded files) that would change something if the
+    role check let it through."""
     category = {
         "title": "“枫桥式”司法所（修订）",
         "kind": "judicial_office",
@@ -161,29 +489,114 @@ async def payload(method: str, path: str) -> dict:
         },
         "/staff/accounts/{username:str}/active": {"active": "0"},
     }
-    return forms.get(path, {})
+    if scene.ids:
+        category_id = str(scene.categories[CATEGORY_KEY].id)
+        forms.update(
+            {
+                "/staff/nominations/new": {
+                    **UNIT,
+                    "name": "安定区新建司法所",
+                    "category": category_id,
+                    "action": "save",
+                },
+                "/staff/nominations/{nomination_id:int}/edit": {
+                    **UNIT,
+                    "name": "安定区改过名称的司法所",
+                    "category": category_id,
+                    "action": "save",
+                },
+                "/staff/nominations/{nomination_id:int}/withdraw": {"reason": "材料有误，撤回"},
+                "/staff/nominations/{nomination_id:int}/decide": {"decision": "shortlist"},
+                "/staff/nominations/shortlist": {
+                    "campaign": DEMO_SLUG,
+                    "ids": [str(scene.ids["submitted"])],
+                },
+                "/staff/nominations/import": {"category": category_id},
+            }
+        )
+    if "scored" in scene.ids:
+        forms.update(
+            {
+                "/staff/review/campaigns/{slug:str}/options": {
+                    "reviewers_per_candidate": "2",
+                    "standardise": "1",
+                },
+                # An empty panel: the reviewer leaves it, with their unscored assignment.
+                "/staff/review/campaigns/{slug:str}/panel": {"reviewers": []},
+                "/staff/review/campaigns/{slug:str}/assignments": {
+                    "nomination": str(scene.ids["unassigned"]),
+                    "reviewer": str(scene.ids["reviewer"]),
+                },
+                "/staff/review/campaigns/{slug:str}/criteria/{key:str}": {
+                    "title-0": "典型案例",
+                    "max_points-0": "70",
+                    "title-1": "群众满意度",
+                    "max_points-1": "30",
+                },
+                "/staff/review/assignments/{assignment_id:int}": {
+                    **scene.score_form(),
+                    "comment": "事迹突出，数据翔实。",
+                    "action": "submit",
+                },
+                "/staff/review/assignments/{assignment_id:int}/conflict": {
+                    "conflict_reason": "曾在该单位工作",
+                },
+                "/staff/review/assignments/{assignment_id:int}/reopen": {"reason": "分数录入有误"},
+                "/staff/review/assignments/{assignment_id:int}/waive": {"reason": "专家因病缺席"},
+            }
+        )
+    if path == "/staff/nominations/import" and scene.ids:
+        workbook = filled_template(scene.categories[CATEGORY_KEY], ["安定区导入的司法所"])
+        return forms[path], {"file": ("推荐对象.xlsx", workbook, XLSX)}
+    return forms.get(path, {}), None
 
 
-async def request(client, method: str, path: str):  # type: ignore[no-untyped-def]
+async def request(client, scene: Scene, method: str, path: str):  # type: ignore[no-untyped-def]
     """Send the cell's request; unsafe ones carry a valid CSRF token (form field or header)."""
-    url = concrete(path)
+    url = await scene.concrete(method, path)
     if method == "GET":
         return await client.get(url)
     token = await csrf_token(client)
-    body = await payload(method, path)
+    body, files = await payload(method, path, scene)
     if path.startswith("/api/"):
         return await client.request(method, url, json=body, headers={"x-csrftoken": token})
-    return await client.request(method, url, data={"_csrf_token": token, **body})
+    return await client.request(method, url, data={"_csrf_token": token, **body}, files=files)
 
 
-async def snapshot() -> tuple:
-    """Everything a staff request could change: campaigns, categories, the audit log."""
-    return (
-        await Campaign.select().order_by(Campaign.id).run(),
-        await Category.select().order_by(Category.id).run(),
-        await AuditEntry.select().order_by(AuditEntry.id).run(),
-        await Staff.select(Staff.username, Staff.active).order_by(Staff.id).run(),
-    )
+async def snapshot(directory: Path | None = None) -> dict[str, list]:
+    """Everything a staff request could change: campaigns, categories, the audit log,
+    accounts, nominations and their documents, the expert review (criteria, panel,
+    assignments and scores), and the stored files."""
+    return {
+        # Page views are flushed into Campaign.visits in the background: not a change
+        # anyone made, so they are left out.
+        "campaigns": await Campaign.select(
+            *(c for c in Campaign.all_columns() if c._meta.name != "visits")
+        )
+        .order_by(Campaign.id)
+        .run(),
+        "categories": await Category.select().order_by(Category.id).run(),
+        "audit": await AuditEntry.select().order_by(AuditEntry.id).run(),
+        "staff": await Staff.select(Staff.username, Staff.active).order_by(Staff.id).run(),
+        "nominations": await Nomination.select().order_by(Nomination.id).run(),
+        "documents": await Document.select().order_by(Document.id).run(),
+        "criteria": await Criterion.select().order_by(Criterion.id).run(),
+        "panel": await PanelMember.select().order_by(PanelMember.id).run(),
+        "assignments": await Assignment.select().order_by(Assignment.id).run(),
+        "files": stored_files(directory),
+    }
+
+
+def stored_files(directory: Path | None) -> list[str]:
+    """The upload folder's contents, temporary files included."""
+    if directory is None or not directory.is_dir():
+        return []
+    return sorted(p.name for p in directory.iterdir())
+
+
+def changed_data(before: dict, after: dict) -> list[str]:
+    """What changed besides the audit log."""
+    return [key for key in before if key != "audit" and before[key] != after[key]]
 
 
 def assert_refused_to_anonymous(response, url: str) -> None:  # type: ignore[no-untyped-def]
@@ -230,6 +643,16 @@ async def draft_campaign(campaign: Campaign) -> Campaign:
     return campaign
 
 
+@pytest.fixture
+def upload_folder(settings) -> Path:  # type: ignore[no-untyped-def]
+    return uploads.upload_dir(settings.var_dir)
+
+
+@pytest.fixture
+def scene(staff: dict[str, str], upload_folder: Path) -> Scene:
+    return Scene(staff, upload_folder)
+
+
 async def sign_in(client, staff: dict[str, str], role: str) -> None:  # type: ignore[no-untyped-def]
     if role != "anonymous":
         await login(client, staff[role])
@@ -273,55 +696,113 @@ def test_staff_routes_are_closed_to_anonymous_in_the_table() -> None:
 # --- every cell -------------------------------------------------------------------------
 
 
+# Safe requests first: an allowed unsafe request may change what later cells see.
+ORDERED_ROUTES = sorted(ACCESS, key=lambda route: route[0] != "GET")
+
+
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("method", "path"), list(ACCESS))
-async def test_access_matrix(client, staff, campaign, method: str, path: str, role: str) -> None:
+async def test_access_matrix(client, staff, campaign, scene, upload_folder, role: str) -> None:
+    """Every route for one role (one database per role keeps the matrix fast)."""
     await sign_in(client, staff, role)
-    url = concrete(path)
-    before = await snapshot()
-    response = await request(client, method, path)
+    for method, path in ORDERED_ROUTES:
+        if method != "GET":
+            # An earlier unsafe cell may have ended the session (logout) or changed it.
+            client.cookies.clear()
+            await sign_in(client, staff, role)
+        await check_cell(client, scene, upload_folder, method, path, role)
+
+
+async def check_cell(client, scene, upload_folder, method: str, path: str, role: str) -> None:  # type: ignore[no-untyped-def]
+    url = await scene.concrete(method, path)
+    before = await snapshot(upload_folder)
+    response = await request(client, scene, method, path)
     if allowed(method, path, role):
         assert response.status_code not in (401, 403), (method, url, role, response.text[:300])
         assert response.status_code < 500, response.text[:300]
         if role == "anonymous" and response.is_redirect:
             assert not response.headers["location"].startswith("/login?")
+        if method == "GET" and is_nomination_route(path):
+            # The path values are real: the page, file or export is there for this role.
+            assert response.status_code == 200, (url, role, response.text[:300])
         return
     if role == "anonymous":
         assert_refused_to_anonymous(response, url)
     else:
         assert_refused_to_role(response, url)
-    assert await snapshot() == before, f"refused {method} {url} as {role} changed data"
+    assert await snapshot(upload_folder) == before, f"refused {method} {url} as {role} changed data"
 
 
 # --- the unsafe requests above are real changes -------------------------------------------
 
+ADMIN_ROUTES = [(m, p) for m, p in UNSAFE_STAFF_ROUTES if allowed(m, p, "city_admin")]
+CLERK_ROUTES = [(m, p) for m, p in UNSAFE_STAFF_ROUTES if allowed(m, p, "county_clerk")]
+REVIEWER_ROUTES = [(m, p) for m, p in UNSAFE_STAFF_ROUTES if allowed(m, p, "reviewer")]
+REFUSED_CELLS = [
+    (m, p, role) for m, p in UNSAFE_STAFF_ROUTES for role in STAFF_ROLES if not allowed(m, p, role)
+]
 
-@pytest.mark.parametrize(("method", "path"), UNSAFE_STAFF_ROUTES)
+
+async def assert_takes_effect(client, staff, scene, folder, role, method, path) -> None:  # type: ignore[no-untyped-def]
+    await login(client, staff[role])
+    await scene.concrete(method, path)  # the nominations exist before the snapshot
+    await effective_state(path)
+    before = await snapshot(folder)
+    response = await request(client, scene, method, path)
+    assert response.status_code in (200, 302, 303), response.text[:300]
+    after = await snapshot(folder)
+    assert changed_data(before, after), f"{method} {path} changed nothing for {role}"
+    assert len(after["audit"]) == len(before["audit"]) + 1  # and the change is in the audit log
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
 async def test_city_admin_requests_take_effect(
-    client, staff, draft_campaign, method: str, path: str
+    client, staff, campaign, scene, upload_folder, method: str, path: str
 ) -> None:
     """The bodies the refused roles send are not no-ops: for a city admin they change data."""
-    await login(client, staff["city_admin"])
-    before = await snapshot()
-    response = await request(client, method, path)
-    assert response.status_code in (200, 302, 303), response.text[:300]
-    after = await snapshot()
-    changed = (after[0], after[1], after[3]) != (before[0], before[1], before[3])
-    assert changed, f"{method} {path} changed nothing for a city admin"
-    assert len(after[2]) == len(before[2]) + 1  # and the change is in the audit log
+    await assert_takes_effect(client, staff, scene, upload_folder, "city_admin", method, path)
 
 
-@pytest.mark.parametrize("role", ["county_clerk", "reviewer", "auditor"])
-@pytest.mark.parametrize(("method", "path"), UNSAFE_STAFF_ROUTES)
-async def test_other_roles_change_nothing(
-    client, staff, draft_campaign, method: str, path: str, role: str
+@pytest.mark.parametrize(("method", "path"), CLERK_ROUTES)
+async def test_county_clerk_requests_take_effect(
+    client, staff, campaign, scene, upload_folder, method: str, path: str
 ) -> None:
-    """In the state where the city admin's request takes effect, theirs is refused."""
-    await login(client, staff[role])
-    before = await snapshot()
-    response = await request(client, method, path)
-    assert_refused_to_role(response, concrete(path))
-    assert await snapshot() == before
+    """Likewise for the routes a county clerk may use, on their own county's nominations
+    (several of them — creating, submitting, withdrawing, importing — the city may not)."""
+    await assert_takes_effect(client, staff, scene, upload_folder, "county_clerk", method, path)
+
+
+@pytest.mark.parametrize(("method", "path"), REVIEWER_ROUTES)
+async def test_reviewer_requests_take_effect(
+    client, staff, campaign, scene, upload_folder, method: str, path: str
+) -> None:
+    """And for the reviewer's own assignment: scoring, declaring a conflict."""
+    await assert_takes_effect(client, staff, scene, upload_folder, "reviewer", method, path)
+
+
+def test_every_unsafe_staff_route_is_shown_to_take_effect() -> None:
+    shown = set(ADMIN_ROUTES) | set(CLERK_ROUTES) | set(REVIEWER_ROUTES)
+    assert shown == set(UNSAFE_STAFF_ROUTES)
+
+
+REFUSED_ROUTES = sorted({(m, p) for m, p, _ in REFUSED_CELLS})
+
+
+@pytest.mark.parametrize(("method", "path"), REFUSED_ROUTES)
+async def test_other_roles_change_nothing(
+    client, staff, campaign, scene, upload_folder, method: str, path: str
+) -> None:
+    """In the state where the allowed role's request takes effect, theirs is refused."""
+    for m, p, role in REFUSED_CELLS:
+        if (m, p) != (method, path):
+            continue
+        client.cookies.clear()
+        await login(client, staff[role])
+        url = await scene.concrete(method, path)
+        await effective_state(path)
+        before = await snapshot(upload_folder)
+        response = await request(client, scene, method, path)
+        assert_refused_to_role(response, url)
+        assert await snapshot(upload_folder) == before, (method, url, role)
 
 
 # --- the cases people ask about ---------------------------------------------------------
@@ -378,31 +859,115 @@ async def test_auditor_reads_campaigns_and_the_audit_log(client, staff, campaign
     assert "staff.login" in log.text and staff["auditor"] in log.text
 
 
-async def test_auditor_every_post_is_refused(client, app, staff, draft_campaign) -> None:
+async def test_auditor_every_post_is_refused(
+    client, app, staff, draft_campaign, scene, upload_folder
+) -> None:
     await login(client, staff["auditor"])
     posts = sorted(
         (method, path)
         for method, path in registered_routes(app)
         if method == "POST" and path.startswith(STAFF_PREFIXES)
     )
-    assert len(posts) >= 7
-    before = await snapshot()
+    assert len(posts) >= 16
+    await scene.build()
+    await open_for_nominations()  # where the nomination posts would take effect
+    before = await snapshot(upload_folder)
     for method, path in posts:
-        response = await request(client, method, path)
-        assert_refused_to_role(response, concrete(path))
-    assert await snapshot() == before
+        response = await request(client, scene, method, path)
+        assert_refused_to_role(response, await scene.concrete(method, path))
+    assert await snapshot(upload_folder) == before
     # Still signed in: the refusals did not end the session.
     assert (await client.get("/staff/audit")).status_code == 200
 
 
-async def test_public_cannot_reach_any_staff_page(client, app, staff, campaign) -> None:
+async def test_public_cannot_reach_any_staff_page(
+    client, app, staff, campaign, scene, upload_folder
+) -> None:
     staff_routes = sorted(
         (method, path) for method, path in registered_routes(app) if path.startswith(STAFF_PREFIXES)
     )
     assert ("GET", "/staff") in staff_routes and ("GET", "/staff/audit") in staff_routes
-    before = await snapshot()
+    assert ("GET", "/staff/nominations/{nomination_id:int}/photo") in staff_routes
+    await scene.build()
+    before = await snapshot(upload_folder)
     for method, path in staff_routes:
-        response = await request(client, method, path)
-        assert_refused_to_anonymous(response, concrete(path))
+        response = await request(client, scene, method, path)
+        assert_refused_to_anonymous(response, await scene.concrete(method, path))
         assert campaign.title not in response.text
-    assert await snapshot() == before
+        assert "安定区草稿司法所" not in response.text
+    assert await snapshot(upload_folder) == before
+
+
+async def test_auditor_reads_nominations_and_exports_but_is_offered_no_change(
+    client, staff, campaign, scene
+) -> None:
+    await scene.build(review_too=False)
+    await open_for_nominations()  # where the city could vet and the county submit
+    await login(client, staff["auditor"])
+    listing = await client.get(f"/staff/nominations?campaign={DEMO_SLUG}")
+    assert listing.status_code == 200
+    assert "安定区已报送司法所" in listing.text and "安定区草稿司法所" in listing.text
+    assert 'name="ids"' not in listing.text and "新建推荐" not in listing.text
+    detail = await client.get(f"/staff/nominations/{scene.ids['submitted']}")
+    assert detail.status_code == 200 and "安定区已报送司法所" in detail.text
+    for action in ("/decide", "/edit", "/submit", "/withdraw"):
+        assert action not in detail.text
+    export = await client.get(f"/staff/nominations/export.xlsx?campaign={DEMO_SLUG}")
+    assert export.status_code == 200
+    names = [
+        row[3]
+        for ws in load_workbook(io.BytesIO(export.content)).worksheets
+        for row in ws.iter_rows(min_row=2, values_only=True)
+    ]
+    assert sorted(names) == sorted(["安定区草稿司法所", "安定区已报送司法所", "安定区入围调委会"])
+
+
+FILE_ROUTES = {
+    "/staff/nominations/{nomination_id:int}/photo",
+    "/staff/nominations/{nomination_id:int}/thumbnail",
+    "/staff/nominations/{nomination_id:int}/documents/{document_id:int}",
+}
+
+
+async def test_reviewer_is_refused_every_nomination_page(
+    client, app, staff, campaign, scene
+) -> None:
+    await login(client, staff["reviewer"])
+    pages = sorted(
+        path
+        for method, path in registered_routes(app)
+        if method == "GET" and path.startswith("/staff/nominations") and path not in FILE_ROUTES
+    )
+    assert len(pages) == 6
+    for path in pages:
+        url = await scene.concrete("GET", path)
+        response = await client.get(url)
+        assert_refused_to_role(response, url)
+        assert "安定区" not in response.text
+
+
+async def test_reviewer_reads_files_only_of_their_assigned_candidates(
+    client, staff, campaign, scene
+) -> None:
+    """Past the role check, a reviewer's files are those of their open assignments: any
+    other nomination (a county's draft, or one they declared a conflict on) is 404."""
+    await scene.build(review_too=False)
+    await login(client, staff["reviewer"])
+    for key, expected in (("candidate", 200), ("draft", 404), ("submitted", 404)):
+        nomination, document = scene.ids[key], scene.documents[key]
+        for url in (
+            f"/staff/nominations/{nomination}/photo",
+            f"/staff/nominations/{nomination}/thumbnail",
+            f"/staff/nominations/{nomination}/documents/{document}",
+        ):
+            response = await client.get(url)
+            assert response.status_code == expected, url
+    detail = await client.get(f"/staff/nominations/{scene.ids['candidate']}")
+    assert_refused_to_role(detail, f"/staff/nominations/{scene.ids['candidate']}")
+    await (
+        Assignment.update({Assignment.status: "conflict"})
+        .where(Assignment.id == scene.assignments["open"])
+        .run()
+    )
+    response = await client.get(f"/staff/nominations/{scene.ids['candidate']}/photo")
+    assert response.status_code == 404
