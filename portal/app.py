@@ -24,6 +24,9 @@ from portal.errors import EXCEPTION_HANDLERS
 from portal.settings import Settings, get_settings
 from portal.stores import Stores, create_stores
 from portal.templating import STATIC_DIR, template_config
+from voting.captcha import CaptchaService
+from voting.controllers import ROUTES as VOTING_ROUTES
+from voting.services import VotingService
 
 # Forms and JSON bodies; upload routes raise their own limit.
 MAX_BODY_BYTES = 1024 * 1024
@@ -35,17 +38,35 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     """Build the portal. ``settings`` defaults to the environment; tests pass their own."""
     settings = settings or get_settings()
     stores = stores or create_stores(settings)
+    voting = VotingService(
+        stores.state,
+        stores.limits,
+        CaptchaService(
+            stores.state.with_namespace("voting"),
+            settings.secret_key,
+            pool_size=settings.captcha_pool_size,
+            test_answer=settings.captcha_test_answer,
+        ),
+        settings.secret_key,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await open_database()
-        flusher = asyncio.create_task(visits.flush_forever(stores.state))
+        voting.ledger.start()
+        tasks = [
+            asyncio.create_task(visits.flush_forever(stores.state)),
+            asyncio.create_task(voting.captcha.fill_forever()),
+        ]
         try:
             yield
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await voting.ledger.stop()
             with contextlib.suppress(Exception):
                 await visits.flush(stores.state)
             await close_database()
@@ -56,6 +77,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         route_handlers=[
             *ROUTES,
             *NOMINATION_ROUTES,
+            *VOTING_ROUTES,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
         ],
         lifespan=[lifespan],
@@ -92,4 +114,5 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     app.state.settings = settings
     app.state.stores = stores
     app.state.login_guard = LoginGuard(stores.limits)
+    app.state.voting = voting
     return app

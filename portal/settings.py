@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +37,15 @@ def _parse_networks(raw: str) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
+def _positive(env_map: Mapping[str, str], name: str, default: int) -> int:
+    raw = env_map.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} 须为正整数，不能是 {raw!r}")
+    return int(raw)
+
+
 def _load_or_create_secret(var_dir: Path) -> str:
     """Development only: a random key kept under var/ so sessions survive restarts."""
     path = var_dir / "secret_key"
@@ -60,6 +70,8 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     trusted_proxies: tuple[IPNetwork, ...] = ()
     captcha_test_answer: str | None = None
+    # Challenges kept drawn ahead in the store (PORTAL_CAPTCHA_POOL_SIZE).
+    captcha_pool_size: int = 200
     var_dir: Path = DEFAULT_VAR_DIR
 
     @classmethod
@@ -83,6 +95,7 @@ class Settings:
             secret_key=secret_key,
             trusted_proxies=_parse_networks(env_map.get("PORTAL_TRUSTED_PROXIES", "")),
             captcha_test_answer=env_map.get("PORTAL_CAPTCHA_TEST_ANSWER") or None,
+            captcha_pool_size=_positive(env_map, "PORTAL_CAPTCHA_POOL_SIZE", 200),
             var_dir=var_dir,
         )
 

@@ -60,6 +60,14 @@ class StateStore(NamespacedStore):
         """Set the value only if the key does not exist; say whether it was set."""
         raise NotImplementedError
 
+    async def expire(self, key: str, expires_in: int | timedelta) -> None:
+        """Give an existing key a new expiry (no effect when the key does not exist)."""
+        raise NotImplementedError
+
+    async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        """The values of several keys in one round trip (``None`` where missing)."""
+        raise NotImplementedError
+
     async def push(self, key: str, *values: str | bytes) -> int:
         """Append values to the end of a list; return its new length."""
         raise NotImplementedError
@@ -184,6 +192,14 @@ class MemoryStateStore(StateStore):
         await self.set(key, value, expires_in)
         return True
 
+    async def expire(self, key: str, expires_in: int | timedelta) -> None:
+        item = self._live(key)
+        if item is not None:
+            item.expires_at = self._deadline(expires_in)
+
+    async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        return [await self.get(key) for key in keys]
+
     async def push(self, key: str, *values: str | bytes) -> int:
         item = self._live(key)
         if item is None:
@@ -295,6 +311,14 @@ class RedisStateStore(StateStore):
             self._redis.set(self._key(key), _encode(value), ex=_seconds(expires_in), nx=True)
         )
         return bool(result)
+
+    async def expire(self, key: str, expires_in: int | timedelta) -> None:
+        await self._call(self._redis.expire(self._key(key), _seconds(expires_in)))
+
+    async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        return await self._call(self._redis.mget([self._key(k) for k in keys]))
 
     async def push(self, key: str, *values: str | bytes) -> int:
         return int(await self._call(self._redis.rpush(self._key(key), *map(_encode, values))))

@@ -117,6 +117,11 @@ class Campaign(Table):
     # member), and whether each reviewer's totals are standardised before averaging.
     reviewers_per_candidate = Integer(default=0)
     standardise_reviews = Boolean(default=False)
+    # Public voting: caps per client network (IPv4 address, IPv6 /64) across every
+    # cookie, so clearing cookies does not help — a day's votes in the whole campaign,
+    # and vote attempts within one minute.
+    network_votes_per_day = Integer(default=100)
+    network_votes_per_minute = Integer(default=20)
     # Page views of the public campaign pages that have been flushed from the store.
     visits = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -49,6 +49,21 @@ async def test_renew_on_get(store: StateStore) -> None:
     assert (await store.expires_in("s") or 0) > 1
 
 
+async def test_expire_sets_a_new_expiry(store: StateStore) -> None:
+    await store.set("e", b"x")
+    await store.expire("e", 1)
+    assert 0 <= (await store.expires_in("e") or 0) <= 1
+    await store.expire("missing", 5)  # no effect, no error
+    assert await store.get("missing") is None
+
+
+async def test_get_many(store: StateStore) -> None:
+    await store.set("a", b"1")
+    await store.set("c", b"3")
+    assert await store.get_many(["a", "b", "c"]) == [b"1", None, b"3"]
+    assert await store.get_many([]) == []
+
+
 async def test_namespaces_are_separate(store: StateStore) -> None:
     a, b = store.with_namespace("a"), store.with_namespace("b")
     await a.set("k", b"1")

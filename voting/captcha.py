@@ -1,0 +1,223 @@
+"""CAPTCHA challenges: drawn ahead of time into a pool, handed out once, answered once.
+
+Drawing costs CPU (an image ~5–8 ms, a WAV ~300–500 ms), so it never happens on the
+event loop: a background task keeps a pool in the shared store topped up, drawing
+images in a separate worker process. Each pooled challenge is popped atomically, so it
+is handed out exactly once; an empty pool is a 503, never a reused challenge.
+
+A handed-out challenge is identified by ``<raw id>.<issued at>.<signature>``: the
+signature lets the portal tell an expired challenge from an unknown one without
+keeping anything after it is used. The answer lives under ``live:<raw id>`` for five
+minutes; answering takes it with ``get_delete``, so one attempt consumes it, right or
+wrong, even when two attempts race.
+
+The audio alternative shares the answer. It is rendered on its first request, in the
+same worker process, and kept for the challenge's lifetime: only a few visitors ask
+for it, and pre-drawing ~100 KB of WAV per challenge for everyone would cost more CPU
+and memory than the whole vote path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import base64
+import hashlib
+import hmac
+import logging
+import multiprocessing
+import secrets
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from enum import Enum
+
+from portal.stores import StateStore, StoreUnavailable
+
+log = logging.getLogger("portal.captcha")
+
+LIFETIME = 300  # seconds a handed-out challenge may be answered
+POOL_KEY = "captcha:pool"
+# Letters and digits that are hard to confuse when drawn or spoken.
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXY3456789"
+LENGTH = 4
+BATCH = 32
+# Images of pooled challenges expire if the pool is not drained in this time.
+POOLED_IMAGE_LIFETIME = 24 * 3600
+
+_executor: ProcessPoolExecutor | None = None
+
+
+def _drawing_executor() -> ProcessPoolExecutor:
+    """One drawing process per server process, shared by every app instance."""
+    global _executor
+    if _executor is None:
+        # "spawn": the server process runs threads and an event loop; forking it is unsafe.
+        _executor = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+        )
+        atexit.register(_executor.shutdown, wait=False, cancel_futures=True)
+    return _executor
+
+
+def draw_images(count: int) -> list[tuple[str, str, bytes]]:
+    """In the drawing process: ``count`` new challenges as (raw id, answer, PNG)."""
+    from captcha.image import ImageCaptcha
+
+    painter = ImageCaptcha(width=160, height=60)
+    challenges = []
+    for _ in range(count):
+        answer = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+        png = painter.generate(answer, format="png").getvalue()
+        challenges.append((secrets.token_hex(12), answer, png))
+    return challenges
+
+
+def draw_audio(answer: str) -> bytes:
+    """In the drawing process: the spoken answer as WAV."""
+    from captcha.audio import AudioCaptcha
+
+    return bytes(AudioCaptcha().generate(answer))
+
+
+class Outcome(Enum):
+    correct = "correct"
+    wrong = "wrong"
+    expired = "expired"
+    unknown = "unknown"
+
+
+@dataclass(frozen=True)
+class Challenge:
+    captcha_id: str
+    expires_in: int
+
+
+class CaptchaService:
+    """The pool, hand-out and checking of challenges, on the app's shared store."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        secret: str,
+        *,
+        pool_size: int = 200,
+        test_answer: str | None = None,
+    ) -> None:
+        self.store = store
+        self._secret = hashlib.sha256(b"captcha|" + secret.encode()).digest()
+        self.pool_size = pool_size
+        self.test_answer = test_answer.strip().upper() if test_answer else None
+        self._audio_lock = asyncio.Semaphore(2)
+
+    # -- ids ---------------------------------------------------------------------------
+
+    def _sign(self, text: str) -> str:
+        digest = hmac.new(self._secret, text.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:12]).decode().rstrip("=")
+
+    def _make_id(self, raw: str, issued_at: int) -> str:
+        body = f"{raw}.{issued_at}"
+        return f"{body}.{self._sign(body)}"
+
+    def parse_id(self, captcha_id: str) -> tuple[str, int] | None:
+        """(raw id, issued at) of a genuine challenge id, else ``None``."""
+        parts = captcha_id.split(".")
+        if len(parts) != 3 or not parts[1].isdigit():
+            return None
+        raw, issued, signature = parts
+        if not hmac.compare_digest(signature, self._sign(f"{raw}.{issued}")):
+            return None
+        return raw, int(issued)
+
+    # -- pool --------------------------------------------------------------------------
+
+    async def fill(self) -> int:
+        """Top the pool up to its size once; return how many challenges were added."""
+        missing = self.pool_size - await self.store.length(POOL_KEY)
+        added = 0
+        loop = asyncio.get_running_loop()
+        while missing > 0:
+            count = min(BATCH, missing)
+            drawn = await loop.run_in_executor(_drawing_executor(), draw_images, count)
+            for raw, _answer, png in drawn:
+                await self.store.set(f"captcha:img:{raw}", png, expires_in=POOLED_IMAGE_LIFETIME)
+            await self.store.push(
+                POOL_KEY, *(f"{raw}:{answer}:{int(time.time())}" for raw, answer, _ in drawn)
+            )
+            missing -= count
+            added += count
+        return added
+
+    async def fill_forever(self, interval: float = 0.5) -> None:
+        """The background task: keep the pool topped up until cancelled."""
+        while True:
+            try:
+                await self.fill()
+            except StoreUnavailable:
+                log.warning("CAPTCHA pool not refilled: store unavailable")
+            except Exception:  # keep the pool alive; the next round retries
+                log.exception("CAPTCHA pool refill failed")
+            await asyncio.sleep(interval)
+
+    async def issue(self) -> Challenge | None:
+        """Hand out one pooled challenge, or ``None`` when the pool is empty."""
+        while True:
+            entry = await self.store.pop(POOL_KEY)
+            if entry is None:
+                return None
+            raw, answer, drawn_at = entry.decode().split(":")
+            if time.time() - int(drawn_at) < POOLED_IMAGE_LIFETIME - LIFETIME * 2:
+                break
+            # Drawn so long ago that its image may expire before it is answered.
+        now = int(time.time())
+        await self.store.set(f"captcha:live:{raw}", answer, expires_in=LIFETIME)
+        await self.store.expire(f"captcha:img:{raw}", LIFETIME + 60)
+        return Challenge(self._make_id(raw, now), LIFETIME)
+
+    # -- media -------------------------------------------------------------------------
+
+    async def image(self, captcha_id: str) -> bytes | None:
+        parsed = self.parse_id(captcha_id)
+        if parsed is None:
+            return None
+        return await self.store.get(f"captcha:img:{parsed[0]}")
+
+    async def audio(self, captcha_id: str) -> bytes | None:
+        """The spoken answer of a live challenge (rendered off the event loop once)."""
+        parsed = self.parse_id(captcha_id)
+        if parsed is None:
+            return None
+        raw = parsed[0]
+        cached = await self.store.get(f"captcha:wav:{raw}")
+        if cached is not None:
+            return cached
+        answer = await self.store.get(f"captcha:live:{raw}")
+        if answer is None:
+            return None
+        async with self._audio_lock:
+            loop = asyncio.get_running_loop()
+            wav = await loop.run_in_executor(_drawing_executor(), draw_audio, answer.decode())
+        await self.store.set(f"captcha:wav:{raw}", wav, expires_in=LIFETIME + 60)
+        return wav
+
+    # -- answers -----------------------------------------------------------------------
+
+    async def check(self, captcha_id: str, answer: str) -> Outcome:
+        """Consume the challenge and say whether ``answer`` solves it."""
+        parsed = self.parse_id(captcha_id)
+        if parsed is None:
+            return Outcome.unknown
+        raw, issued_at = parsed
+        expected = await self.store.get_delete(f"captcha:live:{raw}")
+        if expected is None:
+            if time.time() - issued_at >= LIFETIME:
+                return Outcome.expired
+            return Outcome.unknown  # answered before, or never handed out
+        await self.store.delete(f"captcha:img:{raw}")
+        given = answer.strip().upper()
+        if hmac.compare_digest(given.encode(), expected.upper()):
+            return Outcome.correct
+        if self.test_answer and hmac.compare_digest(given.encode(), self.test_answer.encode()):
+            return Outcome.correct
+        return Outcome.wrong

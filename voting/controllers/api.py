@@ -1,0 +1,224 @@
+"""The public JSON API of voting (contract v1): CAPTCHA, votes, receipts."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED
+
+from portal.controllers.api import ErrorBody
+from portal.errors import ApiError, not_found
+from portal.network import client_network
+from voting.services import Ballot, VoteRefused, VotingService, receipt_status
+
+VOTER_COOKIE = "portal_voter"
+VOTER_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class CaptchaChallenge(msgspec.Struct):
+    captcha_id: str
+    image_url: str
+    audio_url: str
+    expires_in: int
+
+
+class VoteRequest(msgspec.Struct):
+    candidate_id: int
+    captcha_id: str
+    captcha_answer: str
+
+
+class VoteAccepted(msgspec.Struct):
+    receipt: str
+    candidate_id: int
+    cast_at: str
+    votes_left_today: int
+    status: str
+
+
+class ReceiptStatus(msgspec.Struct):
+    receipt: str
+    campaign: str
+    candidate_id: int
+    cast_at: str
+    status: str
+
+
+def _errors(*pairs: tuple[int, str]) -> dict[int, ResponseSpec]:
+    return {
+        status: ResponseSpec(data_container=ErrorBody, description=text) for status, text in pairs
+    }
+
+
+def voting(request: Request) -> VotingService:
+    return request.app.state.voting
+
+
+def voter_cookie(request: Request) -> tuple[str, Cookie | None]:
+    """The voter's signed cookie value, and the cookie to set when it is new."""
+    service = voting(request)
+    value = service.check_voter_cookie(request.cookies.get(VOTER_COOKIE))
+    if value is not None:
+        return value, None
+    value = service.new_voter_cookie()
+    return value, Cookie(
+        key=VOTER_COOKIE,
+        value=value,
+        max_age=VOTER_COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.production,
+        path="/",
+    )
+
+
+def refusal(exc: VoteRefused) -> ApiError:
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    return ApiError(exc.status, exc.code, exc.message, headers=headers)
+
+
+def unavailable_captcha() -> ApiError:
+    return ApiError(
+        503, "unavailable", "验证码暂时发放完毕，请几秒后再试。", headers={"Retry-After": "2"}
+    )
+
+
+class CaptchaApi(Controller):
+    path = "/api/v1/captcha"
+    tags = ["voting"]
+
+    @post(
+        "/",
+        summary="A new CAPTCHA challenge",
+        operation_id="createCaptcha",
+        status_code=HTTP_201_CREATED,
+        exclude_from_csrf=True,
+        responses=_errors(
+            (429, "Too many challenges from this network"),
+            (503, "No challenge ready or the store is down; retry"),
+        ),
+    )
+    async def create(self, request: Request) -> Response[CaptchaChallenge]:
+        service = voting(request)
+        await service.limit_captcha(client_network(request))
+        challenge = await service.captcha.issue()
+        if challenge is None:
+            raise unavailable_captcha()
+        base = f"/api/v1/captcha/{challenge.captcha_id}"
+        return Response(
+            CaptchaChallenge(
+                captcha_id=challenge.captcha_id,
+                image_url=f"{base}/image.png",
+                audio_url=f"{base}/audio.wav",
+                expires_in=challenge.expires_in,
+            ),
+            status_code=HTTP_201_CREATED,
+            headers=NO_STORE,
+        )
+
+    @get(
+        "/{captcha_id:str}/image.png",
+        summary="A CAPTCHA's image",
+        operation_id="getCaptchaImage",
+        media_type="image/png",
+        responses=_errors((404, "Unknown, used or expired challenge")),
+    )
+    async def image(self, request: Request, captcha_id: FromPath[str]) -> Response[bytes]:
+        png = await voting(request).captcha.image(captcha_id)
+        if png is None:
+            raise not_found("验证码不存在或已失效，请换一张。")
+        return Response(png, media_type="image/png", headers=NO_STORE)
+
+    @get(
+        "/{captcha_id:str}/audio.wav",
+        summary="A CAPTCHA's spoken answer",
+        operation_id="getCaptchaAudio",
+        media_type="audio/wav",
+        responses=_errors((404, "Unknown, used or expired challenge")),
+    )
+    async def audio(self, request: Request, captcha_id: FromPath[str]) -> Response[bytes]:
+        wav = await voting(request).captcha.audio(captcha_id)
+        if wav is None:
+            raise not_found("验证码不存在或已失效，请换一张。")
+        return Response(wav, media_type="audio/wav", headers=NO_STORE)
+
+
+class VoteApi(Controller):
+    path = "/api/v1"
+    tags = ["voting"]
+
+    @post(
+        "/campaigns/{slug:str}/votes",
+        summary="Cast a vote",
+        operation_id="castVote",
+        status_code=HTTP_201_CREATED,
+        exclude_from_csrf=True,
+        responses=_errors(
+            (400, "invalid, captcha_invalid or captcha_expired"),
+            (403, "voting_closed"),
+            (404, "Unknown campaign"),
+            (409, "already_voted: this candidate, today"),
+            (429, "limit_reached or rate_limited (with Retry-After)"),
+            (503, "unavailable: nothing was recorded; retry"),
+        ),
+    )
+    async def cast(
+        self, request: Request, slug: FromPath[str], data: JSONBody[VoteRequest]
+    ) -> Response[VoteAccepted]:
+        cookie_value, new_cookie = voter_cookie(request)
+        ballot = Ballot(
+            slug=slug,
+            candidate_id=data.candidate_id,
+            captcha_id=data.captcha_id,
+            captcha_answer=data.captcha_answer,
+            voter_cookie=cookie_value,
+            network=client_network(request),
+            user_agent=request.headers.get("user-agent", ""),
+            idempotency_key=request.headers.get("idempotency-key"),
+        )
+        try:
+            vote = await voting(request).cast(ballot)
+        except VoteRefused as exc:
+            error = refusal(exc)
+            if new_cookie is not None:
+                # Keep the voter's new identity even when this attempt is refused.
+                error.headers = {
+                    **(error.headers or {}),
+                    "Set-Cookie": new_cookie.to_header(header=""),
+                }
+            raise error from None
+        return Response(
+            VoteAccepted(
+                receipt=vote.receipt,
+                candidate_id=vote.candidate_id,
+                cast_at=vote.cast_at,
+                votes_left_today=vote.votes_left_today,
+                status=vote.status,
+            ),
+            status_code=HTTP_201_CREATED,
+            cookies=[new_cookie] if new_cookie else None,
+            headers=NO_STORE,
+        )
+
+    @get(
+        "/receipts/{receipt:str}",
+        summary="The status of a vote by its receipt",
+        operation_id="getReceipt",
+        responses=_errors((404, "Unknown receipt")),
+    )
+    async def receipt(self, request: Request, receipt: FromPath[str]) -> ReceiptStatus:
+        canonical = voting(request).normalise_receipt(receipt)
+        row = await receipt_status(canonical) if canonical else None
+        if row is None:
+            raise not_found("找不到该投票凭证，请核对后重试。")
+        return ReceiptStatus(
+            receipt=row["receipt"],
+            campaign=row["campaign"],
+            candidate_id=row["candidate_id"],
+            cast_at=row["cast_at"],
+            status=row["status"],
+        )

@@ -1,0 +1,482 @@
+"""Casting a vote: the window, the CAPTCHA, the limits, brushing checks, the ledger.
+
+Every limit is kept with atomic operations on the shared store (Redis across worker
+processes and nodes, or the in-process store for one process), so it is exact under
+concurrency: a reservation is taken with one atomic increment or set-if-absent, and
+handed back if a later step refuses the vote. The database's unique indexes refuse
+whatever might still slip by (one vote per voter, candidate and day; one vote per
+idempotency key).
+
+The voter is the portal's signed cookie together with the client network (IPv4
+address or IPv6 /64), hashed with the secret key per campaign: the ledger's
+``voter_hash`` links one voter's votes within a campaign and nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from piccolo.query.functions.aggregate import Count
+
+from nominations.tables import Nomination, Status
+from portal.db import is_unique_violation
+from portal.stores import StateStore
+from portal.tables import Campaign, Phase
+from voting.brushing import BrushingChecks
+from voting.captcha import CaptchaService, Outcome
+from voting.ledger import LedgerWriter, PendingVote
+from voting.tables import Vote, VoteStatus
+
+CATALOG_TTL = 2.0  # seconds a campaign's voting rules are cached in a process
+IDEMPOTENCY_WAIT = 10.0  # seconds a retry waits for the first attempt to finish
+MAX_IDEMPOTENCY_KEY = 64
+# Challenges one network may take per minute (a person needs a few; a pool drainer many).
+CAPTCHA_RATE = RateLimitItemPerMinute(60)
+
+
+class VoteRefused(Exception):
+    """The vote is refused; nothing was recorded."""
+
+    def __init__(
+        self, status: int, code: str, message: str, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """One vote as the voter sent it."""
+
+    slug: str
+    candidate_id: int
+    captcha_id: str
+    captcha_answer: str
+    voter_cookie: str
+    network: str
+    user_agent: str = ""
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class CastVote:
+    """What the voter is told about a recorded vote."""
+
+    receipt: str
+    candidate_id: int
+    cast_at: str
+    votes_left_today: int
+    status: str
+
+
+@dataclass(frozen=True)
+class VotingRules:
+    """A campaign's voting rules, as cached per process."""
+
+    campaign_id: int
+    slug: str
+    timezone: str
+    phase: str
+    opens_at: dt.datetime | None
+    closes_at: dt.datetime | None
+    network_votes_per_day: int
+    network_votes_per_minute: int
+    # candidate id → (category id, votes per day in that category)
+    candidates: dict[int, tuple[int, int]] = field(default_factory=dict)
+    loaded_at: float = 0.0
+
+    def is_open(self, now: dt.datetime) -> bool:
+        if self.phase != Phase.voting.value:
+            return False
+        if self.opens_at and now < self.opens_at:
+            return False
+        return not (self.closes_at and now >= self.closes_at)
+
+
+def local_day(now: dt.datetime, timezone: str) -> tuple[str, int]:
+    """The campaign-local calendar day of ``now`` and the seconds until it ends."""
+    local = now.astimezone(ZoneInfo(timezone))
+    midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), local.tzinfo)
+    return local.date().isoformat(), max(1, int((midnight - local).total_seconds() + 0.999))
+
+
+def format_cast_at(now: dt.datetime, timezone: str) -> str:
+    """The ledger's time text: ISO 8601 with milliseconds and the campaign's offset."""
+    return now.astimezone(ZoneInfo(timezone)).isoformat(timespec="milliseconds")
+
+
+def receipt_hash(receipt: str) -> str:
+    """SHA-256 hex of the receipt, as the ledger shows it."""
+    return hashlib.sha256(receipt.encode()).hexdigest()
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class VotingService:
+    """The public vote, shared by the JSON API and the plain HTML form."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        limits: Storage,
+        captcha: CaptchaService,
+        secret: str,
+        *,
+        ledger: LedgerWriter | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.captcha = captcha
+        self.ledger = ledger or LedgerWriter()
+        self.brushing = BrushingChecks(store)
+        self.clock = clock
+        self._secret = hashlib.sha256(b"voting|" + secret.encode()).digest()
+        self._burst = MovingWindowRateLimiter(limits)
+        self._rules: dict[str, VotingRules] = {}
+
+    # -- identities --------------------------------------------------------------------
+
+    def _mac(self, text: str) -> bytes:
+        return hmac.new(self._secret, text.encode(), hashlib.sha256).digest()
+
+    def new_voter_cookie(self) -> str:
+        """A fresh signed voter cookie value."""
+        token = secrets.token_urlsafe(16)
+        return f"{token}.{base64.urlsafe_b64encode(self._mac('cookie|' + token)[:12]).decode()}"
+
+    def check_voter_cookie(self, value: str | None) -> str | None:
+        """The cookie value if it is one the portal signed, else ``None``."""
+        if not value or value.count(".") != 1:
+            return None
+        token, signature = value.split(".")
+        expected = base64.urlsafe_b64encode(self._mac("cookie|" + token)[:12]).decode()
+        return value if hmac.compare_digest(signature, expected) else None
+
+    def voter_hash(self, campaign_id: int, voter_cookie: str, network: str) -> str:
+        return self._mac(f"voter|{campaign_id}|{voter_cookie}|{network}").hex()
+
+    def new_receipt(self) -> str:
+        """A receipt: 15 random characters and 5 of signature, in groups of four."""
+        body = base64.b32encode(secrets.token_bytes(10)).decode()[:15]
+        signature = base64.b32encode(self._mac("receipt|" + body)).decode()[:5]
+        text = body + signature
+        return "-".join(text[i : i + 4] for i in range(0, 20, 4))
+
+    def normalise_receipt(self, text: str) -> str | None:
+        """The canonical form of a typed receipt, or ``None`` if it cannot be genuine."""
+        plain = "".join(ch for ch in text.upper() if ch.isalnum())
+        if len(plain) != 20:
+            return None
+        body, signature = plain[:15], plain[15:]
+        expected = base64.b32encode(self._mac("receipt|" + body)).decode()[:5]
+        if not hmac.compare_digest(signature, expected):
+            return None
+        return "-".join(plain[i : i + 4] for i in range(0, 20, 4))
+
+    # -- rules -------------------------------------------------------------------------
+
+    def forget(self) -> None:
+        """Drop cached rules (after a staff change in this process)."""
+        self._rules.clear()
+
+    async def rules(self, slug: str) -> VotingRules | None:
+        """The campaign's voting rules, cached for ``CATALOG_TTL`` seconds."""
+        cached = self._rules.get(slug)
+        if cached and time.monotonic() - cached.loaded_at < CATALOG_TTL:
+            return cached
+        campaign = await Campaign.objects().where(Campaign.slug == slug).first().run()
+        if campaign is None or campaign.phase == Phase.draft.value:
+            self._rules.pop(slug, None)
+            return None
+        rows = (
+            await Nomination.select(
+                Nomination.id,
+                Nomination.category,
+                Nomination.category.votes_per_day.as_alias("vpd"),
+            )
+            .where(
+                (Nomination.campaign == campaign.id)
+                & (Nomination.status == Status.shortlisted.value)
+            )
+            .run()
+        )
+        rules = VotingRules(
+            campaign_id=campaign.id,
+            slug=campaign.slug,
+            timezone=campaign.timezone,
+            phase=campaign.phase,
+            opens_at=campaign.voting_opens_at,
+            closes_at=campaign.voting_closes_at,
+            network_votes_per_day=campaign.network_votes_per_day,
+            network_votes_per_minute=campaign.network_votes_per_minute,
+            candidates={r["id"]: (r["category"], r["vpd"]) for r in rows},
+            loaded_at=time.monotonic(),
+        )
+        self._rules[slug] = rules
+        return rules
+
+    async def limit_captcha(self, network: str) -> None:
+        """Refuse a network that asks for challenges faster than any person would."""
+        if not await self._burst.hit(CAPTCHA_RATE, "captcha", network):
+            stats = await self._burst.get_window_stats(CAPTCHA_RATE, "captcha", network)
+            raise VoteRefused(
+                429,
+                "rate_limited",
+                "获取验证码过于频繁，请稍后再试。",
+                retry_after=max(1, int(stats.reset_time - time.time()) + 1),
+            )
+
+    # -- casting -----------------------------------------------------------------------
+
+    async def cast(self, ballot: Ballot) -> CastVote:
+        """Record one vote or raise ``VoteRefused``; the vote is committed on return."""
+        rules = await self.rules(ballot.slug)
+        if rules is None:
+            raise VoteRefused(404, "not_found", "找不到该评选活动。")
+        key = ballot.idempotency_key
+        if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY):
+            raise VoteRefused(400, "invalid", "Idempotency-Key 须为 1–64 个字符。")
+        voter = self.voter_hash(rules.campaign_id, ballot.voter_cookie, ballot.network)
+        if key is None:
+            return await self._cast(rules, ballot, voter)
+        lock = f"idem:{rules.campaign_id}:{voter}:{hashlib.sha256(key.encode()).hexdigest()}"
+        deadline = time.monotonic() + IDEMPOTENCY_WAIT
+        while True:
+            earlier = await self._by_idempotency_key(rules, voter, key)
+            if earlier is not None:
+                return earlier
+            if await self.store.set_if_absent(lock, b"1", expires_in=30):
+                break
+            if time.monotonic() > deadline:
+                raise VoteRefused(
+                    503, "unavailable", "上一次相同的投票请求仍在处理中，请稍后重试。"
+                )
+            await asyncio.sleep(0.05)  # the first attempt is still being recorded
+        try:
+            return await self._cast(rules, ballot, voter)
+        finally:
+            await self.store.delete(lock)
+
+    async def _by_idempotency_key(
+        self, rules: VotingRules, voter: str, key: str
+    ) -> CastVote | None:
+        row = (
+            await Vote.select(Vote.receipt, Vote.candidate, Vote.cast_at, Vote.day, Vote.status)
+            .where(
+                (Vote.campaign == rules.campaign_id)
+                & (Vote.voter_hash == voter)
+                & (Vote.idempotency_key == key)
+            )
+            .first()
+            .run()
+        )
+        if row is None:
+            return None
+        category_id, allowance = rules.candidates.get(row["candidate"], (0, 0))
+        used = int(
+            await self.store.get(f"vq:{rules.campaign_id}:{category_id}:{row['day']}:{voter}") or 0
+        )
+        return CastVote(
+            receipt=row["receipt"],
+            candidate_id=row["candidate"],
+            cast_at=row["cast_at"],
+            votes_left_today=max(0, allowance - used),
+            status=row["status"],
+        )
+
+    async def _cast(self, rules: VotingRules, ballot: Ballot, voter: str) -> CastVote:
+        now = self.clock()
+        if not rules.is_open(now):
+            raise VoteRefused(403, "voting_closed", "当前不在投票时间内。")
+        target = rules.candidates.get(ballot.candidate_id)
+        if target is None:
+            raise VoteRefused(400, "invalid", "找不到该候选对象。")
+        category_id, allowance = target
+        cid = rules.campaign_id
+
+        burst = RateLimitItemPerMinute(rules.network_votes_per_minute)
+        if not await self._burst.hit(burst, "vote", str(cid), ballot.network):
+            stats = await self._burst.get_window_stats(burst, "vote", str(cid), ballot.network)
+            raise VoteRefused(
+                429,
+                "rate_limited",
+                "您所在网络的投票请求过于频繁，请稍后再试。",
+                retry_after=max(1, int(stats.reset_time - time.time()) + 1),
+            )
+
+        outcome = await self.captcha.check(ballot.captcha_id, ballot.captcha_answer)
+        if outcome is Outcome.expired:
+            raise VoteRefused(400, "captcha_expired", "验证码已过期，请刷新验证码后重试。")
+        if outcome is not Outcome.correct:
+            raise VoteRefused(400, "captcha_invalid", "验证码错误或已使用，请重新输入新的验证码。")
+
+        day, until_midnight = local_day(now, rules.timezone)
+        ttl = until_midnight + 3600
+        once = f"vd:{cid}:{day}:{voter}:{ballot.candidate_id}"
+        quota = f"vq:{cid}:{category_id}:{day}:{voter}"
+        network_day = f"vn:{cid}:{day}:{ballot.network}"
+        taken: list[tuple[str, str]] = []
+
+        async def give_back() -> None:
+            for kind, name in reversed(taken):
+                if kind == "flag":
+                    await self.store.delete(name)
+                else:
+                    await self.store.incr(name, -1)
+
+        if not await self.store.set_if_absent(once, b"1", expires_in=ttl):
+            raise VoteRefused(409, "already_voted", "您今天已经为该候选对象投过票了，明天再来吧。")
+        taken.append(("flag", once))
+        used = await self.store.incr(quota, 1, expires_in=ttl)
+        taken.append(("count", quota))
+        if used > allowance:
+            await give_back()
+            raise VoteRefused(
+                429,
+                "limit_reached",
+                f"您今天在本类别的 {allowance} 票已经投完，明天再来吧。",
+                retry_after=until_midnight,
+            )
+        if await self.store.incr(network_day, 1, expires_in=ttl) > rules.network_votes_per_day:
+            taken.append(("count", network_day))
+            await give_back()
+            raise VoteRefused(
+                429,
+                "rate_limited",
+                "您所在网络今天的投票次数已达上限，明天再来吧。",
+                retry_after=until_midnight,
+            )
+        taken.append(("count", network_day))
+
+        try:
+            agent = hashlib.sha256(ballot.user_agent.encode()).hexdigest()[:16]
+            flags = await self.brushing.assess(
+                campaign_id=cid,
+                candidate_id=ballot.candidate_id,
+                network=ballot.network,
+                agent_hash=agent,
+                voter_cookie=ballot.voter_cookie,
+                now=now,
+                timezone=rules.timezone,
+            )
+            receipt = self.new_receipt()
+            vote = PendingVote(
+                campaign_id=cid,
+                category_id=category_id,
+                candidate_id=ballot.candidate_id,
+                cast_at=format_cast_at(now, rules.timezone),
+                cast_ts=now,
+                day=day,
+                voter_hash=voter,
+                receipt=receipt,
+                receipt_hash=receipt_hash(receipt),
+                status=VoteStatus.held.value if flags else VoteStatus.counted.value,
+                network=ballot.network,
+                agent_hash=agent,
+                flags=",".join(flags),
+                idempotency_key=ballot.idempotency_key,
+            )
+            await self.ledger.record(vote)
+        except Exception as exc:
+            await give_back()
+            if is_unique_violation(exc):
+                raise VoteRefused(
+                    409, "already_voted", "您今天已经为该候选对象投过票了，明天再来吧。"
+                ) from exc
+            raise
+        if vote.status == VoteStatus.counted.value:
+            await self.adjust_count(cid, ballot.candidate_id, 1)
+        return CastVote(
+            receipt=receipt,
+            candidate_id=ballot.candidate_id,
+            cast_at=vote.cast_at,
+            votes_left_today=allowance - used,
+            status=vote.status,
+        )
+
+    # -- live counters -----------------------------------------------------------------
+
+    async def adjust_count(self, campaign_id: int, candidate_id: int, delta: int) -> None:
+        """Move a candidate's live counter (only once the counters are built)."""
+        if await self.store.exists(f"votes:{campaign_id}:ready"):
+            await self.store.incr(f"votes:{campaign_id}:{candidate_id}", delta)
+
+    async def counts(self, campaign_id: int, candidate_ids: list[int]) -> dict[int, int]:
+        """Live counted votes per candidate, for display (built from the ledger once)."""
+        if not await self.store.exists(f"votes:{campaign_id}:ready"):
+            await self.rebuild_counts(campaign_id)
+        values = await self.store.get_many([f"votes:{campaign_id}:{c}" for c in candidate_ids])
+        return {c: int(v or 0) for c, v in zip(candidate_ids, values, strict=True)}
+
+    async def rebuild_counts(self, campaign_id: int) -> dict[int, int]:
+        """Set the live counters from the ledger; return the ledger's counts."""
+        counted = await ledger_counts(campaign_id)
+        for candidate_id, count in counted.items():
+            await self.store.set(f"votes:{campaign_id}:{candidate_id}", str(count))
+        await self.store.set(f"votes:{campaign_id}:ready", b"1")
+        return counted
+
+    async def check_counts(self, campaign_id: int) -> dict[int, tuple[int, int]]:
+        """Candidates whose live counter differs from the ledger: id → (live, ledger)."""
+        counted = await ledger_counts(campaign_id)
+        ids = sorted(counted)
+        live = await self.store.get_many([f"votes:{campaign_id}:{c}" for c in ids])
+        return {
+            c: (int(v or 0), counted[c])
+            for c, v in zip(ids, live, strict=True)
+            if int(v or 0) != counted[c]
+        }
+
+
+async def ledger_counts(campaign_id: int) -> dict[int, int]:
+    """Counted votes per shortlisted candidate, from the ledger (zeros included)."""
+    candidates = (
+        await Nomination.select(Nomination.id)
+        .where(
+            (Nomination.campaign == campaign_id) & (Nomination.status == Status.shortlisted.value)
+        )
+        .run()
+    )
+    counts = {row["id"]: 0 for row in candidates}
+    rows = (
+        await Vote.select(Vote.candidate, Count(alias="n"))
+        .where((Vote.campaign == campaign_id) & (Vote.status == VoteStatus.counted.value))
+        .group_by(Vote.candidate)
+        .run()
+    )
+    for row in rows:
+        counts[row["candidate"]] = row["n"]
+    return counts
+
+
+async def receipt_status(receipt: str) -> dict | None:
+    """The public facts of a recorded vote, by its receipt."""
+    return (
+        await Vote.select(
+            Vote.receipt,
+            Vote.campaign.slug.as_alias("campaign"),
+            Vote.candidate.as_alias("candidate_id"),
+            Vote.cast_at,
+            Vote.status,
+        )
+        .where(Vote.receipt == receipt)
+        .first()
+        .run()
+    )
