@@ -40,7 +40,9 @@ async def make_voting_campaign(
     }
     campaign = Campaign(**values)
     await campaign.save().run()
-    counties = await Bureau.objects().where(Bureau.level == "county").order_by(Bureau.position).run()
+    counties = (
+        await Bureau.objects().where(Bureau.level == "county").order_by(Bureau.position).run()
+    )
     result: dict[str, Any] = {"campaign": campaign, "categories": {}, "candidates": {}}
     for position, (key, kind, per_day, count) in enumerate(
         [
