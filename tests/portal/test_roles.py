@@ -44,7 +44,13 @@ STAFF_ROLES = ROLES[1:]
 CATEGORY_KEY = "judicial-office"
 COMMITTEES = "mediation-committee"
 # Values that are the same in every run; database ids come from the test's Scene.
-PATH_VALUES = {"slug": DEMO_SLUG, "key": CATEGORY_KEY, "username": "reviewer"}
+PATH_VALUES = {
+    "slug": DEMO_SLUG,
+    "key": CATEGORY_KEY,
+    "username": "reviewer",
+    "captcha_id": "0123abcd.1700000000.not-signed",
+    "receipt": "AAAA-BBBB-CCCC-DDDD-EEEE",
+}
 
 Y, N = True, False
 
@@ -127,6 +133,12 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("POST", "/staff/review/assignments/{assignment_id:int}/waive"):     (N, Y, N, N, N),
     ("POST", "/staff/review/assignments/{assignment_id:int}/remove"):    (N, Y, N, N, N),
     ("GET",  "/campaigns/{slug:str}/method"):                            (Y, Y, Y, Y, Y),
+    # Voting: the public API is open to everyone (the CAPTCHA and limits guard it).
+    ("POST", "/api/v1/captcha"):                                         (Y, Y, Y, Y, Y),
+    ("GET",  "/api/v1/captcha/{captcha_id:str}/image.png"):              (Y, Y, Y, Y, Y),
+    ("GET",  "/api/v1/captcha/{captcha_id:str}/audio.wav"):              (Y, Y, Y, Y, Y),
+    ("POST", "/api/v1/campaigns/{slug:str}/votes"):                      (Y, Y, Y, Y, Y),
+    ("GET",  "/api/v1/receipts/{receipt:str}"):                          (Y, Y, Y, Y, Y),
 }
 # fmt: on
 
