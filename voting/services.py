@@ -466,6 +466,20 @@ async def ledger_counts(campaign_id: int) -> dict[int, int]:
     return counts
 
 
+async def status_totals(campaign_id: int) -> dict[str, int]:
+    """Recorded votes of a campaign by status: counted, held and excluded."""
+    rows = (
+        await Vote.select(Vote.status, Count(alias="n"))
+        .where(Vote.campaign == campaign_id)
+        .group_by(Vote.status)
+        .run()
+    )
+    totals = {status.value: 0 for status in VoteStatus}
+    for row in rows:
+        totals[row["status"]] = row["n"]
+    return totals
+
+
 async def receipt_status(receipt: str) -> dict | None:
     """The public facts of a recorded vote, by its receipt."""
     return (

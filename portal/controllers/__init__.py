@@ -4,6 +4,7 @@ from portal.controllers.accounts import AccountPages
 from portal.controllers.api import CampaignApi
 from portal.controllers.audit_log import AuditLogPages
 from portal.controllers.auth import AuthPages
+from portal.controllers.health import HealthChecks
 from portal.controllers.public import PublicPages
 from portal.controllers.staff import CampaignAdmin, Dashboard
 from portal.controllers.staff_api import StaffCampaignApi
@@ -17,4 +18,5 @@ ROUTES = [
     StaffCampaignApi,
     AccountPages,
     AuditLogPages,
+    HealthChecks,
 ]

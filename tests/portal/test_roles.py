@@ -133,6 +133,8 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("POST", "/staff/review/assignments/{assignment_id:int}/waive"):     (N, Y, N, N, N),
     ("POST", "/staff/review/assignments/{assignment_id:int}/remove"):    (N, Y, N, N, N),
     ("GET",  "/campaigns/{slug:str}/method"):                            (Y, Y, Y, Y, Y),
+    ("GET",  "/healthz"):                                                (Y, Y, Y, Y, Y),
+    ("GET",  "/healthz/ready"):                                          (Y, Y, Y, Y, Y),
     # Voting: the public API is open to everyone (the CAPTCHA and limits guard it).
     ("POST", "/api/v1/captcha"):                                         (Y, Y, Y, Y, Y),
     ("GET",  "/api/v1/captcha/{captcha_id:str}/image.png"):              (Y, Y, Y, Y, Y),
