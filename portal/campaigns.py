@@ -100,6 +100,8 @@ class CampaignInput:
     timezone: str
     notice_days: int
     windows: dict[str, dt.datetime | None] = field(default_factory=dict)
+    network_votes_per_day: int = 100
+    network_votes_per_minute: int = 20
 
     def values(self) -> dict[str, Any]:
         return {
@@ -109,6 +111,8 @@ class CampaignInput:
             "description": self.description,
             "timezone": self.timezone,
             "notice_days": self.notice_days,
+            "network_votes_per_day": self.network_votes_per_day,
+            "network_votes_per_minute": self.network_votes_per_minute,
             **self.windows,
         }
 
@@ -132,6 +136,17 @@ def parse_campaign(data: dict[str, Any]) -> CampaignInput:
     if timezone not in available_timezones():
         errors["timezone"] = "时区无效，例如 Asia/Shanghai。"
     notice_days = _int(data, "notice_days", "公示天数", 1, 30, errors)
+    # Blank keeps the defaults: most campaigns never change the network caps.
+    network_day = (
+        _int(data, "network_votes_per_day", "每个网络每日票数上限", 1, 100_000, errors)
+        if _text(data, "network_votes_per_day")
+        else 100
+    )
+    network_minute = (
+        _int(data, "network_votes_per_minute", "每个网络每分钟投票请求上限", 1, 10_000, errors)
+        if _text(data, "network_votes_per_minute")
+        else 20
+    )
     tz = zone(timezone)
     windows: dict[str, dt.datetime | None] = {}
     for name in WINDOW_FIELDS:
@@ -159,6 +174,8 @@ def parse_campaign(data: dict[str, Any]) -> CampaignInput:
         timezone=timezone,
         notice_days=notice_days,  # type: ignore[arg-type]
         windows=windows,
+        network_votes_per_day=network_day or 100,
+        network_votes_per_minute=network_minute or 20,
     )
 
 
@@ -236,6 +253,8 @@ def campaign_values(campaign: Campaign) -> dict[str, Any]:
             "description",
             "timezone",
             "notice_days",
+            "network_votes_per_day",
+            "network_votes_per_minute",
             "phase",
             *WINDOW_FIELDS,
         )

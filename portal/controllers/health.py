@@ -23,7 +23,7 @@ class Ready(msgspec.Struct):
 
 class HealthChecks(Controller):
     path = "/healthz"
-    tags = ["health"]
+    include_in_schema = False  # operations endpoints, not part of the public API
 
     @get("/", summary="The process answers", operation_id="live")
     async def live(self) -> Live:

@@ -81,7 +81,13 @@ class CampaignAdmin(Controller):
             "staff/campaigns/form.html",
             context={
                 "campaign": None,
-                "values": {"year": year, "timezone": "Asia/Shanghai", "notice_days": 7},
+                "values": {
+                    "year": year,
+                    "timezone": "Asia/Shanghai",
+                    "notice_days": 7,
+                    "network_votes_per_day": 100,
+                    "network_votes_per_minute": 20,
+                },
                 "errors": {},
             },
         )
@@ -135,6 +141,7 @@ class CampaignAdmin(Controller):
                 context={"campaign": campaign, "values": values, "errors": exc.errors},
                 status_code=HTTP_400_BAD_REQUEST,
             )
+        request.app.state.voting.forget()
         flash(request, "已保存活动设置。", "success")
         return Redirect(path=f"/staff/campaigns/{campaign.slug}")
 
@@ -149,6 +156,7 @@ class CampaignAdmin(Controller):
         except PhaseRefused as exc:
             flash(request, str(exc), "error")
         else:
+            request.app.state.voting.forget()
             flash(request, f"活动已进入「{svc.phase_label(campaign.phase)}」阶段。", "success")
         return Redirect(path=f"/staff/campaigns/{slug}")
 
@@ -225,6 +233,7 @@ class CampaignAdmin(Controller):
             saved = await svc.save_category(actor, campaign, svc.parse_category(values), key)
         except ValidationFailed as exc:
             return self._category_page(campaign, category, values, exc.errors, HTTP_400_BAD_REQUEST)
+        request.app.state.voting.forget()
         flash(request, f"已保存评选类别「{saved.title}」。", "success")
         return Redirect(path=f"/staff/campaigns/{slug}")
 

@@ -7,7 +7,7 @@ Session-authenticated like the pages, so unsafe calls carry the CSRF token in th
 from __future__ import annotations
 
 import msgspec
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
@@ -45,7 +45,11 @@ class StaffCampaignApi(Controller):
         },
     )
     async def move_phase(
-        self, actor: NamedDependency[Actor], slug: FromPath[str], data: JSONBody[PhaseChange]
+        self,
+        request: Request,
+        actor: NamedDependency[Actor],
+        slug: FromPath[str],
+        data: JSONBody[PhaseChange],
     ) -> PhaseState:
         try:
             campaign = await svc.move_phase(actor, slug, data.phase)
@@ -53,4 +57,5 @@ class StaffCampaignApi(Controller):
             raise not_found("找不到该评选活动。") from None
         except svc.PhaseRefused as exc:
             raise ApiError(HTTP_409_CONFLICT, "phase_refused", str(exc)) from None
+        request.app.state.voting.forget()  # this process votes by the new phase at once
         return PhaseState(slug=campaign.slug, phase=campaign.phase)

@@ -290,12 +290,17 @@ async def test_openapi_error_responses_all_have_the_contract_shape(openapi) -> N
     for path, item in openapi["paths"].items():
         if not path.startswith("/api/v1/"):
             continue
-        for status, response in item["get"]["responses"].items():
-            if int(status) < 400:
-                continue
-            schema = resolve(response["content"]["application/json"]["schema"], openapi)
-            assert {"error", "message"} <= set(schema.get("required", [])), (path, status)
-            checked += 1
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if int(status) < 400:
+                    continue
+                schema = resolve(response["content"]["application/json"]["schema"], openapi)
+                assert {"error", "message"} <= set(schema.get("required", [])), (
+                    method,
+                    path,
+                    status,
+                )
+                checked += 1
     assert checked >= 1
 
 

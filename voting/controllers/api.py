@@ -98,6 +98,7 @@ class CaptchaApi(Controller):
         status_code=HTTP_201_CREATED,
         exclude_from_csrf=True,
         responses=_errors(
+            (400, "Invalid request"),
             (429, "Too many challenges from this network"),
             (503, "No challenge ready or the store is down; retry"),
         ),
@@ -125,7 +126,7 @@ class CaptchaApi(Controller):
         summary="A CAPTCHA's image",
         operation_id="getCaptchaImage",
         media_type="image/png",
-        responses=_errors((404, "Unknown, used or expired challenge")),
+        responses=_errors((400, "Invalid request"), (404, "Unknown, used or expired challenge")),
     )
     async def image(self, request: Request, captcha_id: FromPath[str]) -> Response[bytes]:
         png = await voting(request).captcha.image(captcha_id)
@@ -138,7 +139,7 @@ class CaptchaApi(Controller):
         summary="A CAPTCHA's spoken answer",
         operation_id="getCaptchaAudio",
         media_type="audio/wav",
-        responses=_errors((404, "Unknown, used or expired challenge")),
+        responses=_errors((400, "Invalid request"), (404, "Unknown, used or expired challenge")),
     )
     async def audio(self, request: Request, captcha_id: FromPath[str]) -> Response[bytes]:
         wav = await voting(request).captcha.audio(captcha_id)
@@ -208,7 +209,7 @@ class VoteApi(Controller):
         "/receipts/{receipt:str}",
         summary="The status of a vote by its receipt",
         operation_id="getReceipt",
-        responses=_errors((404, "Unknown receipt")),
+        responses=_errors((400, "Invalid request"), (404, "Unknown receipt")),
     )
     async def receipt(self, request: Request, receipt: FromPath[str]) -> ReceiptStatus:
         canonical = voting(request).normalise_receipt(receipt)
