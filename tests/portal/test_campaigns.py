@@ -275,6 +275,29 @@ async def test_edit_records_only_what_changed(client) -> None:
     assert entry["object_id"] == str(edited.id)
 
 
+async def test_network_vote_caps_default_and_are_edited_with_audit(client) -> None:
+    """Blank caps keep the defaults; edited caps are saved and audited; bad ones refused."""
+    await login(client, "admin")
+    await create(client)
+    created = await campaign()
+    assert (created.network_votes_per_day, created.network_votes_per_minute) == (100, 20)
+    refused = await post_form(
+        client, "/staff/campaigns/dingxi-2024/edit", campaign_form(network_votes_per_day="0")
+    )
+    assert refused.status_code == 400
+    assert "每个网络每日票数上限" in refused.text
+    response = await post_form(
+        client,
+        "/staff/campaigns/dingxi-2024/edit",
+        campaign_form(network_votes_per_day="500", network_votes_per_minute="30"),
+    )
+    assert response.status_code in (302, 303)
+    edited = await campaign()
+    assert (edited.network_votes_per_day, edited.network_votes_per_minute) == (500, 30)
+    [entry] = await entries("campaign.update")
+    assert entry["after"] == {"network_votes_per_day": 500, "network_votes_per_minute": 30}
+
+
 async def test_edit_of_a_window_is_recorded_in_utc(client) -> None:
     await login(client, "admin")
     await create(client)
