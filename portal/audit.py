@@ -47,6 +47,8 @@ ACTION_LABELS = {
     "review.submit": "提交评分",
     "review.reopen": "退回评分",
     "review.waive": "免除评分",
+    "vote.release": "放行待核查投票",
+    "vote.exclude": "剔除投票",
 }
 
 

@@ -1,31 +1,171 @@
 """Vote brushing (刷票) checks: rules that hold suspicious votes for a city admin.
 
 Each rule looks at the vote being cast against recent activity kept in the shared
-store (fixed-window counters, so the checks cost a few atomic increments and never a
-database query on the vote path). A vote that trips any rule is recorded as ``held``:
-it is in the ledger, but does not count until a city admin releases it.
+store (fixed-window counters, take-once keys and a few numbered slots), so the checks
+cost a handful of atomic store operations and never a database query on the vote
+path. A vote that trips any rule is recorded as ``held``: it is in the ledger, but
+does not count until a city admin releases it (see ``voting.moderation``).
+
+The rules, each named in the vote's ``flags`` (comma-separated):
+
+``network_burst``
+    Many votes for one candidate from one network (IPv4 address, IPv6 /64) in a short
+    fixed window.
+``agent_burst``
+    Many votes for one candidate with one User-Agent (its hash) in a short fixed window,
+    whatever the network: a script behind a proxy pool keeps its User-Agent.
+``regular_interval``
+    Votes for one candidate from one network arriving at near-constant intervals, the
+    signature of a timer loop. Every vote takes a numbered slot (one atomic increment)
+    and stores its time there; the previous slots are read in one round trip.
+``cookie_churn``
+    Many distinct voter cookies from one network for one candidate within a few hours:
+    somebody clears cookies to vote again.
+``night_surge``
+    During local night hours (campaign time zone), the candidate's votes in the current
+    hour exceed a multiple of the candidate's own average hourly count so far, and an
+    absolute floor.
+
+Every counter is updated for every assessed vote, held or not. Counters are not handed
+back when a later step refuses the vote (rare: a lost race on the database's unique
+index), which can only make a rule slightly more sensitive.
+
+Store keys never hold a voter cookie itself, only a short hash of it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import itertools
+import math
+from zoneinfo import ZoneInfo
 
 from portal.stores import StateStore
 
-# A burst: more than this many votes for one candidate from one network in ten minutes.
+# A network burst: more than this many votes for one candidate from one network in one
+# ten-minute window. A family or an office behind one address votes a few times; ten
+# votes in ten minutes for the same candidate is a machine or a ballot-stuffing room.
 NETWORK_BURST = 10
-BURST_WINDOW = 600
+BURST_WINDOW = 600  # seconds, shared by both burst rules
+
+# A User-Agent burst: more than this many votes for one candidate with one User-Agent
+# in one ten-minute window, across all networks. Higher than the network burst because
+# many real voters share a popular browser build (the same WeChat or Chrome version);
+# a script rotating proxies usually keeps one User-Agent (or an empty one).
+AGENT_BURST = 30
+
+# Machine-regular intervals: among the last REGULAR_INTERVALS intervals between votes
+# for one candidate from one network, the standard deviation is at most
+# max(REGULAR_MIN_JITTER, REGULAR_RELATIVE_JITTER × mean interval). People arriving
+# independently have intervals as spread as their mean (coefficient of variation ≈ 1);
+# a timer loop with network latency stays within a few per cent. Five intervals make a
+# chance match of people practically impossible; intervals longer than
+# REGULAR_MAX_INTERVAL are not looked at (a timer that slow gains nothing).
+REGULAR_INTERVALS = 5
+REGULAR_RELATIVE_JITTER = 0.05
+REGULAR_MIN_JITTER = 0.25  # seconds: the floor for very short intervals
+REGULAR_MAX_INTERVAL = 1800  # seconds
+REGULAR_MEMORY = 3 * 3600  # seconds a vote's time (and the slot numbering) is kept
+
+# Many cookies per network: more than this many distinct voter cookies from one network
+# for one candidate in one six-hour window. Each cookie may vote for a candidate once a
+# day, so a network voting for a candidate through twenty fresh identities in a few
+# hours is clearing cookies (a large office NAT stays well below).
+COOKIE_LIMIT = 20
+COOKIE_WINDOW = 6 * 3600
+
+# Night-time surge: in a local night hour (NIGHT_START to NIGHT_END o'clock), the votes
+# for a candidate in the current hour exceed NIGHT_FACTOR × the candidate's average
+# hourly count so far (nights included, the current hour excluded) and NIGHT_FLOOR.
+# Real voting follows the day; nights are the quietest hours, so three times the
+# all-day average at night is an anomaly. The floor keeps a candidate with little
+# history from being flagged for a handful of insomniacs.
+NIGHT_START = 0
+NIGHT_END = 6
+NIGHT_FACTOR = 3.0
+NIGHT_FLOOR = 20
+NIGHT_MEMORY = 90 * 24 * 3600  # seconds a candidate's history is kept (a campaign's voting)
 
 RULE_LABELS = {
     "network_burst": "同一网络短时间内集中投票",
+    "agent_burst": "同一浏览器标识短时间内集中投票",
+    "regular_interval": "投票间隔过于规律（疑似程序自动投票）",
+    "cookie_churn": "同一网络出现大量不同投票身份",
+    "night_surge": "夜间票数远超该对象平时水平",
 }
 
 
-class BrushingChecks:
-    """The rules, evaluated for every vote before it is recorded."""
+def rule_label(name: str) -> str:
+    return RULE_LABELS.get(name, name)
 
-    def __init__(self, store: StateStore) -> None:
+
+def flag_labels(flags: str) -> list[str]:
+    """The labels of a vote's comma-separated rule names."""
+    return [rule_label(name) for name in flags.split(",") if name]
+
+
+def local_hour_start(now: dt.datetime, timezone: str) -> tuple[int, int]:
+    """The epoch second at which ``now``'s local hour began, and that local hour (0–23)."""
+    local = now.astimezone(ZoneInfo(timezone))
+    start = local.replace(minute=0, second=0, microsecond=0)
+    return int(start.timestamp()), local.hour
+
+
+def is_regular(intervals: list[float], relative: float, floor: float) -> bool:
+    """Are these intervals (seconds) as even as a timer's?"""
+    mean = sum(intervals) / len(intervals)
+    spread = math.sqrt(sum((x - mean) ** 2 for x in intervals) / len(intervals))
+    return spread <= max(floor, relative * mean)
+
+
+class BrushingChecks:
+    """The rules, evaluated for every vote before it is recorded.
+
+    Thresholds are class attributes (the module constants); pass keyword arguments
+    with the same names in lower case to override them (tests use small values).
+    """
+
+    network_burst = NETWORK_BURST
+    agent_burst = AGENT_BURST
+    burst_window = BURST_WINDOW
+    regular_intervals = REGULAR_INTERVALS
+    regular_relative_jitter = REGULAR_RELATIVE_JITTER
+    regular_min_jitter = REGULAR_MIN_JITTER
+    regular_max_interval = REGULAR_MAX_INTERVAL
+    regular_memory = REGULAR_MEMORY
+    cookie_limit = COOKIE_LIMIT
+    cookie_window = COOKIE_WINDOW
+    night_start = NIGHT_START
+    night_end = NIGHT_END
+    night_factor = NIGHT_FACTOR
+    night_floor = NIGHT_FLOOR
+    night_memory = NIGHT_MEMORY
+
+    def __init__(self, store: StateStore, **thresholds: float) -> None:
         self.store = store
+        for name, value in thresholds.items():
+            if not hasattr(type(self), name):
+                raise TypeError(f"unknown brushing threshold: {name}")
+            setattr(self, name, value)
+
+    def describe(self) -> dict[str, str]:
+        """Each rule with its current thresholds, as the dashboard explains them."""
+        burst_minutes = int(self.burst_window) // 60
+        return {
+            "network_burst": f"同一网络 {burst_minutes} 分钟内为同一对象投票超过 "
+            f"{self.network_burst} 票",
+            "agent_burst": f"同一浏览器标识（User-Agent）{burst_minutes} 分钟内为同一对象"
+            f"投票超过 {self.agent_burst} 票（不论网络）",
+            "regular_interval": f"同一网络为同一对象连续 {self.regular_intervals} 个投票间隔"
+            f"几乎相同（标准差不超过平均间隔的 {self.regular_relative_jitter:.0%}，"
+            f"间隔在 {int(self.regular_max_interval) // 60} 分钟以内）",
+            "cookie_churn": f"同一网络 {int(self.cookie_window) // 3600} 小时内为同一对象使用"
+            f"超过 {self.cookie_limit} 个不同的投票身份（Cookie）",
+            "night_surge": f"当地时间 {int(self.night_start):02d}:00–{int(self.night_end):02d}:00"
+            f" 某一小时的票数超过该对象此前平均每小时票数的 {self.night_factor:g} 倍，"
+            f"且超过 {self.night_floor} 票",
+        }
 
     async def assess(
         self,
@@ -40,10 +180,88 @@ class BrushingChecks:
     ) -> list[str]:
         """The names of the rules this vote trips (empty: it counts)."""
         flags = []
-        window = int(now.timestamp()) // BURST_WINDOW
-        burst = await self.store.incr(
-            f"bn:{candidate_id}:{network}:{window}", 1, expires_in=BURST_WINDOW * 2
-        )
-        if burst > NETWORK_BURST:
+        if await self._network_burst(candidate_id, network, now):
             flags.append("network_burst")
+        if await self._agent_burst(candidate_id, agent_hash, now):
+            flags.append("agent_burst")
+        if await self._regular_interval(candidate_id, network, now):
+            flags.append("regular_interval")
+        if await self._cookie_churn(candidate_id, network, voter_cookie, now):
+            flags.append("cookie_churn")
+        if await self._night_surge(candidate_id, now, timezone):
+            flags.append("night_surge")
         return flags
+
+    # -- the rules -----------------------------------------------------------------------
+
+    async def _network_burst(self, candidate_id: int, network: str, now: dt.datetime) -> bool:
+        window = int(now.timestamp()) // int(self.burst_window)
+        count = await self.store.incr(
+            f"bn:{candidate_id}:{network}:{window}", 1, expires_in=int(self.burst_window) * 2
+        )
+        return count > self.network_burst
+
+    async def _agent_burst(self, candidate_id: int, agent_hash: str, now: dt.datetime) -> bool:
+        window = int(now.timestamp()) // int(self.burst_window)
+        count = await self.store.incr(
+            f"ba:{candidate_id}:{agent_hash}:{window}", 1, expires_in=int(self.burst_window) * 2
+        )
+        return count > self.agent_burst
+
+    async def _regular_interval(self, candidate_id: int, network: str, now: dt.datetime) -> bool:
+        """Each vote takes the next slot number (atomic) and writes its time there; the
+        previous ``regular_intervals`` slots are read back in one round trip. Slots not
+        yet written by a concurrent vote, or left from an earlier numbering, only make
+        the sequence look less regular: a missed flag, never a false one."""
+        base = f"br:{candidate_id}:{network}"
+        memory = int(self.regular_memory)
+        slot = await self.store.incr(f"{base}:n", 1, expires_in=memory)
+        stamp = now.timestamp()
+        await self.store.set(f"{base}:{slot}", f"{stamp:.3f}", expires_in=memory)
+        wanted = int(self.regular_intervals)
+        if slot <= wanted:
+            return False
+        values = await self.store.get_many([f"{base}:{n}" for n in range(slot - wanted, slot)])
+        if any(v is None for v in values):
+            return False
+        times = sorted([float(v) for v in values if v is not None] + [stamp])
+        if times[-1] != stamp:
+            return False  # slots written out of order: let the next vote judge
+        intervals = [b - a for a, b in itertools.pairwise(times)]
+        if max(intervals) > self.regular_max_interval:
+            return False
+        return is_regular(intervals, self.regular_relative_jitter, self.regular_min_jitter)
+
+    async def _cookie_churn(
+        self, candidate_id: int, network: str, voter_cookie: str, now: dt.datetime
+    ) -> bool:
+        window = int(now.timestamp()) // int(self.cookie_window)
+        ttl = int(self.cookie_window) * 2
+        cookie = hashlib.sha256(voter_cookie.encode()).hexdigest()[:16]
+        base = f"bc:{candidate_id}:{network}:{window}"
+        if await self.store.set_if_absent(f"{base}:{cookie}", b"1", expires_in=ttl):
+            count = await self.store.incr(f"{base}:n", 1, expires_in=ttl)
+        else:
+            count = int(await self.store.get(f"{base}:n") or 0)
+        return count > self.cookie_limit
+
+    async def _night_surge(self, candidate_id: int, now: dt.datetime, timezone: str) -> bool:
+        """Per candidate: votes in the current local hour, votes in total, and the hour of
+        the first vote, all kept with atomic operations."""
+        hour_start, hour = local_hour_start(now, timezone)
+        memory = int(self.night_memory)
+        base = f"bh:{candidate_id}"
+        current = await self.store.incr(f"{base}:{hour_start}", 1, expires_in=7200)
+        total = await self.store.incr(f"{base}:total", 1, expires_in=memory)
+        first = hour_start
+        if not await self.store.set_if_absent(f"{base}:first", str(hour_start), memory):
+            first = int(await self.store.get(f"{base}:first") or hour_start)
+        if not (self.night_start <= hour < self.night_end):
+            return False
+        if current <= self.night_floor:
+            return False
+        earlier_hours = max(0, (hour_start - first) // 3600)
+        if earlier_hours == 0:
+            return True  # no history yet: the floor alone decides
+        average = max(0, total - current) / earlier_hours
+        return current > self.night_factor * average

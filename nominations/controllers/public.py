@@ -1,11 +1,14 @@
 """The public side of nominations: shortlisted candidates (API and pages).
 
 Only public fields ever leave here: name, organisation, county, summary, deeds,
-photo. Contact data and documents never do.
+photo. Contact data and documents never do. Live vote counts appear where the
+category makes them public (``public_counts``) once voting has started.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -21,7 +24,8 @@ from portal import visits
 from portal.campaigns import categories_of
 from portal.controllers.api import ErrorBody, public_campaign
 from portal.errors import not_found
-from portal.tables import Campaign, Category, CategoryKind, Phase
+from portal.tables import PHASE_ORDER, Campaign, Category, CategoryKind, Phase
+from portal.templating import localtime
 
 
 class Candidate(msgspec.Struct):
@@ -61,6 +65,56 @@ def photo_url(row: dict[str, Any], variant: str = "photo") -> str | None:
     if not row.get("photo"):
         return None
     return f"/media/candidates/{row['id']}/{variant}.jpg"
+
+
+@dataclass(frozen=True)
+class VotingState:
+    """Whether a campaign takes votes now, and how the public pages say so."""
+
+    open: bool
+    status: str  # "open", "not_started" or "ended"
+    label: str
+    message: str
+
+
+def voting_state(campaign: Campaign, now: dt.datetime) -> VotingState:
+    """Open exactly when the voting service accepts votes: the voting phase, in its window."""
+    position = PHASE_ORDER.index(Phase(campaign.phase))
+    voting = PHASE_ORDER.index(Phase.voting)
+    opens, closes = campaign.voting_opens_at, campaign.voting_closes_at
+    tz = campaign.timezone
+    if position < voting or (position == voting and opens and now < opens):
+        when = f"，将于 {localtime(opens, tz)} 开始" if opens else ""
+        return VotingState(False, "not_started", "投票未开始", f"网络投票尚未开始{when}。")
+    if position > voting or (closes and now >= closes):
+        return VotingState(False, "ended", "投票已结束", "网络投票已结束，感谢您的关注与参与。")
+    until = f"，截止时间 {localtime(closes, tz)}" if closes else ""
+    return VotingState(True, "open", "投票进行中", f"网络投票正在进行{until}。")
+
+
+def counts_public(campaign: Campaign, category: Category | None) -> bool:
+    """Live counts are shown for a category with public counts, from voting on."""
+    if category is None or not category.public_counts:
+        return False
+    return PHASE_ORDER.index(Phase(campaign.phase)) >= PHASE_ORDER.index(Phase.voting)
+
+
+async def public_counts(
+    request: Request, campaign: Campaign, categories: list[Category], rows: list[dict]
+) -> dict[int, int]:
+    """Live counted votes of the candidates in ``rows`` whose category shows them."""
+    shown = {c.id for c in categories if counts_public(campaign, c)}
+    ids = [row["id"] for row in rows if row["category"] in shown]
+    if not ids:
+        return {}
+    return await request.app.state.voting.counts(campaign.id, ids)
+
+
+def absolute_url(request: Request, path: str) -> str:
+    """``path`` on this site as a full URL (for QR codes and share cards)."""
+    base = request.base_url
+    scheme = "https" if request.app.state.settings.production else base.scheme
+    return f"{scheme}://{base.netloc}{path}"
 
 
 async def shortlisted(campaign: Campaign, category_key: str | None = None) -> list[dict]:
@@ -107,9 +161,12 @@ class CandidateApi(Controller):
         },
     )
     async def candidates(
-        self, slug: FromPath[str], category: FromQuery[str | None] = None
+        self, request: Request, slug: FromPath[str], category: FromQuery[str | None] = None
     ) -> list[Candidate]:
         campaign = await public_campaign(slug)
+        rows = await shortlisted(campaign, category)
+        # Live counts only where the category publishes them, from voting on.
+        counts = await public_counts(request, campaign, await categories_of(campaign.id), rows)
         return [
             Candidate(
                 id=row["id"],
@@ -119,9 +176,9 @@ class CandidateApi(Controller):
                 county=row["county"],
                 summary=row["summary"],
                 photo_url=photo_url(row),
-                votes=None,  # live counts arrive with voting, and only where public
+                votes=counts.get(row["id"]),
             )
-            for row in await shortlisted(campaign, category)
+            for row in rows
         ]
 
 
@@ -142,7 +199,12 @@ class CandidatePages(Controller):
             by_category.setdefault(row["category"], []).append(row)
         return Template(
             "nominations/candidates.html",
-            context={"campaign": campaign, "categories": categories, "by_category": by_category},
+            context={
+                "campaign": campaign,
+                "categories": categories,
+                "by_category": by_category,
+                "voting": voting_state(campaign, request.app.state.voting.clock()),
+            },
         )
 
     @get("/{candidate_id:int}", name="candidate_detail")
@@ -168,6 +230,12 @@ class CandidatePages(Controller):
             .first()
             .run()
         )
+        votes = None
+        if counts_public(campaign, category):
+            counted = await request.app.state.voting.counts(campaign.id, [nomination.id])
+            votes = counted[nomination.id]
+        page = f"/campaigns/{campaign.slug}/candidates/{nomination.id}"
+        photo = photo_url(row)
         return Template(
             "nominations/candidate.html",
             context={
@@ -176,10 +244,17 @@ class CandidatePages(Controller):
                 "n": nomination,
                 "county": county["county"],
                 "organisation": organisation(row),
-                "photo_url": photo_url(row),
+                "photo_url": photo,
                 "deeds_html": render(nomination.deeds),
                 "success_rate": fields.success_rate(
                     nomination.disputes_mediated, nomination.disputes_resolved
                 ),
+                "voting": voting_state(campaign, request.app.state.voting.clock()),
+                "votes": votes,
+                "share": {
+                    "url": absolute_url(request, page),
+                    "image": absolute_url(request, photo) if photo else None,
+                    "qr": f"{page}/qr.png",
+                },
             },
         )

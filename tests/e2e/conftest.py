@@ -29,6 +29,9 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# Answers any live CAPTCHA of the e2e server (which still consumes it), so a browser
+# test can vote the way a person does without reading the picture.
+CAPTCHA_TEST_ANSWER = "E2EPASS"
 PORTAL = Path(sys.executable).with_name("portal")
 
 
@@ -54,6 +57,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "DATABASE_URL": os.environ["PORTAL_E2E_DATABASE_URL"],
         "PORTAL_VAR_DIR": str(tmp_path_factory.mktemp("e2e-var")),
         "PORTAL_ENV": "development",
+        "PORTAL_CAPTCHA_TEST_ANSWER": CAPTCHA_TEST_ANSWER,
     }
     env.pop("REDIS_URL", None)
     subprocess.run(

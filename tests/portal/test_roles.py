@@ -11,7 +11,8 @@ review assignments) differ per run — PostgreSQL sequences do not restart — s
 ``Scene`` creates them through the services and resolves each route's path to real rows
 in the seeded campaign: a draft of the county clerk's own county (photo and PDF
 attached), a submitted nomination, shortlisted candidates, review criteria, a panel
-with the reviewer on it, and the reviewer's assignments (one open, one scored).
+with the reviewer on it, the reviewer's assignments (one open, one scored), and two
+votes for a candidate that brushing checks held.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from portal.templating import form_time
 from tests.helpers import csrf_token, login
 from tests.nominations.conftest import UNIT, actor_for
 from tests.nominations.test_uploads import minimal_pdf
+from voting.ledger import PendingVote, commit
+from voting.services import receipt_hash
+from voting.tables import Vote
 
 ROLES = ("anonymous", "city_admin", "county_clerk", "reviewer", "auditor")
 STAFF_ROLES = ROLES[1:]
@@ -132,6 +136,13 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("POST", "/staff/review/assignments/{assignment_id:int}/reopen"):    (N, Y, N, N, N),
     ("POST", "/staff/review/assignments/{assignment_id:int}/waive"):     (N, Y, N, N, N),
     ("POST", "/staff/review/assignments/{assignment_id:int}/remove"):    (N, Y, N, N, N),
+    # Brushing review: the city admin releases or excludes held votes, the auditor reads.
+    ("GET",  "/staff/voting/{slug:str}"):                                (N, Y, N, N, Y),
+    ("GET",  "/staff/voting/{slug:str}/candidates/{candidate_id:int}"):  (N, Y, N, N, Y),
+    ("POST", "/staff/voting/{slug:str}/candidates/{candidate_id:int}/release"):
+                                                                         (N, Y, N, N, N),
+    ("POST", "/staff/voting/{slug:str}/candidates/{candidate_id:int}/exclude"):
+                                                                         (N, Y, N, N, N),
     ("GET",  "/campaigns/{slug:str}/method"):                            (Y, Y, Y, Y, Y),
     ("GET",  "/healthz"):                                                (Y, Y, Y, Y, Y),
     ("GET",  "/healthz/ready"):                                          (Y, Y, Y, Y, Y),
@@ -141,6 +152,15 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/api/v1/captcha/{captcha_id:str}/audio.wav"):              (Y, Y, Y, Y, Y),
     ("POST", "/api/v1/campaigns/{slug:str}/votes"):                      (Y, Y, Y, Y, Y),
     ("GET",  "/api/v1/receipts/{receipt:str}"):                          (Y, Y, Y, Y, Y),
+    # Voting pages: the vote page, the plain vote form, rules, QR codes and receipts.
+    ("GET",  "/campaigns/{slug:str}/vote"):                              (Y, Y, Y, Y, Y),
+    ("GET",  "/campaigns/{slug:str}/rules"):                             (Y, Y, Y, Y, Y),
+    ("GET",  "/campaigns/{slug:str}/candidates/{candidate_id:int}/vote"): (Y, Y, Y, Y, Y),
+    ("POST", "/campaigns/{slug:str}/candidates/{candidate_id:int}/vote"): (Y, Y, Y, Y, Y),
+    ("GET",  "/campaigns/{slug:str}/candidates/{candidate_id:int}/qr.png"):
+                                                                         (Y, Y, Y, Y, Y),
+    ("GET",  "/receipts"):                                               (Y, Y, Y, Y, Y),
+    ("GET",  "/receipts/{receipt:str}"):                                 (Y, Y, Y, Y, Y),
 }
 # fmt: on
 
@@ -319,6 +339,7 @@ class Scene:
         draft = await self._nominate(clerk, CATEGORY_KEY, "安定区草稿司法所")
         submitted = await self._submitted(clerk, CATEGORY_KEY, "安定区已报送司法所")
         candidate = await self._shortlisted(clerk, admin, "安定区入围调委会")
+        await self._held_votes(candidate)
         # The reviewer on the panel, assigned to the candidate (so may read its files).
         await review.set_panel(actor_for(admin), await demo_campaign(), [reviewer.id])
         open_assignment = await self._assign(admin, candidate, reviewer)
@@ -386,6 +407,29 @@ class Scene:
             .run()
         )
         return found.id
+
+    async def _held_votes(self, candidate: Nomination) -> None:
+        """Two votes for the candidate that a brushing rule held (for brushing review)."""
+        now = dt.datetime.now(dt.UTC)
+        await commit(
+            [
+                PendingVote(
+                    campaign_id=(await demo_campaign()).id,
+                    category_id=self.categories[COMMITTEES].id,
+                    candidate_id=candidate.id,
+                    cast_at=now.isoformat(timespec="milliseconds"),
+                    cast_ts=now,
+                    day=now.date().isoformat(),
+                    voter_hash=f"{i:064x}",
+                    receipt=f"ROLE-{i}",
+                    receipt_hash=receipt_hash(f"ROLE-{i}"),
+                    status="held",
+                    network="203.0.113.7",
+                    flags="network_burst",
+                )
+                for i in (1, 2)
+            ]
+        )
 
     def score_form(self) -> dict[str, str]:
         """The reviewer's complete scores (just under full marks) as the form sends them."""
@@ -502,6 +546,8 @@ async def payload(method: str, path: str, scene: Scene) -> tuple[dict, dict | No
             "password2": "a-new-password",
         },
         "/staff/accounts/{username:str}/active": {"active": "0"},
+        "/staff/voting/{slug:str}/candidates/{candidate_id:int}/release": {"reason": "核实无误"},
+        "/staff/voting/{slug:str}/candidates/{candidate_id:int}/exclude": {"reason": "集中投票"},
     }
     if scene.ids:
         category_id = str(scene.categories[CATEGORY_KEY].id)
@@ -580,7 +626,7 @@ async def request(client, scene: Scene, method: str, path: str):  # type: ignore
 async def snapshot(directory: Path | None = None) -> dict[str, list]:
     """Everything a staff request could change: campaigns, categories, the audit log,
     accounts, nominations and their documents, the expert review (criteria, panel,
-    assignments and scores), and the stored files."""
+    assignments and scores), the recorded votes, and the stored files."""
     return {
         # Page views are flushed into Campaign.visits in the background: not a change
         # anyone made, so they are left out.
@@ -597,6 +643,7 @@ async def snapshot(directory: Path | None = None) -> dict[str, list]:
         "criteria": await Criterion.select().order_by(Criterion.id).run(),
         "panel": await PanelMember.select().order_by(PanelMember.id).run(),
         "assignments": await Assignment.select().order_by(Assignment.id).run(),
+        "votes": await Vote.select().order_by(Vote.id).run(),
         "files": stored_files(directory),
     }
 

@@ -1,5 +1,8 @@
 """Route handlers of the voting package."""
 
 from voting.controllers.api import CaptchaApi, VoteApi
+from voting.controllers.brushing import BrushingDashboard
+from voting.controllers.pages import VotePages
+from voting.controllers.receipts import ReceiptPages
 
-ROUTES = [CaptchaApi, VoteApi]
+ROUTES = [CaptchaApi, VoteApi, VotePages, ReceiptPages, BrushingDashboard]

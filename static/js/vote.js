@@ -1,0 +1,334 @@
+/*
+ * Voting without leaving the page (progressive enhancement).
+ *
+ * Every 投票 button is a plain link to the no-JavaScript form. Where the browser has
+ * <dialog>, fetch and JSON, this script opens an in-page dialog instead and votes
+ * through the public JSON API (POST /api/v1/captcha, POST /api/v1/campaigns/{slug}/votes).
+ * A CAPTCHA is single-use: after any refused attempt a new one is fetched.
+ * It also turns [data-copy] buttons into "copy the receipt" buttons.
+ *
+ * Plain ES5 with promises, for the older in-app browsers people open WeChat links in.
+ * Served from /static: the Content-Security-Policy allows no inline script.
+ */
+(function () {
+  "use strict";
+
+  // Refusals after which another attempt at this candidate is pointless today.
+  var FINAL = { already_voted: true, limit_reached: true, voting_closed: true };
+  var CAPTCHA_RETRIES = 3;
+
+  function ready(fn) {
+    if (document.readyState !== "loading") {
+      fn();
+    } else {
+      document.addEventListener("DOMContentLoaded", fn);
+    }
+  }
+
+  function randomKey() {
+    var c = window.crypto;
+    if (c && typeof c.randomUUID === "function") {
+      return c.randomUUID();
+    }
+    if (c && typeof c.getRandomValues === "function") {
+      var bytes = new Uint8Array(16);
+      c.getRandomValues(bytes);
+      var out = "";
+      for (var i = 0; i < bytes.length; i++) {
+        out += (bytes[i] + 256).toString(16).slice(1);
+      }
+      return out;
+    }
+    return String(Date.now()) + "-" + String(Math.random()).slice(2);
+  }
+
+  // The JSON body of a response (or {} when there is none), with the status.
+  function readJson(response) {
+    return response.text().then(function (text) {
+      var data = {};
+      try {
+        data = text ? JSON.parse(text) : {};
+      } catch (e) {
+        data = {};
+      }
+      return { status: response.status, headers: response.headers, data: data };
+    });
+  }
+
+  function postJson(url, body, headers) {
+    var all = { Accept: "application/json" };
+    if (body !== undefined) {
+      all["Content-Type"] = "application/json";
+    }
+    for (var name in headers || {}) {
+      all[name] = headers[name];
+    }
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: all,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(readJson);
+  }
+
+  function copyText(text, button) {
+    var done = function () {
+      var label = button.textContent;
+      button.textContent = "已复制";
+      setTimeout(function () {
+        button.textContent = label;
+      }, 2000);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () {
+        fallbackCopy(text) && done();
+      });
+    } else if (fallbackCopy(text)) {
+      done();
+    }
+  }
+
+  function fallbackCopy(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "copy-buffer";
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try {
+      ok = document.execCommand("copy");
+    } catch (e) {
+      ok = false;
+    }
+    document.body.removeChild(area);
+    return ok;
+  }
+
+  function initCopyButtons() {
+    var buttons = document.querySelectorAll("button[data-copy]");
+    Array.prototype.forEach.call(buttons, function (button) {
+      var target = document.querySelector(button.getAttribute("data-copy"));
+      if (!target) {
+        return;
+      }
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        copyText(target.textContent.trim(), button);
+      });
+    });
+  }
+
+  function formatTime(iso) {
+    // "2023-06-01T09:30:12.345+08:00" → "2023年06月01日 09:30:12" (already campaign time).
+    var text = String(iso || "");
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}:\d{2}:\d{2})/.exec(text);
+    return m ? m[1] + "年" + m[2] + "月" + m[3] + "日 " + m[4] : text;
+  }
+
+  function initDialog() {
+    var dialog = document.getElementById("vote-dialog");
+    if (!dialog || typeof dialog.showModal !== "function" || !window.fetch || !window.Promise) {
+      return; // the links lead to the plain form
+    }
+    var slug = dialog.getAttribute("data-slug");
+    function part(role) {
+      return dialog.querySelector('[data-role="' + role + '"]');
+    }
+    var ask = part("ask");
+    var done = part("done");
+    var image = part("image");
+    var audio = part("audio");
+    var message = part("message");
+    var submit = part("submit");
+    var inputs = part("inputs");
+    var final = part("final");
+    var answer = ask.querySelector("input[name=captcha_answer]");
+    var state = { candidateId: null, captchaId: null, key: null, busy: false, loading: 0 };
+
+    function say(text) {
+      message.textContent = text || "";
+      message.hidden = !text;
+    }
+
+    function setAsking(enabled) {
+      submit.disabled = !enabled;
+      answer.disabled = !enabled;
+    }
+
+    function loadCaptcha(attempt) {
+      attempt = attempt || 0;
+      var ticket = ++state.loading;
+      state.captchaId = null;
+      setAsking(false);
+      image.removeAttribute("src");
+      image.alt = "验证码图片，加载中";
+      return postJson("/api/v1/captcha")
+        .then(function (result) {
+          if (ticket !== state.loading) {
+            return; // a newer request took over
+          }
+          if (result.status === 201) {
+            state.captchaId = result.data.captcha_id;
+            image.src = result.data.image_url;
+            image.alt = "验证码图片（看不清可换一张或听语音验证码）";
+            audio.href = result.data.audio_url;
+            setAsking(true);
+            answer.value = "";
+            answer.focus();
+            return;
+          }
+          if (result.status === 503 && attempt < CAPTCHA_RETRIES) {
+            var wait = parseInt(result.headers.get("Retry-After"), 10) || 2;
+            say("验证码准备中，请稍候…");
+            setTimeout(function () {
+              if (ticket === state.loading) {
+                loadCaptcha(attempt + 1);
+              }
+            }, wait * 1000);
+            return;
+          }
+          say(result.data.message || "验证码获取失败，请稍后点“换一张”重试。");
+        })
+        .catch(function () {
+          if (ticket === state.loading) {
+            say("网络连接失败，请检查网络后点“换一张”重试。");
+          }
+        });
+    }
+
+    function bumpCount(candidateId) {
+      var cells = document.querySelectorAll('[data-count-for="' + candidateId + '"]');
+      Array.prototype.forEach.call(cells, function (cell) {
+        var value = parseInt(cell.textContent.replace(/[^0-9]/g, ""), 10) || 0;
+        cell.textContent = String(value + 1);
+      });
+    }
+
+    function showReceipt(vote) {
+      ask.hidden = true;
+      done.hidden = false;
+      part("receipt").textContent = vote.receipt;
+      part("cast-at").textContent = formatTime(vote.cast_at);
+      part("left").textContent = String(vote.votes_left_today);
+      part("check").href = "/receipts/" + encodeURIComponent(vote.receipt);
+      part("held").hidden = vote.status !== "held";
+      if (vote.status === "counted") {
+        bumpCount(vote.candidate_id);
+      }
+      part("receipt").focus();
+    }
+
+    function open(link) {
+      state.candidateId = parseInt(link.getAttribute("data-candidate-id"), 10);
+      state.key = randomKey();
+      part("name").textContent = link.getAttribute("data-candidate-name") || "";
+      ask.hidden = false;
+      done.hidden = true;
+      inputs.hidden = false;
+      submit.hidden = false;
+      final.hidden = true;
+      say("");
+      answer.value = "";
+      dialog.showModal();
+      loadCaptcha();
+    }
+
+    function cast(event) {
+      event.preventDefault();
+      if (state.busy) {
+        return;
+      }
+      var text = answer.value.trim();
+      if (!state.captchaId) {
+        say("验证码尚未加载，请稍候或点“换一张”。");
+        return;
+      }
+      if (!text) {
+        say("请输入图中的验证码。");
+        answer.focus();
+        return;
+      }
+      state.busy = true;
+      setAsking(false);
+      submit.textContent = "正在提交…";
+      say("");
+      postJson(
+        "/api/v1/campaigns/" + encodeURIComponent(slug) + "/votes",
+        { candidate_id: state.candidateId, captcha_id: state.captchaId, captcha_answer: text },
+        { "Idempotency-Key": state.key }
+      )
+        .then(function (result) {
+          // A definite answer: the next attempt is a new request.
+          state.key = randomKey();
+          if (result.status === 201) {
+            showReceipt(result.data);
+            return;
+          }
+          say(result.data.message || "投票未成功，请稍后再试。");
+          if (FINAL[result.data.error]) {
+            // No new CAPTCHA: trying again cannot help today.
+            state.captchaId = null;
+            inputs.hidden = true;
+            submit.hidden = true;
+            final.hidden = false;
+            return;
+          }
+          loadCaptcha(); // the attempt consumed the CAPTCHA
+        })
+        .catch(function () {
+          // Unknown whether it was recorded: keep the Idempotency-Key, so a retry
+          // returns the same receipt instead of a second vote.
+          say("网络连接失败，请检查网络后重试。");
+          loadCaptcha();
+        })
+        .then(function () {
+          state.busy = false;
+          submit.textContent = "确认投票";
+        });
+    }
+
+    document.addEventListener("click", function (event) {
+      var target = event.target;
+      var link = target && target.closest ? target.closest("a.vote-button[data-candidate-id]") : null;
+      if (!link || event.ctrlKey || event.metaKey || event.shiftKey) {
+        return;
+      }
+      event.preventDefault();
+      open(link);
+    });
+    ask.addEventListener("submit", cast);
+    part("refresh").addEventListener("click", function () {
+      say("");
+      loadCaptcha();
+    });
+    audio.addEventListener("click", function (event) {
+      if (!state.captchaId) {
+        event.preventDefault();
+      }
+    });
+    part("copy").addEventListener("click", function () {
+      copyText(part("receipt").textContent, part("copy"));
+    });
+    Array.prototype.forEach.call(dialog.querySelectorAll('[data-role="close"]'), function (button) {
+      button.addEventListener("click", function () {
+        dialog.close();
+      });
+    });
+    // A tap on the backdrop closes the dialog, as people expect on phones.
+    dialog.addEventListener("click", function (event) {
+      if (event.target === dialog) {
+        dialog.close();
+      }
+    });
+    dialog.addEventListener("close", function () {
+      state.loading++; // ignore CAPTCHA answers still on their way
+      state.captchaId = null;
+    });
+  }
+
+  ready(function () {
+    initCopyButtons();
+    initDialog();
+  });
+})();

@@ -1,0 +1,447 @@
+"""The public vote as pages: the vote page, the plain form that needs no JavaScript, the
+rules, and a candidate's QR code.
+
+The plain form casts through the same ``VotingService.cast`` as the JSON API, with the
+same voter cookie and client network, so both paths share every limit and the ledger.
+``static/js/vote.js`` turns the 投票 links into an in-page dialog on the JSON API where
+the browser can; without it, each link leads to the form here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import io
+import secrets
+import time
+from functools import lru_cache
+from typing import Any
+
+import qrcode
+import qrcode.constants
+import qrcode.image.pil
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_304_NOT_MODIFIED,
+    HTTP_400_BAD_REQUEST,
+    HTTP_403_FORBIDDEN,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+
+from nominations.controllers.public import (
+    PUBLIC_COLUMNS,
+    VotingState,
+    absolute_url,
+    counts_public,
+    organisation,
+    photo_url,
+    public_candidate,
+    public_counts,
+    shortlisted,
+    voting_state,
+)
+from nominations.tables import Nomination
+from portal import visits
+from portal.campaigns import categories_of
+from portal.controllers.api import public_campaign
+from portal.errors import not_found
+from portal.network import client_network
+from portal.tables import Bureau, BureauLevel, Campaign, Category
+from voting.captcha import LIFETIME
+from voting.controllers.api import NO_STORE, voter_cookie
+from voting.services import Ballot, CastVote, VoteRefused, VotingService, status_totals
+from voting.tables import VOTE_STATUS_LABELS, VoteStatus
+
+# How long the form waits for a challenge when the pool is momentarily empty: a person
+# would rather wait a second than see an error page.
+POOL_WAIT = 3.0
+# Vote totals by status are a GROUP BY over the ledger: kept per process this long.
+TOTALS_TTL = 5.0
+QR_MAX_AGE = 86400
+MAX_QUERY = 50
+# Refusals after which another attempt at this candidate today is pointless.
+FINAL_REFUSALS = {"already_voted", "limit_reached"}
+
+
+def service_of(request: Request) -> VotingService:
+    return request.app.state.voting
+
+
+def cast_at_text(cast_at: str) -> str:
+    """The ledger's ISO time as people read it (it already is in the campaign's zone)."""
+    try:
+        return dt.datetime.fromisoformat(cast_at).strftime("%Y年%m月%d日 %H:%M:%S")
+    except ValueError:
+        return cast_at
+
+
+def status_label(status: str) -> str:
+    try:
+        return VOTE_STATUS_LABELS[VoteStatus(status)]
+    except ValueError:
+        return status
+
+
+async def cached_totals(request: Request, campaign_id: int) -> dict[str, int]:
+    """Recorded votes by status, recomputed at most every ``TOTALS_TTL`` seconds."""
+    cache: dict[int, tuple[float, dict[str, int]]] | None = getattr(
+        request.app.state, "vote_totals_cache", None
+    )
+    if cache is None:
+        cache = {}
+        request.app.state.vote_totals_cache = cache
+    hit = cache.get(campaign_id)
+    if hit and time.monotonic() - hit[0] < TOTALS_TTL:
+        return hit[1]
+    totals = await status_totals(campaign_id)
+    cache[campaign_id] = (time.monotonic(), totals)
+    return totals
+
+
+async def load_candidate(slug: str, candidate_id: int) -> tuple[Campaign, dict[str, Any]]:
+    """The public campaign and one of its shortlisted candidates (public fields), or 404."""
+    campaign = await public_campaign(slug)
+    nomination = await public_candidate(candidate_id)
+    if nomination.campaign != campaign.id:
+        raise not_found("找不到该候选对象。")
+    row = (
+        await Nomination.select(*PUBLIC_COLUMNS)
+        .where((Nomination.id == nomination.id) & (Nomination.campaign == campaign.id))
+        .first()
+        .run()
+    )
+    category = await Category.objects().where(Category.id == row["category"]).first().run()
+    row["organisation"] = organisation(row)
+    row["thumb_url"] = photo_url(row, "thumbnail")
+    row["category_title"] = category.title
+    row["votes_per_day"] = category.votes_per_day
+    return campaign, row
+
+
+async def issue_challenge(service: VotingService) -> dict[str, Any] | None:
+    """A fresh CAPTCHA for the form, waiting briefly for the pool; ``None`` if it stays empty."""
+    deadline = time.monotonic() + POOL_WAIT
+    while True:
+        challenge = await service.captcha.issue()
+        if challenge is not None:
+            base = f"/api/v1/captcha/{challenge.captcha_id}"
+            return {
+                "captcha_id": challenge.captcha_id,
+                "image_url": f"{base}/image.png",
+                "audio_url": f"{base}/audio.wav",
+                "minutes": max(1, challenge.expires_in // 60),
+            }
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(0.1)
+
+
+def form_page(
+    campaign: Campaign,
+    candidate: dict[str, Any],
+    state: VotingState,
+    *,
+    challenge: dict[str, Any] | None = None,
+    message: str = "",
+    final: bool = False,
+    unavailable: str = "",
+    status: int = HTTP_200_OK,
+    cookies: list[Cookie] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    return Template(
+        "voting/form.html",
+        context={
+            "campaign": campaign,
+            "c": candidate,
+            "voting": state,
+            "challenge": challenge,
+            "message": message,
+            "final": final,
+            "unavailable": unavailable,
+            # "pool": no CAPTCHA ready; "rate": this network asked for too many.
+            # A retried submission (a double tap, a reload) returns the same receipt.
+            "idempotency_key": secrets.token_urlsafe(18),
+        },
+        status_code=status,
+        cookies=cookies or [],
+        headers={**NO_STORE, **(headers or {})},
+    )
+
+
+async def form_with_challenge(
+    request: Request,
+    campaign: Campaign,
+    candidate: dict[str, Any],
+    state: VotingState,
+    *,
+    message: str = "",
+    status: int = HTTP_200_OK,
+    cookies: list[Cookie] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    """The form with a new CAPTCHA; when none can be had, say so (503 on a fresh form)."""
+    service = service_of(request)
+    try:
+        await service.limit_captcha(client_network(request))
+    except VoteRefused as exc:
+        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+        return form_page(
+            campaign,
+            candidate,
+            state,
+            message=exc.message,
+            unavailable="rate",
+            status=exc.status,
+            cookies=cookies,
+            headers={**(headers or {}), **retry},
+        )
+    challenge = await issue_challenge(service)
+    if challenge is None:
+        return form_page(
+            campaign,
+            candidate,
+            state,
+            message=message,
+            unavailable="pool",
+            # A refusal keeps its own status; a fresh form that cannot be shown is a 503.
+            status=status if status != HTTP_200_OK else HTTP_503_SERVICE_UNAVAILABLE,
+            cookies=cookies,
+            headers={**(headers or {}), "Retry-After": "5"},
+        )
+    return form_page(
+        campaign,
+        candidate,
+        state,
+        challenge=challenge,
+        message=message,
+        status=status,
+        cookies=cookies,
+        headers=headers,
+    )
+
+
+@lru_cache(maxsize=512)
+def qr_png(url: str) -> bytes:
+    """A QR code of ``url`` as PNG (drawn once per URL and process)."""
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        box_size=8,
+        border=2,
+        image_factory=qrcode.image.pil.PilImage,
+    )
+    code.add_data(url)
+    code.make(fit=True)
+    out = io.BytesIO()
+    code.make_image().save(out)
+    return out.getvalue()
+
+
+async def county_names() -> list[str]:
+    rows = (
+        await Bureau.select(Bureau.county)
+        .where(Bureau.level == BureauLevel.county.value)
+        .order_by(Bureau.position)
+        .run()
+    )
+    return [r["county"] for r in rows]
+
+
+class VotePages(Controller):
+    include_in_schema = False
+
+    @get("/campaigns/{slug:str}/vote", name="vote_page")
+    async def vote_page(
+        self,
+        request: Request,
+        slug: FromPath[str],
+        category: FromQuery[str | None] = None,
+        county: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
+    ) -> Template:
+        campaign = await public_campaign(slug)
+        store = request.app.state.stores.state
+        await visits.count_visit(store, campaign.id)
+        categories = await categories_of(campaign.id)
+        current = next((c for c in categories if c.key == category), None)
+        if current is None and categories:
+            current = categories[0]
+        rows = await shortlisted(campaign, current.key) if current else []
+        present = {row["county"] for row in rows}
+        counties = [name for name in await county_names() if name in present]
+        county = (county or "").strip()
+        query = (q or "").strip()[:MAX_QUERY]
+        shown = [
+            row
+            for row in rows
+            if (not county or row["county"] == county) and (not query or query in row["name"])
+        ]
+        for row in shown:
+            row["organisation"] = organisation(row)
+            row["thumb_url"] = photo_url(row, "thumbnail")
+        counts = await public_counts(request, campaign, [current] if current else [], shown)
+        return Template(
+            "voting/vote.html",
+            context={
+                "campaign": campaign,
+                "categories": categories,
+                "current": current,
+                "candidates": shown,
+                "total": len(rows),
+                "counties": counties,
+                "county": county,
+                "q": query,
+                "counts": counts,
+                "show_counts": counts_public(campaign, current),
+                "voting": voting_state(campaign, service_of(request).clock()),
+                "visits": await visits.visits(store, campaign),
+                "totals": await cached_totals(request, campaign.id),
+            },
+        )
+
+    @get("/campaigns/{slug:str}/rules", name="vote_rules")
+    async def rules(self, request: Request, slug: FromPath[str]) -> Template:
+        campaign = await public_campaign(slug)
+        await visits.count_visit(request.app.state.stores.state, campaign.id)
+        return Template(
+            "voting/rules.html",
+            context={
+                "campaign": campaign,
+                "categories": await categories_of(campaign.id),
+                "voting": voting_state(campaign, service_of(request).clock()),
+                "captcha_minutes": LIFETIME // 60,
+            },
+        )
+
+    @get("/campaigns/{slug:str}/candidates/{candidate_id:int}/vote", name="vote_form")
+    async def form(
+        self, request: Request, slug: FromPath[str], candidate_id: FromPath[int]
+    ) -> Template:
+        campaign, candidate = await load_candidate(slug, candidate_id)
+        await visits.count_visit(request.app.state.stores.state, campaign.id)
+        state = voting_state(campaign, service_of(request).clock())
+        if not state.open:
+            return form_page(campaign, candidate, state)
+        return await form_with_challenge(request, campaign, candidate, state)
+
+    @post("/campaigns/{slug:str}/candidates/{candidate_id:int}/vote", name="vote_submit")
+    async def submit(
+        self, request: Request, slug: FromPath[str], candidate_id: FromPath[int]
+    ) -> Template:
+        campaign, candidate = await load_candidate(slug, candidate_id)
+        service = service_of(request)
+        state = voting_state(campaign, service.clock())
+        form = await request.form()
+        captcha_id = str(form.get("captcha_id") or "").strip()
+        answer = str(form.get("captcha_answer") or "").strip()
+        key = str(form.get("idempotency_key") or "").strip()[:64] or None
+        cookie_value, new_cookie = voter_cookie(request)
+        cookies = [new_cookie] if new_cookie else []
+        if not captcha_id or not answer:
+            if not state.open:
+                return form_page(campaign, candidate, state, status=HTTP_400_BAD_REQUEST)
+            return await form_with_challenge(
+                request,
+                campaign,
+                candidate,
+                state,
+                message="请输入图片中的验证码。",
+                status=HTTP_400_BAD_REQUEST,
+                cookies=cookies,
+            )
+        ballot = Ballot(
+            slug=campaign.slug,
+            candidate_id=candidate["id"],
+            captcha_id=captcha_id,
+            captcha_answer=answer,
+            voter_cookie=cookie_value,
+            network=client_network(request),
+            user_agent=request.headers.get("user-agent", ""),
+            idempotency_key=key,
+        )
+        try:
+            vote = await service.cast(ballot)
+        except VoteRefused as exc:
+            return await self.refused(request, campaign, candidate, exc, cookies)
+        return self.accepted(campaign, candidate, vote, cookies)
+
+    async def refused(
+        self,
+        request: Request,
+        campaign: Campaign,
+        candidate: dict[str, Any],
+        exc: VoteRefused,
+        cookies: list[Cookie],
+    ) -> Template:
+        """The refusal's message on the form, with a fresh CAPTCHA where trying again helps."""
+        if exc.code == "not_found":
+            raise not_found(exc.message)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+        state = voting_state(campaign, service_of(request).clock())
+        if exc.code == "voting_closed" or not state.open:
+            return form_page(
+                campaign,
+                candidate,
+                state,
+                message=exc.message,
+                status=HTTP_403_FORBIDDEN,
+                cookies=cookies,
+            )
+        if exc.code in FINAL_REFUSALS:
+            return form_page(
+                campaign,
+                candidate,
+                state,
+                message=exc.message,
+                final=True,
+                status=exc.status,
+                cookies=cookies,
+                headers=headers,
+            )
+        return await form_with_challenge(
+            request,
+            campaign,
+            candidate,
+            state,
+            message=exc.message,
+            status=exc.status,
+            cookies=cookies,
+            headers=headers,
+        )
+
+    def accepted(
+        self, campaign: Campaign, candidate: dict[str, Any], vote: CastVote, cookies: list[Cookie]
+    ) -> Template:
+        return Template(
+            "voting/result.html",
+            context={
+                "campaign": campaign,
+                "c": candidate,
+                "vote": vote,
+                "cast_at": cast_at_text(vote.cast_at),
+                "status_label": status_label(vote.status),
+            },
+            cookies=cookies,
+            headers=NO_STORE,
+        )
+
+    @get("/campaigns/{slug:str}/candidates/{candidate_id:int}/qr.png", name="candidate_qr")
+    async def qr(
+        self, request: Request, slug: FromPath[str], candidate_id: FromPath[int]
+    ) -> Response[bytes]:
+        campaign = await public_campaign(slug)
+        nomination = await public_candidate(candidate_id)
+        if nomination.campaign != campaign.id:
+            raise not_found("找不到该候选对象。")
+        url = absolute_url(request, f"/campaigns/{campaign.slug}/candidates/{candidate_id}")
+        png = qr_png(url)
+        etag = '"' + hashlib.sha256(png).hexdigest()[:32] + '"'
+        headers = {"Cache-Control": f"public, max-age={QR_MAX_AGE}", "ETag": etag}
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+        return Response(png, media_type="image/png", headers=headers)
