@@ -225,5 +225,119 @@ def phase(slug: str, phase: str) -> None:
     console.print(f"{slug} 已进入「{phase_label(new_phase)}」（{new_phase}）阶段。")
 
 
+COUNTER_CHECKS = 3  # a difference must persist this many looks, not be a vote in flight
+COUNTER_CHECK_PAUSE = 0.5  # seconds between looks
+
+
+async def _counters(slug: str, repair: bool) -> tuple[str, list[tuple[int, str, int, int]]]:
+    """Compare (and with ``repair`` reset) a campaign's live counters with the ledger.
+
+    Returns what was done ("no-store", "not-built", "equal", "differ", "repaired") and
+    the candidates whose counter differs: (id, name, live, ledger).
+    """
+    from nominations.tables import Nomination
+    from portal.stores import create_stores
+    from portal.tables import Campaign
+    from voting.captcha import CaptchaService
+    from voting.services import VotingService
+
+    campaign = await Campaign.objects().where(Campaign.slug == slug).first().run()
+    if campaign is None:
+        raise LookupError(slug)
+    settings = get_settings()
+    if not settings.redis_url:
+        return "no-store", []
+    stores = create_stores(settings)
+    try:
+        service = VotingService(
+            stores.state,
+            stores.limits,
+            CaptchaService(stores.state.with_namespace("voting"), settings.secret_key),
+            settings.secret_key,
+        )
+        ready = await stores.state.exists(f"votes:{campaign.id}:ready")
+        differ: dict[int, tuple[int, int]] = {}
+        if ready:
+            # A vote being recorded moves the ledger and then its counter: a difference
+            # that goes away on a second look is a vote in flight, not drift.
+            differ = await service.check_counts(campaign.id)
+            for _ in range(COUNTER_CHECKS - 1):
+                if not differ:
+                    break
+                await asyncio.sleep(COUNTER_CHECK_PAUSE)
+                again = await service.check_counts(campaign.id)
+                differ = {c: again[c] for c in differ if c in again}
+        names = {}
+        if differ:
+            rows = (
+                await Nomination.select(Nomination.id, Nomination.name)
+                .where(Nomination.id.is_in(list(differ)))
+                .run()
+            )
+            names = {row["id"]: row["name"] for row in rows}
+        found = [
+            (c, names.get(c, ""), live, ledger) for c, (live, ledger) in sorted(differ.items())
+        ]
+        if repair and (found or not ready):
+            await service.rebuild_counts(campaign.id)
+            return "repaired", found
+        if not ready:
+            return "not-built", []
+        return ("differ" if found else "equal"), found
+    finally:
+        await stores.close()
+
+
+@main.command()
+@click.argument("slug")
+@click.option("--repair", is_flag=True, help="Set the live counters from the ledger.")
+def counters(slug: str, repair: bool) -> None:
+    """Compare a campaign's live vote counters with the ledger's counted votes.
+
+    The live counters (shown on the public pages) are kept in Redis; the ledger in the
+    database is the record. Prints every candidate whose counter differs and exits 1;
+    exits 0 when they agree. With --repair, sets the counters from the ledger. Without
+    REDIS_URL the counters live inside the server process and nothing is compared.
+    """
+    from portal.stores import StoreUnavailable
+
+    _settings()
+    try:
+        outcome, found = run(_counters, slug, repair)
+    except LookupError:
+        fail(f"找不到评选活动「{slug}」。")
+    except StoreUnavailable as exc:
+        fail(f"无法连接 Redis（REDIS_URL）：{exc}")
+    if outcome == "no-store":
+        console.print(
+            "未设置 REDIS_URL：实时票数保存在服务进程的内存中，本命令无法读取，未作比较。"
+            "（服务进程首次显示票数时会从投票账本建立计数。）"
+        )
+        return
+    if outcome == "not-built":
+        console.print(f"{slug} 的实时票数尚未建立：首次显示票数时会从投票账本建立，无需比较。")
+        return
+    if found:
+        table = RichTable(title=f"{slug}：实时票数与投票账本不一致的候选对象")
+        for column in ("编号", "名称", "实时票数", "账本票数"):
+            table.add_column(column)
+        for candidate_id, name, live, ledger in found:
+            table.add_row(str(candidate_id), name, str(live), str(ledger))
+        console.print(table)
+    if outcome == "repaired":
+        if found:
+            console.print(f"已按投票账本修正 {len(found)} 个候选对象的实时票数。")
+        else:
+            console.print("已按投票账本建立实时票数。")
+        return
+    if outcome == "differ":
+        console.print(
+            f"共 {len(found)} 个候选对象的实时票数与账本不一致；"
+            f"可运行 portal counters {slug} --repair 按账本修正。"
+        )
+        sys.exit(1)
+    console.print(f"{slug} 的实时票数与投票账本一致。")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

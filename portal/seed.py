@@ -114,7 +114,8 @@ async def ensure_demo_campaign(today: dt.date | None = None) -> Campaign:
             nominating_closes_at=_at(today - dt.timedelta(days=40), 18),
             reviewing_opens_at=_at(today - dt.timedelta(days=30), 9),
             reviewing_closes_at=_at(today - dt.timedelta(days=10), 18),
-            voting_opens_at=_at(today - dt.timedelta(days=3), 9),
+            # Opened six days ago, so the demo has a week of votes (voting.demo).
+            voting_opens_at=_at(today - dt.timedelta(days=6), 9),
             voting_closes_at=_at(today + dt.timedelta(days=14), 18),
             notice_days=7,
         )
@@ -145,10 +146,12 @@ async def load_demo(var_dir: Path) -> list[DemoLogin]:
     its ``uploads`` folder).
     """
     from nominations.demo import ensure_demo_nominations, ensure_demo_review
+    from voting.demo import ensure_demo_votes
 
     await ensure_bureaus()
     logins = await ensure_staff()
     campaign = await ensure_demo_campaign()
     await ensure_demo_nominations(campaign, var_dir)
     await ensure_demo_review(campaign)
+    await ensure_demo_votes(campaign)
     return logins
