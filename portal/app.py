@@ -21,6 +21,7 @@ from portal.auth import StaffMiddleware, actor_of, security_headers, session_con
 from portal.controllers import ROUTES
 from portal.db import close_database, open_database
 from portal.errors import EXCEPTION_HANDLERS
+from portal.pagecache import PageCache
 from portal.settings import Settings, get_settings
 from portal.stores import Stores, create_stores
 from portal.templating import STATIC_DIR, template_config
@@ -115,4 +116,5 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     app.state.stores = stores
     app.state.login_guard = LoginGuard(stores.limits)
     app.state.voting = voting
+    app.state.page_cache = PageCache(ttl=settings.page_cache_seconds)
     return app

@@ -46,6 +46,19 @@ def _positive(env_map: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _seconds(env_map: Mapping[str, str], name: str, default: float) -> float:
+    raw = env_map.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise ConfigError(f"{name} 须为 0–3600 之间的秒数，不能是 {raw!r}")
+    return value
+
+
 def _load_or_create_secret(var_dir: Path) -> str:
     """Development only: a random key kept under var/ so sessions survive restarts."""
     path = var_dir / "secret_key"
@@ -72,6 +85,9 @@ class Settings:
     captcha_test_answer: str | None = None
     # Challenges kept drawn ahead in the store (PORTAL_CAPTCHA_POOL_SIZE).
     captcha_pool_size: int = 200
+    # Seconds anonymous visitors' vote and candidate pages are served from memory
+    # (PORTAL_PAGE_CACHE_SECONDS; 0 turns the cache off).
+    page_cache_seconds: float = 2.0
     var_dir: Path = DEFAULT_VAR_DIR
 
     @classmethod
@@ -96,6 +112,7 @@ class Settings:
             trusted_proxies=_parse_networks(env_map.get("PORTAL_TRUSTED_PROXIES", "")),
             captcha_test_answer=env_map.get("PORTAL_CAPTCHA_TEST_ANSWER") or None,
             captcha_pool_size=_positive(env_map, "PORTAL_CAPTCHA_POOL_SIZE", 200),
+            page_cache_seconds=_seconds(env_map, "PORTAL_PAGE_CACHE_SECONDS", 2.0),
             var_dir=var_dir,
         )
 

@@ -154,6 +154,9 @@ def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
         env="test",
         secret_key=os.environ["PORTAL_SECRET_KEY"],
         var_dir=tmp_path,
+        # Tests read live figures right after changing them; tests/portal/test_pagecache.py
+        # turns the cache on.
+        page_cache_seconds=0,
     )
 
 

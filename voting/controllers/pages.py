@@ -51,6 +51,7 @@ from portal.campaigns import categories_of
 from portal.controllers.api import public_campaign
 from portal.errors import not_found
 from portal.network import client_network
+from portal.pagecache import cached_page
 from portal.tables import Bureau, BureauLevel, Campaign, Category
 from voting.captcha import LIFETIME
 from voting.controllers.api import NO_STORE, voter_cookie
@@ -263,10 +264,25 @@ class VotePages(Controller):
         category: FromQuery[str | None] = None,
         county: FromQuery[str | None] = None,
         q: FromQuery[str | None] = None,
-    ) -> Template:
+    ) -> Response:
         campaign = await public_campaign(slug)
         store = request.app.state.stores.state
         await visits.count_visit(store, campaign.id)
+
+        async def build() -> Template:
+            return await self._vote_page(request, campaign, category, county, q)
+
+        return await cached_page(request, build)
+
+    @staticmethod
+    async def _vote_page(
+        request: Request,
+        campaign: Campaign,
+        category: str | None,
+        county: str | None,
+        q: str | None,
+    ) -> Template:
+        store = request.app.state.stores.state
         categories = await categories_of(campaign.id)
         current = next((c for c in categories if c.key == category), None)
         if current is None and categories:

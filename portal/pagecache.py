@@ -1,0 +1,66 @@
+"""A short-lived in-process cache of public pages as anonymous visitors see them.
+
+The pages shared in WeChat (a campaign's vote page, a candidate's page) are read far
+more often than they change, and the same for every anonymous visitor. Rendering one
+costs several queries and a template of dozens of cards; serving it from memory costs
+nothing. Live figures on them (counts, visits) are at most ``ttl`` seconds old. Staff
+(signed in) always get a fresh page: their header differs and may carry messages.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from litestar import MediaType, Request, Response
+from litestar.response import Template
+
+PAGE_TTL = 2.0
+MAX_PAGES = 512
+
+
+class PageCache:
+    """Rendered HTML by key, each kept ``ttl`` seconds, at most ``size`` of them."""
+
+    def __init__(self, ttl: float = PAGE_TTL, size: int = MAX_PAGES) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._pages: OrderedDict[str, tuple[float, int, bytes]] = OrderedDict()
+
+    def get(self, key: str) -> tuple[int, bytes] | None:
+        hit = self._pages.get(key)
+        if hit is None or time.monotonic() - hit[0] > self.ttl:
+            return None
+        return hit[1], hit[2]
+
+    def put(self, key: str, status: int, body: bytes) -> None:
+        self._pages[key] = (time.monotonic(), status, body)
+        self._pages.move_to_end(key)
+        while len(self._pages) > self.size:
+            self._pages.popitem(last=False)
+
+    def clear(self) -> None:
+        self._pages.clear()
+
+
+def _anonymous(request: Request) -> bool:
+    return request.scope.get("user") is None and not request.cookies.get("portal_session")
+
+
+async def cached_page(request: Request, build: Callable[[], Awaitable[Template]]) -> Response:
+    """The page from the cache for anonymous visitors, else ``build()`` rendered."""
+    cache: PageCache = request.app.state.page_cache
+    if cache.ttl <= 0 or not _anonymous(request):
+        return await build()  # type: ignore[return-value]
+    key = f"{request.headers.get('host', '')}{request.url.path}?{request.url.query}"
+    hit = cache.get(key)
+    if hit is None:
+        template = await build()
+        engine = request.app.template_engine
+        context = template.create_template_context(request)
+        body = engine.get_template(template.template_name).render(**context).encode()
+        hit = (template.status_code or 200, body)
+        if hit[0] == 200:
+            cache.put(key, *hit)
+    return Response(hit[1], status_code=hit[0], media_type=MediaType.HTML)
