@@ -151,6 +151,7 @@ class CaptchaService:
 
     async def fill_forever(self, interval: float = 0.5) -> None:
         """The background task: keep the pool topped up until cancelled."""
+        task = asyncio.current_task()
         while True:
             try:
                 await self.fill()
@@ -158,6 +159,11 @@ class CaptchaService:
                 log.warning("CAPTCHA pool not refilled: store unavailable")
             except Exception:  # keep the pool alive; the next round retries
                 log.exception("CAPTCHA pool refill failed")
+            if task is not None and task.cancelling():
+                # On Python 3.11 a cancel that lands just as a Redis command completes
+                # can be swallowed (redis-py awaits asyncio.wait_for, which loses it):
+                # stop anyway, or the app's shutdown waits for this task forever.
+                raise asyncio.CancelledError
             await asyncio.sleep(interval)
 
     async def issue(self) -> Challenge | None:

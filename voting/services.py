@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -32,12 +34,14 @@ from piccolo.query.functions.aggregate import Count
 
 from nominations.tables import Nomination, Status
 from portal.db import is_unique_violation
-from portal.stores import StateStore
+from portal.stores import StateStore, StoreUnavailable
 from portal.tables import Campaign, Phase
 from voting.brushing import BrushingChecks
 from voting.captcha import CaptchaService, Outcome
 from voting.ledger import LedgerWriter, PendingVote
 from voting.tables import Vote, VoteStatus
+
+log = logging.getLogger("portal.voting")
 
 CATALOG_TTL = 2.0  # seconds a campaign's voting rules are cached in a process
 IDEMPOTENCY_WAIT = 10.0  # seconds a retry waits for the first attempt to finish
@@ -344,8 +348,19 @@ class VotingService:
         if not await self.store.set_if_absent(once, b"1", expires_in=ttl):
             raise VoteRefused(409, "already_voted", "您今天已经为该候选对象投过票了，明天再来吧。")
         taken.append(("flag", once))
-        used = await self.store.incr(quota, 1, expires_in=ttl)
-        taken.append(("count", quota))
+        try:
+            used = await self.store.incr(quota, 1, expires_in=ttl)
+            taken.append(("count", quota))
+            network_used = 0
+            if used <= allowance:
+                network_used = await self.store.incr(network_day, 1, expires_in=ttl)
+                taken.append(("count", network_day))
+        except Exception:
+            # The store failed half-way: the answer is 503 (nothing recorded, retry), so
+            # hand back what was taken, or the retry would be refused as already voted.
+            with contextlib.suppress(Exception):
+                await give_back()
+            raise
         if used > allowance:
             await give_back()
             raise VoteRefused(
@@ -354,8 +369,7 @@ class VotingService:
                 f"您今天在本类别的 {allowance} 票已经投完，明天再来吧。",
                 retry_after=until_midnight,
             )
-        if await self.store.incr(network_day, 1, expires_in=ttl) > rules.network_votes_per_day:
-            taken.append(("count", network_day))
+        if network_used > rules.network_votes_per_day:
             await give_back()
             raise VoteRefused(
                 429,
@@ -363,7 +377,6 @@ class VotingService:
                 "您所在网络今天的投票次数已达上限，明天再来吧。",
                 retry_after=until_midnight,
             )
-        taken.append(("count", network_day))
 
         try:
             agent = hashlib.sha256(ballot.user_agent.encode()).hexdigest()[:16]
@@ -402,7 +415,12 @@ class VotingService:
                 ) from exc
             raise
         if vote.status == VoteStatus.counted.value:
-            await self.adjust_count(cid, ballot.candidate_id, 1)
+            try:
+                await self.adjust_count(cid, ballot.candidate_id, 1)
+            except StoreUnavailable:
+                # The vote is recorded: a 503 would tell the voter it was not. The live
+                # counter is for display; `portal counters --repair` rebuilds it.
+                log.warning("live counter of candidate %s not moved", ballot.candidate_id)
         return CastVote(
             receipt=receipt,
             candidate_id=ballot.candidate_id,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -118,3 +121,159 @@ async def vote(
         },
         headers=headers,
     )
+
+
+# --- the app on either store ----------------------------------------------------------
+#
+# The contract tests run every vote path on both shared stores: the in-process store
+# (``create_app`` without ``REDIS_URL``) and a real Redis, each Redis-backed app under
+# its own key prefix so runs never collide; the prefix is purged after the test.
+
+PEER = "127.0.0.1"
+
+
+def redis_stores(url: str, prefix: str) -> Any:
+    """The stores ``create_stores`` builds for ``REDIS_URL``, under a private prefix."""
+    from limits.aio.storage import RedisStorage
+
+    from portal.stores import RedisStateStore, Stores
+
+    return Stores(
+        state=RedisStateStore.from_url(url, namespace=prefix),
+        limits=RedisStorage(
+            "async+" + url,
+            implementation="redispy",
+            key_prefix=f"{prefix}-limits",
+            socket_connect_timeout=2,
+            socket_timeout=5,
+        ),
+    )
+
+
+async def close_limits(stores: Any) -> None:
+    """Close the rate-limit storage's own Redis client (``Stores.close`` leaves it)."""
+    client = getattr(getattr(stores.limits, "bridge", None), "storage", None)
+    if client is not None:
+        with contextlib.suppress(Exception):
+            await client.aclose()
+
+
+async def purge_redis(url: str, prefix: str) -> None:
+    """Delete every key a test's app wrote under ``prefix``."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def build_app(request: pytest.FixtureRequest, db: None, settings):  # type: ignore[no-untyped-def]
+    """A factory of apps on the parametrised store; keyword arguments replace settings."""
+    from portal.app import create_app
+
+    kind = request.param
+    url = request.getfixturevalue("redis_url") if kind == "redis" else None
+    built: list[tuple[str, Any]] = []
+
+    def build(**overrides: Any):  # type: ignore[no-untyped-def]
+        app_settings = dataclasses.replace(settings, **overrides)
+        if url is None:
+            return create_app(app_settings)
+        prefix = f"vt{uuid.uuid4().hex}"
+        stores = redis_stores(url, prefix)
+        built.append((prefix, stores))
+        return create_app(app_settings, stores=stores)
+
+    build.kind = kind  # type: ignore[attr-defined]
+    yield build
+    for prefix, stores in built:
+        await close_limits(stores)
+        await purge_redis(url, prefix)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def serve(app, peer: str = PEER) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    """An HTTP client on the running app, the requests coming from ``peer``."""
+    from tests.conftest import running
+
+    async with running(app):
+        transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver.local", follow_redirects=False
+        ) as api_client:
+            api_client.app = app  # type: ignore[attr-defined]
+            yield api_client
+
+
+@pytest.fixture
+async def api(build_app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    """A client on an app with the default settings, on the parametrised store."""
+    async with serve(build_app()) as api_client:
+        yield api_client
+
+
+def voting_service(client: httpx.AsyncClient) -> Any:
+    return client.app.state.voting  # type: ignore[attr-defined]
+
+
+def sign_in_voter(client: httpx.AsyncClient) -> str:
+    """Give the client a genuine voter cookie (as after a first vote); return its value."""
+    value = voting_service(client).new_voter_cookie()
+    client.cookies.set("portal_voter", value)
+    return value
+
+
+async def open_connections(client: httpx.AsyncClient, count: int = 100) -> None:
+    """Open the Redis connections a burst needs before it starts, as a server that has
+    been serving holds them: on a busy machine, opening 100 at once inside the burst can
+    outlast the 2 s connect timeout and turn a few votes into 503s (a no-op in memory)."""
+    stores = client.app.state.stores  # type: ignore[attr-defined]
+    await asyncio.gather(
+        *(stores.state.exists(f"warm:{i}") for i in range(count)),
+        *(stores.limits.get(f"warm:{i}") for i in range(count)),
+    )
+
+
+async def issue_captchas(client: httpx.AsyncClient, count: int) -> list[dict[str, Any]]:
+    """``count`` live challenges straight from the service (beyond the per-network
+    CAPTCHA rate a client may fetch over HTTP), topping the pool up as it empties."""
+    service = voting_service(client).captcha
+    issued: list[dict[str, Any]] = []
+    while len(issued) < count:
+        challenge = await service.issue()
+        if challenge is None:
+            await service.fill()
+            continue
+        issued.append({"captcha_id": challenge.captcha_id})
+    return issued
+
+
+async def live_answer(client: httpx.AsyncClient, captcha_id: str) -> str:
+    """The real answer of a live challenge, read from the store."""
+    service = voting_service(client).captcha
+    raw, _ = service.parse_id(captcha_id)
+    answer = await service.store.get(f"captcha:live:{raw}")
+    assert answer is not None, "the challenge is not live"
+    return answer.decode()
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The contract's error shape: JSON ``{"error": code, "message": zh-CN text}``."""
+    assert response.status_code == status, (response.status_code, response.text[:300])
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["error"] == code, body
+    assert isinstance(body["message"], str) and body["message"], body
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in body["message"]), body
+    return body
+
+
+async def ledger_rows(campaign_id: int) -> list[dict[str, Any]]:
+    from voting.tables import Vote
+
+    return await Vote.select().where(Vote.campaign == campaign_id).order_by(Vote.seq).run()

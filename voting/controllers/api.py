@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from portal.controllers.api import ErrorBody
 from portal.errors import ApiError, not_found
 from portal.network import client_network
-from voting.services import Ballot, VoteRefused, VotingService, receipt_status
+from voting.services import (
+    MAX_IDEMPOTENCY_KEY,
+    Ballot,
+    VoteRefused,
+    VotingService,
+    receipt_status,
+)
 
 VOTER_COOKIE = "portal_voter"
 VOTER_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
@@ -46,6 +54,19 @@ class ReceiptStatus(msgspec.Struct):
     candidate_id: int
     cast_at: str
     status: str
+
+
+# Declared (not just read from the headers) so that the schema documents it.
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        min_length=1,
+        max_length=MAX_IDEMPOTENCY_KEY,
+        description="Repeating a vote with the same key returns the same receipt and counts once.",
+    ),
+]
 
 
 def _errors(*pairs: tuple[int, str]) -> dict[int, ResponseSpec]:
@@ -105,7 +126,10 @@ class CaptchaApi(Controller):
     )
     async def create(self, request: Request) -> Response[CaptchaChallenge]:
         service = voting(request)
-        await service.limit_captcha(client_network(request))
+        try:
+            await service.limit_captcha(client_network(request))
+        except VoteRefused as exc:
+            raise refusal(exc) from None
         challenge = await service.captcha.issue()
         if challenge is None:
             raise unavailable_captcha()
@@ -168,7 +192,11 @@ class VoteApi(Controller):
         ),
     )
     async def cast(
-        self, request: Request, slug: FromPath[str], data: JSONBody[VoteRequest]
+        self,
+        request: Request,
+        slug: FromPath[str],
+        data: JSONBody[VoteRequest],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[VoteAccepted]:
         cookie_value, new_cookie = voter_cookie(request)
         ballot = Ballot(
@@ -179,7 +207,7 @@ class VoteApi(Controller):
             voter_cookie=cookie_value,
             network=client_network(request),
             user_agent=request.headers.get("user-agent", ""),
-            idempotency_key=request.headers.get("idempotency-key"),
+            idempotency_key=idempotency_key,
         )
         try:
             vote = await voting(request).cast(ballot)
