@@ -26,15 +26,18 @@ import hashlib
 import hmac
 import logging
 import multiprocessing
+import multiprocessing.pool
 import secrets
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any, TypeVar
 
 from portal.stores import StateStore, StoreUnavailable
 
 log = logging.getLogger("portal.captcha")
+T = TypeVar("T")
 
 LIFETIME = 300  # seconds a handed-out challenge may be answered
 POOL_KEY = "captcha:pool"
@@ -45,19 +48,28 @@ BATCH = 32
 # Images of pooled challenges expire if the pool is not drained in this time.
 POOLED_IMAGE_LIFETIME = 24 * 3600
 
-_executor: ProcessPoolExecutor | None = None
+_pool: multiprocessing.pool.Pool | None = None
 
 
-def _drawing_executor() -> ProcessPoolExecutor:
-    """One drawing process per server process, shared by every app instance."""
-    global _executor
-    if _executor is None:
+def _drawing_pool() -> multiprocessing.pool.Pool:
+    """One drawing process per server process, shared by every app instance.
+
+    A ``multiprocessing`` pool rather than a ``ProcessPoolExecutor``: its worker is a
+    daemon, ended when the server process exits, and it exits by itself when the server
+    is killed (its task pipe closes), so no drawing process ever outlives the server.
+    """
+    global _pool
+    if _pool is None:
         # "spawn": the server process runs threads and an event loop; forking it is unsafe.
-        _executor = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
-        )
-        atexit.register(_executor.shutdown, wait=False, cancel_futures=True)
-    return _executor
+        _pool = multiprocessing.get_context("spawn").Pool(processes=1)
+        atexit.register(_pool.terminate)
+    return _pool
+
+
+async def _draw(function: Callable[..., T], *args: Any) -> T:
+    """Run ``function(*args)`` in the drawing process; wait without blocking the loop."""
+    pending = _drawing_pool().apply_async(function, args)
+    return await asyncio.get_running_loop().run_in_executor(None, pending.get)
 
 
 def draw_images(count: int) -> list[tuple[str, str, bytes]]:
@@ -136,10 +148,9 @@ class CaptchaService:
         """Top the pool up to its size once; return how many challenges were added."""
         missing = self.pool_size - await self.store.length(POOL_KEY)
         added = 0
-        loop = asyncio.get_running_loop()
         while missing > 0:
             count = min(BATCH, missing)
-            drawn = await loop.run_in_executor(_drawing_executor(), draw_images, count)
+            drawn = await _draw(draw_images, count)
             for raw, _answer, png in drawn:
                 await self.store.set(f"captcha:img:{raw}", png, expires_in=POOLED_IMAGE_LIFETIME)
             await self.store.push(
@@ -202,8 +213,7 @@ class CaptchaService:
         if answer is None:
             return None
         async with self._audio_lock:
-            loop = asyncio.get_running_loop()
-            wav = await loop.run_in_executor(_drawing_executor(), draw_audio, answer.decode())
+            wav = await _draw(draw_audio, answer.decode())
         await self.store.set(f"captcha:wav:{raw}", wav, expires_in=LIFETIME + 60)
         return wav
 
