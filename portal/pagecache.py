@@ -3,7 +3,7 @@
 The pages shared in WeChat (a campaign's vote page, a candidate's page) are read far
 more often than they change, and the same for every anonymous visitor. Rendering one
 costs several queries and a template of dozens of cards; serving it from memory costs
-nothing. Live figures on them (counts, visits) are at most ``ttl`` seconds old. Staff
+no query at all. Live figures on them (counts, visits) are at most ``ttl`` seconds old. Staff
 (signed in) always get a fresh page: their header differs and may carry messages.
 """
 
@@ -21,21 +21,23 @@ MAX_PAGES = 512
 
 
 class PageCache:
-    """Rendered HTML by key, each kept ``ttl`` seconds, at most ``size`` of them."""
+    """Rendered HTML by key (with a tag: whose page it is), each kept ``ttl`` seconds,
+    at most ``size`` of them."""
 
     def __init__(self, ttl: float = PAGE_TTL, size: int = MAX_PAGES) -> None:
         self.ttl = ttl
         self.size = size
-        self._pages: OrderedDict[str, tuple[float, int, bytes]] = OrderedDict()
+        self._pages: OrderedDict[str, tuple[float, int, int, bytes]] = OrderedDict()
 
-    def get(self, key: str) -> tuple[int, bytes] | None:
+    def get(self, key: str) -> tuple[int, int, bytes] | None:
+        """(status, tag, body) of a fresh entry, else ``None``."""
         hit = self._pages.get(key)
         if hit is None or time.monotonic() - hit[0] > self.ttl:
             return None
-        return hit[1], hit[2]
+        return hit[1:]
 
-    def put(self, key: str, status: int, body: bytes) -> None:
-        self._pages[key] = (time.monotonic(), status, body)
+    def put(self, key: str, status: int, tag: int, body: bytes) -> None:
+        self._pages[key] = (time.monotonic(), status, tag, body)
         self._pages.move_to_end(key)
         while len(self._pages) > self.size:
             self._pages.popitem(last=False)
@@ -48,19 +50,31 @@ def _anonymous(request: Request) -> bool:
     return request.scope.get("user") is None and not request.cookies.get("portal_session")
 
 
-async def cached_page(request: Request, build: Callable[[], Awaitable[Template]]) -> Response:
-    """The page from the cache for anonymous visitors, else ``build()`` rendered."""
+async def cached_page(
+    request: Request,
+    render: Callable[[], Awaitable[tuple[Template, int]]],
+    on_view: Callable[[int], Awaitable[None]],
+) -> Response:
+    """The page from the cache for anonymous visitors, else rendered.
+
+    ``render()`` loads what the page needs (raising 404 and the like as usual) and
+    returns the template with the page's tag (its campaign id); ``on_view(tag)`` runs for
+    every view, served from the cache or not (it counts the visit).
+    """
     cache: PageCache = request.app.state.page_cache
     if cache.ttl <= 0 or not _anonymous(request):
-        return await build()  # type: ignore[return-value]
+        template, tag = await render()
+        await on_view(tag)
+        return template  # type: ignore[return-value]
     key = f"{request.headers.get('host', '')}{request.url.path}?{request.url.query}"
     hit = cache.get(key)
     if hit is None:
-        template = await build()
+        template, tag = await render()
         engine = request.app.template_engine
         context = template.create_template_context(request)
         body = engine.get_template(template.template_name).render(**context).encode()
-        hit = (template.status_code or 200, body)
+        hit = (template.status_code or 200, tag, body)
         if hit[0] == 200:
             cache.put(key, *hit)
-    return Response(hit[1], status_code=hit[0], media_type=MediaType.HTML)
+    await on_view(hit[1])
+    return Response(hit[2], status_code=hit[0], media_type=MediaType.HTML)

@@ -28,6 +28,7 @@ async def test_anonymous_visitors_get_the_cached_page_but_visits_still_count(cli
     assert int(pending) == 2
     other = await client.get(f"/campaigns/{SLUG}/vote?category=mediator")
     assert other.content != first.content  # the key includes the query
+    assert (await client.get("/campaigns/no-such-campaign/vote")).status_code == 404
 
 
 async def test_signed_in_staff_never_get_the_anonymous_page(client, staff) -> None:
@@ -42,10 +43,10 @@ async def test_signed_in_staff_never_get_the_anonymous_page(client, staff) -> No
 def test_entries_expire_and_the_cache_is_bounded() -> None:
     """An entry older than the ttl is gone; the oldest entries make room for new ones."""
     cache = PageCache(ttl=0.0, size=2)
-    cache.put("a", 200, b"a")
+    cache.put("a", 200, 1, b"a")
     assert cache.get("a") is None
     cache = PageCache(ttl=60, size=2)
     for key in "abc":
-        cache.put(key, 200, key.encode())
+        cache.put(key, 200, 1, key.encode())
     assert cache.get("a") is None
-    assert cache.get("c") == (200, b"c")
+    assert cache.get("c") == (200, 1, b"c")

@@ -265,14 +265,16 @@ class VotePages(Controller):
         county: FromQuery[str | None] = None,
         q: FromQuery[str | None] = None,
     ) -> Response:
-        campaign = await public_campaign(slug)
         store = request.app.state.stores.state
-        await visits.count_visit(store, campaign.id)
 
-        async def build() -> Template:
-            return await self._vote_page(request, campaign, category, county, q)
+        async def render() -> tuple[Template, int]:
+            campaign = await public_campaign(slug)
+            return await self._vote_page(request, campaign, category, county, q), campaign.id
 
-        return await cached_page(request, build)
+        async def count(campaign_id: int) -> None:
+            await visits.count_visit(store, campaign_id)
+
+        return await cached_page(request, render, count)
 
     @staticmethod
     async def _vote_page(
