@@ -14,7 +14,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Self
+from typing import Any, Self
 
 import redis.asyncio as aioredis
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -23,6 +23,11 @@ from litestar.stores.base import NamespacedStore
 from portal.settings import Settings
 
 REDIS_MAX_CONNECTIONS = 64
+
+
+# A batched operation: its name, its key, then the method's other arguments.
+Op = tuple[Any, ...]
+_BATCH_OPS = {"incr": "incr", "get": "get", "set": "set", "set_if_absent": "set_if_absent"}
 
 
 class StoreUnavailable(Exception):
@@ -63,6 +68,19 @@ class StateStore(NamespacedStore):
     async def expire(self, key: str, expires_in: int | timedelta) -> None:
         """Give an existing key a new expiry (no effect when the key does not exist)."""
         raise NotImplementedError
+
+    async def batch(self, ops: list[Op]) -> list[Any]:
+        """Run several operations in one round trip; return their results in order.
+
+        Each operation is atomic on its own (as the single-key methods are), not the
+        batch as a whole. Operations, with every argument given (``expires_in`` may be
+        ``None``): ``("incr", key, amount, expires_in)``, ``("get", key)``,
+        ``("set", key, value, expires_in)``, ``("set_if_absent", key, value, expires_in)``.
+        """
+        results = []
+        for name, key, *args in ops:
+            results.append(await getattr(self, _BATCH_OPS[name])(key, *args))
+        return results
 
     async def get_many(self, keys: list[str]) -> list[bytes | None]:
         """The values of several keys in one round trip (``None`` where missing)."""
@@ -314,6 +332,44 @@ class RedisStateStore(StateStore):
 
     async def expire(self, key: str, expires_in: int | timedelta) -> None:
         await self._call(self._redis.expire(self._key(key), _seconds(expires_in)))
+
+    async def batch(self, ops: list[Op]) -> list[Any]:
+        if not ops:
+            return []
+        picks = []  # which pipeline result answers each operation
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name, key, *args in ops:
+                full = self._key(key)
+                picks.append(len(pipe.command_stack))
+                if name == "incr":
+                    amount, expires_in = args
+                    pipe.incrby(full, amount)
+                    if expires_in is not None:
+                        pipe.expire(full, _seconds(expires_in), nx=True)
+                elif name == "get":
+                    pipe.get(full)
+                elif name in ("set", "set_if_absent"):
+                    value, expires_in = args
+                    pipe.set(
+                        full,
+                        _encode(value),
+                        ex=_seconds(expires_in),
+                        nx=name == "set_if_absent",
+                    )
+                else:
+                    raise ValueError(f"unknown batch operation {name!r}")
+            results = await self._call(pipe.execute())
+        answers: list[Any] = []
+        for (name, *_), index in zip(ops, picks, strict=True):
+            value = results[index]
+            if name == "incr":
+                value = int(value)
+            elif name == "set_if_absent":
+                value = bool(value)
+            elif name == "set":
+                value = None
+            answers.append(value)
+        return answers
 
     async def get_many(self, keys: list[str]) -> list[bytes | None]:
         if not keys:

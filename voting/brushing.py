@@ -178,53 +178,79 @@ class BrushingChecks:
         now: dt.datetime,
         timezone: str,
     ) -> list[str]:
-        """The names of the rules this vote trips (empty: it counts)."""
+        """The names of the rules this vote trips (empty: it counts).
+
+        Every counter the rules keep is moved in two batched round trips to the store
+        (each operation atomic on its own): the vote path pays two round trips, not one
+        per counter.
+        """
+        stamp = now.timestamp()
+        burst = int(stamp) // int(self.burst_window)
+        burst_ttl = int(self.burst_window) * 2
+        regular = f"br:{candidate_id}:{network}"
+        regular_ttl = int(self.regular_memory)
+        cookie_ttl = int(self.cookie_window) * 2
+        cookies = f"bc:{candidate_id}:{network}:{int(stamp) // int(self.cookie_window)}"
+        cookie = hashlib.sha256(voter_cookie.encode()).hexdigest()[:16]
+        hour_start, hour = local_hour_start(now, timezone)
+        history = f"bh:{candidate_id}"
+        history_ttl = int(self.night_memory)
+        (
+            network_count,
+            agent_count,
+            slot,
+            new_cookie,
+            cookie_count,
+            hour_count,
+            total,
+            _,
+            first,
+        ) = await self.store.batch(
+            [
+                ("incr", f"bn:{candidate_id}:{network}:{burst}", 1, burst_ttl),
+                ("incr", f"ba:{candidate_id}:{agent_hash}:{burst}", 1, burst_ttl),
+                ("incr", f"{regular}:n", 1, regular_ttl),
+                ("set_if_absent", f"{cookies}:{cookie}", b"1", cookie_ttl),
+                ("get", f"{cookies}:n"),
+                ("incr", f"{history}:{hour_start}", 1, 7200),
+                ("incr", f"{history}:total", 1, history_ttl),
+                ("set_if_absent", f"{history}:first", str(hour_start), history_ttl),
+                ("get", f"{history}:first"),
+            ]
+        )
+        # Each vote takes the next slot number (atomic) and writes its time there; the
+        # previous slots are read back in the same round trip.
+        wanted = int(self.regular_intervals)
+        second: list[tuple] = [("set", f"{regular}:{slot}", f"{stamp:.3f}", regular_ttl)]
+        if new_cookie:
+            second.append(("incr", f"{cookies}:n", 1, cookie_ttl))
+        if slot > wanted:
+            second += [("get", f"{regular}:{n}") for n in range(slot - wanted, slot)]
+        answers = await self.store.batch(second)
+        if new_cookie:
+            cookie_count = answers[1]
+        previous = answers[2 if new_cookie else 1 :]
+
         flags = []
-        if await self._network_burst(candidate_id, network, now):
+        if network_count > self.network_burst:
             flags.append("network_burst")
-        if await self._agent_burst(candidate_id, agent_hash, now):
+        if agent_count > self.agent_burst:
             flags.append("agent_burst")
-        if await self._regular_interval(candidate_id, network, now):
+        if slot > wanted and self._regular(previous, stamp):
             flags.append("regular_interval")
-        if await self._cookie_churn(candidate_id, network, voter_cookie, now):
+        if int(cookie_count or 0) > self.cookie_limit:
             flags.append("cookie_churn")
-        if await self._night_surge(candidate_id, now, timezone):
+        if self._night_surge(hour, hour_start, hour_count, total, int(first or hour_start)):
             flags.append("night_surge")
         return flags
 
-    # -- the rules -----------------------------------------------------------------------
-
-    async def _network_burst(self, candidate_id: int, network: str, now: dt.datetime) -> bool:
-        window = int(now.timestamp()) // int(self.burst_window)
-        count = await self.store.incr(
-            f"bn:{candidate_id}:{network}:{window}", 1, expires_in=int(self.burst_window) * 2
-        )
-        return count > self.network_burst
-
-    async def _agent_burst(self, candidate_id: int, agent_hash: str, now: dt.datetime) -> bool:
-        window = int(now.timestamp()) // int(self.burst_window)
-        count = await self.store.incr(
-            f"ba:{candidate_id}:{agent_hash}:{window}", 1, expires_in=int(self.burst_window) * 2
-        )
-        return count > self.agent_burst
-
-    async def _regular_interval(self, candidate_id: int, network: str, now: dt.datetime) -> bool:
-        """Each vote takes the next slot number (atomic) and writes its time there; the
-        previous ``regular_intervals`` slots are read back in one round trip. Slots not
-        yet written by a concurrent vote, or left from an earlier numbering, only make
-        the sequence look less regular: a missed flag, never a false one."""
-        base = f"br:{candidate_id}:{network}"
-        memory = int(self.regular_memory)
-        slot = await self.store.incr(f"{base}:n", 1, expires_in=memory)
-        stamp = now.timestamp()
-        await self.store.set(f"{base}:{slot}", f"{stamp:.3f}", expires_in=memory)
-        wanted = int(self.regular_intervals)
-        if slot <= wanted:
+    def _regular(self, previous: list[bytes | None], stamp: float) -> bool:
+        """Are the previous votes' times and this one as even as a timer's? Slots not yet
+        written by a concurrent vote, or left from an earlier numbering, only make the
+        sequence look less regular: a missed flag, never a false one."""
+        if any(v is None for v in previous):
             return False
-        values = await self.store.get_many([f"{base}:{n}" for n in range(slot - wanted, slot)])
-        if any(v is None for v in values):
-            return False
-        times = sorted([float(v) for v in values if v is not None] + [stamp])
+        times = sorted([float(v) for v in previous if v is not None] + [stamp])
         if times[-1] != stamp:
             return False  # slots written out of order: let the next vote judge
         intervals = [b - a for a, b in itertools.pairwise(times)]
@@ -232,30 +258,11 @@ class BrushingChecks:
             return False
         return is_regular(intervals, self.regular_relative_jitter, self.regular_min_jitter)
 
-    async def _cookie_churn(
-        self, candidate_id: int, network: str, voter_cookie: str, now: dt.datetime
+    def _night_surge(
+        self, hour: int, hour_start: int, current: int, total: int, first: int
     ) -> bool:
-        window = int(now.timestamp()) // int(self.cookie_window)
-        ttl = int(self.cookie_window) * 2
-        cookie = hashlib.sha256(voter_cookie.encode()).hexdigest()[:16]
-        base = f"bc:{candidate_id}:{network}:{window}"
-        if await self.store.set_if_absent(f"{base}:{cookie}", b"1", expires_in=ttl):
-            count = await self.store.incr(f"{base}:n", 1, expires_in=ttl)
-        else:
-            count = int(await self.store.get(f"{base}:n") or 0)
-        return count > self.cookie_limit
-
-    async def _night_surge(self, candidate_id: int, now: dt.datetime, timezone: str) -> bool:
-        """Per candidate: votes in the current local hour, votes in total, and the hour of
-        the first vote, all kept with atomic operations."""
-        hour_start, hour = local_hour_start(now, timezone)
-        memory = int(self.night_memory)
-        base = f"bh:{candidate_id}"
-        current = await self.store.incr(f"{base}:{hour_start}", 1, expires_in=7200)
-        total = await self.store.incr(f"{base}:total", 1, expires_in=memory)
-        first = hour_start
-        if not await self.store.set_if_absent(f"{base}:first", str(hour_start), memory):
-            first = int(await self.store.get(f"{base}:first") or hour_start)
+        """Per candidate: votes in the current local hour against its hourly average
+        since its first vote."""
         if not (self.night_start <= hour < self.night_end):
             return False
         if current <= self.night_floor:

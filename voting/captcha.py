@@ -22,12 +22,16 @@ from __future__ import annotations
 import asyncio
 import atexit
 import base64
+import ctypes
 import hashlib
 import hmac
 import logging
 import multiprocessing
 import multiprocessing.pool
+import os
 import secrets
+import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,9 +65,24 @@ def _drawing_pool() -> multiprocessing.pool.Pool:
     global _pool
     if _pool is None:
         # "spawn": the server process runs threads and an event loop; forking it is unsafe.
-        _pool = multiprocessing.get_context("spawn").Pool(processes=1)
+        _pool = multiprocessing.get_context("spawn").Pool(processes=1, initializer=_bind_to_parent)
         atexit.register(_pool.terminate)
     return _pool
+
+
+def _bind_to_parent() -> None:
+    """In the drawing process: end with the server, however the server ends.
+
+    Linux delivers SIGKILL to this process when its parent dies (prctl
+    PR_SET_PDEATHSIG), so a replacement worker started while the server shuts down
+    cannot outlive it; Ctrl-C to the process group is the server's to handle.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(0)
 
 
 async def _draw(function: Callable[..., T], *args: Any) -> T:
@@ -145,19 +164,25 @@ class CaptchaService:
     # -- pool --------------------------------------------------------------------------
 
     async def fill(self) -> int:
-        """Top the pool up to its size once; return how many challenges were added."""
-        missing = self.pool_size - await self.store.length(POOL_KEY)
+        """Top the pool up to its size; return how many challenges were added.
+
+        The level is read again before each batch: with several worker processes
+        filling one shared pool, each draws only what is still missing, so the pool
+        does not grow to workers × size.
+        """
         added = 0
-        while missing > 0:
-            count = min(BATCH, missing)
-            drawn = await _draw(draw_images, count)
-            for raw, _answer, png in drawn:
-                await self.store.set(f"captcha:img:{raw}", png, expires_in=POOLED_IMAGE_LIFETIME)
+        while (missing := self.pool_size - await self.store.length(POOL_KEY)) > 0:
+            drawn = await _draw(draw_images, min(BATCH, missing))
+            await self.store.batch(
+                [
+                    ("set", f"captcha:img:{raw}", png, POOLED_IMAGE_LIFETIME)
+                    for raw, _answer, png in drawn
+                ]
+            )
             await self.store.push(
                 POOL_KEY, *(f"{raw}:{answer}:{int(time.time())}" for raw, answer, _ in drawn)
             )
-            missing -= count
-            added += count
+            added += len(drawn)
         return added
 
     async def fill_forever(self, interval: float = 0.5) -> None:
@@ -230,7 +255,6 @@ class CaptchaService:
             if time.time() - issued_at >= LIFETIME:
                 return Outcome.expired
             return Outcome.unknown  # answered before, or never handed out
-        await self.store.delete(f"captcha:img:{raw}")
         given = answer.strip().upper()
         if hmac.compare_digest(given.encode(), expected.upper()):
             return Outcome.correct

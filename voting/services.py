@@ -432,9 +432,12 @@ class VotingService:
     # -- live counters -----------------------------------------------------------------
 
     async def adjust_count(self, campaign_id: int, candidate_id: int, delta: int) -> None:
-        """Move a candidate's live counter (only once the counters are built)."""
-        if await self.store.exists(f"votes:{campaign_id}:ready"):
-            await self.store.incr(f"votes:{campaign_id}:{candidate_id}", delta)
+        """Move a candidate's live counter.
+
+        One round trip, whether or not the counters are built yet: until they are, the
+        value is provisional and ``counts()`` replaces it with the ledger's figure.
+        """
+        await self.store.incr(f"votes:{campaign_id}:{candidate_id}", delta)
 
     async def counts(self, campaign_id: int, candidate_ids: list[int]) -> dict[int, int]:
         """Live counted votes per candidate, for display (built from the ledger once)."""

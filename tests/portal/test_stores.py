@@ -64,6 +64,31 @@ async def test_get_many(store: StateStore) -> None:
     assert await store.get_many([]) == []
 
 
+async def test_batch_runs_each_operation_in_order(store: StateStore) -> None:
+    """One round trip, the same results as the single-key methods, in order."""
+    await store.set("taken", b"x")
+    results = await store.batch(
+        [
+            ("incr", "n", 2, 60),
+            ("incr", "n", 3, None),
+            ("set", "s", "值", 60),
+            ("get", "s"),
+            ("set_if_absent", "taken", b"y", 60),
+            ("set_if_absent", "free", b"y", None),
+            ("get", "missing"),
+        ]
+    )
+    assert results == [2, 5, None, "值".encode(), False, True, None]
+    assert 0 < (await store.expires_in("n") or 0) <= 60  # the first incr set the window
+    assert await store.get("taken") == b"x"
+    assert await store.batch([]) == []
+
+
+async def test_batched_increments_are_exact_under_concurrency(store: StateStore) -> None:
+    await asyncio.gather(*(store.batch([("incr", "c", 1, 60), ("get", "c")]) for _ in range(50)))
+    assert await store.get("c") == b"50"
+
+
 async def test_namespaces_are_separate(store: StateStore) -> None:
     a, b = store.with_namespace("a"), store.with_namespace("b")
     await a.set("k", b"1")
