@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo serve test test-sqlite test-postgres lint format clean
+.PHONY: help install demo serve test test-sqlite test-postgres lint format clean bench
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,9 @@ test-sqlite: $(STAMP) ## The suite on a fresh SQLite database
 
 test-postgres: $(STAMP) ## The suite on a fresh PostgreSQL database
 	$(BIN)/pytest --db postgres
+
+bench: $(STAMP) ## Load benchmark: votes, CAPTCHA, vote page vs /healthz; writes bench/results.json
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(STAMP) ## ruff: lint and formatting
 	$(BIN)/ruff check .

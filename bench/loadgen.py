@@ -1,0 +1,342 @@
+"""The load generator: an HTTP/1.1 keep-alive client on raw asyncio streams.
+
+A general-purpose client (httpx, aiohttp) spends more CPU per request than the portal
+does on its cheapest route, so it would measure itself. This one writes pre-built
+request bytes and parses only the status line, ``Content-Length``,
+``Transfer-Encoding`` and ``Connection``.
+
+One ``LoadSpec`` runs in one process (``run_load``, in one of the ``LoadProcesses``
+the orchestrator keeps): ``connections`` keep-alive connections, each sending one request,
+reading the whole answer, then sending the next (closed loop). The connections are
+opened before ``start_at``; answers completed during the first ``warmup`` seconds are
+not timed; answers completed in the following ``duration`` seconds are counted and
+their latencies kept. A request in flight at the deadline is finished (its status
+still counts, so every acknowledged vote is seen) and the connection stops.
+
+Every request that carries a client address gets a new one in ``10.0.0.0/8`` (sent as
+``X-Forwarded-For``; the portal believes it from the trusted proxy 127.0.0.1), so
+each simulated voter is its own network and a new cookie voter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import signal
+import time
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Literal
+
+Kind = Literal["get", "captcha", "vote"]
+
+CONNECT_TIMEOUT = 10.0
+# A phase that has not ended this long after its deadline is abandoned.
+TAIL_TIMEOUT = 30.0
+USER_AGENT = "portal-bench/1"
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """What one load process does."""
+
+    kind: Kind
+    host: str
+    port: int
+    path: str
+    connections: int
+    start_at: float  # wall clock (time.time()) at which the connections start sending
+    warmup: float
+    duration: float
+    ok_status: int = 200
+    # First client address of this process, as an offset in 10.0.0.0/8.
+    ip_base: int = 0
+    # Votes: (candidate_id, captcha_id) per request, used once each.
+    ballots: tuple[tuple[int, str], ...] = ()
+    answer: str = ""
+    # Stop after this many requests in all (0: only the deadline stops).
+    limit: int = 0
+    # Keep the ``captcha_id`` of every successful answer (fetching challenges).
+    collect: bool = False
+
+
+@dataclass
+class LoadResult:
+    """What one load process measured."""
+
+    statuses: Counter[int] = field(default_factory=Counter)  # every answer, untimed ones too
+    ok: int = 0  # successful answers completed inside the timed window
+    window: float = 0.0  # seconds the timed window lasted (shorter if ballots ran out)
+    latencies_ms: array = field(default_factory=lambda: array("d"))  # of those answers
+    connection_errors: int = 0
+    held: int = 0  # accepted votes the brushing checks held for review
+    # The supply (ballots, or the ``limit``) ended before the deadline: the timed
+    # window ends when the first connection had nothing left to send.
+    ran_out: bool = False
+    collected: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # what ended a connection early
+
+
+def client_address(offset: int) -> str:
+    """The ``offset``-th address of 10.0.0.0/8."""
+    offset %= 1 << 24
+    return f"10.{offset >> 16}.{(offset >> 8) & 255}.{offset & 255}"
+
+
+class _Run:
+    """The shared state of one process's connections."""
+
+    def __init__(self, spec: LoadSpec) -> None:
+        self.spec = spec
+        self.host_header = f"{spec.host}:{spec.port}"
+        self.next_address = spec.ip_base
+        self.next_ballot = 0
+        self.sent = 0
+        self.result = LoadResult()
+        self.measure_from = spec.start_at + spec.warmup
+        self.deadline = self.measure_from + spec.duration
+        self.ran_out_at: float | None = None
+        self.ok_times = array("d")  # completion (wall clock) of each timed answer
+        self.static = (
+            f"GET {spec.path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
+            f"User-Agent: {USER_AGENT}\r\n\r\n"
+        ).encode()
+
+    def _address(self) -> str:
+        address = client_address(self.next_address)
+        self.next_address += 1
+        return address
+
+    def _ran_out(self) -> None:
+        if self.ran_out_at is None:
+            self.ran_out_at = time.time()
+
+    def next_request(self) -> bytes | None:
+        """The bytes of the next request, or ``None`` when there is nothing left to send."""
+        spec = self.spec
+        if spec.limit and self.sent >= spec.limit:
+            return self._ran_out()
+        self.sent += 1
+        if spec.kind == "get":
+            return self.static
+        if spec.kind == "captcha":
+            return (
+                f"POST {spec.path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
+                f"User-Agent: {USER_AGENT}\r\nX-Forwarded-For: {self._address()}\r\n"
+                "Content-Length: 0\r\n\r\n"
+            ).encode()
+        if self.next_ballot >= len(spec.ballots):
+            return self._ran_out()
+        candidate_id, captcha_id = spec.ballots[self.next_ballot]
+        self.next_ballot += 1
+        address = self._address()
+        body = (
+            f'{{"candidate_id":{candidate_id},"captcha_id":"{captcha_id}",'
+            f'"captcha_answer":"{spec.answer}"}}'
+        ).encode()
+        # Each voter has its own browser too: one User-Agent for every vote would trip
+        # the brushing rule on User-Agent bursts and time the "held" path instead.
+        head = (
+            f"POST {spec.path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
+            f"User-Agent: {USER_AGENT} (voter {address})\r\nX-Forwarded-For: {address}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        return head + body
+
+    def record(self, status: int, body: bytes, started: float, finished: float) -> None:
+        """Count one answer; time it if it is a success inside the window."""
+        result = self.result
+        result.statuses[status] += 1
+        if status != self.spec.ok_status:
+            return
+        if self.spec.collect:
+            result.collected.append(json.loads(body)["captcha_id"])
+        elif self.spec.kind == "vote" and b'"status":"held"' in body:
+            result.held += 1
+        now = time.time()
+        if self.measure_from <= now < self.deadline:
+            self.ok_times.append(now)
+            result.latencies_ms.append((finished - started) * 1000.0)
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    parts = []
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0], 16)
+        if size == 0:
+            # Trailers, if any, end with an empty line.
+            while await reader.readuntil(b"\r\n") != b"\r\n":
+                pass
+            return b"".join(parts)
+        parts.append(await reader.readexactly(size))
+        await reader.readexactly(2)
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """(status, body, whether the server closes the connection) of one answer."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    chunked = close = False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
+        elif name == b"connection":
+            close = b"close" in value.lower()
+    if chunked:
+        body = await _read_chunked(reader)
+    else:
+        body = await reader.readexactly(length) if length else b""
+    return status, body, close
+
+
+async def _connection(run: _Run) -> None:
+    """One keep-alive connection: send, read, repeat until the deadline."""
+    spec = run.spec
+    reader: asyncio.StreamReader | None = None
+    writer: asyncio.StreamWriter | None = None
+
+    async def connect() -> None:
+        nonlocal reader, writer
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(spec.host, spec.port), CONNECT_TIMEOUT
+        )
+
+    def drop() -> None:
+        nonlocal reader, writer
+        if writer is not None:
+            writer.close()
+        reader = writer = None
+
+    try:
+        await connect()
+        await asyncio.sleep(max(0.0, spec.start_at - time.time()))
+        while time.time() < run.deadline:
+            request = run.next_request()
+            if request is None:
+                return
+            if writer is None:
+                await connect()
+            assert reader is not None and writer is not None
+            started = time.perf_counter()
+            try:
+                writer.write(request)
+                status, body, close = await read_response(reader)
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+                run.result.connection_errors += 1
+                drop()
+                await asyncio.sleep(0.05)
+                continue
+            run.record(status, body, started, time.perf_counter())
+            if close:
+                drop()
+    except (OSError, TimeoutError):
+        run.result.connection_errors += 1
+    finally:
+        drop()
+
+
+async def _main(spec: LoadSpec) -> LoadResult:
+    run = _Run(spec)
+    tasks = [asyncio.create_task(_connection(run)) for _ in range(spec.connections)]
+    budget = max(0.0, run.deadline - time.time()) + TAIL_TIMEOUT
+    done, pending = await asyncio.wait(tasks, timeout=budget)
+    for task in pending:
+        task.cancel()
+        run.result.connection_errors += 1
+    for task in pending:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    result = run.result
+    for task in done:
+        if task.exception() is not None:
+            result.connection_errors += 1
+            result.failures.append(repr(task.exception()))
+    end = run.deadline
+    if run.ran_out_at is not None and run.ran_out_at < run.deadline:
+        result.ran_out = True
+        end = max(run.measure_from, run.ran_out_at)
+        kept = [i for i, t in enumerate(run.ok_times) if t < end]
+        result.latencies_ms = array("d", (result.latencies_ms[i] for i in kept))
+        run.ok_times = array("d", (run.ok_times[i] for i in kept))
+    result.ok = len(run.ok_times)
+    result.window = max(0.0, end - run.measure_from)
+    return result
+
+
+def run_load(spec: LoadSpec) -> LoadResult:
+    """Run one load process's share of a phase (the entry point of a load process)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop comes with litestar[standard]
+        return asyncio.run(_main(spec))
+    return uvloop.run(_main(spec))
+
+
+def _serve(conn: Connection) -> None:
+    """A load process: run each spec it is sent, until it is sent ``None``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the orchestrator stops it
+    conn.send("ready")
+    while (spec := conn.recv()) is not None:
+        conn.send(run_load(spec))
+
+
+class LoadProcesses:
+    """Load processes kept for the whole run, each driven through a pipe.
+
+    Separate processes, so the client has CPU of its own and is not the server's event
+    loop; kept alive so that starting them is never inside a measured phase.
+    """
+
+    def __init__(self, count: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._workers: list[tuple[BaseProcess, Connection]] = []
+        for _ in range(count):
+            parent, child = context.Pipe()
+            process = context.Process(target=_serve, args=(child,), daemon=True)
+            process.start()
+            child.close()
+            self._workers.append((process, parent))
+        for _process, conn in self._workers:
+            if conn.recv() != "ready":
+                raise RuntimeError("a load process did not start")
+
+    def __len__(self) -> int:
+        return len(self._workers)
+
+    def run(self, specs: list[LoadSpec]) -> list[LoadResult]:
+        """Run one spec on each process (at the same time); return their results."""
+        for (_process, conn), spec in zip(self._workers, specs, strict=True):
+            conn.send(spec)
+        try:
+            return [conn.recv() for _process, conn in self._workers]
+        except EOFError as exc:
+            raise RuntimeError("a load process died") from exc
+
+    def close(self) -> None:
+        """Stop the processes (at once when they are busy)."""
+        for _process, conn in self._workers:
+            with contextlib.suppress(OSError):
+                conn.send(None)
+        for process, conn in self._workers:
+            process.join(1)
+            if process.is_alive():
+                process.terminate()
+                process.join(5)
+            conn.close()
+        self._workers.clear()
+
+    def __enter__(self) -> LoadProcesses:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,653 @@
+"""`make bench`: the vote path's throughput and latency against the server's own baseline.
+
+For each configuration (``postgres+redis``: ``portal serve --workers 2`` on a fresh
+PostgreSQL database and a private Redis; ``sqlite+memory``: ``portal serve --workers 1``
+on a temporary SQLite file with the in-process store) the demo campaign is loaded
+with ``portal demo --no-serve``, the server is started, and once its CAPTCHA pool is
+full these phases are measured, each for the same duration after a warm-up, with the
+same number of keep-alive connections:
+
+- ``bare``: ``GET /healthz`` (a trivial JSON answer: the baseline);
+- ``page``: the vote page of the 38-candidate category
+  (``/campaigns/dingxi-2023/vote?category=mediator``; ``/campaigns/dingxi-2023/candidates``
+  while that page does not exist);
+- ``vote``: ``POST /api/v1/campaigns/dingxi-2023/votes`` with challenges fetched before
+  the phase (and the pool refilled), answered with ``PORTAL_CAPTCHA_TEST_ANSWER``;
+- ``captcha``: ``POST /api/v1/captcha``, last, since it drains the pool.
+
+Every vote and challenge request comes from its own client address (``X-Forwarded-For``
+from the trusted proxy 127.0.0.1) without a cookie: each is a new voter on its own
+network, so no per-voter or per-network limit refuses it. Afterwards the rows of the
+``vote`` table are counted in the database and compared with the 201 answers.
+
+The run fails (exit 1) on a setup error, on a 5xx answer, or when the acknowledged votes
+differ from the ledger rows; a missed speed target is reported, never a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import platform
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as `python bench/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.loadgen import Kind, LoadProcesses, LoadResult, LoadSpec
+from bench.services import (
+    Server,
+    SetupError,
+    count_votes,
+    postgres_database,
+    run_portal,
+    start_redis,
+    start_server,
+    wait_until,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results.json"
+SLUG = "dingxi-2023"
+CATEGORY = "mediator"
+VOTE_PAGE = f"/campaigns/{SLUG}/vote?category={CATEGORY}"
+FALLBACK_PAGE = f"/campaigns/{SLUG}/candidates"
+# Runs sending client addresses before a block of 10.0.0.0/8 is used again (3 per
+# configuration; each configuration has its own store, so reuse across them is harmless).
+ADDRESS_BLOCKS = 8
+# The pool counts as settled when this many polls, 0.5 s apart, show the same level.
+POOL_STILL_POLLS = 4
+TEST_ANSWER = "BENCH"  # longer than any real answer (4 characters)
+CONFIGS = {"postgres+redis": 2, "sqlite+memory": 1}  # configuration → server workers
+# Variables of the portal the run sets itself; the caller's values are never passed on.
+PORTAL_VARIABLES = ("DATABASE_URL", "REDIS_URL")
+PORTAL_PREFIX = "PORTAL_"
+
+# The targets; none of them fails the run.
+TARGETS: dict[str, str] = {
+    "vote_ratio": "vote_rps / bare_rps >= 0.5",
+    "vote_p99": "vote_p99_ms <= 3 x bare_p99_ms",
+    "captcha_ratio": "captcha_rps / bare_rps >= 0.8",
+    "page_ratio": "page_rps / bare_rps >= 0.5",
+    "errors_5xx": "errors_5xx = 0",
+    "ledger": "acknowledged = ledger_rows",
+}
+
+console = Console(highlight=False)
+
+
+@dataclass(frozen=True)
+class Options:
+    """The command line."""
+
+    configs: tuple[str, ...]
+    duration: float
+    warmup: float
+    connections: int
+    processes: int
+    pool_size: int
+    ballots: int
+    output: Path
+
+
+@dataclass
+class Phase:
+    """One measured phase, all load processes together."""
+
+    name: str
+    path: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    window_s: float
+    statuses: Counter[int]
+    connection_errors: int
+    ran_out: bool
+    held: int = 0
+    # Server CPU time per answer in this phase (warm-up included), in ms; None: unknown.
+    serving_cpu_ms: float | None = None
+    drawing_cpu_ms: float | None = None
+
+    def errors_5xx(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "rps": round(self.rps, 1),
+            "p50_ms": round(self.p50_ms, 2),
+            "p99_ms": round(self.p99_ms, 2),
+            "timed_window_s": round(self.window_s, 2),
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "connection_errors": self.connection_errors,
+            "supply_ran_out": self.ran_out,
+            "server_cpu_ms_per_answer": _round(self.serving_cpu_ms),
+            "drawing_cpu_ms_per_answer": _round(self.drawing_cpu_ms),
+            **({"held_for_review": self.held} if self.name == "vote" else {}),
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+@dataclass
+class ConfigRun:
+    """What one configuration measured."""
+
+    config: str
+    phases: dict[str, Phase] = field(default_factory=dict)
+    acknowledged: int = 0
+    ledger_rows: int = 0
+    notes: list[str] = field(default_factory=list)
+    services: dict[str, str] = field(default_factory=dict)
+
+    def ratio(self, phase: str) -> float:
+        bare = self.phases["bare"].rps
+        return self.phases[phase].rps / bare if bare else 0.0
+
+    @property
+    def errors_5xx(self) -> int:
+        return sum(phase.errors_5xx() for phase in self.phases.values())
+
+    def targets_met(self) -> dict[str, bool]:
+        bare, vote = self.phases["bare"], self.phases["vote"]
+        return {
+            "vote_ratio": self.ratio("vote") >= 0.5,
+            "vote_p99": vote.p99_ms <= 3 * bare.p99_ms,
+            "captcha_ratio": self.ratio("captcha") >= 0.8,
+            "page_ratio": self.ratio("page") >= 0.5,
+            "errors_5xx": self.errors_5xx == 0,
+            "ledger": self.acknowledged == self.ledger_rows,
+        }
+
+    def record(self) -> dict[str, Any]:
+        """The configuration's entry of ``results.json``."""
+        p = self.phases
+        return {
+            "config": self.config,
+            "bare_rps": round(p["bare"].rps, 1),
+            "bare_p99_ms": round(p["bare"].p99_ms, 2),
+            "vote_rps": round(p["vote"].rps, 1),
+            "vote_p99_ms": round(p["vote"].p99_ms, 2),
+            "vote_ratio": round(self.ratio("vote"), 3),
+            "captcha_rps": round(p["captcha"].rps, 1),
+            "captcha_ratio": round(self.ratio("captcha"), 3),
+            "page_rps": round(p["page"].rps, 1),
+            "page_ratio": round(self.ratio("page"), 3),
+            "acknowledged": self.acknowledged,
+            "ledger_rows": self.ledger_rows,
+            "errors_5xx": self.errors_5xx,
+            "detail": {
+                "phases": {name: phase.summary() for name, phase in p.items()},
+                "targets_met": self.targets_met(),
+                "services": self.services,
+                "notes": self.notes,
+            },
+        }
+
+
+# --- measuring -------------------------------------------------------------------------
+
+
+def percentile(ordered: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile of sorted values (0 when there are none)."""
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
+
+
+class Load:
+    """The load processes (kept for the whole run) and the address blocks they use."""
+
+    def __init__(self, processes: LoadProcesses, options: Options) -> None:
+        self.processes = processes
+        self.options = options
+        # 10.0.0.0/8 in blocks, a new one per load process for each run that sends client
+        # addresses (so no address is used twice within a configuration, or a run).
+        self.block = (1 << 24) // (ADDRESS_BLOCKS * options.processes)
+        self.next_block = 0
+
+    def _addresses(self, kind: Kind) -> list[int]:
+        n = self.options.processes
+        if kind == "get":
+            return [0] * n
+        bases = [(self.next_block + i) * self.block for i in range(n)]
+        self.next_block = (self.next_block + n) % (ADDRESS_BLOCKS * n)
+        return bases
+
+    def run(
+        self,
+        server: Server,
+        kind: Kind,
+        path: str,
+        ok_status: int,
+        *,
+        ballots: Sequence[tuple[int, str]] = (),
+        limit: int = 0,
+        collect: bool = False,
+        timed: bool = True,
+    ) -> list[LoadResult]:
+        """Run one phase on every load process; return their results."""
+        options = self.options
+        n = options.processes
+        start_at = time.time() + 0.5  # each process opens its connections before that
+        specs = [
+            LoadSpec(
+                kind=kind,
+                host=server.host,
+                port=server.port,
+                path=path,
+                connections=options.connections // n + (i < options.connections % n),
+                start_at=start_at,
+                warmup=options.warmup if timed else 0.0,
+                duration=options.duration if timed else 120.0,
+                ok_status=ok_status,
+                ip_base=base,
+                ballots=tuple(ballots[i::n]),
+                answer=TEST_ANSWER,
+                limit=limit // n + (i < limit % n) if limit else 0,
+                collect=collect,
+            )
+            for i, base in enumerate(self._addresses(kind))
+        ]
+        return self.processes.run(specs)
+
+    def phase(self, name: str, server: Server, kind: Kind, path: str, ok: int, **kw: Any) -> Phase:
+        """Run a timed phase and summarise it."""
+        console.print(f"  {name:<8} {path} …", end=" ")
+        cpu_before = server.cpu()
+        results = self.run(server, kind, path, ok, **kw)
+        cpu_after = server.cpu()
+        latencies = sorted(x for r in results for x in r.latencies_ms)
+        phase = Phase(
+            name=name,
+            path=path,
+            rps=sum(r.ok / r.window for r in results if r.window > 0),
+            p50_ms=percentile(latencies, 0.50),
+            p99_ms=percentile(latencies, 0.99),
+            window_s=min(r.window for r in results),
+            statuses=sum((r.statuses for r in results), Counter()),
+            connection_errors=sum(r.connection_errors for r in results),
+            ran_out=any(r.ran_out for r in results),
+            held=sum(r.held for r in results),
+        )
+        answers = sum(phase.statuses.values())
+        if cpu_before and cpu_after and answers:
+            phase.serving_cpu_ms = (cpu_after["serving"] - cpu_before["serving"]) * 1e3 / answers
+            phase.drawing_cpu_ms = (cpu_after["drawing"] - cpu_before["drawing"]) * 1e3 / answers
+        others = {k: v for k, v in phase.statuses.items() if k != ok}
+        console.print(
+            f"{phase.rps:,.0f} rps, p50 {phase.p50_ms:.1f} ms, p99 {phase.p99_ms:.1f} ms"
+            + (f", timed {phase.window_s:.1f} s" if phase.ran_out else "")
+            + (f", server CPU {phase.serving_cpu_ms:.2f} ms/answer" if phase.serving_cpu_ms else "")
+            + (f", other answers {others}" if others else "")
+            + (f", connection errors {phase.connection_errors}" if phase.connection_errors else "")
+        )
+        return phase
+
+
+# --- one configuration -----------------------------------------------------------------
+
+
+def portal_env(workdir: Path, options: Options) -> dict[str, str]:
+    """The server's environment: the caller's, without any portal setting of its own."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in PORTAL_VARIABLES and not key.startswith(PORTAL_PREFIX)
+    }
+    env.update(
+        PORTAL_ENV="development",  # production refuses the test answer
+        PORTAL_SECRET_KEY=secrets.token_urlsafe(48),
+        PORTAL_VAR_DIR=str(workdir / "var"),
+        PORTAL_TRUSTED_PROXIES="127.0.0.1",
+        PORTAL_CAPTCHA_TEST_ANSWER=TEST_ANSWER,
+        PORTAL_CAPTCHA_POOL_SIZE=str(options.pool_size),
+    )
+    return env
+
+
+def wait_for_pool(server: Server, size: int, timeout: float = 300.0) -> int:
+    """Wait until the CAPTCHA pool holds ``size`` challenges and drawing has stopped.
+
+    ``/healthz/ready`` gives the pool level. It must also hold still for a while: each
+    worker tops the pool up on its own, so with several workers it can keep growing
+    past ``size`` (and drawing would then compete with the measured phase for the CPU).
+    """
+    started = time.monotonic()
+    levels: list[int] = []
+
+    def settled() -> bool:
+        if server.proc.poll() is not None:
+            raise SetupError(f"the server exited:\n{server.log_tail()}")
+        levels.append(int(server.ready()["captcha_pool"]))
+        recent = levels[-POOL_STILL_POLLS:]
+        return len(recent) == POOL_STILL_POLLS and min(recent) >= size and len(set(recent)) == 1
+
+    if not wait_until(settled, timeout, interval=0.5):
+        last = levels[-1] if levels else 0
+        raise SetupError(f"the CAPTCHA pool did not settle at {size}+ in {timeout:.0f} s ({last})")
+    console.print(
+        f"  CAPTCHA pool at {levels[-1]} (waited {time.monotonic() - started:.0f} s)", style="dim"
+    )
+    return levels[-1]
+
+
+def choose_page(server: Server, run: ConfigRun) -> str:
+    """The vote page of the mediator category, or the candidates page while it is missing."""
+    if server.status(VOTE_PAGE) == 200:
+        return VOTE_PAGE
+    if server.status(FALLBACK_PAGE) != 200:
+        raise SetupError(f"neither {VOTE_PAGE} nor {FALLBACK_PAGE} answers 200")
+    run.notes.append(
+        f"{VOTE_PAGE} does not exist yet (status {server.status(VOTE_PAGE)}): "
+        f"the page phase measured {FALLBACK_PAGE} (all 81 candidates) instead"
+    )
+    return FALLBACK_PAGE
+
+
+def mediator_candidates(server: Server) -> list[int]:
+    status, body = server.get_json(f"/api/v1/campaigns/{SLUG}/candidates?category={CATEGORY}")
+    if status != 200 or not isinstance(body, list) or not body:
+        raise SetupError(f"no candidates in the {CATEGORY} category (status {status})")
+    return [row["id"] for row in body]
+
+
+def bench_config(config: str, options: Options, load: Load) -> ConfigRun:
+    """Set up one configuration, measure its phases, and take everything down again."""
+    run = ConfigRun(config)
+    with contextlib.ExitStack() as stack:
+        workdir = Path(tempfile.mkdtemp(prefix="portal-bench-"))
+        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        env = portal_env(workdir, options)
+        if config == "postgres+redis":
+            name = f"portal_bench_{secrets.token_hex(4)}"
+            env["DATABASE_URL"], run.services["database"] = postgres_database(stack, workdir, name)
+            env["REDIS_URL"], run.services["store"] = start_redis(stack, workdir)
+        else:
+            env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+            run.services.update(database="temporary SQLite file", store="in-process")
+        console.print(f"  {run.services['database']}; {run.services['store']}", style="dim")
+
+        run_portal(env, "demo", "--no-serve")
+        server = start_server(stack, env, CONFIGS[config], workdir / "server.log")
+        try:
+            measure(run, server, env, options, load)
+        except SetupError:
+            raise
+        except Exception as exc:
+            raise SetupError(f"{exc!r}\nserver log:\n{server.log_tail()}") from exc
+        if server.proc.poll() is not None:
+            raise SetupError(f"the server exited during the run:\n{server.log_tail()}")
+    return run
+
+
+def measure(
+    run: ConfigRun, server: Server, env: dict[str, str], options: Options, load: Load
+) -> None:
+    """The phases of one configuration, on its running server."""
+    pool_size = options.pool_size
+    wait_for_pool(server, pool_size)
+    votes_before = count_votes(env["DATABASE_URL"], SLUG)
+
+    run.phases["bare"] = load.phase("bare", server, "get", "/healthz", 200)
+    page = choose_page(server, run)
+    run.phases["page"] = load.phase("page", server, "get", page, 200)
+
+    # Challenges for the votes, fetched now so the vote phase times only votes; then the
+    # pool is refilled so that drawing does not compete with the votes for the CPU.
+    candidates = mediator_candidates(server)
+    wanted = min(options.ballots, pool_size - options.connections)
+    fetched = load.run(
+        server, "captcha", "/api/v1/captcha", 201, limit=wanted, collect=True, timed=False
+    )
+    captcha_ids = [captcha_id for r in fetched for captcha_id in r.collected]
+    fetch_statuses = sum((r.statuses for r in fetched), Counter())
+    if len(captcha_ids) < wanted:
+        failures = [failure for r in fetched for failure in r.failures][:3]
+        raise SetupError(
+            f"fetched {len(captcha_ids)} of {wanted} challenges: {dict(fetch_statuses)}"
+            f", connection errors {sum(r.connection_errors for r in fetched)} {failures}"
+        )
+    # One vote per new voter, candidates in turn: nobody votes twice for one candidate.
+    ballots = [(candidates[i % len(candidates)], c) for i, c in enumerate(captcha_ids)]
+    wait_for_pool(server, pool_size)
+    vote_path = f"/api/v1/campaigns/{SLUG}/votes"
+    run.phases["vote"] = load.phase("vote", server, "vote", vote_path, 201, ballots=ballots)
+    if run.phases["vote"].ran_out:
+        run.notes.append(
+            f"the {len(ballots)} prefetched challenges ran out: the vote phase was timed "
+            f"for {run.phases['vote'].window_s:.1f} s (raise --ballots)"
+        )
+
+    # Last: it drains the pool. It stops short of emptying it (an empty pool answers
+    # 503), so with a fast hand-out the timed window can end before --duration.
+    level = int(server.ready()["captcha_pool"])
+    limit = max(0, level - options.connections - level // 50)
+    run.phases["captcha"] = load.phase(
+        "captcha", server, "captcha", "/api/v1/captcha", 201, limit=limit
+    )
+    if run.phases["captcha"].ran_out:
+        run.notes.append(
+            f"the captcha phase stopped after {limit} challenges (the pool held {level}): "
+            f"timed for {run.phases['captcha'].window_s:.1f} s (raise --pool-size)"
+        )
+
+    run.acknowledged = run.phases["vote"].statuses[201]
+    if run.phases["vote"].held:
+        run.notes.append(
+            f"{run.phases['vote'].held} of the accepted votes were held by the brushing checks"
+        )
+    # Let the server finish what it has started, then read the ledger from the database.
+    time.sleep(0.5)
+    run.ledger_rows = count_votes(env["DATABASE_URL"], SLUG) - votes_before
+    if votes_before:
+        run.notes.append(f"{votes_before} votes were in the ledger before the run")
+
+
+# --- report ----------------------------------------------------------------------------
+
+
+def mark(ok: bool) -> str:
+    return "[green]✓ met[/]" if ok else "[red]✗ missed[/]"
+
+
+def report(runs: list[ConfigRun]) -> None:
+    """The results and the targets, as tables."""
+    table = Table(title="make bench")
+    table.add_column("")
+    for run in runs:
+        table.add_column(run.config, justify="right")
+    records = [run.record() for run in runs]
+    rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("bare rps (GET /healthz)", lambda r: f"{r['bare_rps']:,.0f}"),
+        ("bare p99 ms", lambda r: f"{r['bare_p99_ms']:.1f}"),
+        ("vote rps", lambda r: f"{r['vote_rps']:,.0f}"),
+        ("vote p99 ms", lambda r: f"{r['vote_p99_ms']:.1f}"),
+        ("vote ratio", lambda r: f"{r['vote_ratio']:.2f}"),
+        ("captcha rps", lambda r: f"{r['captcha_rps']:,.0f}"),
+        ("captcha ratio", lambda r: f"{r['captcha_ratio']:.2f}"),
+        ("page rps", lambda r: f"{r['page_rps']:,.0f}"),
+        ("page ratio", lambda r: f"{r['page_ratio']:.2f}"),
+        ("acknowledged votes", lambda r: f"{r['acknowledged']:,}"),
+        ("ledger rows", lambda r: f"{r['ledger_rows']:,}"),
+        ("5xx answers", lambda r: str(r["errors_5xx"])),
+    ]
+    for label, cell in rows:
+        table.add_row(label, *(cell(r) for r in records))
+    console.print(table)
+
+    cpu = Table(title="server CPU per answer, ms (serving processes + CAPTCHA drawing)")
+    cpu.add_column("phase")
+    for run in runs:
+        cpu.add_column(run.config, justify="right")
+    for name in ("bare", "page", "vote", "captcha"):
+        cells = []
+        for run in runs:
+            phase = run.phases[name]
+            if phase.serving_cpu_ms is None or phase.drawing_cpu_ms is None:
+                cells.append("n/a")
+            else:
+                cells.append(f"{phase.serving_cpu_ms:.2f} + {phase.drawing_cpu_ms:.2f}")
+        cpu.add_row(name, *cells)
+    console.print(cpu)
+
+    targets = Table(title="targets (a missed speed target does not fail the run)")
+    targets.add_column("target")
+    for run in runs:
+        targets.add_column(run.config)
+    met = [run.targets_met() for run in runs]
+    for key, text in TARGETS.items():
+        targets.add_row(text, *(mark(m[key]) for m in met))
+    console.print(targets)
+    for run in runs:
+        for note in run.notes:
+            console.print(f"[yellow]note[/] ({run.config}): {note}")
+
+
+def write_results(
+    runs: list[ConfigRun], options: Options, started: float, load_at_start: Sequence[float]
+) -> None:
+    load1, load5, _ = os.getloadavg()
+    results = {
+        "runs": [run.record() for run in runs],
+        "targets": TARGETS,
+        "machine": {
+            "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "cpus": os.cpu_count(),
+            "load_average_at_start": [round(x, 2) for x in load_at_start[:2]],
+            "load_average_at_end": [round(load1, 2), round(load5, 2)],
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "duration_s": options.duration,
+            "warmup_s": options.warmup,
+            "connections": options.connections,
+            "load_processes": options.processes,
+            "captcha_pool_size": options.pool_size,
+            "prefetched_ballots": options.ballots,
+            "wall_time_s": round(time.monotonic() - started),
+        },
+    }
+    options.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    console.print(f"written: {options.output}")
+
+
+# --- command line ----------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description="Benchmark the vote path of the portal against its /healthz baseline, "
+        "on PostgreSQL + Redis (2 workers) and on SQLite + the in-process store (1 worker).",
+    )
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="timed seconds per phase (default 10)"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=1.0, help="untimed seconds before each (default 1)"
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=32,
+        help="keep-alive connections in every phase, spread over the load processes (default 32)",
+    )
+    parser.add_argument(
+        "--processes", type=int, default=2, help="load generator processes (default 2)"
+    )
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=5000,
+        help="PORTAL_CAPTCHA_POOL_SIZE: challenges drawn before measuring; the captcha "
+        "phase stops short of emptying the pool (default 5000)",
+    )
+    parser.add_argument(
+        "--ballots",
+        type=int,
+        default=4500,
+        help="challenges fetched for the vote phase (default 4500; at most the pool size)",
+    )
+    parser.add_argument(
+        "--config",
+        dest="configs",
+        action="append",
+        choices=sorted(CONFIGS),
+        help="run only this configuration (repeatable; default: both)",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=RESULTS, help=f"results file (default {RESULTS})"
+    )
+    args = parser.parse_args(argv)
+    if args.duration <= 0 or args.warmup < 0:
+        parser.error("--duration must be positive and --warmup not negative")
+    if args.connections < args.processes or args.processes < 1:
+        parser.error("--connections must be at least --processes (and that at least 1)")
+    if args.ballots < 1 or args.pool_size <= args.connections:
+        parser.error("--ballots must be positive and --pool-size above --connections")
+    return Options(
+        configs=tuple(args.configs or CONFIGS),
+        duration=args.duration,
+        warmup=args.warmup,
+        connections=args.connections,
+        processes=args.processes,
+        pool_size=args.pool_size,
+        ballots=min(args.ballots, args.pool_size - args.connections),
+        output=args.output,
+    )
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: every clean-up runs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_args(argv)
+    started = time.monotonic()
+    load_at_start = os.getloadavg()
+    signal.signal(signal.SIGTERM, _terminate)
+    os.chdir(PROJECT_ROOT)
+    runs: list[ConfigRun] = []
+    try:
+        with LoadProcesses(options.processes) as processes:
+            load = Load(processes, options)
+            for config in options.configs:
+                console.rule(f"{config} ({CONFIGS[config]} worker(s))")
+                runs.append(bench_config(config, options, load))
+    except SetupError as exc:
+        console.print(f"[bold red]setup failed:[/] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: servers stopped, temporary data removed[/]")
+        return 130
+    report(runs)
+    write_results(runs, options, started, load_at_start)
+    failed = [run.config for run in runs if run.errors_5xx or run.acknowledged != run.ledger_rows]
+    if failed:
+        console.print(f"[bold red]failed[/] ({', '.join(failed)}): 5xx answers or lost votes")
+        return 1
+    console.print(f"done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
