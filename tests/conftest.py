@@ -145,6 +145,23 @@ def redis_url(redis_service: services.Service) -> str:
     return redis_service.url  # type: ignore[return-value]
 
 
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """A bare state store, once in-process and once on the real Redis (own namespace)."""
+    from portal.stores import MemoryStateStore, RedisStateStore
+
+    if request.param == "memory":
+        yield MemoryStateStore(namespace=f"t{uuid.uuid4().hex}")
+        return
+    url = request.getfixturevalue("redis_url")
+    root = RedisStateStore.from_url(url, namespace=f"t{uuid.uuid4().hex}")
+    try:
+        yield root
+    finally:
+        await root.delete_all()
+        await root.close()
+
+
 @pytest.fixture
 def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
     from portal.settings import Settings

@@ -1,5 +1,3 @@
-
-
 async def test_health_checks(client) -> None:  # type: ignore[no-untyped-def]
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/healthz/ready")

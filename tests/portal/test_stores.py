@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
 
-from portal.stores import MemoryStateStore, RedisStateStore, StateStore, StoreUnavailable
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    if request.param == "memory":
-        yield MemoryStateStore(namespace=f"t{uuid.uuid4().hex}")
-        return
-    url = request.getfixturevalue("redis_url")
-    root = RedisStateStore.from_url(url, namespace=f"t{uuid.uuid4().hex}")
-    try:
-        yield root
-    finally:
-        await root.delete_all()
-        await root.close()
+from portal.stores import RedisStateStore, StateStore, StoreUnavailable
 
 
 async def test_set_get_delete(store: StateStore) -> None:

@@ -43,20 +43,6 @@ def app_store(client) -> StateStore:  # type: ignore[no-untyped-def]
     return client.app.state.stores.state
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    if request.param == "memory":
-        yield MemoryStateStore(namespace=f"t{uuid.uuid4().hex}")
-        return
-    url = request.getfixturevalue("redis_url")
-    root = RedisStateStore.from_url(url, namespace=f"t{uuid.uuid4().hex}")
-    try:
-        yield root
-    finally:
-        await root.delete_all()
-        await root.close()
-
-
 # --- the public page ---------------------------------------------------------------------
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
-import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from portal.stores import MemoryStateStore, RedisStateStore, StateStore
+from portal.stores import MemoryStateStore, StateStore
 from tests.voting.conftest import (
     issue_captchas,
     ledger_rows,
@@ -35,20 +34,6 @@ QUIET = {
     "cookie_limit": 10_000,
     "night_floor": 10_000,
 }
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    if request.param == "memory":
-        yield MemoryStateStore(namespace=f"t{uuid.uuid4().hex}")
-        return
-    url = request.getfixturevalue("redis_url")
-    root = RedisStateStore.from_url(url, namespace=f"t{uuid.uuid4().hex}")
-    try:
-        yield root
-    finally:
-        await root.delete_all()
-        await root.close()
 
 
 def checks(store: StateStore, **thresholds: Any) -> BrushingChecks:
