@@ -69,6 +69,34 @@ class StateStore(NamespacedStore):
         """Give an existing key a new expiry (no effect when the key does not exist)."""
         raise NotImplementedError
 
+    async def take(
+        self, flag: str, counters: list[tuple[str, int]], expires_in: int | timedelta
+    ) -> tuple[int | None, list[int]]:
+        """Set ``flag`` if absent, then add one to each counter within its limit:
+        all or nothing, as one atomic step.
+
+        Returns ``(None, values)`` when everything was taken, with the counters' new
+        values; otherwise ``(i, [])`` where ``i`` is what refused — 0 the flag was
+        already set, ``k`` the ``k``-th counter (1-based) would pass its limit — and
+        nothing was changed. New keys get ``expires_in``.
+
+        This default runs without yielding to the event loop between steps, which makes
+        it atomic for the in-process store; Redis runs it as one script.
+        """
+        if not await self.set_if_absent(flag, b"1", expires_in):
+            return 0, []
+        values = []
+        for position, (key, limit) in enumerate(counters, start=1):
+            value = await self.incr(key, 1, expires_in)
+            if value > limit:
+                await self.incr(key, -1)
+                for taken_key, _ in reversed(counters[: position - 1]):
+                    await self.incr(taken_key, -1)
+                await self.delete(flag)
+                return position, []
+            values.append(value)
+        return None, values
+
     async def batch(self, ops: list[Op]) -> list[Any]:
         """Run several operations in one round trip; return their results in order.
 
@@ -238,6 +266,32 @@ class MemoryStateStore(StateStore):
         return len(item.value) if item is not None and isinstance(item.value, deque) else 0
 
 
+# StateStore.take as one Redis script: atomic across every worker and node.
+_TAKE = """
+local ttl = tonumber(ARGV[1])
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ttl) then
+  return {0}
+end
+local values = {}
+for i = 2, #KEYS do
+  local value = redis.call('INCR', KEYS[i])
+  if redis.call('TTL', KEYS[i]) < 0 then
+    redis.call('EXPIRE', KEYS[i], ttl)
+  end
+  if value > tonumber(ARGV[i]) then
+    for j = 2, i do
+      redis.call('DECR', KEYS[j])
+    end
+    redis.call('DEL', KEYS[1])
+    return {i - 1}
+  end
+  values[#values + 1] = value
+end
+table.insert(values, 1, -1)
+return values
+"""
+
+
 class RedisStateStore(StateStore):
     """Redis-backed store shared by every worker and node."""
 
@@ -247,6 +301,7 @@ class RedisStateStore(StateStore):
         self._redis = client
         self.namespace = namespace
         self._owner = owner
+        self._take_script = client.register_script(_TAKE)  # EVALSHA, loaded on first use
 
     @classmethod
     def from_url(cls, url: str, namespace: str = "portal") -> RedisStateStore:
@@ -332,6 +387,17 @@ class RedisStateStore(StateStore):
 
     async def expire(self, key: str, expires_in: int | timedelta) -> None:
         await self._call(self._redis.expire(self._key(key), _seconds(expires_in)))
+
+    async def take(
+        self, flag: str, counters: list[tuple[str, int]], expires_in: int | timedelta
+    ) -> tuple[int | None, list[int]]:
+        keys = [self._key(flag), *(self._key(key) for key, _ in counters)]
+        args = [_seconds(expires_in), *(limit for _, limit in counters)]
+        result = await self._call(self._take_script(keys=keys, args=args))
+        refused, *values = (int(v) for v in result)
+        if refused >= 0:
+            return refused, []
+        return None, values
 
     async def batch(self, ops: list[Op]) -> list[Any]:
         if not ops:

@@ -336,47 +336,34 @@ class VotingService:
         once = f"vd:{cid}:{day}:{voter}:{ballot.candidate_id}"
         quota = f"vq:{cid}:{category_id}:{day}:{voter}"
         network_day = f"vn:{cid}:{day}:{ballot.network}"
-        taken: list[tuple[str, str]] = []
 
         async def give_back() -> None:
-            for kind, name in reversed(taken):
-                if kind == "flag":
-                    await self.store.delete(name)
-                else:
-                    await self.store.incr(name, -1)
+            await self.store.delete(once)
+            await self.store.incr(quota, -1)
+            await self.store.incr(network_day, -1)
 
-        if not await self.store.set_if_absent(once, b"1", expires_in=ttl):
+        # Not twice today, the allowance, the network's cap: one atomic step (a single
+        # script on Redis), all taken or nothing.
+        refused, taken = await self.store.take(
+            once, [(quota, allowance), (network_day, rules.network_votes_per_day)], ttl
+        )
+        if refused == 0:
             raise VoteRefused(409, "already_voted", "您今天已经为该候选对象投过票了，明天再来吧。")
-        taken.append(("flag", once))
-        try:
-            used = await self.store.incr(quota, 1, expires_in=ttl)
-            taken.append(("count", quota))
-            network_used = 0
-            if used <= allowance:
-                network_used = await self.store.incr(network_day, 1, expires_in=ttl)
-                taken.append(("count", network_day))
-        except Exception:
-            # The store failed half-way: the answer is 503 (nothing recorded, retry), so
-            # hand back what was taken, or the retry would be refused as already voted.
-            with contextlib.suppress(Exception):
-                await give_back()
-            raise
-        if used > allowance:
-            await give_back()
+        if refused == 1:
             raise VoteRefused(
                 429,
                 "limit_reached",
                 f"您今天在本类别的 {allowance} 票已经投完，明天再来吧。",
                 retry_after=until_midnight,
             )
-        if network_used > rules.network_votes_per_day:
-            await give_back()
+        if refused == 2:
             raise VoteRefused(
                 429,
                 "rate_limited",
                 "您所在网络今天的投票次数已达上限，明天再来吧。",
                 retry_after=until_midnight,
             )
+        used = taken[0]
 
         try:
             agent = hashlib.sha256(ballot.user_agent.encode()).hexdigest()[:16]
@@ -408,7 +395,10 @@ class VotingService:
             )
             await self.ledger.record(vote)
         except Exception as exc:
-            await give_back()
+            # Nothing recorded: hand the reservations back (as far as the store lets us),
+            # or a retry would be refused as already voted.
+            with contextlib.suppress(Exception):
+                await give_back()
             if is_unique_violation(exc):
                 raise VoteRefused(
                     409, "already_voted", "您今天已经为该候选对象投过票了，明天再来吧。"

@@ -486,25 +486,25 @@ async def test_openapi_documents_the_receipt(openapi) -> None:
     assert body_fields(operation["responses"]["404"], openapi)[1] >= {"error", "message"}
 
 
-@pytest.mark.parametrize("failing", ["vq:", "vn:"], ids=["allowance", "network"])
-async def test_a_store_failure_half_way_leaves_the_vote_retryable(
-    api, voting_campaign, failing: str
+async def test_a_store_failure_after_the_reservations_leaves_the_vote_retryable(
+    api, voting_campaign
 ) -> None:
-    """The store failing between reservations: 503, nothing recorded, and the retry counts."""
+    """The store failing after the reservations (in the brushing checks): 503, nothing
+    recorded, the reservations handed back, and the retry counts."""
     from portal.stores import StoreUnavailable
 
     candidate = voting_campaign["candidates"]["mediator"][0]
-    store = voting_service(api).store
-    incr = store.incr
-    failed: list[str] = []
+    service = voting_service(api)
+    assess = service.brushing.assess
+    failed: list[bool] = []
 
-    async def flaky_incr(key: str, amount: int = 1, expires_in: Any = None) -> int:
-        if key.startswith(failing) and not failed:
-            failed.append(key)
+    async def flaky_assess(**kwargs: Any) -> list[str]:
+        if not failed:
+            failed.append(True)
             raise StoreUnavailable("injected")
-        return await incr(key, amount, expires_in)
+        return await assess(**kwargs)
 
-    store.incr = flaky_incr
+    service.brushing.assess = flaky_assess  # type: ignore[method-assign]
     sign_in_voter(api)  # a returning voter: the retry is the same voter
     assert_error(await vote(api, candidate), 503, "unavailable")
     assert failed
@@ -512,6 +512,25 @@ async def test_a_store_failure_half_way_leaves_the_vote_retryable(
     retry = await vote(api, candidate)
     assert retry.status_code == 201, retry.text
     assert retry.json()["votes_left_today"] == 1  # the failed attempt used none
+
+
+async def test_a_store_failure_at_the_reservations_records_nothing(api, voting_campaign) -> None:
+    """The reservation step itself failing: 503 and nothing recorded."""
+    from portal.stores import StoreUnavailable
+
+    candidate = voting_campaign["candidates"]["mediator"][0]
+    store = voting_service(api).store
+    take = store.take
+
+    async def failing_take(*args: Any, **kwargs: Any) -> Any:
+        store.take = take  # type: ignore[method-assign]
+        raise StoreUnavailable("injected")
+
+    store.take = failing_take  # type: ignore[method-assign]
+    sign_in_voter(api)
+    assert_error(await vote(api, candidate), 503, "unavailable")
+    assert await ledger_rows(voting_campaign["campaign"].id) == []
+    assert (await vote(api, candidate)).status_code == 201
 
 
 async def test_a_live_counter_failure_after_recording_still_answers_201(
