@@ -61,6 +61,7 @@ class Service:
     origin: str
     reason: str = ""
     _stop: list = field(default_factory=list)
+    process: subprocess.Popen | None = None
 
     def stop(self) -> None:
         for fn in reversed(self._stop):
@@ -91,6 +92,12 @@ def find_redis() -> Service:
         return Service(None, "REDIS_URL", f"REDIS_URL={url} does not answer")
     if _redis_answers("redis://127.0.0.1:6379/0"):
         return Service("redis://127.0.0.1:6379/15", "local service on 6379")
+    return start_redis()
+
+
+def start_redis() -> Service:
+    """A throwaway redis-server of our own on a free port (nothing kept on disk);
+    ``Service.stop()`` kills it."""
     binary = shutil.which("redis-server")
     if not binary:
         return Service(None, "none", "no Redis on 127.0.0.1:6379 and no redis-server binary")
@@ -115,7 +122,12 @@ def find_redis() -> Service:
     )
     url = f"redis://127.0.0.1:{port}/0"
     service = Service(url, f"throwaway redis-server on {port}")
-    service._stop += [lambda: shutil.rmtree(workdir, ignore_errors=True), proc.kill, proc.terminate]
+    service.process = proc
+    service._stop += [
+        lambda: shutil.rmtree(workdir, ignore_errors=True),
+        proc.wait,
+        proc.kill,
+    ]
     if not _wait(lambda: _redis_answers(url)):
         service.stop()
         return Service(None, "none", "redis-server did not start")

@@ -43,6 +43,30 @@ def chain_link(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def first_break(rows: list[dict]) -> int | None:
+    """The position (0-based) of the first row whose ``seq`` or ``chain_hash`` does not
+    follow from the rows before it, or ``None`` when the whole chain holds.
+
+    ``rows`` are in recording order, each with ``seq``, ``cast_at``, ``candidate`` (or
+    ``candidate_id``), ``voter_hash``, ``receipt_hash`` and ``chain_hash`` as recorded.
+    """
+    previous = GENESIS
+    for position, row in enumerate(rows):
+        candidate = row.get("candidate_id", row.get("candidate"))
+        expected = chain_link(
+            previous,
+            row["seq"],
+            row["cast_at"],
+            candidate,
+            row["voter_hash"],
+            row["receipt_hash"],
+        )
+        if int(row["seq"]) != position + 1 or row["chain_hash"] != expected:
+            return position
+        previous = expected
+    return None
+
+
 @dataclass
 class PendingVote:
     """A vote on its way into the ledger; ``seq`` and ``chain_hash`` are set on commit."""

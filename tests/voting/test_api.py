@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -357,37 +355,13 @@ async def test_a_spent_allowance_is_limit_reached_with_retry_after(api, voting_c
 @pytest.fixture
 def private_redis() -> Iterator[tuple[subprocess.Popen, str]]:
     """A redis-server of this test's own, which the test may stop."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        services.unavailable("no redis-server binary to start a private Redis")
-    port = services.free_port()
-    workdir = tempfile.mkdtemp(prefix="portal-redis-")
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
+    service = services.start_redis()
+    if service.url is None or service.process is None:
+        services.unavailable(f"no private Redis: {service.reason}")
     try:
-        if not services._wait(lambda: services._redis_answers(url), 10):
-            services.unavailable("the private redis-server did not start")
-        yield proc, url
+        yield service.process, service.url
     finally:
-        proc.kill()
-        proc.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
+        service.stop()
 
 
 async def test_with_redis_down_a_vote_answers_503_and_records_nothing(

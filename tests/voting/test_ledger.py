@@ -26,7 +26,7 @@ from tests.voting.conftest import (
     vote,
     voting_service,
 )
-from voting.ledger import GENESIS, LedgerWriter, PendingVote, chain_link
+from voting.ledger import GENESIS, LedgerWriter, PendingVote, chain_link, first_break
 from voting.services import format_cast_at, receipt_hash
 
 pytestmark = pytest.mark.usefixtures("bureaus")
@@ -54,6 +54,45 @@ def assert_chained(rows: list[dict[str, Any]]) -> None:
         )
         assert row["receipt_hash"] == hashlib.sha256(row["receipt"].encode()).hexdigest()
         previous = row["chain_hash"]
+    assert first_break(rows) is None
+
+
+def chain_of(count: int) -> list[dict[str, Any]]:
+    """``count`` rows chained as the ledger writes them."""
+    rows, previous = [], GENESIS
+    for seq in range(1, count + 1):
+        row = {
+            "seq": seq,
+            "cast_at": f"2024-06-1{seq % 10}T09:00:00.000+08:00",
+            "candidate_id": 100 + seq % 3,
+            "voter_hash": f"{seq:064x}",
+            "receipt_hash": hashlib.sha256(str(seq).encode()).hexdigest(),
+        }
+        row["chain_hash"] = previous = chain_link(
+            previous,
+            seq,
+            row["cast_at"],
+            row["candidate_id"],
+            row["voter_hash"],
+            row["receipt_hash"],
+        )
+        rows.append(row)
+    return rows
+
+
+def test_first_break_names_the_first_bad_row() -> None:
+    """An altered, a deleted or two swapped rows break the chain at the first bad row."""
+    assert first_break(chain_of(6)) is None
+    altered = chain_of(6)
+    altered[3]["candidate_id"] = 999
+    assert first_break(altered) == 3
+    deleted = chain_of(6)
+    del deleted[2]
+    assert first_break(deleted) == 2
+    swapped = chain_of(6)
+    swapped[1], swapped[4] = swapped[4], swapped[1]
+    assert first_break(swapped) == 1
+    assert first_break([]) is None
 
 
 def voter(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
