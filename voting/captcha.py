@@ -123,6 +123,14 @@ class Challenge:
     captcha_id: str
     expires_in: int
 
+    @property
+    def image_url(self) -> str:
+        return f"/api/v1/captcha/{self.captcha_id}/image.png"
+
+    @property
+    def audio_url(self) -> str:
+        return f"/api/v1/captcha/{self.captcha_id}/audio.wav"
+
 
 class CaptchaService:
     """The pool, hand-out and checking of challenges, on the app's shared store."""

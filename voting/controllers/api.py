@@ -108,6 +108,13 @@ def unavailable_captcha() -> ApiError:
     )
 
 
+def challenge_media(content: bytes | None, media_type: str) -> Response[bytes]:
+    """A challenge's image or audio, never cached; 404 once it is used or expired."""
+    if content is None:
+        raise not_found("验证码不存在或已失效，请换一张。")
+    return Response(content, media_type=media_type, headers=NO_STORE)
+
+
 class CaptchaApi(Controller):
     path = "/api/v1/captcha"
     tags = ["voting"]
@@ -133,12 +140,11 @@ class CaptchaApi(Controller):
         challenge = await service.captcha.issue()
         if challenge is None:
             raise unavailable_captcha()
-        base = f"/api/v1/captcha/{challenge.captcha_id}"
         return Response(
             CaptchaChallenge(
                 captcha_id=challenge.captcha_id,
-                image_url=f"{base}/image.png",
-                audio_url=f"{base}/audio.wav",
+                image_url=challenge.image_url,
+                audio_url=challenge.audio_url,
                 expires_in=challenge.expires_in,
             ),
             status_code=HTTP_201_CREATED,
@@ -153,10 +159,7 @@ class CaptchaApi(Controller):
         responses=_errors((400, "Invalid request"), (404, "Unknown, used or expired challenge")),
     )
     async def image(self, request: Request, captcha_id: FromPath[str]) -> Response[bytes]:
-        png = await voting(request).captcha.image(captcha_id)
-        if png is None:
-            raise not_found("验证码不存在或已失效，请换一张。")
-        return Response(png, media_type="image/png", headers=NO_STORE)
+        return challenge_media(await voting(request).captcha.image(captcha_id), "image/png")
 
     @get(
         "/{captcha_id:str}/audio.wav",
@@ -166,10 +169,7 @@ class CaptchaApi(Controller):
         responses=_errors((400, "Invalid request"), (404, "Unknown, used or expired challenge")),
     )
     async def audio(self, request: Request, captcha_id: FromPath[str]) -> Response[bytes]:
-        wav = await voting(request).captcha.audio(captcha_id)
-        if wav is None:
-            raise not_found("验证码不存在或已失效，请换一张。")
-        return Response(wav, media_type="audio/wav", headers=NO_STORE)
+        return challenge_media(await voting(request).captcha.audio(captcha_id), "audio/wav")
 
 
 class VoteApi(Controller):

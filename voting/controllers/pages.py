@@ -45,14 +45,14 @@ from nominations.controllers.public import (
     shortlisted,
     voting_state,
 )
-from nominations.tables import Nomination
+from nominations.tables import Nomination, Status
 from portal import visits
 from portal.campaigns import categories_of
 from portal.controllers.api import public_campaign
 from portal.errors import not_found
 from portal.network import client_network
 from portal.pagecache import cached_page
-from portal.tables import Bureau, BureauLevel, Campaign, Category
+from portal.tables import Bureau, BureauLevel, Campaign
 from voting.captcha import LIFETIME
 from voting.controllers.api import NO_STORE, voter_cookie
 from voting.services import Ballot, CastVote, VoteRefused, VotingService, status_totals
@@ -107,20 +107,24 @@ async def cached_totals(request: Request, campaign_id: int) -> dict[str, int]:
 async def load_candidate(slug: str, candidate_id: int) -> tuple[Campaign, dict[str, Any]]:
     """The public campaign and one of its shortlisted candidates (public fields), or 404."""
     campaign = await public_campaign(slug)
-    nomination = await public_candidate(candidate_id)
-    if nomination.campaign != campaign.id:
-        raise not_found("找不到该候选对象。")
     row = (
-        await Nomination.select(*PUBLIC_COLUMNS)
-        .where((Nomination.id == nomination.id) & (Nomination.campaign == campaign.id))
+        await Nomination.select(
+            *PUBLIC_COLUMNS,
+            Nomination.category.title.as_alias("category_title"),
+            Nomination.category.votes_per_day.as_alias("votes_per_day"),
+        )
+        .where(
+            (Nomination.id == candidate_id)
+            & (Nomination.campaign == campaign.id)
+            & (Nomination.status == Status.shortlisted.value)
+        )
         .first()
         .run()
     )
-    category = await Category.objects().where(Category.id == row["category"]).first().run()
+    if row is None:
+        raise not_found("找不到该候选对象。")
     row["organisation"] = organisation(row)
     row["thumb_url"] = photo_url(row, "thumbnail")
-    row["category_title"] = category.title
-    row["votes_per_day"] = category.votes_per_day
     return campaign, row
 
 
@@ -130,11 +134,10 @@ async def issue_challenge(service: VotingService) -> dict[str, Any] | None:
     while True:
         challenge = await service.captcha.issue()
         if challenge is not None:
-            base = f"/api/v1/captcha/{challenge.captcha_id}"
             return {
                 "captcha_id": challenge.captcha_id,
-                "image_url": f"{base}/image.png",
-                "audio_url": f"{base}/audio.wav",
+                "image_url": challenge.image_url,
+                "audio_url": challenge.audio_url,
                 "minutes": max(1, challenge.expires_in // 60),
             }
         if time.monotonic() >= deadline:
