@@ -297,3 +297,10 @@ def success_rate(mediated: int | None, resolved: int | None) -> str | None:
     if not mediated or resolved is None:
         return None
     return f"{resolved * 100 / mediated:.1f}%"
+
+
+def organisation(row: dict[str, Any]) -> str:
+    """A mediator's committee; for a unit, the township or street it serves."""
+    if row.get("kind") == CategoryKind.mediator.value:
+        return row.get("committee") or ""
+    return row.get("township") or ""

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from portal import audit
 from portal.audit import Actor
 from portal.db import unique_or, write_transaction
+from portal.results.ranking import DEFAULT_REVIEW_WEIGHT, DEFAULT_VOTE_WEIGHT, parse_weight
 from portal.tables import (
     KIND_LABELS,
     PHASE_LABELS,
@@ -26,6 +28,7 @@ KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,48}[a-z0-9])?$")
 
 SLUG_TAKEN = "该网址标识已被使用。"
 KEY_TAKEN = "该类别标识已存在。"
+METHOD_LOCKED = "网络投票开始后评分方法已锁定，不能再修改权重。"
 
 WINDOWS = (
     ("nominating_opens_at", "nominating_closes_at", "推荐申报"),
@@ -37,6 +40,8 @@ WINDOW_FIELDS = tuple(name for pair in WINDOWS for name in pair[:2])
 # Phases a campaign may be moved back from: before voting starts nothing public
 # has been recorded, so a step back (e.g. to reopen nominations) is safe.
 REVERSIBLE_PHASES = {Phase.nominating, Phase.vetting, Phase.reviewing}
+# Moves made by the results (portal.results.services): they need a tally, set dates.
+RESULTS_PHASES = {Phase.notice, Phase.published}
 
 
 class ValidationFailed(ValueError):
@@ -102,6 +107,8 @@ class CampaignInput:
     windows: dict[str, dt.datetime | None] = field(default_factory=dict)
     network_votes_per_day: int = 100
     network_votes_per_minute: int = 20
+    review_weight: Decimal = DEFAULT_REVIEW_WEIGHT
+    vote_weight: Decimal = DEFAULT_VOTE_WEIGHT
 
     def values(self) -> dict[str, Any]:
         return {
@@ -113,6 +120,8 @@ class CampaignInput:
             "notice_days": self.notice_days,
             "network_votes_per_day": self.network_votes_per_day,
             "network_votes_per_minute": self.network_votes_per_minute,
+            "review_weight": self.review_weight,
+            "vote_weight": self.vote_weight,
             **self.windows,
         }
 
@@ -147,6 +156,7 @@ def parse_campaign(data: dict[str, Any]) -> CampaignInput:
         if _text(data, "network_votes_per_minute")
         else 20
     )
+    review_weight, vote_weight = _weights(data, errors)
     tz = zone(timezone)
     windows: dict[str, dt.datetime | None] = {}
     for name in WINDOW_FIELDS:
@@ -176,7 +186,28 @@ def parse_campaign(data: dict[str, Any]) -> CampaignInput:
         windows=windows,
         network_votes_per_day=network_day or 100,
         network_votes_per_minute=network_minute or 20,
+        review_weight=review_weight,
+        vote_weight=vote_weight,
     )
+
+
+def _weights(data: dict[str, Any], errors: dict[str, str]) -> tuple[Decimal, Decimal]:
+    """The method's weights (blank: 0.70 and 0.30); each 0–1, two decimals, summing to 1."""
+    weights = []
+    for name, label, default in (
+        ("review_weight", "专家评审权重", DEFAULT_REVIEW_WEIGHT),
+        ("vote_weight", "网络投票权重", DEFAULT_VOTE_WEIGHT),
+    ):
+        raw = _text(data, name)
+        try:
+            weights.append(parse_weight(raw) if raw else default)
+        except ValueError:
+            errors[name] = f"{label}须为 0 到 1 之间的小数，最多两位小数，例如 0.7。"
+            weights.append(default)
+    review, vote = weights
+    if not {"review_weight", "vote_weight"} & errors.keys() and review + vote != 1:
+        errors["vote_weight"] = "专家评审权重与网络投票权重之和须为 1。"
+    return review, vote
 
 
 @dataclass
@@ -255,6 +286,8 @@ def campaign_values(campaign: Campaign) -> dict[str, Any]:
             "notice_days",
             "network_votes_per_day",
             "network_votes_per_minute",
+            "review_weight",
+            "vote_weight",
             "phase",
             *WINDOW_FIELDS,
         )
@@ -320,6 +353,11 @@ async def _update_campaign(
             if await Campaign.exists().where(Campaign.slug == data.slug).run():
                 raise taken
         before = campaign_values(campaign)
+        if (Decimal(campaign.review_weight), Decimal(campaign.vote_weight)) != (
+            data.review_weight,
+            data.vote_weight,
+        ) and method_locked(campaign):
+            raise ValidationFailed({"review_weight": METHOD_LOCKED})
         for name, value in data.values().items():
             setattr(campaign, name, value)
         campaign.updated_at = dt.datetime.now(dt.UTC)
@@ -397,6 +435,14 @@ async def delete_category(actor: Actor, campaign: Campaign, key: str) -> None:
         await audit.record(actor, "category.delete", category, before=category.to_dict())
 
 
+def method_locked(campaign: Campaign, now: dt.datetime | None = None) -> bool:
+    """The ranking method may change only before voting opens (by phase and by time)."""
+    if Phase(campaign.phase) in {Phase.draft, Phase.nominating, Phase.vetting, Phase.reviewing}:
+        opens = campaign.voting_opens_at
+        return opens is not None and (now or dt.datetime.now(dt.UTC)) >= opens
+    return True
+
+
 def phase_label(phase: str) -> str:
     try:
         return PHASE_LABELS[Phase(phase)]
@@ -435,6 +481,13 @@ async def check_phase_move(campaign: Campaign, target: str) -> Phase:
         raise PhaseRefused("请先设置至少一个评选类别。")
     if goal is Phase.voting and not (campaign.voting_opens_at and campaign.voting_closes_at):
         raise PhaseRefused("请先设置网络投票的开始和结束时间。")
+    if goal in RESULTS_PHASES:
+        from portal.results.services import designation_blockers, notice_blockers
+
+        check = notice_blockers if goal is Phase.notice else designation_blockers
+        blockers = await check(campaign)
+        if blockers:
+            raise PhaseRefused("；".join(blockers))
     if goal is Phase.reviewing:
         from nominations.services import undecided_count
 
@@ -447,7 +500,23 @@ async def check_phase_move(campaign: Campaign, target: str) -> Phase:
 
 
 async def move_phase(actor: Actor, slug: str, target: str) -> Campaign:
-    """Move a campaign to another phase, as the city bureau would (audited)."""
+    """Move a campaign to another phase, as the city bureau would (audited).
+
+    The notice and the designation are the results' own steps (they set the notice
+    period and the designation date): the same checks, then ``portal.results`` moves.
+    """
+    if target in RESULTS_PHASES:
+        from portal.results import services as results
+
+        campaign = await get_campaign(slug)
+        if campaign is None:
+            raise LookupError(slug)
+        goal = await check_phase_move(campaign, target)
+        try:
+            await results.move(actor, slug, goal)
+        except results.ResultsRefused as exc:
+            raise PhaseRefused(exc.message) from None
+        return await get_campaign(slug)  # type: ignore[return-value]
     async with write_transaction():
         campaign = await get_campaign(slug)
         if campaign is None:

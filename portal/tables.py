@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from decimal import Decimal
 
 from piccolo.apps.user.tables import BaseUser
 from piccolo.columns import (
@@ -10,6 +11,7 @@ from piccolo.columns import (
     Boolean,
     ForeignKey,
     Integer,
+    Numeric,
     Text,
     Timestamptz,
     Varchar,
@@ -122,6 +124,10 @@ class Campaign(Table):
     # and vote attempts within one minute.
     network_votes_per_day = Integer(default=100)
     network_votes_per_minute = Integer(default=20)
+    # The method of the combined ranking (评分方法), set before voting opens and locked
+    # once it does: final score = review weight × review score + vote weight × vote score.
+    review_weight = Numeric(digits=(3, 2), default=Decimal("0.70"))
+    vote_weight = Numeric(digits=(3, 2), default=Decimal("0.30"))
     # Page views of the public campaign pages that have been flushed from the store.
     visits = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())

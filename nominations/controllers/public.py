@@ -18,13 +18,15 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from nominations import fields
+from nominations.fields import organisation
 from nominations.markdown import render
 from nominations.tables import Nomination, Status
 from portal import visits
 from portal.campaigns import categories_of
 from portal.controllers.api import ErrorBody, public_campaign
 from portal.errors import not_found
-from portal.tables import PHASE_ORDER, Campaign, Category, CategoryKind, Phase
+from portal.stories.reading import stories_of_candidate
+from portal.tables import PHASE_ORDER, Campaign, Category, Phase
 from portal.templating import localtime
 
 
@@ -52,13 +54,6 @@ PUBLIC_COLUMNS = (
     Nomination.category.key.as_alias("category_key"),
     Nomination.category.kind.as_alias("kind"),
 )
-
-
-def organisation(row: dict[str, Any]) -> str:
-    """A mediator's committee; for a unit, the township or street it serves."""
-    if row.get("kind") == CategoryKind.mediator.value:
-        return row.get("committee") or ""
-    return row.get("township") or ""
 
 
 def photo_url(row: dict[str, Any], variant: str = "photo") -> str | None:
@@ -251,6 +246,7 @@ class CandidatePages(Controller):
                 ),
                 "voting": voting_state(campaign, request.app.state.voting.clock()),
                 "votes": votes,
+                "stories": await stories_of_candidate(nomination.id),
                 "share": {
                     "url": absolute_url(request, page),
                     "image": absolute_url(request, photo) if photo else None,

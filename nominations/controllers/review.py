@@ -22,6 +22,7 @@ from portal.audit import Actor
 from portal.auth import requires
 from portal.controllers.api import public_campaign
 from portal.errors import not_found
+from portal.results.services import method_of
 from portal.tables import Campaign, Category, Role
 
 CITY_READERS = requires(Role.city_admin, Role.auditor)
@@ -450,5 +451,7 @@ class MethodPage(Controller):
                 "categories": categories,
                 "criteria": {c.id: await review.criteria_of(c.id) for c in categories},
                 "display": review_math.display,
+                "method": method_of(campaign),
+                "method_locked": campaign_svc.method_locked(campaign),
             },
         )

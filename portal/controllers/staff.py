@@ -87,6 +87,8 @@ class CampaignAdmin(Controller):
                     "notice_days": 7,
                     "network_votes_per_day": 100,
                     "network_votes_per_minute": 20,
+                    "review_weight": "0.70",
+                    "vote_weight": "0.30",
                 },
                 "errors": {},
             },
@@ -116,6 +118,7 @@ class CampaignAdmin(Controller):
                 "categories": await svc.categories_of(campaign.id),
                 "next_phase": svc.next_phase(campaign.phase),
                 "previous_phase": svc.previous_phase(campaign.phase),
+                "method_locked": svc.method_locked(campaign),
             },
         )
 
@@ -124,7 +127,12 @@ class CampaignAdmin(Controller):
         campaign = await _campaign_or_404(slug)
         return Template(
             "staff/campaigns/form.html",
-            context={"campaign": campaign, "values": _form_values(campaign), "errors": {}},
+            context={
+                "campaign": campaign,
+                "values": _form_values(campaign),
+                "errors": {},
+                "method_locked": svc.method_locked(campaign),
+            },
         )
 
     @post("/{slug:str}/edit", name="campaign_update", guards=[CITY_ADMIN])
@@ -138,7 +146,12 @@ class CampaignAdmin(Controller):
         except ValidationFailed as exc:
             return Template(
                 "staff/campaigns/form.html",
-                context={"campaign": campaign, "values": values, "errors": exc.errors},
+                context={
+                    "campaign": campaign,
+                    "values": values,
+                    "errors": exc.errors,
+                    "method_locked": svc.method_locked(campaign),
+                },
                 status_code=HTTP_400_BAD_REQUEST,
             )
         request.app.state.voting.forget()

@@ -1,0 +1,69 @@
+"""The public results API (contract v1): the combined ranking once it is public."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+from litestar import Controller, get
+from litestar.params import FromPath
+
+from portal.controllers.api import NOT_FOUND, public_campaign
+from portal.errors import not_found
+from portal.results.services import results_payload
+
+
+class Method(msgspec.Struct):
+    review_weight: float
+    vote_weight: float
+    formula: str
+
+
+class Standing(msgspec.Struct):
+    rank: int | None  # None for a candidate excluded (取消资格) after the tally
+    candidate_id: int
+    name: str
+    organisation: str
+    county: str
+    review_score: float
+    votes: int
+    vote_score: float
+    final_score: float
+    designated: bool
+    excluded: bool
+
+
+class CategoryResults(msgspec.Struct):
+    key: str
+    title: str
+    quota: int
+    ranking: list[Standing]
+
+
+class Results(msgspec.Struct):
+    phase: Literal["notice", "published"]
+    method: Method
+    categories: list[CategoryResults]
+
+
+class ResultsApi(Controller):
+    path = "/api/v1/campaigns"
+    tags = ["results"]
+
+    @get(
+        "/{slug:str}/results",
+        summary="The combined ranking (from the public notice on)",
+        description=(
+            "404 `not_found` until the campaign enters the notice phase. Each category's "
+            "ranking lists the ranked candidates in order, then any excluded ones "
+            "(`rank` null, `excluded` true)."
+        ),
+        operation_id="getResults",
+        responses=NOT_FOUND,
+    )
+    async def results(self, slug: FromPath[str]) -> Results:
+        campaign = await public_campaign(slug)
+        payload = await results_payload(campaign)
+        if payload is None:
+            raise not_found("该活动的评选结果尚未公示。")
+        return msgspec.convert(payload, Results)

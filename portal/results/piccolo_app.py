@@ -1,0 +1,17 @@
+"""The Piccolo app of the results: tallies, standings, objections."""
+
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from portal.results.tables import Objection, Standing, Tally
+
+CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
+
+APP_CONFIG = AppConfig(
+    app_name="results",
+    migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
+    table_classes=[Tally, Standing, Objection],
+    migration_dependencies=["voting.piccolo_app"],
+    commands=[],
+)

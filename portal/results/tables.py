@@ -1,0 +1,98 @@
+"""The combined ranking of a campaign (综合评定), its public notice and the objections."""
+
+from __future__ import annotations
+
+import enum
+
+from piccolo.columns import Boolean, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from nominations.tables import Nomination
+from portal.tables import Campaign, Category, Staff
+
+
+class Tally(Table):
+    """A campaign's tally: the method it used, and the notice and designation that followed.
+
+    One row per campaign (unique index). The weights are copied from the campaign when
+    the tally runs, so the published figures always state the method that made them.
+    """
+
+    campaign = ForeignKey(references=Campaign, null=False)
+    review_weight = Numeric(digits=(3, 2))
+    vote_weight = Numeric(digits=(3, 2))
+    tallied_at = Timestamptz(default=TimestamptzNow())
+    tallied_by = ForeignKey(references=Staff, null=True, default=None)
+    # Set when the proposed list is published for public notice (公示).
+    notice_starts_at = Timestamptz(null=True, default=None)
+    notice_ends_at = Timestamptz(null=True, default=None)
+    # Set when the city designates (命名): the campaign is then published.
+    designated_at = Timestamptz(null=True, default=None)
+    # The announcement's document number (文号), e.g. 定司发〔2023〕12号; optional.
+    document_no = Varchar(length=60, default="")
+
+
+class Standing(Table):
+    """One shortlisted candidate's place in its category's ranking.
+
+    The components are stored as computed at the tally (review score, counted votes);
+    scores and ranks are recomputed from them whenever a candidate is excluded.
+    """
+
+    campaign = ForeignKey(references=Campaign, null=False, index=True)
+    category = ForeignKey(references=Category, null=False, index=True)
+    candidate = ForeignKey(references=Nomination, null=False)
+    review_score = Numeric(digits=(6, 2))
+    votes = Integer(default=0)
+    vote_score = Numeric(digits=(6, 2))
+    final_score = Numeric(digits=(6, 2))
+    # 1..n among the candidates not excluded; None when excluded.
+    rank = Integer(null=True, default=None)
+    designated = Boolean(default=False)
+    excluded_reason = Text(default="")
+    excluded_at = Timestamptz(null=True, default=None)
+    excluded_by = ForeignKey(references=Staff, null=True, default=None)
+
+
+class ObjectionStatus(enum.StrEnum):
+    received = "received"
+    investigating = "investigating"
+    upheld = "upheld"
+    dismissed = "dismissed"
+
+
+OBJECTION_STATUS_LABELS = {
+    ObjectionStatus.received: "已受理",
+    ObjectionStatus.investigating: "调查核实中",
+    ObjectionStatus.upheld: "异议成立",
+    ObjectionStatus.dismissed: "异议不成立",
+}
+
+# Statuses that close an objection.
+OBJECTION_HANDLED = frozenset({ObjectionStatus.upheld, ObjectionStatus.dismissed})
+
+
+class Objection(Table):
+    """An objection (异议) to a proposed designee, made under a real name during the notice.
+
+    Names, phones and contents are never shown publicly: the public notice shows only
+    how many objections were received and how many were handled.
+    """
+
+    campaign = ForeignKey(references=Campaign, null=False, index=True)
+    candidate = ForeignKey(references=Nomination, null=False, index=True)
+    receipt = Varchar(length=32, unique=True)
+    real_name = Varchar(length=50)
+    phone = Varchar(length=20)
+    relation = Varchar(length=100)
+    content = Text()
+    # An optional evidence file under the upload folder (a checked photo or PDF).
+    evidence = Varchar(length=80, default="")
+    evidence_name = Varchar(length=200, default="")
+    status = Varchar(length=20, choices=ObjectionStatus, default=ObjectionStatus.received)
+    resolution = Text(default="")
+    handled_by = ForeignKey(references=Staff, null=True, default=None)
+    handled_at = Timestamptz(null=True, default=None)
+    network = Varchar(length=64, default="")
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
