@@ -2,7 +2,8 @@
 
 from voting.controllers.api import CaptchaApi, VoteApi
 from voting.controllers.brushing import BrushingDashboard
+from voting.controllers.ledger_api import LedgerApi
 from voting.controllers.pages import VotePages
 from voting.controllers.receipts import ReceiptPages
 
-ROUTES = [CaptchaApi, VoteApi, VotePages, ReceiptPages, BrushingDashboard]
+ROUTES = [CaptchaApi, VoteApi, LedgerApi, VotePages, ReceiptPages, BrushingDashboard]
