@@ -1,0 +1,411 @@
+"""The designation's public face: the honour list (光荣榜), the printable decision
+(关于命名……的决定), the results workbook and the yearly archive of honour lists.
+
+Everything here reads what ``portal.results.services`` stored; nothing is recomputed.
+The honour list and the decision exist once the campaign is ``published`` (designated);
+the workbook as soon as the ranking is public (notice or published).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from piccolo.query.functions.aggregate import Count
+
+from portal.campaigns import phase_label, zone
+from portal.results.ranking import Method
+from portal.results.services import (
+    PUBLIC_PHASES,
+    CategoryRanking,
+    Row,
+    figure,
+    method_of,
+    ranking,
+    tally_of,
+)
+from portal.results.tables import Standing, Tally
+from portal.tables import Bureau, BureauLevel, Campaign, Category, CategoryKind, Phase
+
+# The issuer should no city bureau be recorded (the seed always creates one).
+FALLBACK_BUREAU = "市司法局"
+CHINESE_NUMERALS = "一二三四五六七八九十"
+
+
+# --- small formatting rules ---------------------------------------------------------------
+
+
+def chinese_date(value: dt.datetime | dt.date, tz: str = "Asia/Shanghai") -> str:
+    """A date as an official document writes it: 2023年12月5日 (no leading zeros),
+    in the campaign's time zone."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(zone(tz)).date()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def ordinal(index: int) -> str:
+    """一, 二, … 十九 for the list's headings (1-based); Arabic numerals beyond."""
+    if 1 <= index <= len(CHINESE_NUMERALS):
+        return CHINESE_NUMERALS[index - 1]
+    if 11 <= index <= 19:
+        return "十" + CHINESE_NUMERALS[index - 11]
+    return str(index)
+
+
+def is_person(category: Category) -> bool:
+    return category.kind == CategoryKind.mediator.value
+
+
+def measure(category: Category) -> str:
+    """The measure word of a category's designees: 名 for people, 个 for units."""
+    return "名" if is_person(category) else "个"
+
+
+def joined(titles: list[str]) -> str:
+    """Titles joined the Chinese way: A、B和C. A shared leading quotation (“枫桥式”) is
+    written once: “枫桥式”司法所、人民调解委员会和人民调解员."""
+    titles = [t for t in titles if t]
+    if not titles:
+        return ""
+    prefix = ""
+    if len(titles) > 1:
+        common = titles[0]
+        for title in titles[1:]:
+            while not title.startswith(common):
+                common = common[:-1]
+        # Only a complete quotation is factored out, never half a word.
+        cut = common.rfind("”")
+        if cut >= 0 and all(len(t) > cut + 1 for t in titles):
+            prefix = common[: cut + 1]
+    rests = [t[len(prefix) :] for t in titles]
+    body = rests[0] if len(rests) == 1 else "、".join(rests[:-1]) + "和" + rests[-1]
+    return prefix + body
+
+
+def decision_title(campaign: Campaign, categories: list[Category]) -> str:
+    """关于命名2023年度“枫桥式”司法所、人民调解委员会和人民调解员的决定."""
+    return f"关于命名{campaign.year}年度{joined([c.title for c in categories])}的决定"
+
+
+def listing(row: Row, category: Category) -> str:
+    """One designee as the decision lists it: a unit with its county when its name does
+    not already say it; a person with their organisation (and county)."""
+    if is_person(category):
+        where = row.organisation or ""
+        if row.county and not where.startswith(row.county):
+            where = f"{row.county}{where}"
+        return f"{row.name}（{where}）" if where else row.name
+    if row.county and not row.name.startswith(row.county):
+        return f"{row.name}（{row.county}）"
+    return row.name
+
+
+def thumbnail_url(row: Row) -> str | None:
+    """The public thumbnail of a designee's photo (served by nominations' PublicMedia)."""
+    return f"/media/candidates/{row.candidate_id}/thumbnail.jpg" if row.photo else None
+
+
+async def issuing_bureau() -> str:
+    """The city bureau's name (市司法局), which issues the decision."""
+    row = (
+        await Bureau.select(Bureau.name)
+        .where(Bureau.level == BureauLevel.city.value)
+        .order_by(Bureau.position)
+        .first()
+        .run()
+    )
+    return row["name"] if row else FALLBACK_BUREAU
+
+
+# --- the honour list and the decision -----------------------------------------------------
+
+
+@dataclass
+class HonourList:
+    """A published campaign's designees per category, with the designation's facts."""
+
+    campaign: Campaign
+    tally: Tally
+    categories: list[CategoryRanking]
+    bureau: str
+
+    @property
+    def named(self) -> list[CategoryRanking]:
+        """The categories that have designees, in order."""
+        return [item for item in self.categories if item.designated]
+
+    @property
+    def designated_on(self) -> str:
+        return chinese_date(self.tally.designated_at, self.campaign.timezone)
+
+    @property
+    def notice_from(self) -> str:
+        return chinese_date(self.tally.notice_starts_at, self.campaign.timezone)
+
+    @property
+    def notice_to(self) -> str:
+        return chinese_date(self.tally.notice_ends_at, self.campaign.timezone)
+
+    @property
+    def title(self) -> str:
+        named = self.named or self.categories
+        return decision_title(self.campaign, [item.category for item in named])
+
+    def decision_clauses(self) -> list[str]:
+        """The decision's naming clauses: 安定区中华路司法所等7个单位为“枫桥式”司法所."""
+        clauses = []
+        for item in self.named:
+            first, count = item.designated[0].name, len(item.designated)
+            if is_person(item.category):
+                who = f"{first}等{count}名同志" if count > 1 else f"{first}同志"
+            else:
+                who = f"{first}等{count}个单位" if count > 1 else first
+            clauses.append(f"{who}为{item.category.title}")
+        return clauses
+
+
+async def honour_list(campaign: Campaign) -> HonourList | None:
+    """The honour list of a designated campaign, or None before its designation."""
+    if campaign.phase != Phase.published.value:
+        return None
+    row = await tally_of(campaign.id)
+    if row is None or row.designated_at is None:
+        return None
+    return HonourList(campaign, row, await ranking(campaign), await issuing_bureau())
+
+
+# --- the yearly archive -------------------------------------------------------------------
+
+
+@dataclass
+class ArchivedCategory:
+    title: str
+    count: int
+    measure: str
+
+
+@dataclass
+class ArchivedCampaign:
+    campaign: Campaign
+    designated_at: dt.datetime | None
+    categories: list[ArchivedCategory] = field(default_factory=list)
+
+    @property
+    def designated(self) -> bool:
+        """Designated through the results (so the honour list and decision exist)."""
+        return self.designated_at is not None
+
+    @property
+    def designated_on(self) -> str:
+        if self.designated_at is None:
+            return ""
+        return chinese_date(self.designated_at, self.campaign.timezone)
+
+
+@dataclass
+class ArchiveYear:
+    year: int
+    campaigns: list[ArchivedCampaign]
+
+
+async def archive() -> list[ArchiveYear]:
+    """Published campaigns by year, newest first, with their designees per category."""
+    campaigns = (
+        await Campaign.objects()
+        .where(Campaign.phase == Phase.published.value)
+        .order_by(Campaign.year, ascending=False)
+        .order_by(Campaign.id, ascending=False)
+        .run()
+    )
+    if not campaigns:
+        return []
+    ids = [c.id for c in campaigns]
+    designated_at = {
+        r["campaign"]: r["designated_at"]
+        for r in await Tally.select(Tally.campaign, Tally.designated_at)
+        .where(Tally.campaign.is_in(ids))
+        .run()
+    }
+    counts = {
+        r["category"]: r["n"]
+        for r in await Standing.select(Standing.category, Count(alias="n"))
+        .where(Standing.campaign.is_in(ids) & (Standing.designated == True))  # noqa: E712
+        .group_by(Standing.category)
+        .run()
+    }
+    by_campaign: dict[int, list[Category]] = defaultdict(list)
+    for category in (
+        await Category.objects()
+        .where(Category.campaign.is_in(ids))
+        .order_by(Category.position)
+        .order_by(Category.id)
+        .run()
+    ):
+        by_campaign[category.campaign].append(category)
+    years: dict[int, list[ArchivedCampaign]] = {}
+    for campaign in campaigns:
+        entry = ArchivedCampaign(campaign, designated_at.get(campaign.id))
+        if entry.designated:
+            entry.categories = [
+                ArchivedCategory(c.title, counts.get(c.id, 0), measure(c))
+                for c in by_campaign[campaign.id]
+            ]
+        years.setdefault(campaign.year, []).append(entry)
+    return [ArchiveYear(year, items) for year, items in years.items()]
+
+
+# --- the workbook -------------------------------------------------------------------------
+
+HEADER_FILL = PatternFill("solid", fgColor="F3E3E3")
+FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
+SUMMARY_SHEET = "评选概况"
+RANK_HEADERS = (
+    "排名",
+    "名称",
+    "单位 / 所属组织",
+    "县区",
+    "专家评审得分",
+    "有效票数",
+    "投票得分",
+    "综合得分",
+    "{named}",
+    "取消资格",
+)
+
+
+@dataclass
+class WorkbookData:
+    """What the workbook shows, read from the database before building it in a thread."""
+
+    campaign: Campaign
+    tally: Tally
+    method: Method
+    categories: list[CategoryRanking]
+    exported_at: dt.datetime
+
+
+async def workbook_data(campaign: Campaign) -> WorkbookData | None:
+    """The workbook's content once the ranking is public (notice or published), else None."""
+    if campaign.phase not in PUBLIC_PHASES:
+        return None
+    row = await tally_of(campaign.id)
+    if row is None:
+        return None
+    return WorkbookData(
+        campaign, row, method_of(row), await ranking(campaign), dt.datetime.now(dt.UTC)
+    )
+
+
+def _sheet_name(title: str, used: set[str]) -> str:
+    base = title.translate(FORBIDDEN)[:28] or "类别"
+    name, n = base, 2
+    while name in used:
+        name, n = f"{base}{n}", n + 1
+    used.add(name)
+    return name
+
+
+def _header(ws: Any, values: list[str], freeze: bool = True) -> None:
+    ws.append(values)
+    for cell in ws[ws.max_row]:
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    if freeze:
+        # By name: ``ws.cell`` would create the row below (see review_export._header).
+        ws.freeze_panes = f"A{ws.max_row + 1}"
+
+
+def _when(value: dt.datetime | None, tz: str) -> str:
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def results_workbook(data: WorkbookData) -> bytes:
+    """The results as .xlsx: a summary sheet (campaign, method, notice, designation), then
+    one sheet per category with every component. CPU-bound: run it in a worker thread."""
+    campaign, tally, method = data.campaign, data.tally, data.method
+    tz = campaign.timezone
+    published = campaign.phase == Phase.published.value
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SUMMARY_SHEET
+    used = {SUMMARY_SHEET}
+    ws.append([campaign.title])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([])
+    facts = [
+        ("评选活动", campaign.title),
+        ("年度", campaign.year),
+        ("活动标识", campaign.slug),
+        ("当前阶段", phase_label(campaign.phase)),
+        ("专家评审权重", figure(method.review_weight)),
+        ("网络投票权重", figure(method.vote_weight)),
+        ("计算方法", method.formula_zh),
+        ("综合评定时间", _when(tally.tallied_at, tz)),
+        ("公示开始", _when(tally.notice_starts_at, tz)),
+        ("公示结束", _when(tally.notice_ends_at, tz)),
+        ("命名日期", chinese_date(tally.designated_at, tz) if tally.designated_at else "尚未命名"),
+        ("文号", tally.document_no or "—"),
+        ("时区", tz),
+        ("导出时间", _when(data.exported_at, tz)),
+    ]
+    for label, value in facts:
+        ws.append([label, value])
+        ws.cell(ws.max_row, 1).font = Font(bold=True)
+        ws.cell(ws.max_row, 2).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.append([])
+    _header(
+        ws, ["类别", "命名名额", "候选对象", "命名" if published else "拟命名", "取消资格"], False
+    )
+    for item in data.categories:
+        ws.append(
+            [
+                item.category.title,
+                item.category.quota,
+                len(item.rows),
+                len(item.designated),
+                sum(1 for r in item.rows if r.excluded_reason),
+            ]
+        )
+    ws.column_dimensions["A"].width = 26
+    ws.column_dimensions["B"].width = 80
+    named = "是否命名" if published else "是否拟命名"
+    for item in data.categories:
+        sheet = wb.create_sheet(_sheet_name(item.category.title, used))
+        _header(sheet, [h.format(named=named) for h in RANK_HEADERS])
+        for r in item.rows:
+            sheet.append(
+                [
+                    r.rank,
+                    r.name,
+                    r.organisation,
+                    r.county,
+                    figure(r.review_score),
+                    r.votes,
+                    figure(r.vote_score),
+                    figure(r.final_score),
+                    "是" if r.designated else "否",
+                    "已取消资格" if r.excluded_reason else "",
+                ]
+            )
+        for letter, width in zip(
+            "ABCDEFGHIJ", (7, 36, 30, 10, 13, 10, 11, 11, 11, 11), strict=True
+        ):
+            sheet.column_dimensions[letter].width = width
+        for column in "EGH":
+            for cell in sheet[column][1:]:
+                cell.number_format = "0.00"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
