@@ -1,14 +1,21 @@
-"""Page views of the public campaign pages (累计访问量).
+"""Page views of the public campaign pages (累计访问量), and of other counted pages.
 
 A view increments a counter in the shared store (cheap, no database write on the
 page's path); a background task moves the counters into ``Campaign.visits``. The
 figure shown is the persisted total plus what is still pending in the store.
+
+Other tables count views of their own pages the same way: ``register(Story, "story")``
+returns the ``Counted`` to pass to ``count_visit`` and ``visits``, and ``flush`` moves
+every registered table's counters into its ``visits`` column.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
+
+from piccolo.table import Table
 
 from portal.stores import StateStore, StoreUnavailable
 from portal.tables import Campaign
@@ -18,25 +25,44 @@ log = logging.getLogger("portal.visits")
 FLUSH_INTERVAL = 10.0
 
 
-def _key(campaign_id: int) -> str:
-    return f"visits:{campaign_id}"
+@dataclass(frozen=True)
+class Counted:
+    """A table whose rows count page views in an integer ``visits`` column."""
+
+    table: type[Table]
+    name: str
+
+    def key(self, row_id: int) -> str:
+        # Campaigns keep the original key, so counts pending at an upgrade still flush.
+        return f"visits:{row_id}" if self.table is Campaign else f"visits:{self.name}:{row_id}"
 
 
-async def count_visit(store: StateStore, campaign_id: int) -> None:
+CAMPAIGNS = Counted(Campaign, "campaign")
+_COUNTED: dict[str, Counted] = {CAMPAIGNS.name: CAMPAIGNS}
+
+
+def register(table: type[Table], name: str) -> Counted:
+    """Count views of ``table``'s rows too (it needs an integer ``visits`` column)."""
+    counted = Counted(table, name)
+    _COUNTED[name] = counted
+    return counted
+
+
+async def count_visit(store: StateStore, row_id: int, counted: Counted = CAMPAIGNS) -> None:
     """Count one page view; a store outage never breaks the page."""
     try:
-        await store.incr(_key(campaign_id))
+        await store.incr(counted.key(row_id))
     except StoreUnavailable:
-        log.warning("visit of campaign %s not counted: store unavailable", campaign_id)
+        log.warning("visit of %s %s not counted: store unavailable", counted.name, row_id)
 
 
-async def visits(store: StateStore, campaign: Campaign) -> int:
-    """The campaign's total page views: persisted plus pending."""
+async def visits(store: StateStore, row: Table, counted: Counted = CAMPAIGNS) -> int:
+    """The row's total page views: persisted plus pending."""
     try:
-        pending = int(await store.get(_key(campaign.id)) or 0)
+        pending = int(await store.get(counted.key(row.id)) or 0)
     except StoreUnavailable:
         pending = 0
-    return campaign.visits + pending
+    return row.visits + pending  # type: ignore[attr-defined]
 
 
 async def flush(store: StateStore) -> int:
@@ -46,22 +72,22 @@ async def flush(store: StateStore) -> int:
     never count a view twice.
     """
     moved = 0
-    for row in await Campaign.select(Campaign.id).run():
-        taken = await store.get_delete(_key(row["id"]))
-        if not taken or int(taken) == 0:
-            continue
-        count = int(taken)
-        try:
-            await (
-                Campaign.update({Campaign.visits: Campaign.visits + count})
-                .where(Campaign.id == row["id"])
-                .run()
-            )
-        except Exception:
-            # Not written: hand the views back so the next flush moves them.
-            await store.incr(_key(row["id"]), count)
-            raise
-        moved += count
+    for counted in list(_COUNTED.values()):
+        table = counted.table
+        column = table._meta.get_column_by_name("visits")
+        for row in await table.select(table._meta.primary_key).run():
+            key = counted.key(row["id"])
+            taken = await store.get_delete(key)
+            if not taken or int(taken) == 0:
+                continue
+            count = int(taken)
+            try:
+                await table.update({column: column + count}).where(table.id == row["id"]).run()
+            except Exception:
+                # Not written: hand the views back so the next flush moves them.
+                await store.incr(key, count)
+                raise
+            moved += count
     return moved
 
 
