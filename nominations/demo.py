@@ -29,6 +29,7 @@ import io
 import json
 import logging
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -783,7 +784,7 @@ class Builder(_Gen):
         return f"{county}{trade_name}", towns[0], "trade"
 
 
-def _caption(county: str, name: str, kind: str) -> str:
+def caption_of(county: str, name: str, kind: str) -> str:
     """The characters drawn large on a photo: a mediator's surname, a unit's place."""
     if kind == MEDIATOR:
         return name[:1]
@@ -797,7 +798,7 @@ def build_plans(year: int, counties: list[str]) -> list[Plan]:
     plans: list[Plan] = []
 
     def add(key: str, county: str, values: dict[str, Any], status: Status, **kw: Any) -> Plan:
-        plan = Plan(key, county, status, values, caption=_caption(county, values["name"], key))
+        plan = Plan(key, county, status, values, caption=caption_of(county, values["name"], key))
         for name, value in kw.items():
             setattr(plan, name, value)
         plans.append(plan)
@@ -1071,7 +1072,8 @@ def document_pdf(lines: list[str]) -> bytes:
     return bytes(out)
 
 
-def _document_lines(plan: Plan, category_title: str, year: int) -> list[str]:
+def document_lines(plan: Plan, category_title: str, year: int) -> list[str]:
+    """The text of a nomination's approval form (推荐审批表), drawn into its demo PDF."""
     values = plan.values
     lines = [
         f"{year}年度定西市“枫桥式”评选推荐审批表",
@@ -1132,6 +1134,36 @@ async def ensure_demo_nominations(campaign: Campaign, var_dir: Path) -> None:
     """
     if await _has_nominations(campaign):
         return
+    storage = await storage_of(campaign, SHORTLISTED)
+    year = campaign.year or 2023
+    plans = build_plans(year, list(TOWNS))
+    held: dict[tuple[str, str], set[int]] = {}
+    for plan in plans:
+        category = storage.categories[plan.key]
+        check(category["kind"], plan)
+        if plan.status in (Status.submitted, Status.returned, Status.shortlisted):
+            assert plan.place is not None and 1 <= plan.place <= category["county_cap"], plan
+            places = held.setdefault((plan.key, plan.county), set())
+            assert plan.place not in places, plan
+            places.add(plan.place)
+        else:
+            assert plan.place is None
+    schedule(plans, *nominating_window(campaign))
+    await store_plans(campaign, plans, storage, var_dir)
+
+
+@dataclass
+class Storage:
+    """What storing a campaign's planned nominations looks up: its categories by key,
+    the county bureaus by county, and each bureau's first clerk (the creator)."""
+
+    categories: dict[str, dict[str, Any]]
+    bureaus: dict[str, int]
+    clerks: dict[int, int]
+
+
+async def storage_of(campaign: Campaign, keys: Iterable[str]) -> Storage:
+    """The lookups for ``store_plans``; raise if a category key or a county is missing."""
     categories = {
         row["key"]: row
         for row in await Category.select(
@@ -1146,11 +1178,11 @@ async def ensure_demo_nominations(campaign: Campaign, var_dir: Path) -> None:
         .where(Bureau.level == BureauLevel.county.value)
         .run()
     }
-    missing = [k for k in SHORTLISTED if k not in categories] + [
-        c for c in TOWNS if c not in bureaus
-    ]
+    missing = [k for k in keys if k not in categories] + [c for c in TOWNS if c not in bureaus]
     if missing:
-        raise RuntimeError(f"the demo campaign lacks categories or bureaus: {missing}")
+        raise RuntimeError(
+            f"the demo campaign {campaign.slug} lacks categories or bureaus: {missing}"
+        )
     clerks: dict[int, int] = {}
     for row in (
         await Staff.select(Staff.id, Staff.bureau)
@@ -1159,32 +1191,24 @@ async def ensure_demo_nominations(campaign: Campaign, var_dir: Path) -> None:
         .run()
     ):
         clerks.setdefault(row["bureau"], row["id"])
+    return Storage(categories, bureaus, clerks)
 
-    year = campaign.year or 2023
-    plans = build_plans(year, list(TOWNS))
-    held: dict[tuple[str, str], set[int]] = {}
-    for plan in plans:
-        category = categories[plan.key]
-        check(category["kind"], plan)
-        if plan.status in (Status.submitted, Status.returned, Status.shortlisted):
-            assert plan.place is not None and 1 <= plan.place <= category["county_cap"], plan
-            places = held.setdefault((plan.key, plan.county), set())
-            assert plan.place not in places, plan
-            places.add(plan.place)
-        else:
-            assert plan.place is None
-    opens, closes = nominating_window(campaign)
-    schedule(plans, opens, closes)
 
+async def store_plans(
+    campaign: Campaign, plans: list[Plan], storage: Storage, var_dir: Path, palette_offset: int = 0
+) -> None:
+    """Draw and store each plan's photo and PDF (in threads), then insert the rows in one
+    transaction; on any failure, or if another process stored them first, the files go."""
     directory = uploads.upload_dir(var_dir)
+    year = campaign.year or 2023
     results = await asyncio.gather(
         *(
             asyncio.to_thread(
                 store_files,
                 plan,
                 directory,
-                PALETTE[index % len(PALETTE)],
-                _document_lines(plan, categories[plan.key]["title"], year),
+                PALETTE[(index + palette_offset) % len(PALETTE)],
+                document_lines(plan, storage.categories[plan.key]["title"], year),
             )
             for index, plan in enumerate(plans)
         ),
@@ -1195,18 +1219,21 @@ async def ensure_demo_nominations(campaign: Campaign, var_dir: Path) -> None:
         if not isinstance(stored, BaseException):
             plan.stored = stored
     if failures:
-        _remove_all(directory, plans)
+        remove_files(directory, plans)
         raise failures[0]
     try:
-        inserted = await _insert(campaign, plans, categories, bureaus, clerks)
+        inserted = await insert_plans(
+            campaign, plans, storage.categories, storage.bureaus, storage.clerks
+        )
     except BaseException:
-        _remove_all(directory, plans)
+        remove_files(directory, plans)
         raise
     if not inserted:  # another process loaded the demo meanwhile
-        _remove_all(directory, plans)
+        remove_files(directory, plans)
 
 
-def _remove_all(directory: Path, plans: list[Plan]) -> None:
+def remove_files(directory: Path, plans: list[Plan]) -> None:
+    """Delete the photos and PDFs stored for ``plans`` (after a failed insert)."""
     for plan in plans:
         _remove_files(directory, plan.stored)
 
@@ -1215,13 +1242,14 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(dt.UTC) if value is not None else None
 
 
-async def _insert(
+async def insert_plans(
     campaign: Campaign,
     plans: list[Plan],
     categories: dict[str, dict[str, Any]],
     bureaus: dict[str, int],
     clerks: dict[int, int],
 ) -> bool:
+    """Insert the planned nominations in one transaction; False if the campaign has some."""
     async with write_transaction():
         if await _has_nominations(campaign):
             return False

@@ -1,4 +1,5 @@
-"""Demo data: the 2023 Dingxi campaign (`dingxi-2023`), its bureaus and demo staff.
+"""Demo data: the 2023 Dingxi campaign (`dingxi-2023`), its bureaus and demo staff
+(the finished 2022 campaign, `dingxi-2022`, is in `portal.results.demo`).
 
 All demo data is generated here; later features extend this module (candidates,
 scores, votes, an earlier finished campaign).
@@ -7,6 +8,7 @@ scores, votes, an earlier finished campaign).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,23 +122,28 @@ async def ensure_demo_campaign(today: dt.date | None = None) -> Campaign:
             notice_days=7,
         )
         await campaign.save().run()
-        await Category.insert(
-            *[
-                Category(
-                    campaign=campaign.id,
-                    key=key,
-                    title=title,
-                    kind=kind.value,
-                    quota=quota,
-                    county_cap=cap,
-                    votes_per_day=per_day,
-                    public_counts=True,
-                    position=position,
-                )
-                for position, (key, title, kind, quota, cap, per_day) in enumerate(DEMO_CATEGORIES)
-            ]
-        ).run()
+        await insert_categories(campaign, DEMO_CATEGORIES)
     return campaign
+
+
+async def insert_categories(campaign: Campaign, rows: Sequence[tuple]) -> None:
+    """A demo campaign's categories: (key, title, kind, quota, county cap, votes a day)."""
+    await Category.insert(
+        *[
+            Category(
+                campaign=campaign.id,
+                key=key,
+                title=title,
+                kind=kind.value,
+                quota=quota,
+                county_cap=cap,
+                votes_per_day=per_day,
+                public_counts=True,
+                position=position,
+            )
+            for position, (key, title, kind, quota, cap, per_day) in enumerate(rows)
+        ]
+    ).run()
 
 
 async def load_demo(var_dir: Path) -> list[DemoLogin]:
@@ -146,6 +153,7 @@ async def load_demo(var_dir: Path) -> list[DemoLogin]:
     its ``uploads`` folder).
     """
     from nominations.demo import ensure_demo_nominations, ensure_demo_review
+    from portal.results.demo import ensure_finished_campaign
     from voting.demo import ensure_demo_votes
 
     await ensure_bureaus()
@@ -154,4 +162,6 @@ async def load_demo(var_dir: Path) -> list[DemoLogin]:
     await ensure_demo_nominations(campaign, var_dir)
     await ensure_demo_review(campaign)
     await ensure_demo_votes(campaign)
+    # The year before, finished and published: the whole cycle at a glance.
+    await ensure_finished_campaign(var_dir)
     return logins

@@ -245,18 +245,25 @@ def test_demo_prints_the_logins_and_loads_the_campaign_idempotently(demo) -> Non
     for username in ("city-admin", "clerk-anding", "clerk-minxian", "reviewer-lintao", "auditor"):
         assert username in first.stdout, username
     assert "市局管理员" in first.stdout and "/campaigns/dingxi-2023" in first.stdout
+    assert "/campaigns/dingxi-2022/honours" in first.stdout  # the finished year before
 
     again = portal(env, "demo", "--no-serve")
     assert again.returncode == 0, again.stderr
     assert "city-admin" in again.stdout
 
     state = inspect(env, [("city-admin", DEMO_PASSWORD), ("clerk-anding", DEMO_PASSWORD)])
-    assert [(c["slug"], c["phase"]) for c in state["campaigns"]] == [("dingxi-2023", "voting")]
-    assert [(c["key"], c["quota"]) for c in state["categories"]] == [
-        ("judicial-office", 7),
-        ("mediation-committee", 14),
-        ("mediator", 21),
+    assert [(c["slug"], c["phase"]) for c in state["campaigns"]] == [
+        ("dingxi-2023", "voting"),
+        ("dingxi-2022", "published"),
     ]
+    quotas = {
+        slug: [(c["key"], c["quota"]) for c in state["categories"] if c["campaign"] == slug]
+        for slug in ("dingxi-2023", "dingxi-2022")
+    }
+    assert quotas == {
+        "dingxi-2023": [("judicial-office", 7), ("mediation-committee", 14), ("mediator", 21)],
+        "dingxi-2022": [("judicial-office", 5), ("mediation-committee", 10), ("mediator", 14)],
+    }
     assert len(state["staff"]) == 14
     assert len({s["username"] for s in state["staff"]}) == 14
     assert state["bureaus"] == 8
@@ -329,8 +336,12 @@ def test_phase_moves_are_audited_and_refusals_explained(demo) -> None:  # type: 
     assert "no-such-campaign" in one_line_error(unknown)
 
     state = inspect(env)
-    assert [c["phase"] for c in state["campaigns"]] == ["tallying"]
-    phases = [a for a in state["audit"] if a["action"] == "campaign.phase"]
+    assert {c["slug"]: c["phase"] for c in state["campaigns"]}["dingxi-2023"] == "tallying"
+    phases = [
+        a
+        for a in state["audit"]
+        if a["action"] == "campaign.phase" and a["object_label"].startswith("2023年度")
+    ]
     assert len(phases) == 1  # the refused moves left no trace
     (entry,) = phases
     assert entry["actor_name"] == "命令行" and entry["actor"] is None
