@@ -22,8 +22,10 @@ from portal.controllers import ROUTES
 from portal.db import close_database, open_database
 from portal.errors import EXCEPTION_HANDLERS
 from portal.pagecache import PageCache
+from portal.results.controllers import ROUTES as RESULTS_ROUTES
 from portal.settings import Settings, get_settings
 from portal.stores import Stores, create_stores
+from portal.stories.controllers import ROUTES as STORY_ROUTES
 from portal.templating import STATIC_DIR, template_config
 from voting.captcha import CaptchaService
 from voting.controllers import ROUTES as VOTING_ROUTES
@@ -79,6 +81,8 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
             *ROUTES,
             *NOMINATION_ROUTES,
             *VOTING_ROUTES,
+            *RESULTS_ROUTES,
+            *STORY_ROUTES,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
         ],
         lifespan=[lifespan],

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from piccolo.table import Table
@@ -49,6 +50,18 @@ ACTION_LABELS = {
     "review.waive": "免除评分",
     "vote.release": "放行待核查投票",
     "vote.exclude": "剔除投票",
+    "story.create": "新建稿件",
+    "story.update": "修改稿件",
+    "story.submit": "报送稿件",
+    "story.publish": "发布稿件",
+    "story.return": "退回稿件",
+    "story.unpublish": "撤下稿件",
+    "results.tally": "综合评定计算",
+    "results.exclude": "取消候选资格",
+    "results.reinstate": "恢复候选资格",
+    "objection.investigating": "开始核查异议",
+    "objection.upheld": "异议成立，取消候选资格",
+    "objection.dismissed": "异议不成立",
 }
 
 
@@ -75,6 +88,8 @@ def _jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, Decimal):
+        return str(value)
     return value
 
 

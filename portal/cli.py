@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
+import io
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, NoReturn, TextIO
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from portal.settings import ConfigError, get_settings
@@ -135,7 +138,12 @@ async def _load_demo() -> list:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-serve", is_flag=True, help="Load the demo data and exit.")
 def demo(host: str, port: int, no_serve: bool) -> None:
-    """Migrate, load the demo campaign dingxi-2023, print the demo logins, then serve."""
+    """Migrate, load the demo campaigns, print the demo logins, then serve.
+
+    dingxi-2023 is in its public vote; dingxi-2022, the year before, is finished and
+    published (honour list, notice with a handled objection, stories).
+    """
+    from portal.results.demo import SLUG as FINISHED_SLUG
     from portal.seed import DEMO_PASSWORD, DEMO_SLUG
 
     settings = _settings()
@@ -150,6 +158,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         table.add_row(login.username, login.display_name, login.bureau)
     console.print(table)
     console.print(f"演示活动：http://{host}:{port}/campaigns/{DEMO_SLUG}")
+    console.print(f"往届活动（已命名）：http://{host}:{port}/campaigns/{FINISHED_SLUG}/honours")
     console.print(f"工作人员登录：http://{host}:{port}/login")
     if not no_serve:
         _serve(host, port, 1)
@@ -223,6 +232,63 @@ def phase(slug: str, phase: str) -> None:
     except PhaseRefused as exc:
         fail(str(exc))
     console.print(f"{slug} 已进入「{phase_label(new_phase)}」（{new_phase}）阶段。")
+
+
+RANKING_COLUMNS = ("名次", "名称", "县区", "评审得分", "有效票", "投票得分", "综合得分", "结果")
+
+
+async def _tally(slug: str) -> list[Any]:
+    from portal import campaigns
+    from portal.audit import Actor
+    from portal.results import services as results
+
+    await results.tally(Actor.command_line(), slug)
+    campaign = await campaigns.get_campaign(slug)
+    return await results.ranking(campaign)  # type: ignore[arg-type]
+
+
+@main.command()
+@click.argument("slug")
+def tally(slug: str) -> None:
+    """Compute the combined ranking of a campaign whose voting has closed.
+
+    Reads every shortlisted candidate's review score and counted votes (held and
+    excluded votes never count), ranks each category by the campaign's method and marks
+    the top QUOTA as proposed designees; the campaign enters the tallying phase
+    (audited). Refuses, listing every blocker, while votes are held undecided or review
+    scores are missing. Running it again before the notice recomputes and keeps the
+    exclusions already made. Prints the ranking.
+    """
+    from portal.results.services import ResultsRefused
+
+    _settings()
+    try:
+        ranking = run(_tally, slug)
+    except LookupError:
+        fail(f"找不到评选活动「{slug}」。")
+    except ResultsRefused as exc:
+        err_console.print("[bold red]错误：[/]暂不能进行综合评定：", highlight=False)
+        for reason in exc.reasons:
+            err_console.print(f"  - {escape(reason)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    for item in ranking:
+        table = RichTable(title=f"{item.category.title}（命名名额 {item.category.quota}）")
+        for column in RANKING_COLUMNS:
+            table.add_column(column)
+        for r in item.rows:
+            outcome = "已取消资格" if r.excluded_reason else ("拟命名" if r.designated else "")
+            table.add_row(
+                str(r.rank or "—"),
+                escape(r.name),
+                r.county,
+                str(r.review_score),
+                str(r.votes),
+                str(r.vote_score),
+                str(r.final_score),
+                outcome,
+            )
+        console.print(table)
+    console.print(f"{slug} 已完成综合评定，请核对后在管理页面发布公示。")
 
 
 COUNTER_CHECKS = 3  # a difference must persist this many looks, not be a vote in flight
@@ -337,6 +403,126 @@ def counters(slug: str, repair: bool) -> None:
         )
         sys.exit(1)
     console.print(f"{slug} 的实时票数与投票账本一致。")
+
+
+def _cannot_verify(message: str) -> NoReturn:
+    """Input that cannot be checked at all: one line, exit status 2."""
+    err_console.print(f"[bold red]无法核验：[/]{escape(message)}", highlight=False, soft_wrap=True)
+    sys.exit(2)
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "文件不存在"
+    if isinstance(exc, IsADirectoryError):
+        return "这是一个目录，不是文件"
+    if isinstance(exc, PermissionError):
+        return "没有读取权限"
+    return exc.strerror or str(exc)
+
+
+@contextlib.contextmanager
+def _ledger_lines(file: str) -> Iterator[TextIO]:
+    """The ledger's lines as csv wants them (``newline=""``), from a file or stdin."""
+    from voting.verify import Unreadable
+
+    if file == "-":
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+        try:
+            yield stream
+        finally:
+            stream.detach()  # leave stdin itself open
+        return
+    try:
+        stream = open(file, encoding="utf-8-sig", newline="")  # noqa: SIM115
+    except OSError as exc:
+        raise Unreadable(f"无法读取投票账本 {file}：{_os_reason(exc)}。") from None
+    with stream:
+        yield stream
+
+
+def _results_text(source: str) -> str:
+    """The results JSON, fetched from an http(s) URL or read from a file."""
+    from voting.verify import Unreadable
+
+    if source.startswith(("http://", "https://")):
+        import httpx
+
+        try:
+            response = httpx.get(
+                source, timeout=60, follow_redirects=True, headers={"Accept": "application/json"}
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise Unreadable(f"无法获取评选结果 {source}：{exc}") from None
+        if response.status_code != 200:
+            detail = ""
+            with contextlib.suppress(ValueError):
+                body = response.json()
+                if isinstance(body, dict) and isinstance(body.get("message"), str):
+                    detail = "：" + body["message"]
+            raise Unreadable(f"评选结果地址 {source} 返回 HTTP {response.status_code}{detail}")
+        return response.text
+    try:
+        with open(source, encoding="utf-8-sig") as stream:
+            return stream.read()
+    except OSError as exc:
+        raise Unreadable(f"无法读取评选结果 {source}：{_os_reason(exc)}。") from None
+    except UnicodeDecodeError:
+        raise Unreadable(f"评选结果 {source} 不是 UTF-8 文本，不是 JSON。") from None
+
+
+@main.command("verify-ledger")
+@click.argument("file", metavar="FILE")
+@click.option(
+    "--results",
+    metavar="URL-OR-FILE",
+    default=None,
+    help="The published results to compare with: the results URL "
+    "(https://HOST/api/v1/campaigns/SLUG/results) or that JSON saved to a file.",
+)
+def verify_ledger(file: str, results: str | None) -> None:
+    """Check a downloaded ledger.csv: the chain, then the counted votes per candidate.
+
+    FILE is the ledger as downloaded from /api/v1/campaigns/SLUG/ledger.csv once voting
+    has closed (- reads it from standard input). Nothing else is needed: no database,
+    no configuration, no network (unless --results is a URL).
+
+    Checked, in order: the header; every row well formed; seq runs 1, 2, … n without a
+    gap; every chain_hash, recomputed from the previous row's chain_hash (64 zeros before
+    the first row) and the row's seq, cast_at, candidate_id, voter_hash and receipt_hash
+    exactly as written. The first row where the chain breaks is named by its line in the
+    file and its seq: an altered row breaks it at that row, a deleted, inserted or moved
+    row where the seq run is broken. Then the votes per status and the counted votes
+    (status counted) per candidate are printed.
+
+    With --results, every candidate's votes in the results must equal the ledger's
+    counted votes for that candidate_id, and every candidate with counted votes in the
+    ledger must appear in the results; each candidate that differs is named.
+
+    A voter finds their own vote by the SHA-256 of their receipt (receipt_hash).
+
+    \b
+    Exit status:
+      0  the chain holds, every row is well formed and (with --results) every count agrees
+      1  a check failed: the chain, a row, or a candidate's count
+      2  the input could not be read: missing file, not a ledger.csv, results not JSON
+
+    \b
+    Example:
+      portal verify-ledger dingxi-2023-ledger.csv \\
+          --results https://HOST/api/v1/campaigns/dingxi-2023/results
+    """
+    from voting.verify import Unreadable, check_ledger, compare_counts, parse_results, report
+
+    try:
+        with _ledger_lines(file) as lines:
+            entries = parse_results(_results_text(results)) if results else None
+            check = check_ledger(lines)
+    except Unreadable as exc:
+        _cannot_verify(str(exc))
+    mismatches = compare_counts(check.counted, entries) if entries is not None else None
+    source = "标准输入" if file == "-" else file
+    sys.exit(0 if report(console, source, check, entries, mismatches) else 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

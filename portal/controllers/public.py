@@ -11,6 +11,8 @@ from litestar.response import Template
 from portal import visits
 from portal.campaigns import WINDOWS, categories_of
 from portal.controllers.api import public_campaign, public_campaigns_query
+from portal.results.honours import archive as honours_archive
+from portal.stories.reading import latest as latest_stories
 from portal.tables import PHASE_ORDER, Campaign, Phase
 
 
@@ -47,7 +49,15 @@ class PublicPages(Controller):
         campaigns = await public_campaigns_query().order_by(Campaign.year, ascending=False).run()
         current = [c for c in campaigns if c.phase != Phase.published.value]
         past = [c for c in campaigns if c.phase == Phase.published.value]
-        return Template("public/home.html", context={"current": current, "past": past})
+        return Template(
+            "public/home.html",
+            context={
+                "current": current,
+                "past": past,
+                "archive": await honours_archive(),
+                "stories": await latest_stories(4),
+            },
+        )
 
     @get("/campaigns/{slug:str}", name="campaign")
     async def campaign(self, request: Request, slug: FromPath[str]) -> Template:

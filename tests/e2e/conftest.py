@@ -50,8 +50,8 @@ def _chromium() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The portal with the demo campaign, served on a free port; yields its base URL."""
+def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of the e2e server: its own database and var folder."""
     env = {
         **os.environ,
         "DATABASE_URL": os.environ["PORTAL_E2E_DATABASE_URL"],
@@ -60,6 +60,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "PORTAL_CAPTCHA_TEST_ANSWER": CAPTCHA_TEST_ANSWER,
     }
     env.pop("REDIS_URL", None)
+    return env
+
+
+def on_server_database(env: dict[str, str], *args: str) -> str:
+    """Run ``tests/e2e/prepare.py ARGS`` on the e2e server's database (this process's
+    engine is bound to the test database); return what it printed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.prepare", *args],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def server(server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The portal with the demo campaign, served on a free port; yields its base URL."""
+    env = server_env
     subprocess.run(
         [str(PORTAL), "demo", "--no-serve"], env=env, check=True, capture_output=True, timeout=180
     )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -33,7 +34,13 @@ from PIL import Image
 from nominations import excel, review, services, uploads
 from nominations.tables import Assignment, Criterion, Document, Nomination, PanelMember
 from portal.accounts import load_staff
+from portal.audit import Actor
+from portal.results import services as results
+from portal.results.tables import Objection, Standing, Tally
 from portal.seed import DEMO_SLUG, ensure_demo_campaign
+from portal.stories import publishing as story_publishing
+from portal.stories import services as story_services
+from portal.stories.tables import Story, StoryCandidate
 from portal.tables import AuditEntry, Campaign, Category, Phase, Staff
 from portal.templating import form_time
 from tests.helpers import csrf_token, login
@@ -144,6 +151,39 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("POST", "/staff/voting/{slug:str}/candidates/{candidate_id:int}/exclude"):
                                                                          (N, Y, N, N, N),
     ("GET",  "/campaigns/{slug:str}/method"):                            (Y, Y, Y, Y, Y),
+    # Results: the city admin tallies, excludes, publishes the notice and designates; the
+    # auditor reads; the ranking is public (API) from the notice on.
+    ("GET",  "/staff/results"):                                          (N, Y, N, N, Y),
+    ("GET",  "/staff/results/{slug:str}"):                               (N, Y, N, N, Y),
+    ("POST", "/staff/results/{slug:str}/tally"):                         (N, Y, N, N, N),
+    ("POST", "/staff/results/{slug:str}/candidates/{candidate_id:int}/exclude"):
+                                                                         (N, Y, N, N, N),
+    ("POST", "/staff/results/{slug:str}/candidates/{candidate_id:int}/reinstate"):
+                                                                         (N, Y, N, N, N),
+    ("POST", "/staff/results/{slug:str}/notice"):                        (N, Y, N, N, N),
+    ("POST", "/staff/results/{slug:str}/designate"):                     (N, Y, N, N, N),
+    # Objections: the public objects during the notice (CAPTCHA, limits) and looks up its
+    # receipt; the city admin handles them, the auditor reads (names, phones, evidence).
+    ("GET",  "/campaigns/{slug:str}/notice"):                            (Y, Y, Y, Y, Y),
+    ("GET",  "/campaigns/{slug:str}/notice/object"):                     (Y, Y, Y, Y, Y),
+    ("POST", "/campaigns/{slug:str}/notice/object"):                     (Y, Y, Y, Y, Y),
+    ("GET",  "/objections"):                                             (Y, Y, Y, Y, Y),
+    ("GET",  "/objections/{receipt:str}"):                               (Y, Y, Y, Y, Y),
+    ("GET",  "/staff/results/{slug:str}/objections"):                    (N, Y, N, N, Y),
+    ("GET",  "/staff/results/{slug:str}/objections/{objection_id:int}/evidence"):
+                                                                         (N, Y, N, N, Y),
+    ("POST", "/staff/results/{slug:str}/objections/{objection_id:int}/investigate"):
+                                                                         (N, Y, N, N, N),
+    ("POST", "/staff/results/{slug:str}/objections/{objection_id:int}/uphold"):
+                                                                         (N, Y, N, N, N),
+    ("POST", "/staff/results/{slug:str}/objections/{objection_id:int}/dismiss"):
+                                                                         (N, Y, N, N, N),
+    ("GET",  "/api/v1/campaigns/{slug:str}/results"):                    (Y, Y, Y, Y, Y),
+    # The honour list and the printable decision once designated (404 before, for everyone
+    # alike); the results workbook from the notice on.
+    ("GET",  "/campaigns/{slug:str}/honours"):                           (Y, Y, Y, Y, Y),
+    ("GET",  "/campaigns/{slug:str}/announcement"):                      (Y, Y, Y, Y, Y),
+    ("GET",  "/campaigns/{slug:str}/results.xlsx"):                      (Y, Y, Y, Y, Y),
     ("GET",  "/healthz"):                                                (Y, Y, Y, Y, Y),
     ("GET",  "/healthz/ready"):                                          (Y, Y, Y, Y, Y),
     # Voting: the public API is open to everyone (the CAPTCHA and limits guard it).
@@ -152,6 +192,8 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/api/v1/captcha/{captcha_id:str}/audio.wav"):              (Y, Y, Y, Y, Y),
     ("POST", "/api/v1/campaigns/{slug:str}/votes"):                      (Y, Y, Y, Y, Y),
     ("GET",  "/api/v1/receipts/{receipt:str}"):                          (Y, Y, Y, Y, Y),
+    # The vote ledger is public once voting has closed (404 before, for everyone alike).
+    ("GET",  "/api/v1/campaigns/{slug:str}/ledger.csv"):                 (Y, Y, Y, Y, Y),
     # Voting pages: the vote page, the plain vote form, rules, QR codes and receipts.
     ("GET",  "/campaigns/{slug:str}/vote"):                              (Y, Y, Y, Y, Y),
     ("GET",  "/campaigns/{slug:str}/rules"):                             (Y, Y, Y, Y, Y),
@@ -161,6 +203,25 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
                                                                          (Y, Y, Y, Y, Y),
     ("GET",  "/receipts"):                                               (Y, Y, Y, Y, Y),
     ("GET",  "/receipts/{receipt:str}"):                                 (Y, Y, Y, Y, Y),
+    # Stories: the city writes, edits and publishes any story; a county clerk drafts and
+    # submits their own county's (another county's are 404); the auditor reads.
+    ("GET",  "/staff/stories"):                                          (N, Y, Y, N, Y),
+    ("GET",  "/staff/stories/new"):                                      (N, Y, Y, N, N),
+    ("POST", "/staff/stories/new"):                                      (N, Y, Y, N, N),
+    ("GET",  "/staff/stories/{story_id:int}"):                           (N, Y, Y, N, Y),
+    ("GET",  "/staff/stories/{story_id:int}/edit"):                      (N, Y, Y, N, N),
+    ("POST", "/staff/stories/{story_id:int}/edit"):                      (N, Y, Y, N, N),
+    ("GET",  "/staff/stories/{story_id:int}/cover.jpg"):                 (N, Y, Y, N, Y),
+    ("POST", "/staff/stories/{story_id:int}/submit"):                    (N, N, Y, N, N),
+    ("POST", "/staff/stories/{story_id:int}/publish"):                   (N, Y, N, N, N),
+    ("POST", "/staff/stories/{story_id:int}/return"):                    (N, Y, N, N, N),
+    ("POST", "/staff/stories/{story_id:int}/unpublish"):                 (N, Y, N, N, N),
+    # Published stories are public: the list, each page, the Atom feed, the covers.
+    ("GET",  "/stories"):                                                (Y, Y, Y, Y, Y),
+    ("GET",  "/stories/{story_id:int}"):                                 (Y, Y, Y, Y, Y),
+    ("GET",  "/stories/feed.atom"):                                      (Y, Y, Y, Y, Y),
+    ("GET",  "/media/stories/{story_id:int}/cover.jpg"):                 (Y, Y, Y, Y, Y),
+    ("GET",  "/media/stories/{story_id:int}/thumbnail.jpg"):             (Y, Y, Y, Y, Y),
 }
 # fmt: on
 
@@ -183,7 +244,17 @@ NOMINATION_OF_ROUTE = {
 }
 # Likewise the assignment: the reviewer's open one, or for reopening the scored one.
 ASSIGNMENT_OF_ROUTE = {"/staff/review/assignments/{assignment_id:int}/reopen": "scored"}
+# The scene's story each route acts on (default: the county clerk's draft, with a cover).
+STORY_OF_ROUTE = {
+    "/staff/stories/{story_id:int}/publish": "submitted",
+    "/staff/stories/{story_id:int}/return": "submitted",
+    "/staff/stories/{story_id:int}/unpublish": "published",
+    "/stories/{story_id:int}": "published",
+    "/media/stories/{story_id:int}/cover.jpg": "published",
+    "/media/stories/{story_id:int}/thumbnail.jpg": "published",
+}
 CRITERIA = [("工作实绩", "60"), ("群众评价", "40")]
+CRITERION_ID = 1  # scores are summed whatever their keys: any id will do for a total
 # Query strings a page needs to show real content rather than a "choose …" error.
 QUERIES = {
     ("GET", "/staff/nominations"): "campaign={slug}",
@@ -212,7 +283,21 @@ def allowed(method: str, path: str, role: str) -> bool:
 
 
 def is_nomination_route(path: str) -> bool:
-    return "nomination" in path or "candidate" in path or is_review_route(path)
+    return (
+        "nomination" in path
+        or "candidate" in path
+        or is_review_route(path)
+        or is_objection_route(path)
+    )
+
+
+def is_objection_route(path: str) -> bool:
+    """Staff objection routes: they act on the scene's objection to its candidate."""
+    return path.startswith("/staff/results/") and "/objections" in path
+
+
+def is_story_route(path: str) -> bool:
+    return path.startswith(("/stories", "/staff/stories", "/media/stories"))
 
 
 def is_review_route(path: str) -> bool:
@@ -295,11 +380,60 @@ async def set_phase(phase: Phase) -> None:
     await Campaign.update({Campaign.phase: phase.value}).where(Campaign.slug == DEMO_SLUG).run()
 
 
+async def tallied(path: str) -> None:
+    """The seeded campaign tallied (held votes decided, every candidate scored), in the
+    state where the results route ``path`` takes effect."""
+    campaign = await demo_campaign()
+    held = (Vote.campaign == campaign.id) & (Vote.status == "held")
+    await Vote.update({Vote.status: "excluded"}).where(held).run()
+    reviewer = await Staff.objects().where(Staff.username == "reviewer").first().run()
+    now = dt.datetime.now(dt.UTC)
+    shortlisted = await Nomination.select(Nomination.id).where(
+        (Nomination.campaign == campaign.id) & (Nomination.status == "shortlisted")
+    )
+    for row in shortlisted:
+        mine = Assignment.nomination == row["id"]
+        if not await Assignment.exists().where(mine):
+            await Assignment(nomination=row["id"], reviewer=reviewer.id).save().run()
+        scored = {
+            Assignment.scores: json.dumps({str(CRITERION_ID): "80"}),
+            Assignment.submitted_at: now,
+        }
+        await Assignment.update(scored).where(mine & Assignment.submitted_at.is_null()).run()
+    await set_phase(Phase.tallying)
+    actor = Actor.command_line()
+    await results.tally(actor, DEMO_SLUG)
+    if path.endswith("/reinstate"):
+        for row in await Standing.select(Standing.candidate).where(Standing.excluded_reason == ""):
+            await results.exclude(actor, campaign, row["candidate"], "材料失实")
+    if path.endswith("/designate"):
+        await results.open_notice(actor, DEMO_SLUG, 1, now=now - dt.timedelta(days=2))
+
+
+async def objection_pending(path: str) -> None:
+    """The seeded campaign in its public notice, the scene's objection not yet handled."""
+    await tallied(path)
+    await results.open_notice(Actor.command_line(), DEMO_SLUG, 7)
+    await Objection.update(
+        {
+            Objection.status: "received",
+            Objection.resolution: "",
+            Objection.handled_by: None,
+            Objection.handled_at: None,
+        },
+        force=True,
+    ).run()
+
+
 async def effective_state(path: str) -> None:
     """Put the seeded campaign where the allowed role's request on ``path`` takes effect:
     in preparation for campaign changes, in its nomination window for nominations and
     review criteria, in its review window for the rest of the expert review."""
-    if is_review_route(path) and "/criteria/" not in path:
+    if is_objection_route(path):
+        await objection_pending(path)
+    elif path.startswith("/staff/results/"):
+        await tallied(path)
+    elif is_review_route(path) and "/criteria/" not in path:
         await open_for_review()
     elif is_nomination_route(path):
         await open_for_nominations()
@@ -319,15 +453,18 @@ class Scene:
     documents: dict[str, int] = field(default_factory=dict)
     assignments: dict[str, int] = field(default_factory=dict)
     criteria: list[int] = field(default_factory=list)
+    objection: int = 0
+    stories: dict[str, int] = field(default_factory=dict)
 
     async def build(self, review_too: bool = True) -> None:
         """The nominations (and the reviewer's open assignment); with ``review_too`` also
-        the rest of the expert review. Each part once."""
+        the rest of the expert review; and the stories. Each part once."""
         async with campaign_kept():
             if not self.ids:
                 await self._build_nominations()
             if review_too and "scored" not in self.ids:
                 await self._build_review()
+        await self.build_stories()
 
     async def _build_nominations(self) -> None:
         await open_for_nominations()
@@ -353,6 +490,7 @@ class Scene:
         for key, nomination_id in self.ids.items():
             if key != "reviewer":
                 self.documents[key] = (await services.documents_of(nomination_id))[0].id
+        self.objection = await self._objection(candidate)
 
     async def _build_review(self) -> None:
         """Criteria of the candidates' category, a candidate nobody is assigned to yet,
@@ -431,6 +569,22 @@ class Scene:
             ]
         )
 
+    async def _objection(self, candidate: Nomination) -> int:
+        """An objection to the candidate, with a PDF as evidence (for the staff routes)."""
+        objection = Objection(
+            campaign=(await demo_campaign()).id,
+            candidate=candidate.id,
+            receipt="YY-ROLE-TEST-2345",
+            real_name="王建国",
+            phone="13919001234",
+            relation="同村村民",
+            content="申报材料中的调解数量与实际不符。",
+            evidence=uploads.save_pdf(minimal_pdf(), self.directory),
+            evidence_name="证据.pdf",
+        )
+        await objection.save().run()
+        return objection.id
+
     def score_form(self) -> dict[str, str]:
         """The reviewer's complete scores (just under full marks) as the form sends them."""
         return {
@@ -463,14 +617,38 @@ class Scene:
                 document_id=str(self.documents[nomination]),
                 assignment_id=str(self.assignments.get(ASSIGNMENT_OF_ROUTE.get(path, "open"))),
                 candidate_id=str(self.ids["candidate"]),
+                objection_id=str(self.objection),
                 category_id=str(self.categories[CATEGORY_KEY].id),
             )
+        if self.stories:
+            values["story_id"] = str(self.stories[STORY_OF_ROUTE.get(path, "draft")])
         return values
+
+    async def build_stories(self) -> None:
+        """The county clerk's draft, a submitted and a published story, each with a cover."""
+        if self.stories:
+            return
+        clerk, admin = await self._user("county_clerk"), await self._user("city_admin")
+        for key in ("draft", "submitted", "published"):
+            story = await story_services.create(
+                actor_for(clerk),
+                clerk,
+                {"kind": "case", "title": f"安定区{key}稿件", "body": "调解经过。\n\n调解结果。"},
+                uploads.save_photo(photo_bytes(), self.directory),
+            )
+            if key != "draft":
+                await story_publishing.submit(actor_for(clerk), clerk, story)
+            if key == "published":
+                await story_publishing.publish(actor_for(admin), admin, story)
+            self.stories[key] = story.id
+        self.stories["bureau"] = clerk.bureau_id
 
     async def concrete(self, method: str, path: str) -> str:
         """The registered path with real values for its parameters (and its query)."""
         if is_nomination_route(path):
             await self.build(review_too=is_review_route(path))
+        if is_story_route(path):
+            await self.build_stories()
         values = self.values(path)
 
         def value(match: re.Match) -> str:
@@ -548,6 +726,16 @@ async def payload(method: str, path: str, scene: Scene) -> tuple[dict, dict | No
         "/staff/accounts/{username:str}/active": {"active": "0"},
         "/staff/voting/{slug:str}/candidates/{candidate_id:int}/release": {"reason": "核实无误"},
         "/staff/voting/{slug:str}/candidates/{candidate_id:int}/exclude": {"reason": "集中投票"},
+        "/staff/results/{slug:str}/candidates/{candidate_id:int}/exclude": {"reason": "材料失实"},
+        "/staff/results/{slug:str}/candidates/{candidate_id:int}/reinstate": {"reason": "复核属实"},
+        "/staff/results/{slug:str}/notice": {"days": "7"},
+        "/staff/results/{slug:str}/designate": {"document_no": "定司发〔2023〕12号"},
+        "/staff/results/{slug:str}/objections/{objection_id:int}/uphold": {
+            "resolution": "经核查，反映的问题属实。"
+        },
+        "/staff/results/{slug:str}/objections/{objection_id:int}/dismiss": {
+            "resolution": "经核查，反映的问题不属实。"
+        },
     }
     if scene.ids:
         category_id = str(scene.categories[CATEGORY_KEY].id)
@@ -605,6 +793,23 @@ async def payload(method: str, path: str, scene: Scene) -> tuple[dict, dict | No
                 "/staff/review/assignments/{assignment_id:int}/waive": {"reason": "专家因病缺席"},
             }
         )
+    if scene.stories:
+        story = {
+            "kind": "deeds",
+            "body": "调解经过。\n\n调解结果。",
+            "bureau": str(scene.stories["bureau"]),
+            "action": "save",
+        }
+        forms.update(
+            {
+                "/staff/stories/new": {**story, "title": "新写的稿件"},
+                "/staff/stories/{story_id:int}/edit": {**story, "title": "改过标题的稿件"},
+                "/staff/stories/{story_id:int}/return": {"reason": "请补充调解协议的履行情况"},
+                "/staff/stories/{story_id:int}/unpublish": {
+                    "unpublish_reason": "当事人要求隐去信息"
+                },
+            }
+        )
     if path == "/staff/nominations/import" and scene.ids:
         workbook = filled_template(scene.categories[CATEGORY_KEY], ["安定区导入的司法所"])
         return forms[path], {"file": ("推荐对象.xlsx", workbook, XLSX)}
@@ -644,6 +849,14 @@ async def snapshot(directory: Path | None = None) -> dict[str, list]:
         "panel": await PanelMember.select().order_by(PanelMember.id).run(),
         "assignments": await Assignment.select().order_by(Assignment.id).run(),
         "votes": await Vote.select().order_by(Vote.id).run(),
+        "tallies": await Tally.select().order_by(Tally.id).run(),
+        "standings": await Standing.select().order_by(Standing.id).run(),
+        "objections": await Objection.select().order_by(Objection.id).run(),
+        # Story views are flushed like the campaigns' (left out for the same reason).
+        "stories": await Story.select(*(c for c in Story.all_columns() if c._meta.name != "visits"))
+        .order_by(Story.id)
+        .run(),
+        "story_candidates": await StoryCandidate.select().order_by(StoryCandidate.id).run(),
         "files": stored_files(directory),
     }
 
@@ -782,7 +995,7 @@ async def check_cell(client, scene, upload_folder, method: str, path: str, role:
         assert response.status_code < 500, response.text[:300]
         if role == "anonymous" and response.is_redirect:
             assert not response.headers["location"].startswith("/login?")
-        if method == "GET" and is_nomination_route(path):
+        if method == "GET" and (is_nomination_route(path) or is_story_route(path)):
             # The path values are real: the page, file or export is there for this role.
             assert response.status_code == 200, (url, role, response.text[:300])
         return
