@@ -10,20 +10,12 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from portal.seed import DEMO_PASSWORD
 from tests.e2e.conftest import CAPTCHA_TEST_ANSWER, on_server_database, shot
+from tests.e2e.steps import sign_in
 from tests.e2e.test_voting_flow import phone_context
 
 SLUG = "e2e-results"
 RECEIPT = re.compile(r"^YY-[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$")
-
-
-def sign_in(tab: Page, username: str) -> None:
-    tab.goto("/login")
-    tab.get_by_label("用户名").fill(username)
-    tab.get_by_label("密码").fill(DEMO_PASSWORD)
-    tab.get_by_role("button", name="登录").click()
-    expect(tab).to_have_url(re.compile(r"/staff$"))
 
 
 def test_tally_notice_objection_designation(page: Page, browser, server, server_env) -> None:  # type: ignore[no-untyped-def]

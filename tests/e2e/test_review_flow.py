@@ -13,19 +13,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from PIL import Image
 from playwright.sync_api import Page, expect
 
+from tests.e2e import steps
 from tests.e2e.conftest import shot
-from tests.e2e.test_nomination_flow import FIGURES, PDF, TEXTS, field, minute, sign_out
-from tests.e2e.test_staff_login import sign_in
+from tests.e2e.steps import CategorySpec, sign_in, sign_out
 
 SLUG = "review-e2e"
 TITLE = "评审流程测试“枫桥式”评选"
 NAME = "安定区评审测试司法所"
 DEEDS = "坚持“四前”工作法，**小事不出村、大事不出镇**。"
+CATEGORY = CategorySpec()
 CRITERIA = [
     ("先进事迹", "60", "事迹是否突出、真实可信"),
     ("工作成效", "40", "调解成功率与群众满意度"),
@@ -38,49 +37,25 @@ def create_campaign(page: Page) -> None:
     """The city admin creates the campaign (nominations open now, review window set),
     one category, and opens nominations."""
     sign_in(page, "city-admin")
-    page.goto("/staff/campaigns/new")
-    now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
-    page.get_by_label("活动名称").fill(TITLE)
-    page.get_by_label("网址标识").fill(SLUG)
-    page.get_by_label("年度").fill(str(now.year))
-    page.get_by_label("推荐申报开始").fill(minute(now - dt.timedelta(days=1)))
-    page.get_by_label("推荐申报结束").fill(minute(now + dt.timedelta(days=7)))
-    page.get_by_label("专家评审开始").fill(minute(now - dt.timedelta(hours=1)))
-    page.get_by_label("专家评审结束").fill(minute(now + dt.timedelta(days=14)))
-    page.get_by_role("button", name="创建活动").click()
-    expect(page).to_have_url(re.compile(rf"/staff/campaigns/{SLUG}$"))
-
-    page.get_by_role("link", name="增加类别").click()
-    page.get_by_label("类别名称").fill("“枫桥式”司法所")
-    page.get_by_label("类别标识").fill("judicial-office")
-    page.get_by_label("对象类型").select_option("judicial_office")
-    page.get_by_label("命名名额").fill("7")
-    page.get_by_label("每县推荐上限").fill("2")
-    page.get_by_label("每人每日可投票数").fill("3")
-    page.get_by_role("button", name="保存").click()
-    expect(page.get_by_role("status")).to_contain_text("已保存评选类别")
-    page.get_by_role("button", name="进入下一阶段：推荐申报").click()
-    expect(page.locator(".phase-bar .current")).to_have_text("推荐申报")
+    now = steps.now()
+    steps.create_campaign(
+        page,
+        SLUG,
+        TITLE,
+        {
+            "专家评审开始": now - dt.timedelta(hours=1),
+            "专家评审结束": now + dt.timedelta(days=14),
+        },
+    )
+    steps.add_category(page, SLUG, CATEGORY)
+    steps.move_phase(page, SLUG, "推荐申报")
     sign_out(page)
 
 
 def nominate(page: Page, photo: Path, evidence: Path) -> int:
     """The clerk of 安定区 submits a complete nomination; returns its id."""
     sign_in(page, "clerk-anding")
-    page.goto(f"/staff/nominations?campaign={SLUG}")
-    page.get_by_role("link", name="新建推荐").click()
-    for label, value in {**TEXTS, "名称": NAME}.items():
-        field(page, label).fill(value)
-    field(page, "类型").select_option(label="乡镇（街道）")
-    field(page, "事迹材料").fill(DEEDS)
-    for label, value in FIGURES.items():
-        field(page, label).fill(value)
-    field(page, "照片").set_input_files(photo)
-    page.get_by_label("证明材料（PDF）").set_input_files(evidence)
-    page.get_by_role("button", name="保存并报送").click()
-    expect(page).to_have_url(re.compile(r"/staff/nominations/\d+$"))
-    expect(page.get_by_role("status")).to_contain_text("已报送市司法局审核")
-    nomination_id = int(page.url.rsplit("/", 1)[1])
+    nomination_id = steps.nominate(page, SLUG, NAME, DEEDS, photo, evidence)
     sign_out(page)
     return nomination_id
 
@@ -94,19 +69,15 @@ def progress_row(page: Page):  # type: ignore[no-untyped-def]
 def test_a_reviewer_scores_a_candidate_and_the_city_sees_progress(
     page: Page, tmp_path: Path
 ) -> None:
-    photo = tmp_path / "portrait.jpg"
-    Image.new("RGB", (800, 600), (40, 90, 160)).save(photo, "JPEG")
-    evidence = tmp_path / "典型案例.pdf"
-    evidence.write_bytes(PDF)
+    photo = steps.jpeg(tmp_path / "portrait.jpg", (40, 90, 160))
+    evidence = steps.pdf(tmp_path / "典型案例.pdf")
 
     create_campaign(page)
     nomination_id = nominate(page, photo, evidence)
 
     # The city shortlists it, sets the criteria and chooses the panel.
     sign_in(page, "city-admin")
-    page.goto(f"/staff/nominations/{nomination_id}")
-    page.get_by_role("button", name="确定入围").click()
-    expect(page.get_by_role("status")).to_contain_text("已确定入围")
+    steps.shortlist(page, nomination_id)
 
     page.goto(f"/staff/review/campaigns/{SLUG}/criteria/judicial-office")
     expect(page.get_by_role("heading", level=1)).to_have_text("评分标准：“枫桥式”司法所")
@@ -117,30 +88,17 @@ def test_a_reviewer_scores_a_candidate_and_the_city_sees_progress(
     page.locator("#max_points-1").fill(CRITERIA[1][1])
     page.get_by_role("button", name="保存评分标准").click()
     expect(page.get_by_role("alert")).to_contain_text("合计须为 100 分（现为 90.0 分）")
-    for i, (title, points, guidance) in enumerate(CRITERIA):
-        page.locator(f"#title-{i}").fill(title)
-        page.locator(f"#max_points-{i}").fill(points)
-        page.locator(f"#guidance-{i}").fill(guidance)
+    steps.fill_criteria(page, CRITERIA)
     shot(page, "review-criteria")
-    page.get_by_role("button", name="保存评分标准").click()
-    expect(page).to_have_url(re.compile(rf"/staff/review/campaigns/{SLUG}$"))
-    expect(page.get_by_role("status")).to_contain_text("已保存「“枫桥式”司法所」的评分标准")
+    steps.save_criteria(page, SLUG, CATEGORY)
     expect(page.locator(".category")).to_contain_text("先进事迹 60.0 · 工作成效 40.0")
 
-    page.get_by_label(f"{REVIEWER}（通渭县司法局）").check()
-    page.get_by_role("button", name="保存专家名单").click()
-    expect(page.get_by_role("status")).to_contain_text("已保存评审专家名单")
-    expect(page.get_by_label(f"{REVIEWER}（通渭县司法局）")).to_be_checked()
+    steps.choose_panel(page, SLUG, [f"{REVIEWER}（通渭县司法局）"])
 
     # Into 专家评审 (through 资格审核), then the automatic assignment.
-    page.goto(f"/staff/campaigns/{SLUG}")
-    page.get_by_role("button", name="进入下一阶段：资格审核").click()
-    expect(page.locator(".phase-bar .current")).to_have_text("资格审核")
-    page.get_by_role("button", name="进入下一阶段：专家评审").click()
-    expect(page.locator(".phase-bar .current")).to_have_text("专家评审")
-    page.goto(f"/staff/review/campaigns/{SLUG}")
-    page.get_by_role("button", name="按回避规则自动分配").click()
-    expect(page.get_by_role("status")).to_contain_text("已按回避规则自动分配评审任务")
+    steps.move_phase(page, SLUG, "资格审核")
+    steps.move_phase(page, SLUG, "专家评审")
+    steps.assign(page, SLUG)
     expect(progress_row(page)).to_contain_text("0 / 1")
     candidate = page.get_by_role("row", name=re.compile(NAME))
     expect(candidate).to_contain_text("0 / 1")
@@ -178,8 +136,8 @@ def test_a_reviewer_scores_a_candidate_and_the_city_sees_progress(
     assert response.ok and response.headers["content-type"] == "application/pdf"
 
     # A draft keeps its values.
-    first = page.get_by_label(re.compile(rf"^{CRITERIA[0][0]}（满分"))
-    second = page.get_by_label(re.compile(rf"^{CRITERIA[1][0]}（满分"))
+    first = steps.criterion(page, CRITERIA[0][0])
+    second = steps.criterion(page, CRITERIA[1][0])
     expect(form).to_contain_text(CRITERIA[0][2])  # the guidance
     first.fill("52.5")
     page.get_by_label("评语").fill(COMMENT)
