@@ -33,11 +33,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return f"portal test database: {config.getoption('--db')} ({_STATE.get('db_origin', '')})"
+# Tests of one engine only, deselected (not skipped) in the other engine's pass: those
+# that need PostgreSQL and Redis whatever --db says (several server processes sharing one
+# database, a PostgreSQL outage), and SQLite's own faults (a locked or full file).
+ENGINE_MARKERS = {
+    "postgres_only": (
+        "postgres_only: needs PostgreSQL (and Redis) whatever --db says; deselected in the "
+        "SQLite pass"
+    ),
+    "sqlite_only": "sqlite_only: a fault of SQLite itself; deselected in the PostgreSQL pass",
+}
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = [f"portal test database: {config.getoption('--db')} ({_STATE.get('db_origin', '')})"]
+    other = "postgres_only" if config.getoption("--db") == "sqlite" else "sqlite_only"
+    lines.append(f"deselected in this pass: tests marked {ENGINE_MARKERS[other]}")
+    return lines
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    for line in ENGINE_MARKERS.values():
+        config.addinivalue_line("markers", line)
     if hasattr(config, "workerinput"):  # pragma: no cover - no xdist here
         return
     tmp = Path(tempfile.mkdtemp(prefix="portal-test-"))
@@ -76,6 +93,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # Browser tests last: Playwright's sync API runs its own event loop while a browser
     # is open, which must not overlap the async tests' loop.
     items.sort(key=lambda item: "tests/e2e/" in str(item.path))
+    # Deselected, not skipped: in the other engine's pass they cannot run (see the header).
+    other = "postgres_only" if config.getoption("--db") == "sqlite" else "sqlite_only"
+    deselected = [item for item in items if item.get_closest_marker(other)]
+    if deselected:
+        items[:] = [item for item in items if not item.get_closest_marker(other)]
+        config.hook.pytest_deselected(items=deselected)
     if _STATE["skip_reason"]:
         marker = pytest.mark.skip(reason=_STATE["skip_reason"])
         for item in items:
@@ -174,6 +197,9 @@ def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
         # Tests read live figures right after changing them; tests/portal/test_pagecache.py
         # turns the cache on.
         page_cache_seconds=0,
+        # Exact outcomes on a shared, loaded machine: no vote is shed for waiting on the
+        # ledger writer (tests/portal/test_shedding.py sets its own bounds).
+        ledger_wait=0.0,
     )
 
 

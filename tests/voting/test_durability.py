@@ -14,21 +14,13 @@ intact from 64 zeros; voting then goes on where the chain left off.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
-import json
-import os
 import random
 import secrets
 import signal
-import sqlite3
-import subprocess
-import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,51 +28,21 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import services
 from tests.voting.conftest import TEST_ANSWER
-from voting.ledger import first_break
+from tests.voting.deployment import (
+    Deployment,
+    Server,
+    captcha,
+    check_chain,
+    deploy,
+    ledger_rows,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-PORTAL = str(Path(sys.executable).with_name("portal"))
 SLUG = "durable-2024"
 VOTERS = 20  # simulated voters streaming at once
 KILL_AFTER = 100  # acknowledged votes before the kill
 KILL_IN_FLIGHT = 3  # ... and then as soon as this many votes are on their way
 AFTER_RESTART = 10  # votes cast on the restarted server
-
-# Makes the campaign in the deployment's database (run with its environment).
-SETUP = f"""
-import asyncio, json
-
-from portal.db import close_database, open_database
-from tests.voting.conftest import make_voting_campaign
-
-
-async def main():
-    await open_database()
-    try:
-        made = await make_voting_campaign({SLUG!r}, units=6, mediators=10)
-        print(json.dumps(made["candidates"]))
-    finally:
-        await close_database()
-
-
-asyncio.run(main())
-"""
-
-
-def _admin_sql(server_url: str, *statements: str) -> None:
-    # asyncpg in a thread of its own: the suite's event loop stays untouched.
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(services.admin_sql, server_url, *statements).result()
-
-
-@dataclass
-class Deployment:
-    env: dict[str, str]
-    database_url: str
-    candidates: dict[str, list[int]]
-    folder: Path
 
 
 @pytest.fixture(scope="module")
@@ -88,123 +50,12 @@ def deployment(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
     """A migrated database of its own with a campaign open for voting."""
-    folder = tmp_path_factory.mktemp("durability")
-    postgres = request.config.getoption("--db") == "postgres"
-    name = None
-    if postgres:
-        name = f"portal_durable_{uuid.uuid4().hex[:12]}"
-        _admin_sql(os.environ["DATABASE_URL"], f'CREATE DATABASE "{name}"')
-        url = services.with_database(os.environ["DATABASE_URL"], name)
-    else:
-        url = f"sqlite:///{folder / 'portal.sqlite3'}"
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env.update(
-        DATABASE_URL=url,
-        PORTAL_VAR_DIR=str(folder),
-        PORTAL_ENV="development",
-        PORTAL_SECRET_KEY=secrets.token_urlsafe(48),
-        PORTAL_CAPTCHA_TEST_ANSWER=TEST_ANSWER,
-        PORTAL_TRUSTED_PROXIES="127.0.0.1",
-        PORTAL_CAPTCHA_POOL_SIZE="300",
-    )
-    try:
-        migrate = subprocess.run(
-            [PORTAL, "migrate"], env=env, cwd=folder, capture_output=True, text=True, timeout=120
-        )
-        assert migrate.returncode == 0, migrate.stderr
-        setup = subprocess.run(
-            [sys.executable, "-c", SETUP],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert setup.returncode == 0, setup.stderr
-        yield Deployment(env, url, json.loads(setup.stdout.strip().splitlines()[-1]), folder)
-    finally:
-        if name:
-            _admin_sql(os.environ["DATABASE_URL"], f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-# --- the server process ----------------------------------------------------------------
-
-
-def listening_inodes(port: int) -> set[str]:
-    """Socket inodes listening on ``port`` (from /proc/net/tcp and tcp6)."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError), open(table) as fh:
-            for line in fh.readlines()[1:]:
-                parts = line.split()
-                if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
-                    inodes.add(parts[9])
-    return inodes
-
-
-def socket_inodes(pid: int) -> set[str]:
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        with contextlib.suppress(OSError):
-            target = os.readlink(fd)
-            if target.startswith("socket:["):
-                inodes.add(target[len("socket:[") : -1])
-    return inodes
-
-
-class Server:
-    """`portal serve` on a free port, in a process group of its own."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = services.free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [PORTAL, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=env,
-                cwd=env["PORTAL_VAR_DIR"],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its CAPTCHA drawing workers share its group
-            )
-
-    async def ready(self, client: httpx.AsyncClient, pool: int, seconds: float = 25) -> None:
-        """Wait until it answers and has ``pool`` CAPTCHA challenges drawn."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"the portal did not start:\n{self.log.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.TransportError):
-                response = await client.get(f"{self.base}/healthz/ready")
-                if response.status_code == 200 and response.json()["captcha_pool"] >= pool:
-                    return
-            await asyncio.sleep(0.1)
-        pytest.fail(f"the portal was not ready in {seconds} s:\n{self.log.read_text()[-3000:]}")
-
-    def serves_the_port(self) -> bool:
-        """Is the process we started the one holding the listening socket?"""
-        listening = listening_inodes(self.port)
-        return bool(listening) and bool(listening & socket_inodes(self.proc.pid))
-
-    def kill(self) -> int:
-        """SIGKILL the serving process (then its orphaned drawing workers)."""
-        os.kill(self.proc.pid, signal.SIGKILL)
-        code = self.proc.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        return code
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+    with deploy(
+        tmp_path_factory.mktemp("durability"),
+        {SLUG: {"units": 6, "mediators": 10}},
+        postgres=request.config.getoption("--db") == "postgres",
+    ) as made:
+        yield made
 
 
 # --- the voters -------------------------------------------------------------------------
@@ -238,16 +89,6 @@ class Stream:
         return [*units, *self.rng.sample(self.candidates["mediator"], 2)]
 
 
-async def captcha(client: httpx.AsyncClient) -> str:
-    for _ in range(400):
-        response = await client.post("/api/v1/captcha")
-        if response.status_code == 201:
-            return response.json()["captcha_id"]
-        assert response.status_code == 503, response.text  # the pool is being refilled
-        await asyncio.sleep(0.02)
-    raise AssertionError("the CAPTCHA pool never filled")
-
-
 async def voter(base: str, stream: Stream, *, stop_after: int | None = None) -> None:
     """Vote as one new voter after another until the server dies (or ``stop_after``)."""
     while not stream.killed.is_set():
@@ -271,7 +112,10 @@ async def cast(
     client: httpx.AsyncClient, stream: Stream, candidate_id: int, captcha_id: str
 ) -> bool:
     """One vote; ``False`` when the server is gone. From the moment the request is wholly
-    sent (before the kill) until its answer begins, it counts in ``stream.in_flight``."""
+    sent (before the kill) until its whole answer is read and recorded here, it counts in
+    ``stream.in_flight``: a vote in flight at the kill is then either acknowledged after
+    it or cut off (counting it out when its headers arrive would miss an answer whose
+    body was still being read)."""
     on_the_wire = False
 
     async def trace(event: str, info: dict[str, Any]) -> None:
@@ -279,9 +123,6 @@ async def cast(
         if event == "http11.send_request_body.complete" and not stream.killed.is_set():
             on_the_wire = True
             stream.in_flight += 1
-        elif event == "http11.receive_response_headers.complete" and on_the_wire:
-            on_the_wire = False
-            stream.in_flight -= 1
 
     try:
         response = await client.post(
@@ -313,36 +154,6 @@ async def cast(
     return True
 
 
-# --- the ledger -------------------------------------------------------------------------
-
-COLUMNS = "v.seq, v.cast_at, v.candidate, v.voter_hash, v.receipt, v.receipt_hash, v.chain_hash"
-
-
-async def ledger_rows(database_url: str) -> list[dict[str, Any]]:
-    """The campaign's ledger straight from the deployment's database, in ``seq`` order."""
-    query = (
-        f"SELECT {COLUMNS} FROM vote v JOIN campaign c ON c.id = v.campaign "
-        "WHERE c.slug = {} ORDER BY v.seq"
-    )
-    if database_url.startswith("sqlite:///"):
-        with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as db:
-            db.row_factory = sqlite3.Row
-            return [dict(row) for row in db.execute(query.format("?"), (SLUG,))]
-    import asyncpg
-
-    conn = await asyncpg.connect(database_url)
-    try:
-        return [dict(row) for row in await conn.fetch(query.format("$1"), SLUG)]
-    finally:
-        await conn.close()
-
-
-def check_chain(rows: list[dict]) -> None:
-    """The public chain holds over the rows in ``seq`` order (no gap, no bad link)."""
-    broken = first_break(rows)
-    assert broken is None, f"the chain breaks at seq {rows[broken]['seq']}"
-
-
 # --- the test ---------------------------------------------------------------------------
 
 
@@ -350,11 +161,13 @@ def check_chain(rows: list[dict]) -> None:
 async def test_acknowledged_votes_survive_a_sigkill_mid_stream(
     store: str, deployment: Deployment, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    env = dict(deployment.env)
+    # Every vote must be answered 201 or cut off by the kill: no load shedding on a busy
+    # machine (tests/portal/test_shedding.py tests the shedding).
+    env = {**deployment.env, "PORTAL_QUEUE_TIMEOUT_MS": "60000", "PORTAL_LEDGER_WAIT_MS": "0"}
     if store == "redis":
         env["REDIS_URL"] = request.getfixturevalue("redis_url")
     started = time.monotonic()
-    before = len(await ledger_rows(deployment.database_url))
+    before = len(await ledger_rows(deployment.database_url, SLUG))
     stream = Stream(deployment.candidates, random.Random(secrets.randbits(64)))
 
     server = Server(env, tmp_path / "first.log")
@@ -408,7 +221,7 @@ async def test_acknowledged_votes_survive_a_sigkill_mid_stream(
                     body["cast_at"],
                 )
 
-            rows = await ledger_rows(deployment.database_url)
+            rows = await ledger_rows(deployment.database_url, SLUG)
             check_chain(rows)
             recorded = Counter(row["receipt"] for row in rows)
             assert all(recorded[receipt] == 1 for receipt in acked)
@@ -426,7 +239,7 @@ async def test_acknowledged_votes_survive_a_sigkill_mid_stream(
             )
             assert not after.refused, after.refused
             assert len(after.acked) >= AFTER_RESTART
-            rows = await ledger_rows(deployment.database_url)
+            rows = await ledger_rows(deployment.database_url, SLUG)
             check_chain(rows)
             assert {b["receipt"] for b in after.acked} <= {row["receipt"] for row in rows}
     finally:
