@@ -31,6 +31,7 @@ from litestar.types import (
 )
 
 from portal.accounts import StaffUser, load_staff
+from portal.apidocs import DOCS_CSP
 from portal.audit import Actor
 from portal.network import client_network
 from portal.tables import Role
@@ -134,12 +135,36 @@ def actor_of(request: ASGIConnection) -> Actor:
 
 
 def safe_next(target: str | None, default: str = "/staff") -> str:
-    """A redirect target after login: only a path on this site, never another host."""
+    """A redirect target after login: only a path on this site, never another host.
+
+    Browsers drop tabs and newlines inside a URL and read a backslash as a slash, so
+    "/", a tab, "/evil.example" would leave the site: any control character or
+    backslash refuses the target, as does a second leading slash.
+    """
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return default
-    if any(c in target for c in "\r\n\\") or target.startswith("/login"):
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return default
+    if target.startswith("/login"):
         return default
     return target
+
+
+# Every response but the API docs: scripts, styles and everything else from this site
+# only, never framed. (The templates hold no inline script, style or event handler;
+# tests/portal/test_security.py scans them.)
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; media-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+# Staff pages and the login form show personal data: never kept by a browser or proxy
+# (the back button after logout asks the server again).
+NO_STORE_PREFIXES = ("/staff", "/api/staff/", "/login")
+
+
+def _is_docs(path: str) -> bool:
+    return path == "/schema" or path.startswith("/schema/")
 
 
 def security_headers(production: bool) -> BeforeMessageSendHookHandler:
@@ -149,29 +174,27 @@ def security_headers(production: bool) -> BeforeMessageSendHookHandler:
     Litestar gives outside the middleware stack: unknown paths (404), wrong methods (405)
     and errors raised by the session middleware (e.g. 503 when the store is down).
     """
+    common = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+    ]
+    if production:
+        common.append((b"strict-transport-security", b"max-age=31536000"))
+    page_csp = (b"content-security-policy", CSP.encode())
+    docs_csp = (b"content-security-policy", DOCS_CSP.encode())
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        docs = scope["path"].startswith("/schema")
+        path = scope["path"]
         headers = list(message.get("headers", []))
         names = {name.lower() for name, _ in headers}
-        extra = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"strict-origin-when-cross-origin"),
-            (b"x-frame-options", b"DENY"),
-        ]
-        if not docs:
-            extra.append(
-                (
-                    b"content-security-policy",
-                    b"default-src 'self'; script-src 'self'; style-src 'self'; "
-                    b"img-src 'self' data:; media-src 'self'; object-src 'none'; "
-                    b"base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
-                )
-            )
-        if production:
-            extra.append((b"strict-transport-security", b"max-age=31536000"))
+        extra = [*common, docs_csp if _is_docs(path) else page_csp]
+        if path.startswith(NO_STORE_PREFIXES):
+            extra.append((b"cache-control", b"no-store"))
         headers.extend(h for h in extra if h[0] not in names)
         message["headers"] = headers
 
