@@ -13,6 +13,14 @@ not timed; answers completed in the following ``duration`` seconds are counted a
 their latencies kept. A request in flight at the deadline is finished (its status
 still counts, so every acknowledged vote is seen) and the connection stops.
 
+With a ``rate`` the load is an open loop instead: requests are sent at that fixed
+rate whatever the server answers, each on an idle keep-alive connection of a pool
+(``connections`` opened beforehand, more opened as needed up to ``max_connections``),
+so a slow server faces more and more requests in flight rather than fewer new ones,
+as with real visitors. Latency runs from the moment a request was due, so time spent
+waiting for a connection counts too; every answer is timed, whatever its status. A
+request unanswered after ``request_timeout`` seconds is abandoned and counted.
+
 Every request that carries a client address gets a new one in ``10.0.0.0/8`` (sent as
 ``X-Forwarded-For``; the portal believes it from the trusted proxy 127.0.0.1), so
 each simulated voter is its own network and a new cookie voter.
@@ -36,6 +44,10 @@ from typing import Literal
 Kind = Literal["get", "captcha", "vote"]
 
 CONNECT_TIMEOUT = 10.0
+# An idle keep-alive connection older than this is not reused: the server closes idle
+# connections after 5 s (uvicorn's default), and a request written on a connection it
+# is closing would fail as a browser's would not (a browser retries it on a new one).
+KEEPALIVE_IDLE = 3.0
 # A phase that has not ended this long after its deadline is abandoned.
 TAIL_TIMEOUT = 30.0
 USER_AGENT = "portal-bench/1"
@@ -63,6 +75,10 @@ class LoadSpec:
     limit: int = 0
     # Keep the ``captcha_id`` of every successful answer (fetching challenges).
     collect: bool = False
+    # Open loop: requests per second sent by this process (0: closed loop).
+    rate: float = 0.0
+    max_connections: int = 1000
+    request_timeout: float = 30.0
 
 
 @dataclass
@@ -72,8 +88,16 @@ class LoadResult:
     statuses: Counter[int] = field(default_factory=Counter)  # every answer, untimed ones too
     ok: int = 0  # successful answers completed inside the timed window
     window: float = 0.0  # seconds the timed window lasted (shorter if ballots ran out)
-    latencies_ms: array = field(default_factory=lambda: array("d"))  # of those answers
+    # Of those answers (open loop: of every answer completed inside the window).
+    latencies_ms: array = field(default_factory=lambda: array("d"))
+    # Open loop: the status of each of those answers, in the same order.
+    latency_statuses: array = field(default_factory=lambda: array("i"))
+    # Open loop: how late each request was written (ms after it was due): the client's
+    # own delay (a busy machine, waiting for a connection), part of every latency.
+    send_lags_ms: array = field(default_factory=lambda: array("d"))
     connection_errors: int = 0
+    timeouts: int = 0  # open loop: requests abandoned after ``request_timeout``
+    sent: int = 0  # requests sent (open loop)
     held: int = 0  # accepted votes the brushing checks held for review
     # The supply (ballots, or the ``limit``) ended before the deadline: the timed
     # window ends when the first connection had nothing left to send.
@@ -101,7 +125,8 @@ class _Run:
         self.measure_from = spec.start_at + spec.warmup
         self.deadline = self.measure_from + spec.duration
         self.ran_out_at: float | None = None
-        self.ok_times = array("d")  # completion (wall clock) of each timed answer
+        self.ok_times = array("d")  # completion (wall clock) of each timed success
+        self.latency_times = array("d")  # completion (wall clock) of each timed latency
         self.static = (
             f"GET {spec.path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
             f"User-Agent: {USER_AGENT}\r\n\r\n"
@@ -149,19 +174,25 @@ class _Run:
         return head + body
 
     def record(self, status: int, body: bytes, started: float, finished: float) -> None:
-        """Count one answer; time it if it is a success inside the window."""
+        """Count one answer; time it if it is a success (open loop: any answer) inside
+        the window."""
         result = self.result
         result.statuses[status] += 1
-        if status != self.spec.ok_status:
-            return
-        if self.spec.collect:
+        ok = status == self.spec.ok_status
+        if ok and self.spec.collect:
             result.collected.append(json.loads(body)["captcha_id"])
-        elif self.spec.kind == "vote" and b'"status":"held"' in body:
+        elif ok and self.spec.kind == "vote" and b'"status":"held"' in body:
             result.held += 1
+        if not ok and not self.spec.rate:
+            return
         now = time.time()
         if self.measure_from <= now < self.deadline:
-            self.ok_times.append(now)
+            if ok:
+                self.ok_times.append(now)
+            self.latency_times.append(now)
             result.latencies_ms.append((finished - started) * 1000.0)
+            if self.spec.rate:
+                result.latency_statuses.append(status)
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
@@ -245,10 +276,137 @@ async def _connection(run: _Run) -> None:
         drop()
 
 
+class _Pool:
+    """Keep-alive connections for the open loop: idle ones are reused, new ones opened
+    up to ``limit``; beyond that a request waits for one to come back."""
+
+    def __init__(self, spec: LoadSpec) -> None:
+        self.spec = spec
+        # (reader, writer) and since when each has been idle, most recent last.
+        self.idle: list[tuple[tuple[asyncio.StreamReader, asyncio.StreamWriter], float]] = []
+        self.opened = 0
+        self.returned = asyncio.Condition()
+
+    async def open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        self.opened += 1
+        try:
+            return await asyncio.wait_for(
+                asyncio.open_connection(self.spec.host, self.spec.port), CONNECT_TIMEOUT
+            )
+        except BaseException:
+            self.opened -= 1
+            raise
+
+    async def take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        while True:
+            if self.idle:
+                conn, since = self.idle.pop()
+                if time.monotonic() - since < KEEPALIVE_IDLE and not conn[0].at_eof():
+                    return conn
+                conn[1].close()  # stale: the server may be closing it
+                self.opened -= 1
+                continue
+            if self.opened < self.spec.max_connections:
+                return await self.open()
+            async with self.returned:
+                await self.returned.wait()
+
+    async def give_back(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+        self.idle.append((conn, time.monotonic()))
+        async with self.returned:
+            self.returned.notify()
+
+    async def discard(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+        conn[1].close()
+        self.opened -= 1
+        async with self.returned:
+            self.returned.notify()
+
+    def close(self) -> None:
+        for (_reader, writer), _since in self.idle:
+            writer.close()
+        self.idle.clear()
+
+
+async def _one_request(run: _Run, pool: _Pool, request: bytes, due: float) -> None:
+    """One open-loop request: a connection from the pool, send, read, give it back."""
+    try:
+        conn = await pool.take()
+    except (OSError, TimeoutError):
+        run.result.connection_errors += 1
+        return
+    reader, writer = conn
+    run.result.send_lags_ms.append((time.time() - due) * 1000.0)
+    try:
+        writer.write(request)
+        status, body, close = await asyncio.wait_for(
+            read_response(reader), run.spec.request_timeout
+        )
+    except TimeoutError:
+        run.result.timeouts += 1
+        await pool.discard(conn)
+        return
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+        run.result.connection_errors += 1
+        await pool.discard(conn)
+        return
+    run.record(status, body, due, time.time())
+    if close:
+        await pool.discard(conn)
+    else:
+        await pool.give_back(conn)
+
+
+async def _open_loop(run: _Run) -> None:
+    """Send at ``rate`` per second from ``start_at`` to the deadline; wait for the answers."""
+    spec = run.spec
+    pool = _Pool(spec)
+    opened = await asyncio.gather(
+        *(pool.open() for _ in range(min(spec.connections, spec.max_connections))),
+        return_exceptions=True,
+    )
+    for conn in opened:
+        if isinstance(conn, BaseException):
+            run.result.connection_errors += 1
+        else:
+            pool.idle.append((conn, time.monotonic()))
+    tasks: set[asyncio.Task[None]] = set()
+    interval = 1.0 / spec.rate
+    sent = 0
+    try:
+        while True:
+            due = spec.start_at + sent * interval
+            if due >= run.deadline:
+                break
+            delay = due - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            request = run.next_request()
+            if request is None:
+                break
+            sent += 1
+            task = asyncio.create_task(_one_request(run, pool, request, due))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        run.result.sent = sent
+        if tasks:
+            await asyncio.wait(tasks, timeout=spec.request_timeout + CONNECT_TIMEOUT + TAIL_TIMEOUT)
+        for task in list(tasks):
+            task.cancel()
+            run.result.timeouts += 1
+    finally:
+        pool.close()
+
+
 async def _main(spec: LoadSpec) -> LoadResult:
     run = _Run(spec)
-    tasks = [asyncio.create_task(_connection(run)) for _ in range(spec.connections)]
+    if spec.rate:
+        tasks = [asyncio.create_task(_open_loop(run))]
+    else:
+        tasks = [asyncio.create_task(_connection(run)) for _ in range(spec.connections)]
     budget = max(0.0, run.deadline - time.time()) + TAIL_TIMEOUT
+    if spec.rate:
+        budget += spec.request_timeout + CONNECT_TIMEOUT + TAIL_TIMEOUT
     done, pending = await asyncio.wait(tasks, timeout=budget)
     for task in pending:
         task.cancel()
@@ -265,9 +423,11 @@ async def _main(spec: LoadSpec) -> LoadResult:
     if run.ran_out_at is not None and run.ran_out_at < run.deadline:
         result.ran_out = True
         end = max(run.measure_from, run.ran_out_at)
-        kept = [i for i, t in enumerate(run.ok_times) if t < end]
+        kept = [i for i, t in enumerate(run.latency_times) if t < end]
         result.latencies_ms = array("d", (result.latencies_ms[i] for i in kept))
-        run.ok_times = array("d", (run.ok_times[i] for i in kept))
+        if result.latency_statuses:
+            result.latency_statuses = array("i", (result.latency_statuses[i] for i in kept))
+        run.ok_times = array("d", (t for t in run.ok_times if t < end))
     result.ok = len(run.ok_times)
     result.window = max(0.0, end - run.measure_from)
     return result

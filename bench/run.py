@@ -13,6 +13,11 @@ same number of keep-alive connections:
   while that page does not exist);
 - ``vote``: ``POST /api/v1/campaigns/dingxi-2023/votes`` with challenges fetched before
   the phase (and the pool refilled), answered with ``PORTAL_CAPTCHA_TEST_ANSWER``;
+- ``overload``: the same vote requests in an open loop at twice the vote phase's
+  throughput (``--overload-factor``), whatever the server answers: past its capacity
+  the portal must shed load (``503`` with ``Retry-After``) rather than queue it, so
+  every answer is 201, 409, 429 or 503 and none waits long (``overload_5xx``,
+  ``overload_p99_ms``);
 - ``captcha``: ``POST /api/v1/captcha``, last, since it drains the pool.
 
 Every vote and challenge request comes from its own client address (``X-Forwarded-For``
@@ -20,8 +25,10 @@ from the trusted proxy 127.0.0.1) without a cookie: each is a new voter on its o
 network, so no per-voter or per-network limit refuses it. Afterwards the rows of the
 ``vote`` table are counted in the database and compared with the 201 answers.
 
-The run fails (exit 1) on a setup error, on a 5xx answer, or when the acknowledged votes
-differ from the ledger rows; a missed speed target is reported, never a failure.
+The run fails (exit 1) on a setup error, on a 5xx answer (in the overload phase: any
+answer but 201, 409, 429 and 503, a connection error or a request left unanswered), or
+when the acknowledged votes differ from the ledger rows; a missed speed target (the
+overload p99 included) is reported, never a failure.
 """
 
 from __future__ import annotations
@@ -62,6 +69,7 @@ from bench.services import (
     start_server,
     wait_until,
 )
+from portal.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -69,9 +77,10 @@ SLUG = "dingxi-2023"
 CATEGORY = "mediator"
 VOTE_PAGE = f"/campaigns/{SLUG}/vote?category={CATEGORY}"
 FALLBACK_PAGE = f"/campaigns/{SLUG}/candidates"
-# Runs sending client addresses before a block of 10.0.0.0/8 is used again (3 per
-# configuration; each configuration has its own store, so reuse across them is harmless).
-ADDRESS_BLOCKS = 8
+# Runs sending client addresses before a block of 10.0.0.0/8 is used again (5 to 8 per
+# configuration: fetching in rounds, votes, overload, challenges; each configuration
+# has its own store, so reuse across them is harmless).
+ADDRESS_BLOCKS = 16
 # The pool counts as settled when this many polls, 0.5 s apart, show the same level.
 POOL_STILL_POLLS = 4
 TEST_ANSWER = "BENCH"  # longer than any real answer (4 characters)
@@ -80,6 +89,20 @@ CONFIGS = {"postgres+redis": 2, "sqlite+memory": 1}  # configuration → server 
 PORTAL_VARIABLES = ("DATABASE_URL", "REDIS_URL")
 PORTAL_PREFIX = "PORTAL_"
 
+# Overload: answers the portal may give past its capacity, and the latency bound. The
+# server runs with the default shedding settings: a request waits at most
+# PORTAL_QUEUE_TIMEOUT_MS for a slot; the margin covers handling it once admitted
+# (up to PORTAL_MAX_INFLIGHT requests share the process's CPU).
+OVERLOAD_ALLOWED = frozenset({201, 409, 429, 503})
+QUEUE_TIMEOUT_MS = round(Settings.queue_timeout * 1000)
+OVERLOAD_MARGIN_MS = 1500
+OVERLOAD_BOUND_MS = QUEUE_TIMEOUT_MS + OVERLOAD_MARGIN_MS
+# Open loop: keep-alive connections opened beforehand and at most, per load process, and
+# how long a request may go unanswered before the client gives up on it.
+OVERLOAD_CONNECTIONS = 64
+OVERLOAD_MAX_CONNECTIONS = 2000
+OVERLOAD_REQUEST_TIMEOUT = 30.0
+
 # The targets; none of them fails the run.
 TARGETS: dict[str, str] = {
     "vote_ratio": "vote_rps / bare_rps >= 0.5",
@@ -87,6 +110,10 @@ TARGETS: dict[str, str] = {
     "captcha_ratio": "captcha_rps / bare_rps >= 0.8",
     "page_ratio": "page_rps / bare_rps >= 0.5",
     "errors_5xx": "errors_5xx = 0",
+    "overload_5xx": "overload_5xx = 0 (open loop at 2 x vote_rps)",
+    "overload_statuses": "overload answers only 201, 409, 429 or 503",
+    "overload_p99": f"overload_p99_ms <= {OVERLOAD_BOUND_MS} "
+    f"(PORTAL_QUEUE_TIMEOUT_MS {QUEUE_TIMEOUT_MS} + {OVERLOAD_MARGIN_MS})",
     "ledger": "acknowledged = ledger_rows",
 }
 
@@ -105,6 +132,8 @@ class Options:
     pool_size: int
     ballots: int
     output: Path
+    overload_factor: float = 2.0
+    overload_duration: float = 10.0
 
 
 @dataclass
@@ -121,6 +150,12 @@ class Phase:
     connection_errors: int
     ran_out: bool
     held: int = 0
+    # Open loop only: the rate asked for, requests sent, requests left unanswered.
+    rate: float = 0.0
+    sent: int = 0
+    timeouts: int = 0
+    p99_by_status: dict[int, float] = field(default_factory=dict)
+    send_lag_p99_ms: float = 0.0
     # Server CPU time per answer in this phase (warm-up included), in ms; None: unknown.
     serving_cpu_ms: float | None = None
     drawing_cpu_ms: float | None = None
@@ -128,7 +163,34 @@ class Phase:
     def errors_5xx(self) -> int:
         return sum(n for status, n in self.statuses.items() if status >= 500)
 
+    def overload_5xx(self) -> int:
+        """Failures under overload: 5xx other than a 503 shed, and requests with no answer."""
+        errors = sum(n for status, n in self.statuses.items() if status >= 500 and status != 503)
+        return errors + self.connection_errors + self.timeouts
+
+    def unexpected(self) -> dict[int, int]:
+        """Answers under overload other than the allowed ones."""
+        return {k: v for k, v in sorted(self.statuses.items()) if k not in OVERLOAD_ALLOWED}
+
     def summary(self) -> dict[str, Any]:
+        if self.name == "overload":
+            return {
+                "path": self.path,
+                "arrival_rps": round(self.rate, 1),
+                "sent": self.sent,
+                "accepted_rps": round(self.rps, 1),
+                "p50_ms": round(self.p50_ms, 2),
+                "p99_ms": round(self.p99_ms, 2),
+                "p99_ms_by_status": {str(k): round(v, 2) for k, v in self.p99_by_status.items()},
+                "client_send_lag_p99_ms": round(self.send_lag_p99_ms, 2),
+                "timed_window_s": round(self.window_s, 2),
+                "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+                "connection_errors": self.connection_errors,
+                "timeouts": self.timeouts,
+                "supply_ran_out": self.ran_out,
+                "server_cpu_ms_per_answer": _round(self.serving_cpu_ms),
+                "held_for_review": self.held,
+            }
         return {
             "path": self.path,
             "rps": round(self.rps, 1),
@@ -156,6 +218,9 @@ class ConfigRun:
     phases: dict[str, Phase] = field(default_factory=dict)
     acknowledged: int = 0
     ledger_rows: int = 0
+    # Of those, the overload phase's.
+    overload_acknowledged: int = 0
+    overload_ledger_rows: int = 0
     notes: list[str] = field(default_factory=list)
     services: dict[str, str] = field(default_factory=dict)
 
@@ -165,16 +230,33 @@ class ConfigRun:
 
     @property
     def errors_5xx(self) -> int:
-        return sum(phase.errors_5xx() for phase in self.phases.values())
+        """5xx answers of the phases within capacity (the overload phase has its own)."""
+        return sum(p.errors_5xx() for name, p in self.phases.items() if name != "overload")
+
+    @property
+    def overload_5xx(self) -> int:
+        return self.phases["overload"].overload_5xx()
+
+    def failed(self) -> bool:
+        """A 5xx, an answer under overload the contract does not allow, or a lost vote."""
+        return bool(
+            self.errors_5xx
+            or self.overload_5xx
+            or self.phases["overload"].unexpected()
+            or self.acknowledged != self.ledger_rows
+        )
 
     def targets_met(self) -> dict[str, bool]:
-        bare, vote = self.phases["bare"], self.phases["vote"]
+        bare, vote, overload = self.phases["bare"], self.phases["vote"], self.phases["overload"]
         return {
             "vote_ratio": self.ratio("vote") >= 0.5,
             "vote_p99": vote.p99_ms <= 3 * bare.p99_ms,
             "captcha_ratio": self.ratio("captcha") >= 0.8,
             "page_ratio": self.ratio("page") >= 0.5,
             "errors_5xx": self.errors_5xx == 0,
+            "overload_5xx": self.overload_5xx == 0,
+            "overload_statuses": not overload.unexpected(),
+            "overload_p99": overload.p99_ms <= OVERLOAD_BOUND_MS,
             "ledger": self.acknowledged == self.ledger_rows,
         }
 
@@ -192,8 +274,14 @@ class ConfigRun:
             "captcha_ratio": round(self.ratio("captcha"), 3),
             "page_rps": round(p["page"].rps, 1),
             "page_ratio": round(self.ratio("page"), 3),
+            "overload_rps": round(p["overload"].rate, 1),
+            "overload_5xx": self.overload_5xx,
+            "overload_p99_ms": round(p["overload"].p99_ms, 2),
+            "overload_statuses": {str(k): v for k, v in sorted(p["overload"].statuses.items())},
             "acknowledged": self.acknowledged,
             "ledger_rows": self.ledger_rows,
+            "overload_acknowledged": self.overload_acknowledged,
+            "overload_ledger_rows": self.overload_ledger_rows,
             "errors_5xx": self.errors_5xx,
             "detail": {
                 "phases": {name: phase.summary() for name, phase in p.items()},
@@ -244,27 +332,40 @@ class Load:
         limit: int = 0,
         collect: bool = False,
         timed: bool = True,
+        rate: float = 0.0,
+        duration: float | None = None,
     ) -> list[LoadResult]:
-        """Run one phase on every load process; return their results."""
+        """Run one phase on every load process; return their results.
+
+        With a ``rate`` (requests per second, all processes together) the phase is an
+        open loop, lasting ``duration`` (default ``--duration``) after the warm-up.
+        """
         options = self.options
         n = options.processes
         start_at = time.time() + 0.5  # each process opens its connections before that
+        if rate:
+            start_at += 1.0  # an open loop opens its pool first
+        timed_for = duration if duration is not None else options.duration
+        connections = OVERLOAD_CONNECTIONS * n if rate else options.connections
         specs = [
             LoadSpec(
                 kind=kind,
                 host=server.host,
                 port=server.port,
                 path=path,
-                connections=options.connections // n + (i < options.connections % n),
+                connections=connections // n + (i < connections % n),
                 start_at=start_at,
                 warmup=options.warmup if timed else 0.0,
-                duration=options.duration if timed else 120.0,
+                duration=timed_for if timed else 120.0,
                 ok_status=ok_status,
                 ip_base=base,
                 ballots=tuple(ballots[i::n]),
                 answer=TEST_ANSWER,
                 limit=limit // n + (i < limit % n) if limit else 0,
                 collect=collect,
+                rate=rate / n,
+                max_connections=OVERLOAD_MAX_CONNECTIONS,
+                request_timeout=OVERLOAD_REQUEST_TIMEOUT,
             )
             for i, base in enumerate(self._addresses(kind))
         ]
@@ -272,7 +373,8 @@ class Load:
 
     def phase(self, name: str, server: Server, kind: Kind, path: str, ok: int, **kw: Any) -> Phase:
         """Run a timed phase and summarise it."""
-        console.print(f"  {name:<8} {path} …", end=" ")
+        arrival = f" at {kw['rate']:,.0f} rps" if kw.get("rate") else ""
+        console.print(f"  {name:<8} {path}{arrival} …", end=" ")
         cpu_before = server.cpu()
         results = self.run(server, kind, path, ok, **kw)
         cpu_after = server.cpu()
@@ -288,7 +390,17 @@ class Load:
             connection_errors=sum(r.connection_errors for r in results),
             ran_out=any(r.ran_out for r in results),
             held=sum(r.held for r in results),
+            rate=kw.get("rate", 0.0),
+            sent=sum(r.sent for r in results),
+            timeouts=sum(r.timeouts for r in results),
         )
+        by_status: dict[int, list[float]] = {}
+        for r in results:
+            for status, latency in zip(r.latency_statuses, r.latencies_ms, strict=False):
+                by_status.setdefault(status, []).append(latency)
+        phase.p99_by_status = {k: percentile(sorted(v), 0.99) for k, v in sorted(by_status.items())}
+        lags = sorted(x for r in results for x in r.send_lags_ms)
+        phase.send_lag_p99_ms = percentile(lags, 0.99)
         answers = sum(phase.statuses.values())
         if cpu_before and cpu_after and answers:
             phase.serving_cpu_ms = (cpu_after["serving"] - cpu_before["serving"]) * 1e3 / answers
@@ -300,6 +412,14 @@ class Load:
             + (f", server CPU {phase.serving_cpu_ms:.2f} ms/answer" if phase.serving_cpu_ms else "")
             + (f", other answers {others}" if others else "")
             + (f", connection errors {phase.connection_errors}" if phase.connection_errors else "")
+            + (f", unanswered {phase.timeouts}" if phase.timeouts else "")
+            + (
+                ", p99 by status "
+                + ", ".join(f"{k}: {v:.0f} ms" for k, v in phase.p99_by_status.items())
+                + f", client send lag p99 {phase.send_lag_p99_ms:.0f} ms"
+                if phase.p99_by_status
+                else ""
+            )
         )
         return phase
 
@@ -364,6 +484,33 @@ def choose_page(server: Server, run: ConfigRun) -> str:
     return FALLBACK_PAGE
 
 
+def fetch_ballots(
+    server: Server, load: Load, options: Options, candidates: list[int], wanted: int
+) -> list[tuple[int, str]]:
+    """``wanted`` (candidate, live challenge) pairs, fetched over HTTP in as many rounds
+    as the pool needs (each waits for the pool to refill and stops short of emptying it).
+
+    One vote per new voter, candidates in turn: nobody votes twice for one candidate.
+    """
+    captcha_ids: list[str] = []
+    while len(captcha_ids) < wanted:
+        level = wait_for_pool(server, options.pool_size)
+        take = min(wanted - len(captcha_ids), level - options.connections - level // 50)
+        fetched = load.run(
+            server, "captcha", "/api/v1/captcha", 201, limit=take, collect=True, timed=False
+        )
+        got = [captcha_id for r in fetched for captcha_id in r.collected]
+        if len(got) < take:
+            statuses = sum((r.statuses for r in fetched), Counter())
+            failures = [failure for r in fetched for failure in r.failures][:3]
+            raise SetupError(
+                f"fetched {len(got)} of {take} challenges: {dict(statuses)}"
+                f", connection errors {sum(r.connection_errors for r in fetched)} {failures}"
+            )
+        captcha_ids += got
+    return [(candidates[i % len(candidates)], c) for i, c in enumerate(captcha_ids)]
+
+
 def mediator_candidates(server: Server) -> list[int]:
     status, body = server.get_json(f"/api/v1/campaigns/{SLUG}/candidates?category={CATEGORY}")
     if status != 200 or not isinstance(body, list) or not body:
@@ -416,19 +563,7 @@ def measure(
     # pool is refilled so that drawing does not compete with the votes for the CPU.
     candidates = mediator_candidates(server)
     wanted = min(options.ballots, pool_size - options.connections)
-    fetched = load.run(
-        server, "captcha", "/api/v1/captcha", 201, limit=wanted, collect=True, timed=False
-    )
-    captcha_ids = [captcha_id for r in fetched for captcha_id in r.collected]
-    fetch_statuses = sum((r.statuses for r in fetched), Counter())
-    if len(captcha_ids) < wanted:
-        failures = [failure for r in fetched for failure in r.failures][:3]
-        raise SetupError(
-            f"fetched {len(captcha_ids)} of {wanted} challenges: {dict(fetch_statuses)}"
-            f", connection errors {sum(r.connection_errors for r in fetched)} {failures}"
-        )
-    # One vote per new voter, candidates in turn: nobody votes twice for one candidate.
-    ballots = [(candidates[i % len(candidates)], c) for i, c in enumerate(captcha_ids)]
+    ballots = fetch_ballots(server, load, options, candidates, wanted)
     wait_for_pool(server, pool_size)
     vote_path = f"/api/v1/campaigns/{SLUG}/votes"
     run.phases["vote"] = load.phase("vote", server, "vote", vote_path, 201, ballots=ballots)
@@ -437,6 +572,34 @@ def measure(
             f"the {len(ballots)} prefetched challenges ran out: the vote phase was timed "
             f"for {run.phases['vote'].window_s:.1f} s (raise --ballots)"
         )
+
+    # Overload: votes sent at a multiple of the capacity just measured, whatever the
+    # server answers. Challenges for all of them are fetched first (in rounds, as the
+    # pool refills), so a shed vote is never one refused for want of a challenge.
+    rate = options.overload_factor * run.phases["vote"].rps
+    wanted = math.ceil(rate * (options.warmup + options.overload_duration) * 1.02) + 16
+    ballots = fetch_ballots(server, load, options, candidates, wanted)
+    wait_for_pool(server, pool_size)
+    before_overload = count_votes(env["DATABASE_URL"], SLUG)
+    overload = load.phase(
+        "overload",
+        server,
+        "vote",
+        vote_path,
+        201,
+        ballots=ballots,
+        rate=rate,
+        duration=options.overload_duration,
+    )
+    run.phases["overload"] = overload
+    if overload.ran_out:
+        run.notes.append(
+            f"the {len(ballots)} challenges fetched for the overload phase ran out: "
+            f"timed for {overload.window_s:.1f} s"
+        )
+    time.sleep(0.5)
+    run.overload_acknowledged = overload.statuses[201]
+    run.overload_ledger_rows = count_votes(env["DATABASE_URL"], SLUG) - before_overload
 
     # Last: it drains the pool. It stops short of emptying it (an empty pool answers
     # 503), so with a fast hand-out the timed window can end before --duration.
@@ -451,7 +614,7 @@ def measure(
             f"timed for {run.phases['captcha'].window_s:.1f} s (raise --pool-size)"
         )
 
-    run.acknowledged = run.phases["vote"].statuses[201]
+    run.acknowledged = run.phases["vote"].statuses[201] + overload.statuses[201]
     if run.phases["vote"].held:
         run.notes.append(
             f"{run.phases['vote'].held} of the accepted votes were held by the brushing checks"
@@ -464,6 +627,10 @@ def measure(
 
 
 # --- report ----------------------------------------------------------------------------
+
+
+def _statuses(statuses: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {v:,}" for k, v in statuses.items())
 
 
 def mark(ok: bool) -> str:
@@ -487,6 +654,10 @@ def report(runs: list[ConfigRun]) -> None:
         ("captcha ratio", lambda r: f"{r['captcha_ratio']:.2f}"),
         ("page rps", lambda r: f"{r['page_rps']:,.0f}"),
         ("page ratio", lambda r: f"{r['page_ratio']:.2f}"),
+        ("overload: arrival rps", lambda r: f"{r['overload_rps']:,.0f}"),
+        ("overload: answers", lambda r: _statuses(r["overload_statuses"])),
+        ("overload: 5xx, no answer", lambda r: str(r["overload_5xx"])),
+        ("overload: p99 ms", lambda r: f"{r['overload_p99_ms']:.1f}"),
         ("acknowledged votes", lambda r: f"{r['acknowledged']:,}"),
         ("ledger rows", lambda r: f"{r['ledger_rows']:,}"),
         ("5xx answers", lambda r: str(r["errors_5xx"])),
@@ -499,7 +670,7 @@ def report(runs: list[ConfigRun]) -> None:
     cpu.add_column("phase")
     for run in runs:
         cpu.add_column(run.config, justify="right")
-    for name in ("bare", "page", "vote", "captcha"):
+    for name in ("bare", "page", "vote", "overload", "captcha"):
         cells = []
         for run in runs:
             phase = run.phases[name]
@@ -543,6 +714,18 @@ def write_results(
             "load_processes": options.processes,
             "captcha_pool_size": options.pool_size,
             "prefetched_ballots": options.ballots,
+            "overload_factor": options.overload_factor,
+            "overload_duration_s": options.overload_duration,
+            "overload_open_loop": {
+                "connections_per_load_process": f"{OVERLOAD_CONNECTIONS} opened first, "
+                f"at most {OVERLOAD_MAX_CONNECTIONS}",
+                "request_timeout_s": OVERLOAD_REQUEST_TIMEOUT,
+            },
+            "portal_shedding": {
+                "PORTAL_MAX_INFLIGHT": Settings.max_inflight,
+                "PORTAL_QUEUE_TIMEOUT_MS": QUEUE_TIMEOUT_MS,
+                "PORTAL_LEDGER_WAIT_MS": round(Settings.ledger_wait * 1000),
+            },
             "wall_time_s": round(time.monotonic() - started),
         },
     }
@@ -588,6 +771,18 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         help="challenges fetched for the vote phase (default 4500; at most the pool size)",
     )
     parser.add_argument(
+        "--overload-factor",
+        type=float,
+        default=2.0,
+        help="overload arrival rate as a multiple of the measured vote rps (default 2)",
+    )
+    parser.add_argument(
+        "--overload-duration",
+        type=float,
+        default=None,
+        help="timed seconds of the overload phase (default: --duration)",
+    )
+    parser.add_argument(
         "--config",
         dest="configs",
         action="append",
@@ -604,6 +799,9 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         parser.error("--connections must be at least --processes (and that at least 1)")
     if args.ballots < 1 or args.pool_size <= args.connections:
         parser.error("--ballots must be positive and --pool-size above --connections")
+    overload_duration = args.duration if args.overload_duration is None else args.overload_duration
+    if args.overload_factor <= 0 or overload_duration <= 0:
+        parser.error("--overload-factor and --overload-duration must be positive")
     return Options(
         configs=tuple(args.configs or CONFIGS),
         duration=args.duration,
@@ -613,6 +811,8 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         pool_size=args.pool_size,
         ballots=min(args.ballots, args.pool_size - args.connections),
         output=args.output,
+        overload_factor=args.overload_factor,
+        overload_duration=overload_duration,
     )
 
 
@@ -641,9 +841,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     report(runs)
     write_results(runs, options, started, load_at_start)
-    failed = [run.config for run in runs if run.errors_5xx or run.acknowledged != run.ledger_rows]
+    failed = [run.config for run in runs if run.failed()]
     if failed:
-        console.print(f"[bold red]failed[/] ({', '.join(failed)}): 5xx answers or lost votes")
+        console.print(
+            f"[bold red]failed[/] ({', '.join(failed)}): 5xx answers, answers under overload "
+            "other than 201/409/429/503, requests left unanswered, or lost votes"
+        )
         return 1
     console.print(f"done in {time.monotonic() - started:.0f} s")
     return 0

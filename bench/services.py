@@ -1,10 +1,12 @@
 """What the benchmark runs against: PostgreSQL, Redis and the portal's server processes.
 
-The approach of ``tests/services.py``: PostgreSQL on 127.0.0.1:5432 when it answers
-(a fresh database is created for the run and dropped after), else a private server
-from the local binaries; Redis is a private ``redis-server`` on a free port when the
-binary exists (nothing shared is touched), else a database number on the local
-service that must be empty at start and is flushed (that number only) at the end.
+PostgreSQL and Redis are found by the test suite's own probing (``tests/services.py``,
+one copy for both): PostgreSQL from ``TEST_DATABASE_URL``, else the local service on
+127.0.0.1:5432, else a throwaway server from the local binaries (with ``fsync=off``,
+as for the tests); a fresh database is created on it for the run and dropped after.
+Redis is a throwaway ``redis-server`` on a free port when the binary exists (nothing
+shared is touched), else a database number on the local service that must be empty
+at start and is flushed (that number only) at the end.
 
 Every resource registers its own clean-up on a ``contextlib.ExitStack``, so a failed
 setup, the end of a run and Ctrl-C all undo the same way.
@@ -14,13 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import json
 import os
-import pwd
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +28,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+from tests import services
+from tests.services import free_port, port_open
+
+__all__ = ["free_port", "port_open"]  # re-exported for the bench's other modules
+
 LOCAL_REDIS = "redis://127.0.0.1:6379"
 # On a shared Redis, the bench uses this database number only (and only when empty).
 SHARED_REDIS_DB = 13
@@ -52,19 +54,6 @@ def quietly(fn: Callable[..., object], *args: object) -> Callable[[], None]:
     return step
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
-        return True
-    return False
-
-
 def wait_until(predicate: Callable[[], bool], seconds: float, interval: float = 0.1) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -75,18 +64,6 @@ def wait_until(predicate: Callable[[], bool], seconds: float, interval: float = 
 
 
 # --- Redis -----------------------------------------------------------------------------
-
-
-def _redis_answers(url: str) -> bool:
-    import redis
-
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=1)
-        client.ping()
-        client.close()
-        return True
-    except Exception:
-        return False
 
 
 def _redis_command(url: str, *args: str) -> object:
@@ -100,29 +77,15 @@ def _redis_command(url: str, *args: str) -> object:
 
 
 def start_redis(stack: contextlib.ExitStack, workdir: Path) -> tuple[str, str]:
-    """A Redis URL for the run and where it comes from."""
-    binary = shutil.which("redis-server")
-    if binary:
-        port = free_port()
-        folder = workdir / "redis"
-        folder.mkdir()
-        log = (workdir / "redis.log").open("wb")
-        stack.callback(log.close)
-        args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        proc = subprocess.Popen(  # noqa: S603 - our own arguments, no shell
-            [binary, *args, "--dir", str(folder)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        stack.callback(stop_process, proc)
-        url = f"redis://127.0.0.1:{port}/0"
-        if not wait_until(lambda: _redis_answers(url), 15):
-            raise SetupError(f"redis-server did not start (see {workdir / 'redis.log'})")
-        return url, f"private redis-server on {port}"
+    """A Redis URL for the run and where it comes from (``workdir`` is unused: the
+    throwaway server keeps its own folder)."""
+    service = services.start_redis()
+    if service.url is not None:
+        stack.callback(quietly(service.stop))
+        return service.url, service.origin
     url = f"{LOCAL_REDIS}/{SHARED_REDIS_DB}"
-    if not _redis_answers(url):
-        raise SetupError("no redis-server binary and no Redis on 127.0.0.1:6379")
+    if not services._redis_answers(url):
+        raise SetupError(f"{service.reason}, and no Redis on 127.0.0.1:6379")
     if _redis_command(url, "DBSIZE"):
         raise SetupError(f"shared Redis database {SHARED_REDIS_DB} is not empty: not using it")
     stack.callback(quietly(_redis_command, url, "FLUSHDB"))  # this database number only
@@ -130,17 +93,6 @@ def start_redis(stack: contextlib.ExitStack, workdir: Path) -> tuple[str, str]:
 
 
 # --- PostgreSQL ------------------------------------------------------------------------
-
-
-async def _pg_execute(url: str, *statements: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url, timeout=5)
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 async def _pg_fetchval(url: str, query: str, *args: object) -> object:
@@ -153,69 +105,16 @@ async def _pg_fetchval(url: str, query: str, *args: object) -> object:
         await conn.close()
 
 
-def _pg_answers(url: str) -> bool:
-    try:
-        asyncio.run(_pg_fetchval(url, "SELECT 1"))
-    except Exception:
-        return False
-    return True
-
-
-def _pg_bindir() -> Path | None:
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).parent
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(versions[-1]).parent if versions else None
-
-
-def _start_postgres(stack: contextlib.ExitStack, workdir: Path) -> str:
-    """initdb + pg_ctl in the run's folder; as root, as the ``postgres`` user."""
-    bindir = _pg_bindir()
-    if bindir is None:
-        raise SetupError("no PostgreSQL on 127.0.0.1:5432 and no initdb binary")
-    folder = workdir / "pg"
-    folder.mkdir()
-    datadir, sockdir = folder / "data", folder / "run"
-    sockdir.mkdir()
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError as exc:
-            raise SetupError("running as root and no 'postgres' user to run initdb") from exc
-        for path in (folder, sockdir):
-            os.chown(path, owner.pw_uid, owner.pw_gid)
-        prefix = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-
-    def run(*args: str) -> None:
-        subprocess.run(  # noqa: S603 - our own arguments, no shell
-            [*prefix, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-
-    ctl = str(bindir / "pg_ctl")
-    try:
-        run(str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "--auth=trust")
-        options = f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1"
-        run(ctl, "-D", str(datadir), "-w", "-l", str(folder / "log"), "-o", options, "start")
-    except subprocess.CalledProcessError as exc:
-        raise SetupError(f"private PostgreSQL failed: {exc.stderr.decode()[-300:]}") from exc
-    stack.callback(quietly(run, ctl, "-D", str(datadir), "-m", "immediate", "stop"))
-    return f"postgresql://postgres@127.0.0.1:{port}/postgres"
-
-
 def postgres_database(stack: contextlib.ExitStack, workdir: Path, name: str) -> tuple[str, str]:
     """A fresh database ``name`` (dropped at the end) and where the server comes from."""
-    if port_open("127.0.0.1", 5432) and _pg_answers(LOCAL_POSTGRES):
-        server, origin = LOCAL_POSTGRES, "local PostgreSQL on 5432"
-    else:
-        server = _start_postgres(stack, workdir)
-        origin = f"private PostgreSQL on {server.rsplit(':', 1)[1].split('/')[0]}"
-    asyncio.run(_pg_execute(server, f'CREATE DATABASE "{name}"'))
+    service = services.find_postgres()
+    if service.url is None:
+        raise SetupError(f"no PostgreSQL: {service.reason}")
+    stack.callback(quietly(service.stop))
+    services.admin_sql(service.url, f'CREATE DATABASE "{name}"')
     drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    stack.callback(quietly(lambda: asyncio.run(_pg_execute(server, drop))))
-    return f"{server.rsplit('/', 1)[0]}/{name}", origin
+    stack.callback(quietly(services.admin_sql, service.url, drop))
+    return services.with_database(service.url, name), f"PostgreSQL: {service.origin}"
 
 
 def count_votes(database_url: str, slug: str) -> int:

@@ -59,6 +59,16 @@ def _seconds(env_map: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _milliseconds(env_map: Mapping[str, str], name: str, default: int) -> float:
+    """A whole number of milliseconds (0–60000) from the environment, in seconds."""
+    raw = env_map.get(name, "").strip()
+    if not raw:
+        return default / 1000
+    if not raw.isdigit() or int(raw) > 60000:
+        raise ConfigError(f"{name} 须为 0–60000 之间的毫秒数，不能是 {raw!r}")
+    return int(raw) / 1000
+
+
 def _load_or_create_secret(var_dir: Path) -> str:
     """Development only: a random key kept under var/ so sessions survive restarts."""
     path = var_dir / "secret_key"
@@ -88,6 +98,13 @@ class Settings:
     # Seconds anonymous visitors' vote and candidate pages are served from memory
     # (PORTAL_PAGE_CACHE_SECONDS; 0 turns the cache off).
     page_cache_seconds: float = 2.0
+    # Load shedding, per server process (portal/shedding.py): requests handled at once
+    # (PORTAL_MAX_INFLIGHT), the longest a request waits for a slot before a 503
+    # (PORTAL_QUEUE_TIMEOUT_MS), and the longest a vote waits for the ledger writer
+    # to take it before a 503 with nothing recorded (PORTAL_LEDGER_WAIT_MS; 0: no bound).
+    max_inflight: int = 128
+    queue_timeout: float = 0.5
+    ledger_wait: float = 1.0
     var_dir: Path = DEFAULT_VAR_DIR
 
     @classmethod
@@ -113,6 +130,9 @@ class Settings:
             captcha_test_answer=env_map.get("PORTAL_CAPTCHA_TEST_ANSWER") or None,
             captcha_pool_size=_positive(env_map, "PORTAL_CAPTCHA_POOL_SIZE", 200),
             page_cache_seconds=_seconds(env_map, "PORTAL_PAGE_CACHE_SECONDS", 2.0),
+            max_inflight=_positive(env_map, "PORTAL_MAX_INFLIGHT", 128),
+            queue_timeout=_milliseconds(env_map, "PORTAL_QUEUE_TIMEOUT_MS", 500),
+            ledger_wait=_milliseconds(env_map, "PORTAL_LEDGER_WAIT_MS", 1000),
             var_dir=var_dir,
         )
 

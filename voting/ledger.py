@@ -7,6 +7,12 @@ transaction is being committed, the next requests queue up, and the writer commi
 all of them together in the next one (group commit). Under light load a batch is one
 vote and nothing waits for a timer; under heavy load a batch is many.
 
+A vote waits for the writer to take it at most ``max_wait`` seconds
+(``PORTAL_LEDGER_WAIT_MS``): past that, while it is still in the queue, it is withdrawn
+and ``LedgerBusy`` is raised, so nothing is recorded and the voter may retry. Once the
+writer has taken a vote into a batch it is never withdrawn: its commit may still
+succeed, and a vote that is recorded must not be answered as refused.
+
 The chain is one chain per campaign, whichever process writes: each batch takes the
 campaign's chain lock (a PostgreSQL advisory transaction lock; SQLite's single
 ``IMMEDIATE`` writer), reads the last ``seq`` and ``chain_hash``, and appends.
@@ -65,6 +71,10 @@ def first_break(rows: list[dict]) -> int | None:
             return position
         previous = expected
     return None
+
+
+class LedgerBusy(Exception):
+    """The writer did not take the vote in time; it was withdrawn, nothing recorded."""
 
 
 @dataclass
@@ -145,16 +155,27 @@ async def commit(votes: list[PendingVote]) -> None:
             await _append(campaign_id, list(group))
 
 
+@dataclass(eq=False)
+class _Queued:
+    """A vote in the writer's queue, with the future its request waits on."""
+
+    vote: PendingVote
+    future: asyncio.Future[PendingVote]
+    taken: bool = False  # in a batch: its commit may happen, it can no longer be withdrawn
+    withdrawn: bool = False  # given up by its request before the writer took it
+
+
 class LedgerWriter:
     """The per-process group-commit writer (start it in the app's lifespan)."""
 
-    def __init__(self, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, max_batch: int = MAX_BATCH, max_wait: float | None = None) -> None:
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[PendingVote, asyncio.Future[PendingVote]]] = (
-            asyncio.Queue()
-        )
+        # Seconds a vote may wait in the queue before it is withdrawn (None: no bound).
+        self.max_wait = max_wait
+        self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
+        self.withdrawn = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="ledger-writer")
@@ -170,39 +191,60 @@ class LedgerWriter:
         self._task = None
 
     async def record(self, vote: PendingVote) -> PendingVote:
-        """Queue ``vote`` and return once it is committed (raises what the commit raised)."""
+        """Queue ``vote`` and return once it is committed (raises what the commit raised).
+
+        Raises ``LedgerBusy`` when the writer has not taken the vote within ``max_wait``
+        seconds; the vote is then withdrawn and will not be recorded.
+        """
         if self._task is None:  # not running (a script, a test without lifespan)
             await commit([vote])
             return vote
-        future: asyncio.Future[PendingVote] = asyncio.get_running_loop().create_future()
-        await self._queue.put((vote, future))
-        return await asyncio.shield(future)
+        item = _Queued(vote, asyncio.get_running_loop().create_future())
+        self._queue.put_nowait(item)
+        if self.max_wait is not None:
+            # asyncio.wait never cancels the future: the commit goes on regardless.
+            await asyncio.wait({item.future}, timeout=self.max_wait)
+            if not item.future.done() and not item.taken:
+                item.withdrawn = True
+                self.withdrawn += 1
+                raise LedgerBusy(f"the ledger writer did not take the vote in {self.max_wait} s")
+        return await asyncio.shield(item.future)
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            batch: list[_Queued] = []
+            item = await self._queue.get()
+            while True:
+                if item.withdrawn:
+                    self._queue.task_done()
+                else:
+                    item.taken = True
+                    batch.append(item)
+                if len(batch) >= self.max_batch or self._queue.empty():
+                    break
+                item = self._queue.get_nowait()
+            if not batch:
+                continue
             try:
                 await self._write(batch)
             finally:
                 for _ in batch:
                     self._queue.task_done()
 
-    async def _write(self, batch: list[tuple[PendingVote, asyncio.Future[PendingVote]]]) -> None:
+    async def _write(self, batch: list[_Queued]) -> None:
         try:
-            await commit([vote for vote, _ in batch])
+            await commit([item.vote for item in batch])
         except Exception as exc:
             if len(batch) > 1 and is_unique_violation(exc):
                 # One vote broke a unique rule: commit the others without it.
                 for item in batch:
                     await self._write([item])
                 return
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(exc)
             return
         self.batches += 1
-        for vote, future in batch:
-            if not future.done():
-                future.set_result(vote)
+        for item in batch:
+            if not item.future.done():
+                item.future.set_result(item.vote)
