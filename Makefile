@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo serve test test-sqlite test-postgres lint format clean bench
+.PHONY: help install demo serve test test-sqlite test-postgres lint format clean bench chaos
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,9 @@ test-postgres: $(STAMP) ## The suite on a fresh PostgreSQL database
 
 bench: $(STAMP) ## Load benchmark: votes, CAPTCHA, vote page vs /healthz; writes bench/results.json
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+chaos: $(STAMP) ## Faults under real servers: SIGKILL, Redis and PostgreSQL stopped, SQLite locked or full
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 lint: $(STAMP) ## ruff: lint and formatting
 	$(BIN)/ruff check .

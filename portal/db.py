@@ -8,6 +8,7 @@ pool that the application opens at startup and closes at shutdown.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,11 +16,68 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 # How long a SQLite writer waits for the lock before giving up (seconds).
 SQLITE_BUSY_TIMEOUT = 15.0
 POSTGRES_POOL_SIZE = 10
+
+
+class _ClosingTransaction(SQLiteTransaction):
+    """Piccolo's SQLite transaction, closing its connection whatever fails.
+
+    Piccolo leaves the connection (and its aiosqlite thread, which keeps the process
+    from exiting) open when ``BEGIN`` fails — the database locked past the busy timeout,
+    a full disk — or when the commit or rollback at the end fails; then it also leaves
+    the task marked as inside the transaction, so the task's next one would reuse the
+    dead connection (the ledger writer would fail every batch after one fault).
+    """
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        try:
+            return await super().__aenter__()
+        except BaseException:
+            connection = getattr(self, "connection", None)
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    await connection.close()
+            raise
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            return await super().__aexit__(exception_type, exception, traceback)
+        except BaseException:
+            if self._parent is None:
+                with contextlib.suppress(Exception):
+                    await self.connection.close()  # rolls back what was not committed
+                with contextlib.suppress(ValueError, LookupError):
+                    self.engine.current_transaction.reset(self.context)
+            raise
+
+
+class PortalSQLiteEngine(SQLiteEngine):
+    """SQLite with connections that are closed on every failure (see ``_ClosingTransaction``)."""
+
+    async def get_connection(self):  # type: ignore[no-untyped-def]
+        import aiosqlite
+
+        connection = await aiosqlite.connect(**self.connection_kwargs)
+        try:
+            connection.row_factory = dict_factory  # type: ignore[assignment]
+            await connection.execute("PRAGMA foreign_keys = 1")
+        except BaseException:
+            await connection.close()
+            raise
+        return connection
+
+    def transaction(
+        self,
+        transaction_type: TransactionType = TransactionType.deferred,
+        allow_nested: bool = True,
+    ) -> SQLiteTransaction:
+        return _ClosingTransaction(
+            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
 
 
 def engine_from_url(url: str) -> Engine:
@@ -27,7 +85,7 @@ def engine_from_url(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT)
+        return PortalSQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT)
     if url.startswith("postgres://"):
         url = "postgresql://" + url.removeprefix("postgres://")
     return PostgresEngine(config={"dsn": url})
@@ -53,12 +111,30 @@ def prepare_sqlite(engine: SQLiteEngine) -> None:
         conn.execute("PRAGMA journal_mode=WAL")
 
 
+class _OutageWithoutTrace(logging.Filter):
+    """asyncpg's pool logs every failed reconnection with a full traceback. While the
+    server is down that is expected, not a bug: keep the line and the error, drop the trace.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from portal.errors import is_unavailable
+
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and is_unavailable(error):
+            record.msg, record.args = f"{record.getMessage()}: {error!r}", None
+            record.exc_info = record.exc_text = None
+        return True
+
+
 async def open_database() -> None:
     """At startup: WAL for SQLite, the connection pool for PostgreSQL."""
     engine = get_engine()
     if isinstance(engine, SQLiteEngine):
         prepare_sqlite(engine)
     elif isinstance(engine, PostgresEngine):
+        pool_log = logging.getLogger("asyncpg.pool")
+        if not any(isinstance(f, _OutageWithoutTrace) for f in pool_log.filters):
+            pool_log.addFilter(_OutageWithoutTrace())
         await engine.start_connection_pool(max_size=POSTGRES_POOL_SIZE)
 
 

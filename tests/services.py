@@ -17,6 +17,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,11 +63,24 @@ class Service:
     reason: str = ""
     _stop: list = field(default_factory=list)
     process: subprocess.Popen | None = None
+    # A private server's own stop and start (the fault tests take it down and back).
+    _halt: Callable[[], None] | None = None
+    _resume: Callable[[], None] | None = None
 
     def stop(self) -> None:
         for fn in reversed(self._stop):
             with contextlib.suppress(Exception):
                 fn()
+
+    def halt(self) -> None:
+        """Stop a private server, keeping its port and data for ``resume``."""
+        assert self._halt is not None, f"{self.origin} is not ours to stop"
+        self._halt()
+
+    def resume(self) -> None:
+        """Start a halted private server again on the same port; return once it answers."""
+        assert self._resume is not None, f"{self.origin} is not ours to start"
+        self._resume()
 
 
 # --- Redis -----------------------------------------------------------------------------
@@ -103,31 +117,29 @@ def start_redis() -> Service:
         return Service(None, "none", "no Redis on 127.0.0.1:6379 and no redis-server binary")
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="portal-redis-")
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1"]
+    command += ["--save", "", "--appendonly", "no", "--dir", workdir]
     url = f"redis://127.0.0.1:{port}/0"
     service = Service(url, f"throwaway redis-server on {port}")
-    service.process = proc
-    service._stop += [
-        lambda: shutil.rmtree(workdir, ignore_errors=True),
-        proc.wait,
-        proc.kill,
-    ]
+
+    def launch() -> None:
+        service.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    def kill() -> None:
+        if service.process is not None:
+            service.process.kill()
+            service.process.wait()
+
+    def resume() -> None:
+        launch()
+        if not _wait(lambda: _redis_answers(url)):
+            raise RuntimeError("redis-server did not start again")
+
+    launch()
+    service._halt, service._resume = kill, resume
+    service._stop += [lambda: shutil.rmtree(workdir, ignore_errors=True), kill]
     if not _wait(lambda: _redis_answers(url)):
         service.stop()
         return Service(None, "none", "redis-server did not start")
@@ -176,6 +188,15 @@ def find_postgres() -> Service:
     return _start_postgres(bindir)
 
 
+def start_postgres() -> Service:
+    """A throwaway PostgreSQL of our own from the local binaries (one that may be
+    halted and resumed); ``Service.stop()`` removes it."""
+    bindir = _pg_binaries()
+    if bindir is None:
+        return Service(None, "none", "no initdb binary")
+    return _start_postgres(bindir)
+
+
 def _start_postgres(bindir: Path) -> Service:
     """initdb + pg_ctl in a temporary folder; as root, run them as the postgres user."""
     workdir = Path(tempfile.mkdtemp(prefix="portal-pg-"))
@@ -194,6 +215,9 @@ def _start_postgres(bindir: Path) -> Service:
     run = lambda *args: subprocess.run(  # noqa: E731
         [*prefix, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
+    options = f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off"
+    ctl = [str(bindir / "pg_ctl"), "-D", str(datadir), "-w", "-t", "120"]
+    start = lambda: run(*ctl, "-l", str(workdir / "log"), "-o", options, "start")  # noqa: E731
     try:
         run(
             str(bindir / "initdb"),
@@ -205,25 +229,17 @@ def _start_postgres(bindir: Path) -> Service:
             "-E",
             "UTF8",
         )
-        run(
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(datadir),
-            "-w",
-            "-l",
-            str(workdir / "log"),
-            "-o",
-            f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start",
-        )
+        start()
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(workdir, ignore_errors=True)
         return Service(None, "none", f"throwaway PostgreSQL failed: {exc.stderr.decode()[-300:]}")
     service = Service(f"postgresql://postgres@127.0.0.1:{port}/postgres", f"throwaway on {port}")
     service._stop += [
         lambda: shutil.rmtree(workdir, ignore_errors=True),
-        lambda: run(str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "stop"),
+        lambda: run(*ctl, "-m", "immediate", "stop"),
     ]
+    service._halt = lambda: run(*ctl, "-m", "fast", "stop")
+    service._resume = start
     return service
 
 
