@@ -15,20 +15,22 @@ from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.static_files import create_static_files_router
 
 from nominations.controllers import ROUTES as NOMINATION_ROUTES
-from portal import visits
+from portal import apidocs, visits
 from portal.accounts import LoginGuard
 from portal.auth import StaffMiddleware, actor_of, security_headers, session_config
 from portal.controllers import ROUTES
 from portal.db import close_database, open_database
-from portal.errors import EXCEPTION_HANDLERS
-from portal.pagecache import PageCache
+from portal.errors import EXCEPTION_HANDLERS, unknown_path_ids
+from portal.pagecache import TOTALS_TTL, PageCache, TtlCache
 from portal.results.controllers import ROUTES as RESULTS_ROUTES
 from portal.settings import Settings, get_settings
+from portal.shedding import Shedder
 from portal.stores import Stores, create_stores
 from portal.stories.controllers import ROUTES as STORY_ROUTES
 from portal.templating import STATIC_DIR, template_config
 from voting.captcha import CaptchaService
 from voting.controllers import ROUTES as VOTING_ROUTES
+from voting.ledger import LedgerWriter
 from voting.services import VotingService
 
 # Forms and JSON bodies; upload routes raise their own limit.
@@ -51,7 +53,9 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
             test_answer=settings.captcha_test_answer,
         ),
         settings.secret_key,
+        ledger=LedgerWriter(max_wait=settings.ledger_wait or None),  # 0: no bound
     )
+    shedder = Shedder(settings.max_inflight, settings.queue_timeout)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -88,8 +92,11 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         lifespan=[lifespan],
         template_config=templates,
         plugins=[FlashPlugin(FlashConfig(template_config=templates))],
+        before_request=unknown_path_ids,
         before_send=[security_headers(production=settings.production)],
         middleware=[
+            # First: a shed request touches neither the session store nor the database.
+            shedder.middleware,
             session_config(secure=settings.production).middleware,
             StaffMiddleware(),
         ],
@@ -98,6 +105,8 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
             cookie_name=CSRF_COOKIE,
             cookie_secure=settings.production,
             cookie_samesite="lax",
+            # Forms carry the token; no script reads the cookie.
+            cookie_httponly=True,
         ),
         stores={"sessions": stores.state.with_namespace("sessions")},
         dependencies={"actor": Provide(actor_of, sync_to_thread=False)},
@@ -106,6 +115,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
             title="枫桥式评选投票平台 API",
             version="1.0.0",
             path="/schema",
+            render_plugins=apidocs.render_plugins(),
             description="Public API of the Fengqiao-style recognition and voting portal.",
         ),
         logging_config=LoggingConfig(
@@ -120,5 +130,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     app.state.stores = stores
     app.state.login_guard = LoginGuard(stores.limits)
     app.state.voting = voting
+    app.state.shedder = shedder
     app.state.page_cache = PageCache(ttl=settings.page_cache_seconds)
+    app.state.vote_totals = TtlCache(ttl=TOTALS_TTL)
     return app

@@ -81,6 +81,19 @@ def not_found(message: str = "您要找的内容不存在。") -> ApiError:
     return ApiError(HTTP_404_NOT_FOUND, "not_found", message)
 
 
+# Row ids are PostgreSQL `integer`s (Piccolo's Serial). A path id outside that range
+# names no row, and would not even fit the query's parameter (a 500 from asyncpg, and
+# from sqlite3 past 64 bits), so it is answered like any unknown id.
+MAX_ROW_ID = 2**31 - 1
+
+
+def unknown_path_ids(request: Request) -> None:
+    """Before each handler: an integer path value no row can have is a 404."""
+    for value in request.path_params.values():
+        if type(value) is int and not -MAX_ROW_ID - 1 <= value <= MAX_ROW_ID:
+            raise not_found()
+
+
 def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -174,6 +187,15 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, StoreUnavailable | ConnectionError | TimeoutError | OSError):
         return True
     if isinstance(exc, asyncpg.exceptions.PostgresConnectionError | asyncpg.CannotConnectNowError):
+        return True
+    # Class 57 (the server shutting down or restarting, a cancelled statement) and
+    # class 53 (disk full, out of memory, too many connections): the server's state,
+    # not a bug in the request.
+    if isinstance(
+        exc,
+        asyncpg.exceptions.OperatorInterventionError
+        | asyncpg.exceptions.InsufficientResourcesError,
+    ):
         return True
     if isinstance(exc, asyncpg.exceptions.InterfaceError):
         return True

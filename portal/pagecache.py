@@ -11,13 +11,54 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
 
 from litestar import MediaType, Request, Response
 from litestar.response import Template
 
 PAGE_TTL = 2.0
 MAX_PAGES = 512
+# Vote totals by status on the vote page are a GROUP BY over the ledger.
+TOTALS_TTL = 5.0
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class TtlCache(Generic[K, V]):
+    """Values by key, each kept ``ttl`` seconds, at most ``size`` of them (the oldest
+    written make room). One per process: workers do not share it."""
+
+    def __init__(self, ttl: float, size: int = MAX_PAGES) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        """The value of a fresh entry, else ``None``."""
+        hit = self._entries.get(key)
+        if hit is None or time.monotonic() - hit[0] >= self.ttl:
+            return None
+        return hit[1]
+
+    def put(self, key: K, value: V) -> None:
+        """Keep ``value`` under ``key`` for ``ttl`` seconds from now."""
+        self._entries[key] = (time.monotonic(), value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """The fresh value under ``key``, else what ``load()`` returns (then kept)."""
+        value = self.get(key)
+        if value is None:
+            value = await load()
+            self.put(key, value)
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 class PageCache:
@@ -25,22 +66,18 @@ class PageCache:
     at most ``size`` of them."""
 
     def __init__(self, ttl: float = PAGE_TTL, size: int = MAX_PAGES) -> None:
-        self.ttl = ttl
-        self.size = size
-        self._pages: OrderedDict[str, tuple[float, int, int, bytes]] = OrderedDict()
+        self._pages: TtlCache[str, tuple[int, int, bytes]] = TtlCache(ttl, size)
+
+    @property
+    def ttl(self) -> float:
+        return self._pages.ttl
 
     def get(self, key: str) -> tuple[int, int, bytes] | None:
         """(status, tag, body) of a fresh entry, else ``None``."""
-        hit = self._pages.get(key)
-        if hit is None or time.monotonic() - hit[0] > self.ttl:
-            return None
-        return hit[1:]
+        return self._pages.get(key)
 
     def put(self, key: str, status: int, tag: int, body: bytes) -> None:
-        self._pages[key] = (time.monotonic(), status, tag, body)
-        self._pages.move_to_end(key)
-        while len(self._pages) > self.size:
-            self._pages.popitem(last=False)
+        self._pages.put(key, (status, tag, body))
 
     def clear(self) -> None:
         self._pages.clear()

@@ -1,37 +1,25 @@
-"""The public ``ledger.csv``: when a campaign's ledger is published, and its rows.
+"""The rows of the public ``ledger.csv``.
 
-Once voting has closed, anyone may download the ledger and check it (``portal
-verify-ledger``): one row per recorded vote in ``seq`` order, each field exactly as it
-was hashed into the chain, plus the vote's current ``status``. A campaign may hold
-hundreds of thousands of votes, so the rows are read in keyset pages by ``seq`` (the
-``(campaign, seq)`` unique index serves each page) and sent as they are read: memory
-stays flat whatever the size of the ledger.
+Once voting has closed (``voting.window.voting_has_closed``), anyone may download the
+ledger and check it (``portal verify-ledger``): one row per recorded vote in ``seq``
+order, each field exactly as it was hashed into the chain, plus the vote's current
+``status``. A campaign may hold hundreds of thousands of votes, so the rows are read in
+keyset pages by ``seq`` (the ``(campaign, seq)`` unique index serves each page) and sent
+as they are read: memory stays flat whatever the size of the ledger.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from collections.abc import AsyncIterator
 
-from portal.tables import Campaign, Phase
 from voting.ledger import LEDGER_HEADER
 from voting.tables import Vote
 
 # The chained fields, then the status (outside the chain: review may change it).
 CSV_HEADER = (*LEDGER_HEADER, "status")
 PAGE_SIZE = 5000
-CLOSED_PHASES = frozenset({Phase.tallying.value, Phase.notice.value, Phase.published.value})
-
-
-def voting_has_closed(campaign: Campaign, now: dt.datetime) -> bool:
-    """Whether the campaign's voting is over, so that its ledger is public: the campaign
-    has moved on to tallying (or later), or its voting window has ended."""
-    if campaign.phase in CLOSED_PHASES:
-        return True
-    closes_at = campaign.voting_closes_at
-    return campaign.phase == Phase.voting.value and closes_at is not None and now >= closes_at
 
 
 async def ledger_page(campaign_id: int, after_seq: int, limit: int) -> list[dict]:

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -38,14 +37,16 @@ from portal.stores import StateStore, StoreUnavailable
 from portal.tables import Campaign, Phase
 from voting.brushing import BrushingChecks
 from voting.captcha import CaptchaService, Outcome
-from voting.ledger import LedgerWriter, PendingVote
+from voting.ledger import LedgerBusy, LedgerWriter, PendingVote
 from voting.tables import Vote, VoteStatus
+from voting.window import OPEN, window_status
 
 log = logging.getLogger("portal.voting")
 
 CATALOG_TTL = 2.0  # seconds a campaign's voting rules are cached in a process
 IDEMPOTENCY_WAIT = 10.0  # seconds a retry waits for the first attempt to finish
 MAX_IDEMPOTENCY_KEY = 64
+LEDGER_RETRY_AFTER = 2  # seconds a vote the busy ledger writer could not take waits to retry
 # Challenges one network may take per minute (a person needs a few; a pool drainer many).
 CAPTCHA_RATE = RateLimitItemPerMinute(60)
 
@@ -105,11 +106,8 @@ class VotingRules:
     loaded_at: float = 0.0
 
     def is_open(self, now: dt.datetime) -> bool:
-        if self.phase != Phase.voting.value:
-            return False
-        if self.opens_at and now < self.opens_at:
-            return False
-        return not (self.closes_at and now >= self.closes_at)
+        """Whether a vote cast at ``now`` is taken (the same rule as the public pages)."""
+        return window_status(self.phase, self.opens_at, self.closes_at, now) == OPEN
 
 
 def local_day(now: dt.datetime, timezone: str) -> tuple[str, int]:
@@ -337,10 +335,17 @@ class VotingService:
         quota = f"vq:{cid}:{category_id}:{day}:{voter}"
         network_day = f"vn:{cid}:{day}:{ballot.network}"
 
+        # Each step once, in order, however often give_back() is retried.
+        steps = [
+            lambda: self.store.delete(once),
+            lambda: self.store.incr(quota, -1),
+            lambda: self.store.incr(network_day, -1),
+        ]
+
         async def give_back() -> None:
-            await self.store.delete(once)
-            await self.store.incr(quota, -1)
-            await self.store.incr(network_day, -1)
+            while steps:
+                await steps[0]()
+                steps.pop(0)
 
         # Not twice today, the allowance, the network's cap: one atomic step (a single
         # script on Redis), all taken or nothing.
@@ -397,11 +402,23 @@ class VotingService:
         except Exception as exc:
             # Nothing recorded: hand the reservations back (as far as the store lets us),
             # or a retry would be refused as already voted.
-            with contextlib.suppress(Exception):
+            try:
                 await give_back()
+            except Exception:
+                # The store is down too: hand them back once it answers again, or the
+                # voter's retry would be refused as already voted.
+                retry_later(give_back)
             if is_unique_violation(exc):
                 raise VoteRefused(
                     409, "already_voted", "您今天已经为该候选对象投过票了，明天再来吧。"
+                ) from exc
+            if isinstance(exc, LedgerBusy):
+                # Withdrawn before the writer took it: certainly not recorded.
+                raise VoteRefused(
+                    503,
+                    "unavailable",
+                    "投票的人较多，本次投票未被记录，请稍后换一个新的验证码重新提交。",
+                    retry_after=LEDGER_RETRY_AFTER,
                 ) from exc
             raise
         if vote.status == VoteStatus.counted.value:
@@ -430,10 +447,19 @@ class VotingService:
         await self.store.incr(f"votes:{campaign_id}:{candidate_id}", delta)
 
     async def counts(self, campaign_id: int, candidate_ids: list[int]) -> dict[int, int]:
-        """Live counted votes per candidate, for display (built from the ledger once)."""
-        if not await self.store.exists(f"votes:{campaign_id}:ready"):
-            await self.rebuild_counts(campaign_id)
-        values = await self.store.get_many([f"votes:{campaign_id}:{c}" for c in candidate_ids])
+        """Live counted votes per candidate, for display (built from the ledger once).
+
+        Without the store the ledger answers (one aggregate query), so the pages that
+        show counts keep working through a Redis outage.
+        """
+        try:
+            if not await self.store.exists(f"votes:{campaign_id}:ready"):
+                await self.rebuild_counts(campaign_id)
+            keys = [f"votes:{campaign_id}:{c}" for c in candidate_ids]
+            values = await self.store.get_many(keys)
+        except StoreUnavailable:
+            counted = await ledger_counts(campaign_id)
+            return {c: counted.get(c, 0) for c in candidate_ids}
         return {c: int(v or 0) for c, v in zip(candidate_ids, values, strict=True)}
 
     async def rebuild_counts(self, campaign_id: int) -> dict[int, int]:
@@ -454,6 +480,30 @@ class VotingService:
             for c, v in zip(ids, live, strict=True)
             if int(v or 0) != counted[c]
         }
+
+
+GIVE_BACK_PATIENCE = 900.0  # seconds a refused vote's reservations are retried
+_RETRIES: set[asyncio.Task[None]] = set()
+
+
+def retry_later(step: Callable[[], Awaitable[None]]) -> None:
+    """Run ``step`` in the background until it succeeds (or ``GIVE_BACK_PATIENCE``)."""
+
+    async def retry() -> None:
+        deadline, delay = time.monotonic() + GIVE_BACK_PATIENCE, 0.2
+        while time.monotonic() < deadline:
+            await asyncio.sleep(delay)
+            try:
+                await step()
+            except Exception:
+                delay = min(delay * 2, 10.0)
+                continue
+            return
+        log.warning("reservations of a refused vote not handed back: the store stayed down")
+
+    task = asyncio.create_task(retry(), name="give-back")
+    _RETRIES.add(task)  # a reference, or the task could be collected mid-way
+    task.add_done_callback(_RETRIES.discard)
 
 
 async def ledger_counts(campaign_id: int) -> dict[int, int]:

@@ -13,9 +13,9 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
+from piccolo.columns import Column
 
 from nominations import fields
 from nominations.fields import organisation
@@ -23,11 +23,12 @@ from nominations.markdown import render
 from nominations.tables import Nomination, Status
 from portal import visits
 from portal.campaigns import categories_of
-from portal.controllers.api import ErrorBody, public_campaign
+from portal.controllers.api import ApiOperation, error_responses, public_campaign
 from portal.errors import not_found
 from portal.stories.reading import stories_of_candidate
 from portal.tables import PHASE_ORDER, Campaign, Category, Phase
 from portal.templating import localtime
+from voting.window import ENDED, NOT_STARTED, campaign_window
 
 
 class Candidate(msgspec.Struct):
@@ -73,23 +74,24 @@ class VotingState:
 
 
 def voting_state(campaign: Campaign, now: dt.datetime) -> VotingState:
-    """Open exactly when the voting service accepts votes: the voting phase, in its window."""
-    position = PHASE_ORDER.index(Phase(campaign.phase))
-    voting = PHASE_ORDER.index(Phase.voting)
-    opens, closes = campaign.voting_opens_at, campaign.voting_closes_at
+    """Open exactly when the voting service accepts votes (``voting.window``), with what
+    the public pages say of it."""
+    status = campaign_window(campaign, now)
     tz = campaign.timezone
-    if position < voting or (position == voting and opens and now < opens):
+    if status == NOT_STARTED:
+        opens = campaign.voting_opens_at
         when = f"，将于 {localtime(opens, tz)} 开始" if opens else ""
-        return VotingState(False, "not_started", "投票未开始", f"网络投票尚未开始{when}。")
-    if position > voting or (closes and now >= closes):
-        return VotingState(False, "ended", "投票已结束", "网络投票已结束，感谢您的关注与参与。")
+        return VotingState(False, status, "投票未开始", f"网络投票尚未开始{when}。")
+    if status == ENDED:
+        return VotingState(False, status, "投票已结束", "网络投票已结束，感谢您的关注与参与。")
+    closes = campaign.voting_closes_at
     until = f"，截止时间 {localtime(closes, tz)}" if closes else ""
-    return VotingState(True, "open", "投票进行中", f"网络投票正在进行{until}。")
+    return VotingState(True, status, "投票进行中", f"网络投票正在进行{until}。")
 
 
-def counts_public(campaign: Campaign, category: Category | None) -> bool:
+def counts_public(campaign: Campaign, public_counts: bool) -> bool:
     """Live counts are shown for a category with public counts, from voting on."""
-    if category is None or not category.public_counts:
+    if not public_counts:
         return False
     return PHASE_ORDER.index(Phase(campaign.phase)) >= PHASE_ORDER.index(Phase.voting)
 
@@ -98,7 +100,7 @@ async def public_counts(
     request: Request, campaign: Campaign, categories: list[Category], rows: list[dict]
 ) -> dict[int, int]:
     """Live counted votes of the candidates in ``rows`` whose category shows them."""
-    shown = {c.id for c in categories if counts_public(campaign, c)}
+    shown = {c.id for c in categories if counts_public(campaign, c.public_counts)}
     ids = [row["id"] for row in rows if row["category"] in shown]
     if not ids:
         return {}
@@ -126,6 +128,49 @@ async def shortlisted(campaign: Campaign, category_key: str | None = None) -> li
     )
 
 
+# What a candidate's vote form (and any page about one candidate) needs beyond the public columns.
+CANDIDATE_COLUMNS = (
+    *PUBLIC_COLUMNS,
+    Nomination.category.title.as_alias("category_title"),
+    Nomination.category.votes_per_day.as_alias("votes_per_day"),
+)
+# The candidate's own page adds the deeds, the year's figures and whether counts are public.
+DETAIL_COLUMNS = (
+    Nomination.deeds,
+    Nomination.disputes_mediated,
+    Nomination.disputes_resolved,
+    Nomination.judicial_confirmations,
+    Nomination.on_the_spot,
+    Nomination.category.public_counts.as_alias("public_counts"),
+)
+
+
+async def load_candidate(
+    slug: str, candidate_id: int, *extra: Column
+) -> tuple[Campaign, dict[str, Any]]:
+    """The public campaign and one of its shortlisted candidates, or 404.
+
+    The candidate (``CANDIDATE_COLUMNS`` and any ``extra`` columns, with ``organisation``
+    and ``thumb_url`` added) comes from one query joining its category and bureau.
+    """
+    campaign = await public_campaign(slug)
+    row = (
+        await Nomination.select(*CANDIDATE_COLUMNS, *extra)
+        .where(
+            (Nomination.id == candidate_id)
+            & (Nomination.campaign == campaign.id)
+            & (Nomination.status == Status.shortlisted.value)
+        )
+        .first()
+        .run()
+    )
+    if row is None:
+        raise not_found("找不到该候选对象。")
+    row["organisation"] = organisation(row)
+    row["thumb_url"] = photo_url(row, "thumbnail")
+    return campaign, row
+
+
 async def public_candidate(candidate_id: int) -> Nomination:
     """A shortlisted nomination of a public campaign, else 404."""
     nomination = (
@@ -150,10 +195,8 @@ class CandidateApi(Controller):
         "/",
         summary="Shortlisted candidates",
         operation_id="listCandidates",
-        responses={
-            400: ResponseSpec(data_container=ErrorBody, description="Invalid request"),
-            404: ResponseSpec(data_container=ErrorBody, description="Unknown campaign"),
-        },
+        responses=error_responses((400, "Invalid request"), (404, "Unknown campaign")),
+        operation_class=ApiOperation,
     )
     async def candidates(
         self, request: Request, slug: FromPath[str], category: FromQuery[str | None] = None
@@ -206,47 +249,28 @@ class CandidatePages(Controller):
     async def detail(
         self, request: Request, slug: FromPath[str], candidate_id: FromPath[int]
     ) -> Template:
-        campaign = await public_campaign(slug)
-        nomination = await public_candidate(candidate_id)
-        if nomination.campaign != campaign.id:
-            raise not_found("找不到该候选对象。")
+        campaign, c = await load_candidate(slug, candidate_id, *DETAIL_COLUMNS)
         await visits.count_visit(request.app.state.stores.state, campaign.id)
-        category = await Category.objects().where(Category.id == nomination.category).first().run()
-        row = {
-            "id": nomination.id,
-            "kind": category.kind,
-            "township": nomination.township,
-            "committee": nomination.committee,
-            "photo": nomination.photo,
-        }
-        county = (
-            await Nomination.select(Nomination.bureau.county.as_alias("county"))
-            .where(Nomination.id == nomination.id)
-            .first()
-            .run()
-        )
         votes = None
-        if counts_public(campaign, category):
-            counted = await request.app.state.voting.counts(campaign.id, [nomination.id])
-            votes = counted[nomination.id]
-        page = f"/campaigns/{campaign.slug}/candidates/{nomination.id}"
-        photo = photo_url(row)
+        if counts_public(campaign, c["public_counts"]):
+            counted = await request.app.state.voting.counts(campaign.id, [c["id"]])
+            votes = counted[c["id"]]
+        page = f"/campaigns/{campaign.slug}/candidates/{c['id']}"
+        photo = photo_url(c)
         return Template(
             "nominations/candidate.html",
             context={
                 "campaign": campaign,
-                "category": category,
-                "n": nomination,
-                "county": county["county"],
-                "organisation": organisation(row),
+                "category": {"title": c["category_title"], "key": c["category_key"]},
+                "n": c,
+                "county": c["county"],
+                "organisation": c["organisation"],
                 "photo_url": photo,
-                "deeds_html": render(nomination.deeds),
-                "success_rate": fields.success_rate(
-                    nomination.disputes_mediated, nomination.disputes_resolved
-                ),
+                "deeds_html": render(c["deeds"]),
+                "success_rate": fields.success_rate(c["disputes_mediated"], c["disputes_resolved"]),
                 "voting": voting_state(campaign, request.app.state.voting.clock()),
                 "votes": votes,
-                "stories": await stories_of_candidate(nomination.id),
+                "stories": await stories_of_candidate(c["id"]),
                 "share": {
                     "url": absolute_url(request, page),
                     "image": absolute_url(request, photo) if photo else None,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Literal
 
 import msgspec
 from litestar import Controller, Request, get
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath
 
 from portal import visits
@@ -55,12 +57,47 @@ class CampaignDetail(msgspec.Struct):
     categories: list[CategoryInfo]
 
 
-NOT_FOUND = {
-    # Litestar documents a 400 for any handler with parameters, in its own
-    # {status_code, detail} shape; this API answers every error as ErrorBody.
-    400: ResponseSpec(data_container=ErrorBody, description="Invalid request"),
-    404: ResponseSpec(data_container=ErrorBody, description="Unknown campaign"),
-}
+UNAVAILABLE = (
+    "`unavailable`: the database or the store is down, or the server is busy; nothing "
+    "was recorded, retry after `Retry-After` seconds"
+)
+RETRY_AFTER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.INTEGER, minimum=0),
+    description="Seconds to wait before trying again",
+    required=True,
+)
+
+
+def error_responses(*pairs: tuple[int, str]) -> dict[int, ResponseSpec]:
+    """An API operation's documented errors (status, description), all as ``ErrorBody``.
+
+    Any API request may also be answered 503 ``unavailable`` (a backing service down, or
+    the process shedding load: ``portal.errors``, ``portal.shedding``), so it is always
+    included. Litestar's own 400 for handlers with parameters has its
+    ``{status_code, detail}`` shape; listing 400 here replaces it with ours.
+    """
+    described = {503: UNAVAILABLE, **dict(pairs)}
+    return {
+        status: ResponseSpec(data_container=ErrorBody, description=described[status])
+        for status in sorted(described)
+    }
+
+
+@dataclass
+class ApiOperation(Operation):
+    """An API operation whose 429 and 503 answers document their ``Retry-After`` header.
+
+    Litestar's ``ResponseSpec`` cannot declare headers; every 429 and 503 of the API
+    carries one (the contract requires it on 429), so it is added to the schema here.
+    """
+
+    def __post_init__(self) -> None:
+        for status, response in (self.responses or {}).items():
+            if status in {"429", "503"} and isinstance(response, OpenAPIResponse):
+                response.headers = {**(response.headers or {}), "Retry-After": RETRY_AFTER}
+
+
+NOT_FOUND = error_responses((400, "Invalid request"), (404, "Unknown campaign"))
 
 
 def public_campaigns_query():  # type: ignore[no-untyped-def]
@@ -84,7 +121,14 @@ class CampaignApi(Controller):
     path = "/api/v1/campaigns"
     tags = ["campaigns"]
 
-    @get("/", summary="List campaigns", operation_id="listCampaigns")
+    @get(
+        "/",
+        summary="List campaigns",
+        operation_id="listCampaigns",
+        # 400: a malformed request (e.g. a form content type without its boundary).
+        responses=error_responses((400, "Invalid request")),
+        operation_class=ApiOperation,
+    )
     async def list_campaigns(self) -> list[CampaignSummary]:
         rows = (
             await public_campaigns_query()
@@ -94,7 +138,13 @@ class CampaignApi(Controller):
         )
         return [CampaignSummary(c.slug, c.title, c.year, c.phase) for c in rows]
 
-    @get("/{slug:str}", summary="One campaign", operation_id="getCampaign", responses=NOT_FOUND)
+    @get(
+        "/{slug:str}",
+        summary="One campaign",
+        operation_id="getCampaign",
+        responses=NOT_FOUND,
+        operation_class=ApiOperation,
+    )
     async def campaign_detail(self, request: Request, slug: FromPath[str]) -> CampaignDetail:
         campaign = await public_campaign(slug)
         categories = await categories_of(campaign.id)

@@ -9,14 +9,13 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_409_CONFLICT
 
 from portal import campaigns as svc
 from portal.audit import Actor
 from portal.auth import requires
-from portal.controllers.api import ErrorBody, PhaseName
+from portal.controllers.api import ApiOperation, PhaseName, error_responses
 from portal.errors import ApiError, not_found
 from portal.tables import Role
 
@@ -39,10 +38,15 @@ class StaffCampaignApi(Controller):
         "/{slug:str}/phase",
         status_code=HTTP_200_OK,
         summary="Move a campaign to a phase",
-        responses={
-            404: ResponseSpec(data_container=ErrorBody, description="Unknown campaign"),
-            409: ResponseSpec(data_container=ErrorBody, description="The move is refused"),
-        },
+        responses=error_responses(
+            (400, "Invalid request"),
+            (401, "Not signed in"),
+            (403, "`csrf_failed` (no valid `X-CSRFToken` header), or not a city admin"),
+            (404, "Unknown campaign"),
+            (409, "The move is refused"),
+            (413, "too_large: the body is over 1 MiB"),
+        ),
+        operation_class=ApiOperation,
     )
     async def move_phase(
         self,

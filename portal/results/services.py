@@ -26,8 +26,8 @@ from portal.db import write_transaction
 from portal.results.ranking import Entry, Method, cents, rank_category
 from portal.results.tables import OBJECTION_HANDLED, Objection, Standing, Tally
 from portal.tables import PHASE_LABELS, Campaign, Category, Phase
-from voting.ledger_csv import voting_has_closed
 from voting.services import ledger_counts, status_totals
+from voting.window import voting_has_closed
 
 MAX_REASON = 500
 # Phases in which the proposed list exists and is public.

@@ -120,6 +120,26 @@ async def test_unknown_campaign_page_is_404(client, campaign) -> None:
     assert_error_page(response, 404, "页面不存在", "找不到该评选活动")
 
 
+@pytest.mark.parametrize("number", ["2147483648", "99999999999999999999999", "-2147483649"])
+async def test_ids_no_row_can_have_are_404(client, campaign, number: str) -> None:
+    """Past PostgreSQL's `integer` (and SQLite's 64 bits) an id is unknown, not a 500."""
+    public = (
+        f"/campaigns/{DEMO_SLUG}/candidates/{number}",
+        f"/campaigns/{DEMO_SLUG}/candidates/{number}/qr.png",
+        f"/media/candidates/{number}/photo.jpg",
+        f"/stories/{number}",
+    )
+    for url in public:
+        assert_error_page(await client.get(url), 404, "页面不存在")
+    # Staff routes still ask who is asking first, then answer the same.
+    staff = f"/staff/nominations/{number}"
+    assert (await client.get(staff)).status_code in (302, 303)
+    await admin(client)
+    assert_error_page(await client.get(staff), 404, "页面不存在")
+    # The largest possible id is looked up as usual (and found nowhere).
+    assert_error_page(await client.get("/stories/2147483647"), 404, "页面不存在")
+
+
 async def test_draft_campaign_page_is_404_to_the_public(client, campaign) -> None:
     await (
         Campaign.update({Campaign.phase: Phase.draft.value}).where(Campaign.id == campaign.id).run()

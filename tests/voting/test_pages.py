@@ -13,13 +13,15 @@ import httpx
 import pytest
 from PIL import Image
 
+from nominations.controllers.public import voting_state
 from nominations.tables import Nomination
-from portal.tables import Campaign, Category, Phase
+from portal.tables import PHASE_ORDER, Campaign, Category, Phase
 from tests.helpers import csrf_token
 from tests.voting.conftest import SLUG, TEST_ANSWER, make_voting_campaign, vote
 from voting.controllers import pages
-from voting.services import VoteRefused, receipt_hash
+from voting.services import VoteRefused, VotingRules, receipt_hash
 from voting.tables import Vote
+from voting.window import voting_has_closed
 
 pytestmark = pytest.mark.usefixtures("bureaus")
 
@@ -274,6 +276,43 @@ async def test_outside_voting_the_pages_say_why_and_offer_no_vote(
     )
     assert post.status_code == 403 and label in post.text
     assert await recorded() == []
+
+
+OPENS = dt.datetime(2026, 5, 1, 1, 0, tzinfo=dt.UTC)
+CLOSES = dt.datetime(2026, 5, 15, 10, 0, tzinfo=dt.UTC)
+SECOND = dt.timedelta(seconds=1)
+
+
+@pytest.mark.parametrize("phase", list(Phase))
+@pytest.mark.parametrize("window", [(OPENS, CLOSES), (None, CLOSES), (OPENS, None), (None, None)])
+def test_the_pages_the_service_and_the_ledger_share_one_window(
+    phase: Phase, window: tuple[dt.datetime | None, dt.datetime | None]
+) -> None:
+    """What the pages say, what the service accepts and when the ledger is public agree:
+    open only in the voting phase within its window, ended after it or past the phase."""
+    opens, closes = window
+    campaign = Campaign(
+        phase=phase.value, timezone="Asia/Shanghai", voting_opens_at=opens, voting_closes_at=closes
+    )
+    rules = VotingRules(
+        campaign_id=1,
+        slug=SLUG,
+        timezone="Asia/Shanghai",
+        phase=phase.value,
+        opens_at=opens,
+        closes_at=closes,
+        network_votes_per_day=1,
+        network_votes_per_minute=1,
+    )
+    after = PHASE_ORDER.index(phase) > PHASE_ORDER.index(Phase.voting)
+    for now in (OPENS - SECOND, OPENS, CLOSES - SECOND, CLOSES, CLOSES + SECOND):
+        in_window = (opens is None or now >= opens) and (closes is None or now < closes)
+        ended = after or (phase is Phase.voting and closes is not None and now >= closes)
+        state = voting_state(campaign, now)
+        assert state.open == rules.is_open(now) == (phase is Phase.voting and in_window), now
+        assert (state.status == "ended") == voting_has_closed(campaign, now) == ended, now
+        expected = "open" if state.open else "ended" if ended else "not_started"
+        assert state.status == expected, now
 
 
 # --- the vote page ---------------------------------------------------------------------------

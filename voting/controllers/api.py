@@ -7,11 +7,10 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_201_CREATED, HTTP_503_SERVICE_UNAVAILABLE
 
-from portal.controllers.api import ErrorBody
+from portal.controllers.api import ApiOperation, error_responses
 from portal.errors import ApiError, not_found
 from portal.network import client_network
 from voting.services import (
@@ -69,12 +68,6 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _errors(*pairs: tuple[int, str]) -> dict[int, ResponseSpec]:
-    return {
-        status: ResponseSpec(data_container=ErrorBody, description=text) for status, text in pairs
-    }
-
-
 def voting(request: Request) -> VotingService:
     return request.app.state.voting
 
@@ -98,7 +91,12 @@ def voter_cookie(request: Request) -> tuple[str, Cookie | None]:
 
 
 def refusal(exc: VoteRefused) -> ApiError:
-    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    retry_after = exc.retry_after
+    if retry_after is None and exc.status == HTTP_503_SERVICE_UNAVAILABLE:
+        # The schema promises Retry-After on every 503 (the idempotent retry of a vote
+        # still being recorded names no wait: a second will do).
+        retry_after = 1
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
     return ApiError(exc.status, exc.code, exc.message, headers=headers)
 
 
@@ -123,9 +121,10 @@ class CaptchaApi(Controller):
         "/",
         summary="A new CAPTCHA challenge",
         operation_id="createCaptcha",
+        operation_class=ApiOperation,
         status_code=HTTP_201_CREATED,
         exclude_from_csrf=True,
-        responses=_errors(
+        responses=error_responses(
             (400, "Invalid request"),
             (429, "Too many challenges from this network"),
             (503, "No challenge ready or the store is down; retry"),
@@ -155,8 +154,11 @@ class CaptchaApi(Controller):
         "/{captcha_id:str}/image.png",
         summary="A CAPTCHA's image",
         operation_id="getCaptchaImage",
+        operation_class=ApiOperation,
         media_type="image/png",
-        responses=_errors((400, "Invalid request"), (404, "Unknown, used or expired challenge")),
+        responses=error_responses(
+            (400, "Invalid request"), (404, "Unknown, used or expired challenge")
+        ),
     )
     async def image(self, request: Request, captcha_id: FromPath[str]) -> Response[bytes]:
         return challenge_media(await voting(request).captcha.image(captcha_id), "image/png")
@@ -165,8 +167,11 @@ class CaptchaApi(Controller):
         "/{captcha_id:str}/audio.wav",
         summary="A CAPTCHA's spoken answer",
         operation_id="getCaptchaAudio",
+        operation_class=ApiOperation,
         media_type="audio/wav",
-        responses=_errors((400, "Invalid request"), (404, "Unknown, used or expired challenge")),
+        responses=error_responses(
+            (400, "Invalid request"), (404, "Unknown, used or expired challenge")
+        ),
     )
     async def audio(self, request: Request, captcha_id: FromPath[str]) -> Response[bytes]:
         return challenge_media(await voting(request).captcha.audio(captcha_id), "audio/wav")
@@ -180,13 +185,15 @@ class VoteApi(Controller):
         "/campaigns/{slug:str}/votes",
         summary="Cast a vote",
         operation_id="castVote",
+        operation_class=ApiOperation,
         status_code=HTTP_201_CREATED,
         exclude_from_csrf=True,
-        responses=_errors(
+        responses=error_responses(
             (400, "invalid, captcha_invalid or captcha_expired"),
             (403, "voting_closed"),
             (404, "Unknown campaign"),
             (409, "already_voted: this candidate, today"),
+            (413, "too_large: the body is over 1 MiB"),
             (429, "limit_reached or rate_limited (with Retry-After)"),
             (503, "unavailable: nothing was recorded; retry"),
         ),
@@ -237,7 +244,8 @@ class VoteApi(Controller):
         "/receipts/{receipt:str}",
         summary="The status of a vote by its receipt",
         operation_id="getReceipt",
-        responses=_errors((400, "Invalid request"), (404, "Unknown receipt")),
+        operation_class=ApiOperation,
+        responses=error_responses((400, "Invalid request"), (404, "Unknown receipt")),
     )
     async def receipt(self, request: Request, receipt: FromPath[str]) -> ReceiptStatus:
         canonical = voting(request).normalise_receipt(receipt)

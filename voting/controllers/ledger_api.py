@@ -8,12 +8,13 @@ from litestar.openapi.spec import Example
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from portal.controllers.api import ErrorBody, public_campaign
+from portal.controllers.api import ApiOperation, error_responses, public_campaign
 from portal.errors import not_found
 from voting.controllers.api import voting
 from voting.ledger import GENESIS, chain_link
-from voting.ledger_csv import CSV_HEADER, ledger_csv, voting_has_closed
+from voting.ledger_csv import CSV_HEADER, ledger_csv
 from voting.services import receipt_hash
+from voting.window import voting_has_closed
 
 LEDGER_DESCRIPTION = (
     "One row per recorded vote in the order recorded, after a header row "
@@ -50,6 +51,7 @@ class LedgerApi(Controller):
         description=LEDGER_DESCRIPTION,
         operation_id="getLedger",
         media_type="text/csv",
+        operation_class=ApiOperation,
         responses={
             200: ResponseSpec(
                 data_container=str,
@@ -61,10 +63,9 @@ class LedgerApi(Controller):
                     '(`Content-Disposition: attachment; filename="{slug}-ledger.csv"`)'
                 ),
             ),
-            400: ResponseSpec(data_container=ErrorBody, description="Invalid request"),
-            404: ResponseSpec(
-                data_container=ErrorBody,
-                description="Unknown campaign, or its voting has not closed yet",
+            **error_responses(
+                (400, "Invalid request"),
+                (404, "Unknown campaign, or its voting has not closed yet"),
             ),
         },
     )

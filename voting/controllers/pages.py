@@ -34,10 +34,10 @@ from litestar.status_codes import (
 )
 
 from nominations.controllers.public import (
-    PUBLIC_COLUMNS,
     VotingState,
     absolute_url,
     counts_public,
+    load_candidate,
     organisation,
     photo_url,
     public_candidate,
@@ -45,13 +45,12 @@ from nominations.controllers.public import (
     shortlisted,
     voting_state,
 )
-from nominations.tables import Nomination, Status
 from portal import visits
 from portal.campaigns import categories_of
 from portal.controllers.api import public_campaign
 from portal.errors import not_found
 from portal.network import client_network
-from portal.pagecache import cached_page
+from portal.pagecache import TtlCache, cached_page
 from portal.tables import Bureau, BureauLevel, Campaign
 from voting.captcha import LIFETIME
 from voting.controllers.api import NO_STORE, voter_cookie
@@ -61,8 +60,6 @@ from voting.tables import VOTE_STATUS_LABELS, VoteStatus
 # How long the form waits for a challenge when the pool is momentarily empty: a person
 # would rather wait a second than see an error page.
 POOL_WAIT = 3.0
-# Vote totals by status are a GROUP BY over the ledger: kept per process this long.
-TOTALS_TTL = 5.0
 QR_MAX_AGE = 86400
 MAX_QUERY = 50
 # Refusals after which another attempt at this candidate today is pointless.
@@ -89,43 +86,10 @@ def status_label(status: str) -> str:
 
 
 async def cached_totals(request: Request, campaign_id: int) -> dict[str, int]:
-    """Recorded votes by status, recomputed at most every ``TOTALS_TTL`` seconds."""
-    cache: dict[int, tuple[float, dict[str, int]]] | None = getattr(
-        request.app.state, "vote_totals_cache", None
-    )
-    if cache is None:
-        cache = {}
-        request.app.state.vote_totals_cache = cache
-    hit = cache.get(campaign_id)
-    if hit and time.monotonic() - hit[0] < TOTALS_TTL:
-        return hit[1]
-    totals = await status_totals(campaign_id)
-    cache[campaign_id] = (time.monotonic(), totals)
-    return totals
-
-
-async def load_candidate(slug: str, candidate_id: int) -> tuple[Campaign, dict[str, Any]]:
-    """The public campaign and one of its shortlisted candidates (public fields), or 404."""
-    campaign = await public_campaign(slug)
-    row = (
-        await Nomination.select(
-            *PUBLIC_COLUMNS,
-            Nomination.category.title.as_alias("category_title"),
-            Nomination.category.votes_per_day.as_alias("votes_per_day"),
-        )
-        .where(
-            (Nomination.id == candidate_id)
-            & (Nomination.campaign == campaign.id)
-            & (Nomination.status == Status.shortlisted.value)
-        )
-        .first()
-        .run()
-    )
-    if row is None:
-        raise not_found("找不到该候选对象。")
-    row["organisation"] = organisation(row)
-    row["thumb_url"] = photo_url(row, "thumbnail")
-    return campaign, row
+    """Recorded votes by status: a GROUP BY over the ledger, so kept in the app's
+    ``vote_totals`` cache for a few seconds."""
+    cache: TtlCache[int, dict[str, int]] = request.app.state.vote_totals
+    return await cache.get_or_load(campaign_id, lambda: status_totals(campaign_id))
 
 
 async def issue_challenge(service: VotingService) -> dict[str, Any] | None:
@@ -318,7 +282,7 @@ class VotePages(Controller):
                 "county": county,
                 "q": query,
                 "counts": counts,
-                "show_counts": counts_public(campaign, current),
+                "show_counts": counts_public(campaign, bool(current and current.public_counts)),
                 "voting": voting_state(campaign, service_of(request).clock()),
                 "visits": await visits.visits(store, campaign),
                 "totals": await cached_totals(request, campaign.id),

@@ -8,7 +8,7 @@ import msgspec
 from litestar import Controller, get
 from litestar.params import FromPath
 
-from portal.controllers.api import NOT_FOUND, public_campaign
+from portal.controllers.api import ApiOperation, error_responses, public_campaign
 from portal.errors import not_found
 from portal.results.services import results_payload
 
@@ -59,7 +59,11 @@ class ResultsApi(Controller):
             "(`rank` null, `excluded` true)."
         ),
         operation_id="getResults",
-        responses=NOT_FOUND,
+        responses=error_responses(
+            (400, "Invalid request"),
+            (404, "Unknown campaign, or its results are not public yet"),
+        ),
+        operation_class=ApiOperation,
     )
     async def results(self, slug: FromPath[str]) -> Results:
         campaign = await public_campaign(slug)
