@@ -21,6 +21,7 @@ from portal import campaigns as campaign_svc
 from portal.audit import Actor
 from portal.auth import requires
 from portal.controllers.api import public_campaign
+from portal.controllers.staff import campaign_or_404
 from portal.errors import not_found
 from portal.results.services import method_of
 from portal.tables import Campaign, Category, Role
@@ -29,13 +30,6 @@ CITY_READERS = requires(Role.city_admin, Role.auditor)
 CITY_ADMIN = requires(Role.city_admin)
 REVIEWER = requires(Role.reviewer)
 MAX_CRITERIA = 10
-
-
-async def campaign_or_404(slug: str) -> Campaign:
-    campaign = await campaign_svc.get_campaign(slug)
-    if campaign is None:
-        raise not_found("找不到该评选活动。")
-    return campaign
 
 
 async def category_or_404(campaign: Campaign, key: str) -> Category:

@@ -24,7 +24,8 @@ READERS = requires(Role.city_admin, Role.auditor)
 CITY_ADMIN = requires(Role.city_admin)
 
 
-async def _campaign_or_404(slug: FromPath[str]) -> Campaign:
+async def campaign_or_404(slug: str) -> Campaign:
+    """The campaign with this slug for a staff page, or the friendly 404."""
     campaign = await svc.get_campaign(slug)
     if campaign is None:
         raise not_found("找不到该评选活动。")
@@ -110,7 +111,7 @@ class CampaignAdmin(Controller):
 
     @get("/{slug:str}", name="campaign_detail", guards=[READERS])
     async def detail(self, slug: FromPath[str]) -> Template:
-        campaign = await _campaign_or_404(slug)
+        campaign = await campaign_or_404(slug)
         return Template(
             "staff/campaigns/detail.html",
             context={
@@ -124,7 +125,7 @@ class CampaignAdmin(Controller):
 
     @get("/{slug:str}/edit", name="campaign_edit", guards=[CITY_ADMIN])
     async def edit_form(self, slug: FromPath[str]) -> Template:
-        campaign = await _campaign_or_404(slug)
+        campaign = await campaign_or_404(slug)
         return Template(
             "staff/campaigns/form.html",
             context={
@@ -139,7 +140,7 @@ class CampaignAdmin(Controller):
     async def update(
         self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str]
     ) -> Template | Redirect:
-        campaign = await _campaign_or_404(slug)
+        campaign = await campaign_or_404(slug)
         values = _form_dict(await request.form())
         try:
             campaign = await svc.update_campaign(actor, slug, svc.parse_campaign(values))
@@ -162,7 +163,7 @@ class CampaignAdmin(Controller):
     async def phase(
         self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str]
     ) -> Redirect:
-        await _campaign_or_404(slug)
+        await campaign_or_404(slug)
         target = str((await request.form()).get("phase") or "")
         try:
             campaign = await svc.move_phase(actor, slug, target)
@@ -175,7 +176,7 @@ class CampaignAdmin(Controller):
 
     @get("/{slug:str}/categories/new", name="category_new", guards=[CITY_ADMIN])
     async def new_category_form(self, slug: FromPath[str]) -> Template:
-        campaign = await _campaign_or_404(slug)
+        campaign = await campaign_or_404(slug)
         values = {"votes_per_day": 1, "quota": 1, "county_cap": 1}
         return self._category_page(campaign, None, values, {})
 
@@ -187,7 +188,7 @@ class CampaignAdmin(Controller):
 
     @get("/{slug:str}/categories/{key:str}/edit", name="category_edit", guards=[CITY_ADMIN])
     async def edit_category_form(self, slug: FromPath[str], key: FromPath[str]) -> Template:
-        campaign = await _campaign_or_404(slug)
+        campaign = await campaign_or_404(slug)
         category = await _category_or_404(campaign, key)
         return self._category_page(campaign, category, category.to_dict(), {})
 
@@ -209,7 +210,7 @@ class CampaignAdmin(Controller):
         slug: FromPath[str],
         key: FromPath[str],
     ) -> Redirect:
-        campaign = await _campaign_or_404(slug)
+        campaign = await campaign_or_404(slug)
         try:
             await svc.delete_category(actor, campaign, key)
         except LookupError:
@@ -239,7 +240,7 @@ class CampaignAdmin(Controller):
     async def _save_category(
         self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str], key: str | None
     ) -> Template | Redirect:
-        campaign = await _campaign_or_404(slug)
+        campaign = await campaign_or_404(slug)
         category = await _category_or_404(campaign, key) if key else None
         values = _form_dict(await request.form())
         try:

@@ -20,9 +20,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 
-from portal import campaigns as campaign_svc
 from portal.audit import Actor
 from portal.auth import requires
+from portal.controllers.staff import campaign_or_404
 from portal.errors import not_found
 from portal.tables import Campaign, Role
 from voting import moderation
@@ -41,13 +41,6 @@ WEEKDAYS = "一二三四五六日"
 
 def voting(request: Request) -> VotingService:
     return request.app.state.voting
-
-
-async def campaign_or_404(slug: str) -> Campaign:
-    campaign = await campaign_svc.get_campaign(slug)
-    if campaign is None:
-        raise not_found("找不到该评选活动。")
-    return campaign
 
 
 async def candidate_or_404(campaign: Campaign, candidate_id: int) -> dict:

@@ -14,15 +14,15 @@ from litestar.plugins.flash import flash
 from litestar.response import File, Redirect, Template
 
 from nominations.controllers.files import serve
-from portal import campaigns as campaign_svc
 from portal.audit import Actor
 from portal.auth import requires
+from portal.controllers.staff import campaign_or_404
 from portal.errors import not_found
 from portal.results import objections
 from portal.results.objections import ObjectionRefused
 from portal.results.services import ResultsRefused
 from portal.results.tables import OBJECTION_STATUS_LABELS
-from portal.tables import Campaign, Phase, Role
+from portal.tables import Phase, Role
 
 CITY_READERS = requires(Role.city_admin, Role.auditor)
 CITY_ADMIN = requires(Role.city_admin)
@@ -32,13 +32,6 @@ DONE = {
     "uphold": "已认定异议成立，该对象已被取消资格，后续名次依次递补。",
     "dismiss": "已认定异议不成立，拟命名名单不变。",
 }
-
-
-async def campaign_or_404(slug: str) -> Campaign:
-    campaign = await campaign_svc.get_campaign(slug)
-    if campaign is None:
-        raise not_found("找不到该评选活动。")
-    return campaign
 
 
 class ObjectionsAdmin(Controller):

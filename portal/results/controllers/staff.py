@@ -16,20 +16,14 @@ from litestar.response import Redirect, Template
 from portal import campaigns as campaign_svc
 from portal.audit import Actor
 from portal.auth import requires
+from portal.controllers.staff import campaign_or_404
 from portal.errors import not_found
 from portal.results import services as results
 from portal.results.services import ResultsRefused
-from portal.tables import Campaign, Phase, Role
+from portal.tables import Phase, Role
 
 CITY_READERS = requires(Role.city_admin, Role.auditor)
 CITY_ADMIN = requires(Role.city_admin)
-
-
-async def campaign_or_404(slug: str) -> Campaign:
-    campaign = await campaign_svc.get_campaign(slug)
-    if campaign is None:
-        raise not_found("找不到该评选活动。")
-    return campaign
 
 
 def _int(value: object) -> int | None:
