@@ -5,7 +5,7 @@ processes and nodes, or the in-process store for one process), so it is exact un
 concurrency: a reservation is taken with one atomic increment or set-if-absent, and
 handed back if a later step refuses the vote. The database's unique indexes refuse
 whatever might still slip by (one vote per voter, candidate and day; one vote per
-idempotency key).
+idempotency key from a network).
 
 The voter is the portal's signed cookie together with the client network (IPv4
 address or IPv6 /64), hashed with the secret key per campaign: the ledger's
@@ -258,10 +258,13 @@ class VotingService:
         voter = self.voter_hash(rules.campaign_id, ballot.voter_cookie, ballot.network)
         if key is None:
             return await self._cast(rules, ballot, voter)
-        lock = f"idem:{rules.campaign_id}:{voter}:{hashlib.sha256(key.encode()).hexdigest()}"
+        # A retry is known by what the client repeats: its key, from its network. Not by
+        # the voter cookie, which a client that lost the first answer never received.
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        lock = f"idem:{rules.campaign_id}:{ballot.network}:{digest}"
         deadline = time.monotonic() + IDEMPOTENCY_WAIT
         while True:
-            earlier = await self._by_idempotency_key(rules, voter, key)
+            earlier = await self._by_idempotency_key(rules, ballot.network, key)
             if earlier is not None:
                 return earlier
             if await self.store.set_if_absent(lock, b"1", expires_in=30):
@@ -277,13 +280,16 @@ class VotingService:
             await self.store.delete(lock)
 
     async def _by_idempotency_key(
-        self, rules: VotingRules, voter: str, key: str
+        self, rules: VotingRules, network: str, key: str
     ) -> CastVote | None:
+        """The vote recorded earlier with this key from this network, as first answered."""
         row = (
-            await Vote.select(Vote.receipt, Vote.candidate, Vote.cast_at, Vote.day, Vote.status)
+            await Vote.select(
+                Vote.receipt, Vote.candidate, Vote.cast_at, Vote.day, Vote.status, Vote.voter_hash
+            )
             .where(
                 (Vote.campaign == rules.campaign_id)
-                & (Vote.voter_hash == voter)
+                & (Vote.network == network)
                 & (Vote.idempotency_key == key)
             )
             .first()
@@ -292,9 +298,8 @@ class VotingService:
         if row is None:
             return None
         category_id, allowance = rules.candidates.get(row["candidate"], (0, 0))
-        used = int(
-            await self.store.get(f"vq:{rules.campaign_id}:{category_id}:{row['day']}:{voter}") or 0
-        )
+        quota = f"vq:{rules.campaign_id}:{category_id}:{row['day']}:{row['voter_hash']}"
+        used = int(await self.store.get(quota) or 0)
         return CastVote(
             receipt=row["receipt"],
             candidate_id=row["candidate"],

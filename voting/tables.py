@@ -34,7 +34,8 @@ VOTE_STATUS_LABELS = {
 class Vote(Table):
     """A recorded vote. Unique indexes (made by the migration): (campaign, seq);
     (campaign, day, voter_hash, candidate) — one vote per voter, candidate and day;
-    (campaign, voter_hash, idempotency_key) — a retried request counts once."""
+    (campaign, network, idempotency_key) — a retried request counts once, with or
+    without the voter cookie."""
 
     campaign = ForeignKey(references=Campaign, null=False)
     seq = Integer()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 import re
 import subprocess
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ pytestmark = pytest.mark.usefixtures("bureaus")
 VOTES = f"/api/v1/campaigns/{SLUG}/votes"
 RECEIPT = re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){4}$")
 SHANGHAI_OFFSET = "+08:00"
+LOCALHOST = (ipaddress.ip_network("127.0.0.1/32"),)
 
 
 def set_cookie_of(response: httpx.Response) -> str | None:
@@ -217,6 +219,54 @@ async def test_concurrent_retries_with_the_same_key_record_one_vote(api, voting_
     assert len({r.json()["receipt"] for r in responses}) == 1
     rows = await ledger_rows(voting_campaign["campaign"].id)
     assert [row["idempotency_key"] for row in rows] == ["concurrent"]
+
+
+async def test_a_retry_that_lost_the_cookie_returns_the_first_receipt(api, voting_campaign) -> None:
+    """The first answer (and its Set-Cookie) lost: the retry with the same key and no
+    cookie gets the same receipt, and the vote counts once."""
+    candidates = voting_campaign["candidates"]["judicial-office"]
+    key = {"Idempotency-Key": "lost-answer"}
+    first = await vote(api, candidates[0], headers=key)
+    assert first.status_code == 201 and set_cookie_of(first) is not None
+    api.cookies.clear()
+    again = await vote(api, candidates[0], headers=key)
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json()
+    rows = await ledger_rows(voting_campaign["campaign"].id)
+    assert [row["receipt"] for row in rows] == [first.json()["receipt"]]
+
+
+async def test_concurrent_retries_without_a_cookie_record_one_vote(api, voting_campaign) -> None:
+    """Five concurrent cookieless requests with one key (one client retrying before any
+    answer came): one row, one receipt for all."""
+    candidate = voting_campaign["candidates"]["mediator"][0]
+    captchas = await issue_captchas(api, 5)
+    key = {"Idempotency-Key": "cookieless"}
+    responses = await asyncio.gather(
+        *(vote(api, candidate, headers=key, captcha=c) for c in captchas)
+    )
+    assert [r.status_code for r in responses] == [201] * 5, [r.text for r in responses]
+    assert len({r.json()["receipt"] for r in responses}) == 1
+    assert len(await ledger_rows(voting_campaign["campaign"].id)) == 1
+
+
+async def test_the_same_key_from_another_network_is_another_vote(
+    build_app, voting_campaign
+) -> None:
+    """A key is the client's own on its network: another network's vote with the same
+    key is its own vote, never answered with someone else's receipt."""
+    candidate = voting_campaign["candidates"]["mediator"][0]
+    async with serve(build_app(trusted_proxies=LOCALHOST)) as client:
+        receipts = []
+        for network in ("203.0.113.1", "198.51.100.1"):
+            client.cookies.clear()
+            headers = {"Idempotency-Key": "same-key", "X-Forwarded-For": network}
+            response = await vote(client, candidate, headers=headers)
+            assert response.status_code == 201, response.text
+            receipts.append(response.json()["receipt"])
+    assert receipts[0] != receipts[1]
+    rows = await ledger_rows(voting_campaign["campaign"].id)
+    assert [row["receipt"] for row in rows] == receipts
 
 
 async def test_an_idempotency_key_longer_than_64_is_invalid(api, voting_campaign) -> None:

@@ -16,6 +16,7 @@ from PIL import Image
 from nominations.controllers.public import voting_state
 from nominations.tables import Nomination
 from portal.tables import PHASE_ORDER, Campaign, Category, Phase
+from tests.conftest import FORGED_HOST, PUBLIC_URL
 from tests.helpers import csrf_token
 from tests.voting.conftest import SLUG, TEST_ANSWER, make_voting_campaign, vote
 from voting.controllers import pages
@@ -178,6 +179,22 @@ async def test_a_resubmitted_form_returns_the_same_receipt(client, voting_campai
     first = await client.post(form_url(candidate), data=data)
     again = await client.post(form_url(candidate), data=data)  # a reload or a double tap
     assert first.status_code == again.status_code == 200
+    assert RECEIPT.search(first.text).group(0) == RECEIPT.search(again.text).group(0)
+    assert len(await recorded()) == 1
+
+
+async def test_a_resubmitted_first_form_whose_answer_was_lost_counts_once(
+    client, voting_campaign
+) -> None:
+    """A first vote whose answer (and its voter cookie) never arrived, sent again: the
+    form's key and the network find the first vote, whose receipt is shown again."""
+    candidate = voting_campaign["candidates"]["judicial-office"][0]
+    data = await open_form(client, candidate)
+    first = await client.post(form_url(candidate), data=data)
+    assert first.status_code == 200 and "portal_voter" in first.cookies
+    client.cookies.delete("portal_voter")
+    again = await client.post(form_url(candidate), data=data)
+    assert again.status_code == 200, again.text[:500]
     assert RECEIPT.search(first.text).group(0) == RECEIPT.search(again.text).group(0)
     assert len(await recorded()) == 1
 
@@ -503,6 +520,23 @@ async def test_the_qr_code_is_a_png_of_the_pages_absolute_url(client, voting_cam
     other = await make_voting_campaign("other-2024", units=1, mediators=1)
     foreign = other["candidates"]["mediator"][0]
     assert (await client.get(f"/campaigns/{SLUG}/candidates/{foreign}/qr.png")).status_code == 404
+
+
+async def test_the_share_card_and_qr_code_use_the_public_url_whatever_the_host(
+    forged_host_client, voting_campaign
+) -> None:
+    """The QR code is cached publicly for a day: a forged Host must not get into it."""
+    candidate = voting_campaign["candidates"]["mediator"][0]
+    path = f"/campaigns/{SLUG}/candidates/{candidate}"
+    page = await forged_host_client.get(path)
+    assert page.status_code == 200 and FORGED_HOST not in page.text
+    meta = dict(re.findall(r'<meta property="(og:[a-z_]+)" content="([^"]*)">', page.text))
+    assert meta["og:url"] == f"{PUBLIC_URL}{path}"
+    assert meta["og:image"] == f"{PUBLIC_URL}/media/candidates/{candidate}/photo.jpg"
+    qr = await forged_host_client.get(f"{path}/qr.png")
+    assert qr.status_code == 200 and "public" in qr.headers["cache-control"]
+    assert qr.content == pages.qr_png(f"{PUBLIC_URL}{path}")
+    assert qr.content != pages.qr_png(f"http://{FORGED_HOST}{path}")
 
 
 # --- rules and receipts ----------------------------------------------------------------------
