@@ -9,7 +9,8 @@ A handed-out challenge is identified by ``<raw id>.<issued at>.<signature>``: th
 signature lets the portal tell an expired challenge from an unknown one without
 keeping anything after it is used. The answer lives under ``live:<raw id>`` for five
 minutes; answering takes it with ``get_delete``, so one attempt consumes it, right or
-wrong, even when two attempts race.
+wrong, even when two attempts race. Its image and audio are served only while the
+answer lives: a used challenge shows nothing more to solve.
 
 The audio alternative shares the answer. It is rendered on its first request, in the
 same worker process, and kept for the challenge's lifetime: only a few visitors ask
@@ -227,24 +228,32 @@ class CaptchaService:
 
     # -- media -------------------------------------------------------------------------
 
-    async def image(self, captcha_id: str) -> bytes | None:
-        parsed = self.parse_id(captcha_id)
-        if parsed is None:
-            return None
-        return await self.store.get(f"captcha:img:{parsed[0]}")
-
-    async def audio(self, captcha_id: str) -> bytes | None:
-        """The spoken answer of a live challenge (rendered off the event loop once)."""
+    async def _live(self, captcha_id: str, media: str) -> tuple[str, bytes, bytes | None] | None:
+        """(raw id, answer, stored ``media``) of a challenge still to be answered, else
+        ``None``: once an attempt has consumed it (or it expired), its image and audio
+        are not served either."""
         parsed = self.parse_id(captcha_id)
         if parsed is None:
             return None
         raw = parsed[0]
-        cached = await self.store.get(f"captcha:wav:{raw}")
+        answer, stored = await self.store.get_many(
+            [f"captcha:live:{raw}", f"captcha:{media}:{raw}"]
+        )
+        return None if answer is None else (raw, answer, stored)
+
+    async def image(self, captcha_id: str) -> bytes | None:
+        """The PNG of a live challenge."""
+        live = await self._live(captcha_id, "img")
+        return live[2] if live else None
+
+    async def audio(self, captcha_id: str) -> bytes | None:
+        """The spoken answer of a live challenge (rendered off the event loop once)."""
+        live = await self._live(captcha_id, "wav")
+        if live is None:
+            return None
+        raw, answer, cached = live
         if cached is not None:
             return cached
-        answer = await self.store.get(f"captcha:live:{raw}")
-        if answer is None:
-            return None
         async with self._audio_lock:
             wav = await _draw(draw_audio, answer.decode())
         await self.store.set(f"captcha:wav:{raw}", wav, expires_in=LIFETIME + 60)

@@ -13,6 +13,7 @@ import voting.captcha
 from portal.stores import MemoryStateStore
 from tests.voting.conftest import (
     SLUG,
+    TEST_ANSWER,
     assert_error,
     ledger_rows,
     live_answer,
@@ -88,6 +89,23 @@ async def test_an_answered_challenge_is_not_accepted_again(api, voting_campaign)
     assert (await vote(api, first, captcha=captcha)).status_code == 201
     assert_error(await vote(api, second, captcha=captcha), 400, "captcha_invalid")
     assert len(await ledger_rows(voting_campaign["campaign"].id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"), [(TEST_ANSWER, 201), (NEVER_RIGHT, 400)], ids=["right", "wrong"]
+)
+async def test_media_of_an_answered_challenge_is_not_found(
+    api, voting_campaign, answer: str, status: int
+) -> None:
+    """Once an answer (right or wrong) has consumed the challenge, its image and audio
+    answer 404 not_found: nothing is left to solve offline or to replay."""
+    candidate = voting_campaign["candidates"]["mediator"][0]
+    captcha = await new_captcha(api)
+    assert (await api.get(captcha["image_url"])).status_code == 200
+    assert (await api.get(captcha["audio_url"])).status_code == 200
+    assert (await vote(api, candidate, captcha=captcha, answer=answer)).status_code == status
+    for url in (captcha["image_url"], captcha["audio_url"]):
+        assert_error(await api.get(url), 404, "not_found")
 
 
 async def test_a_wrong_answer_consumes_the_challenge(api, voting_campaign) -> None:
