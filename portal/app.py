@@ -20,7 +20,7 @@ from portal.accounts import LoginGuard
 from portal.auth import StaffMiddleware, actor_of, security_headers, session_config
 from portal.controllers import ROUTES
 from portal.db import close_database, open_database
-from portal.errors import EXCEPTION_HANDLERS, unknown_path_ids
+from portal.errors import EXCEPTION_HANDLERS, JsonBodyRequest, unknown_path_ids
 from portal.pagecache import TOTALS_TTL, PageCache, TtlCache
 from portal.results.controllers import ROUTES as RESULTS_ROUTES
 from portal.settings import Settings, get_settings
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         stores={"sessions": stores.state.with_namespace("sessions")},
         dependencies={"actor": Provide(actor_of, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_class=JsonBodyRequest,
         openapi_config=OpenAPIConfig(
             title="枫桥式评选投票平台 API",
             version="1.0.0",

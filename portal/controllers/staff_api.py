@@ -45,6 +45,7 @@ class StaffCampaignApi(Controller):
             (404, "Unknown campaign"),
             (409, "The move is refused"),
             (413, "too_large: the body is over 1 MiB"),
+            (415, "invalid: the body is not sent as application/json"),
         ),
         operation_class=ApiOperation,
     )

@@ -17,6 +17,7 @@ import pytest
 from limits.aio.storage import MemoryStorage
 from litestar import get
 
+from portal.errors import nested_too_deep
 from portal.seed import DEMO_SLUG, ensure_demo_campaign
 from portal.stores import RedisStateStore, Stores
 from portal.tables import AuditEntry, Campaign, Category, Phase
@@ -208,6 +209,58 @@ async def test_a_valid_body_does_move_the_phase(client, campaign) -> None:
     )
     assert response.status_code == 200
     assert response.json() == {"slug": DEMO_SLUG, "phase": "tallying"}
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", None],
+    ids=["text", "form", "none"],
+)
+async def test_a_body_of_another_media_type_is_415_invalid(
+    client, campaign, content_type: str | None
+) -> None:
+    """The staff JSON API, like the public one, takes only application/json."""
+    token = await admin(client)
+    before = await snapshot()
+    headers = {"x-csrftoken": token, **({"content-type": content_type} if content_type else {})}
+    response = await client.post(PHASE_API, content=b'{"phase": "tallying"}', headers=headers)
+    assert response.request.headers.get("content-type") == content_type
+    assert_error_json(response, 415, "invalid")
+    assert await snapshot() == before
+
+
+async def test_deeply_nested_json_is_400_invalid_not_a_crash(client, campaign, caplog) -> None:
+    """A thousand nested arrays (2 KB) would exhaust the decoder's recursion: 400 invalid,
+    nothing changed, no error logged."""
+    token = await admin(client)
+    before = await snapshot()
+    body = b'{"phase": "tallying", "x": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    with caplog.at_level(logging.WARNING):
+        response = await client.post(
+            PHASE_API,
+            content=body,
+            headers={"x-csrftoken": token, "content-type": "application/json"},
+        )
+    assert_error_json(response, 400, "invalid")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert await snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "too_deep"),
+    [
+        (b"[" * 32 + b"]" * 32, False),
+        (b"[" * 33 + b"]" * 33, True),
+        (b"[" + b",".join([b'{"a": []}'] * 1000) + b"]", False),  # many, not deep
+        (b'["' + b"[" * 100 + b'"]', False),  # inside a string
+        (b'["\\"' + b"{" * 100 + b'"]', False),  # after an escaped quote: still inside
+        (b'["\\\\", ' + b"[" * 40 + b"]" * 40 + b"]", True),  # the string ended
+        (b'["\\\\\\"' + b"[" * 100 + b'"]', False),  # escaped backslash, escaped quote
+    ],
+    ids=["32", "33", "wide", "string", "escaped-quote", "escaped-backslash", "both"],
+)
+def test_nesting_is_measured_outside_strings(body: bytes, too_deep: bool) -> None:
+    assert nested_too_deep(body) is too_deep
 
 
 # --- oversized bodies -------------------------------------------------------------------

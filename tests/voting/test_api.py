@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
+import json
+import logging
 import re
 import subprocess
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from portal.tables import Campaign, Phase
 from tests import services
 from tests.voting.conftest import (
     SLUG,
+    TEST_ANSWER,
     assert_error,
     close_limits,
     issue_captchas,
@@ -302,19 +305,97 @@ async def test_a_malformed_body_is_invalid(api, voting_campaign, body) -> None:
 @pytest.mark.parametrize(
     ("content", "content_type"),
     [
-        (b"candidate_id=1", "application/x-www-form-urlencoded"),
         (b"{not json", "application/json"),
         (b"\xff\xfe", "application/json"),
     ],
-    ids=["form", "broken-json", "not-utf8"],
+    ids=["broken-json", "not-utf8"],
 )
 async def test_a_body_that_is_not_json_is_invalid(
     api, voting_campaign, content: bytes, content_type: str
 ) -> None:
-    """A form post, broken JSON or bytes that are not UTF-8: 400 invalid."""
+    """Broken JSON or bytes that are not UTF-8: 400 invalid."""
     response = await api.post(VOTES, content=content, headers={"content-type": content_type})
     assert_error(response, 400, "invalid")
     assert await ledger_rows(voting_campaign["campaign"].id) == []
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/json; charset=latin-1",
+        None,
+    ],
+    ids=["text", "text-utf8", "form", "multipart", "json-latin1", "none"],
+)
+async def test_a_vote_of_another_media_type_is_415_and_records_nothing(
+    api, voting_campaign, content_type: str | None
+) -> None:
+    """A well-formed vote sent as anything but application/json is refused with 415
+    (a cross-site page could send text/plain or a form without a CORS preflight) and
+    neither records the vote nor spends its CAPTCHA."""
+    candidate = voting_campaign["candidates"]["mediator"][0]
+    captcha = await new_captcha(api)
+    ballot = {
+        "candidate_id": candidate,
+        "captcha_id": captcha["captcha_id"],
+        "captcha_answer": TEST_ANSWER,
+    }
+    headers = {"content-type": content_type} if content_type else {}
+    response = await api.post(VOTES, content=json.dumps(ballot).encode(), headers=headers)
+    assert response.request.headers.get("content-type") == content_type
+    body = assert_error(response, 415, "invalid")
+    assert set(body) == {"error", "message"}
+    assert await ledger_rows(voting_campaign["campaign"].id) == []
+    # The same body as JSON (the charset named or not) is taken, with the same CAPTCHA.
+    json_type = "application/json; charset=utf-8" if content_type else "application/json"
+    taken = await api.post(
+        VOTES, content=json.dumps(ballot).encode(), headers={"content-type": json_type}
+    )
+    assert taken.status_code == 201, taken.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 1000 + b"]" * 1000,
+        b'{"candidate_id": 1, "captcha_id": "x", "captcha_answer": "y", "extra": '
+        + b"[" * 1000
+        + b"]" * 1000
+        + b"}",
+        b'{"a":' * 1000 + b"1" + b"}" * 1000,
+        b"[" * 33 + b"]" * 33,
+    ],
+    ids=["arrays", "in-an-unknown-field", "objects", "one-past-the-bound"],
+)
+async def test_a_deeply_nested_body_is_invalid(api, voting_campaign, caplog, body: bytes) -> None:
+    """JSON nested deeper than 32 levels (a thousand deep is 2 KB) answers 400 invalid,
+    records nothing and logs no error."""
+    with caplog.at_level(logging.WARNING):
+        response = await api.post(VOTES, content=body, headers={"content-type": "application/json"})
+    assert_error(response, 400, "invalid")
+    assert "嵌套" in response.json()["message"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert await ledger_rows(voting_campaign["campaign"].id) == []
+
+
+async def test_nesting_up_to_the_bound_and_brackets_in_strings_are_taken(
+    api, voting_campaign
+) -> None:
+    """32 levels are fine, and brackets inside strings (escaped quotes included) do not
+    count: such a vote is recorded."""
+    candidate = voting_campaign["candidates"]["mediator"][0]
+    captcha = await new_captcha(api)
+    body = (
+        f'{{"candidate_id": {candidate}, "captcha_id": "{captcha["captcha_id"]}", '
+        f'"captcha_answer": "{TEST_ANSWER}", "note": "\\\\\\"{"[" * 100}", '
+        f'"extra": {"[" * 31}{"]" * 31}}}'
+    ).encode()
+    response = await api.post(VOTES, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 201, response.text
 
 
 async def test_unknown_candidates_are_invalid(api, voting_campaign) -> None:
@@ -483,7 +564,7 @@ async def test_openapi_documents_the_captcha(openapi) -> None:
 
 
 async def test_openapi_documents_the_vote(openapi) -> None:
-    """POST votes: the body, Idempotency-Key, 201 fields and 400/403/409/429/503 errors."""
+    """POST votes: the body, Idempotency-Key, 201 fields and 400/403/409/415/429/503 errors."""
     operation = openapi["paths"]["/api/v1/campaigns/{slug}/votes"]["post"]
     request = {"candidate_id", "captcha_id", "captcha_answer"}
     assert body_fields(operation["requestBody"], openapi) == (request, request)
@@ -497,7 +578,7 @@ async def test_openapi_documents_the_vote(openapi) -> None:
     created = {"receipt", "candidate_id", "cast_at", "votes_left_today"}
     properties, required = body_fields(operation["responses"]["201"], openapi)
     assert created <= properties and created <= required
-    for status in ("400", "403", "404", "409", "429", "503"):
+    for status in ("400", "403", "404", "409", "415", "429", "503"):
         assert status in operation["responses"], status
         assert body_fields(operation["responses"][status], openapi)[1] >= {"error", "message"}
 

@@ -194,6 +194,7 @@ class VoteApi(Controller):
             (404, "Unknown campaign"),
             (409, "already_voted: this candidate, today"),
             (413, "too_large: the body is over 1 MiB"),
+            (415, "invalid: the body is not sent as application/json"),
             (429, "limit_reached or rate_limited (with Retry-After)"),
             (503, "unavailable: nothing was recorded; retry"),
         ),
