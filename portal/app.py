@@ -21,6 +21,7 @@ from portal.auth import StaffMiddleware, actor_of, security_headers, session_con
 from portal.controllers import ROUTES
 from portal.db import close_database, open_database
 from portal.errors import EXCEPTION_HANDLERS, JsonBodyRequest, unknown_path_ids
+from portal.origin import host_guard
 from portal.pagecache import TOTALS_TTL, PageCache, TtlCache
 from portal.results.controllers import ROUTES as RESULTS_ROUTES
 from portal.settings import Settings, get_settings
@@ -95,7 +96,9 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         before_request=unknown_path_ids,
         before_send=[security_headers(production=settings.production)],
         middleware=[
-            # First: a shed request touches neither the session store nor the database.
+            # In production, a request for another host is refused before anything runs.
+            host_guard(settings),
+            # Then: a shed request touches neither the session store nor the database.
             shedder.middleware,
             session_config(secure=settings.production).middleware,
             StaffMiddleware(),

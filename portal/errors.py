@@ -155,7 +155,9 @@ class JsonBodyRequest(Request[Any, Any, Any]):
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    # The scope's path, not request.url: a malformed Host header (a port "abc") makes
+    # the URL unparsable, and the error answer must not fail on it.
+    return request.scope["path"].startswith("/api/")
 
 
 def _describe(exc: HTTPException) -> tuple[str, str, dict[str, Any]]:

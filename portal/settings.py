@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
@@ -69,6 +71,52 @@ def _milliseconds(env_map: Mapping[str, str], name: str, default: int) -> float:
     return int(raw) / 1000
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# A DNS name: dot-separated labels of letters, digits and inner hyphens.
+_HOSTNAME = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*")
+
+
+def _origin(raw: str) -> str | None:
+    """PORTAL_PUBLIC_URL as ``scheme://host[:port]`` (lower case, no default port)."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    refused = ConfigError(
+        "PORTAL_PUBLIC_URL 须为网站的公开地址，只含协议（http 或 https）、域名和端口，"
+        f"如 https://pingxuan.example.gov.cn，不能是 {raw!r}"
+    )
+    if not raw.isascii() or not raw.isprintable() or any(c in raw for c in " ?#%"):
+        raise refused
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:  # a bad port or IPv6 literal
+        raise refused from None
+    host = parts.hostname or ""
+    scheme = parts.scheme.lower()
+    if (
+        scheme not in DEFAULT_PORTS
+        or "@" in parts.netloc
+        or parts.path not in ("", "/")
+        or port == 0
+        or not (_HOSTNAME.fullmatch(host) or _ip_literal(host))
+    ):
+        raise refused
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+def _ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _load_or_create_secret(var_dir: Path) -> str:
     """Development only: a random key kept under var/ so sessions survive restarts."""
     path = var_dir / "secret_key"
@@ -92,6 +140,9 @@ class Settings:
     env: str = "development"
     secret_key: str = field(default="", repr=False)
     trusted_proxies: tuple[IPNetwork, ...] = ()
+    # The site's public origin (PORTAL_PUBLIC_URL), e.g. "https://pingxuan.example.gov.cn":
+    # every absolute URL is built from it (portal/origin.py). None: the request's host.
+    public_url: str | None = None
     captcha_test_answer: str | None = None
     # Challenges kept drawn ahead in the store (PORTAL_CAPTCHA_POOL_SIZE).
     captcha_pool_size: int = 200
@@ -118,6 +169,7 @@ class Settings:
         database_url = env_map.get("DATABASE_URL") or f"sqlite:///{var_dir / 'portal.sqlite3'}"
         if not database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ConfigError("DATABASE_URL 须以 sqlite:/// 或 postgresql:// 开头")
+        public_url = _origin(env_map.get("PORTAL_PUBLIC_URL", ""))
         secret_key = env_map.get("PORTAL_SECRET_KEY", "")
         if not secret_key and env != "production":
             secret_key = _load_or_create_secret(var_dir)
@@ -127,6 +179,7 @@ class Settings:
             env=env,
             secret_key=secret_key,
             trusted_proxies=_parse_networks(env_map.get("PORTAL_TRUSTED_PROXIES", "")),
+            public_url=public_url,
             captcha_test_answer=env_map.get("PORTAL_CAPTCHA_TEST_ANSWER") or None,
             captcha_pool_size=_positive(env_map, "PORTAL_CAPTCHA_POOL_SIZE", 200),
             page_cache_seconds=_seconds(env_map, "PORTAL_PAGE_CACHE_SECONDS", 2.0),
@@ -160,6 +213,11 @@ class Settings:
             raise ConfigError("生产环境（PORTAL_ENV=production）必须设置 PORTAL_SECRET_KEY")
         if len(self.secret_key) < 32:
             raise ConfigError("生产环境的 PORTAL_SECRET_KEY 至少需要 32 个字符")
+        if not self.public_url:
+            raise ConfigError(
+                "生产环境必须设置 PORTAL_PUBLIC_URL（网站的公开地址，"
+                "如 https://pingxuan.example.gov.cn）：链接、分享卡片和二维码都由它生成"
+            )
         if self.captcha_test_answer:
             raise ConfigError("PORTAL_CAPTCHA_TEST_ANSWER 仅供测试使用，生产环境不能设置")
         if self.uses_sqlite and workers > 1:

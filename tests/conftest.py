@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import secrets
 import shutil
@@ -248,6 +249,28 @@ async def client(app):  # type: ignore[no-untyped-def]
         ) as test_client:
             test_client.app = app  # type: ignore[attr-defined]
             yield test_client
+
+
+# PORTAL_PUBLIC_URL in the tests of absolute URLs, and the Host a forged request names.
+PUBLIC_URL = "https://pingxuan.example.gov.cn"
+FORGED_HOST = "evil.example"
+
+
+@pytest.fixture
+async def forged_host_client(db: None, settings):  # type: ignore[no-untyped-def]
+    """A client whose requests name ``FORGED_HOST`` as their Host, on an app whose
+    public URL is ``PUBLIC_URL`` (outside production, where such requests are served)."""
+    import httpx
+
+    from portal.app import create_app
+
+    app = create_app(dataclasses.replace(settings, public_url=PUBLIC_URL))
+    async with running(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+        async with httpx.AsyncClient(
+            transport=transport, base_url=f"http://{FORGED_HOST}", follow_redirects=False
+        ) as forged:
+            yield forged
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from portal import visits
 from portal.campaigns import categories_of
 from portal.controllers.api import ApiOperation, error_responses, public_campaign
 from portal.errors import not_found
+from portal.origin import absolute_url
 from portal.stories.reading import stories_of_candidate
 from portal.tables import PHASE_ORDER, Campaign, Category, Phase
 from portal.templating import localtime
@@ -105,13 +106,6 @@ async def public_counts(
     if not ids:
         return {}
     return await request.app.state.voting.counts(campaign.id, ids)
-
-
-def absolute_url(request: Request, path: str) -> str:
-    """``path`` on this site as a full URL (for QR codes and share cards)."""
-    base = request.base_url
-    scheme = "https" if request.app.state.settings.production else base.scheme
-    return f"{scheme}://{base.netloc}{path}"
 
 
 async def shortlisted(campaign: Campaign, category_key: str | None = None) -> list[dict]:

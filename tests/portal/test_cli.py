@@ -229,8 +229,15 @@ def test_unsafe_configurations_are_refused(migrated) -> None:  # type: ignore[no
     assert no_key.returncode == 1
     assert "PORTAL_SECRET_KEY" in one_line_error(no_key)
     assert not (var / "secret_key").exists()  # production never makes up a key
+    keyed = {**production, "PORTAL_SECRET_KEY": "s" * 40}
+    no_url = portal(keyed, "serve", "--port", port)
+    assert no_url.returncode == 1
+    assert "PORTAL_PUBLIC_URL" in one_line_error(no_url)
+    bad_url = portal({**keyed, "PORTAL_PUBLIC_URL": "https://x.example/vote"}, "serve")
+    assert bad_url.returncode == 1
+    assert "PORTAL_PUBLIC_URL" in one_line_error(bad_url)
 
-    demo = portal({**production, "PORTAL_SECRET_KEY": "s" * 40}, "demo", "--no-serve")
+    demo = portal(keyed, "demo", "--no-serve")
     assert demo.returncode == 1
     assert "生产环境" in one_line_error(demo)
     state = inspect(env)

@@ -429,12 +429,16 @@ def flags(cookie: str) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def production_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with production settings, reached over HTTPS."""
+    """The app with production settings, reached over HTTPS at its public URL."""
     from portal.app import create_app
 
     app = create_app(
         dataclasses.replace(
-            settings, env="production", secret_key="p" * 40, captcha_test_answer=None
+            settings,
+            env="production",
+            secret_key="p" * 40,
+            captcha_test_answer=None,
+            public_url="https://testserver.local",
         )
     )
     async with running(app):
@@ -484,6 +488,60 @@ async def test_cookie_flags_in_production(settings, staff, campaign) -> None:
         assert int(dashboard.headers["strict-transport-security"].split("=")[1]) >= 31536000
         missing = await client.get("/no/such/page")
         assert "strict-transport-security" in missing.headers
+
+
+# --- the Host header ------------------------------------------------------------------------
+
+
+async def test_production_refuses_a_request_for_another_host(settings, campaign) -> None:
+    """A forged Host would make the feed, share cards and QR codes point elsewhere."""
+    from portal.origin import WRONG_HOST_MESSAGE
+
+    slug = campaign.slug
+    async with production_client(settings) as client:
+        for host in (
+            "evil.example",
+            "testserver.local.evil.example",
+            "evil.example:443",
+            "testserver.local:8443",
+            "testserver.local@evil.example",
+            "testserver.local:https",
+            "",
+        ):
+            for path in ("/", f"/campaigns/{slug}", "/stories/feed.atom", "/login"):
+                page = await client.get(path, headers={"Host": host})
+                assert page.status_code == 400, (host, path)
+                assert page.headers["content-type"].startswith("text/html"), (host, path)
+                assert WRONG_HOST_MESSAGE in page.text and "evil" not in page.text
+                assert page.headers["x-content-type-options"] == "nosniff"
+            api = await client.get(f"/api/v1/campaigns/{slug}", headers={"Host": host})
+            assert api.status_code == 400, host
+            assert api.json() == {"error": "invalid", "message": WRONG_HOST_MESSAGE}
+            # Refused before the session, CSRF or the handler run: nothing is set or done.
+            form = await client.post("/login", data={"username": "x"}, headers={"Host": host})
+            assert form.status_code == 400 and "set-cookie" not in form.headers
+        # The public URL's own host passes, with or without its default port, in any case,
+        # and X-Forwarded-Host is not read at all.
+        for host in ("testserver.local", "TestServer.Local", "testserver.local:443"):
+            page = await client.get(f"/campaigns/{slug}", headers={"Host": host})
+            assert page.status_code == 200, host
+        forwarded = await client.get("/", headers={"X-Forwarded-Host": "evil.example"})
+        assert forwarded.status_code == 200
+        # Load balancers probe a node by its address.
+        health = await client.get("/healthz", headers={"Host": "10.0.0.11:8000"})
+        assert health.status_code == 200
+
+
+async def test_outside_production_any_host_is_served(client, campaign) -> None:
+    """Development reaches the portal as localhost or by its LAN address."""
+    for host in ("localhost:8000", "192.168.1.20:8000", "evil.example"):
+        page = await client.get(f"/campaigns/{campaign.slug}", headers={"Host": host})
+        assert page.status_code == 200, host
+    # A Host no URL can be parsed from still gets the ordinary error answers.
+    missing = await client.get("/no/such/page", headers={"Host": "evil.example:abc"})
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+    api = await client.get("/api/v1/campaigns/nope", headers={"Host": "evil.example:abc"})
+    assert api.status_code == 404 and api.json()["error"] == "not_found"
 
 
 # --- sessions -------------------------------------------------------------------------------

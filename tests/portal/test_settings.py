@@ -19,6 +19,7 @@ from tests.helpers import CSRF_COOKIE, login
 
 PG_URL = "postgresql://portal@db.example:5432/portal"
 GOOD_KEY = "k" * 40
+PUBLIC_URL = "https://pingxuan.example.gov.cn"
 
 
 # --- Settings.from_env -------------------------------------------------------------------
@@ -33,6 +34,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.redis_url is None
     assert settings.trusted_proxies == ()
     assert settings.captcha_test_answer is None
+    assert settings.public_url is None  # development: the request's host
     assert settings.var_dir == var
 
 
@@ -128,6 +130,60 @@ def test_a_bad_trusted_proxy_is_a_config_error(tmp_path: Path, value: str) -> No
 
 
 @pytest.mark.parametrize(
+    ("value", "origin"),
+    [
+        (PUBLIC_URL, PUBLIC_URL),
+        (f" {PUBLIC_URL}/ ", PUBLIC_URL),
+        ("HTTPS://PingXuan.Example.gov.cn", PUBLIC_URL),
+        ("https://pingxuan.example.gov.cn:443", PUBLIC_URL),  # the default port is implied
+        ("https://pingxuan.example.gov.cn:8443", "https://pingxuan.example.gov.cn:8443"),
+        ("http://localhost:8000", "http://localhost:8000"),
+        ("http://10.0.0.5", "http://10.0.0.5"),
+        ("http://[2001:db8::1]:8080/", "http://[2001:db8::1]:8080"),
+        ("", None),
+    ],
+)
+def test_the_public_url_is_an_origin(tmp_path: Path, value: str, origin: str | None) -> None:
+    settings = Settings.from_env({"PORTAL_VAR_DIR": str(tmp_path), "PORTAL_PUBLIC_URL": value})
+    assert settings.public_url == origin
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "pingxuan.example.gov.cn",  # no scheme
+        "//pingxuan.example.gov.cn",
+        "ftp://pingxuan.example.gov.cn",
+        "javascript:alert(1)",
+        "https://",
+        "https://pingxuan.example.gov.cn/vote",  # a path
+        "https://pingxuan.example.gov.cn/?",
+        "https://pingxuan.example.gov.cn?next=/",
+        "https://pingxuan.example.gov.cn#top",
+        "https://admin@pingxuan.example.gov.cn",  # credentials
+        "https://pingxuan.example.gov.cn\\@evil.example",
+        "https://pingxuan.example.gov.cn:0",
+        "https://pingxuan.example.gov.cn:65536",
+        "https://pingxuan.example.gov.cn:https",
+        "https://ping xuan.example.gov.cn",
+        "https://pingxuan_example.gov.cn",
+        "https://-pingxuan.example.gov.cn",
+        "https://pingxuan.example.gov.cn.",
+        "https://评选.example.gov.cn",  # IDN: give its xn-- form
+        "https://[2001:db8::1",
+        "https://pingxuan.example.gov.cn%2F@evil.example",
+    ],
+)
+def test_a_bad_public_url_is_a_config_error(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"PORTAL_VAR_DIR": str(tmp_path), "PORTAL_PUBLIC_URL": value})
+    message = str(raised.value)
+    assert message.startswith("PORTAL_PUBLIC_URL") and "https://pingxuan.example.gov.cn" in message
+    assert repr(value.strip()) in message and "\n" not in message
+    assert not (tmp_path / "secret_key").exists()  # refused before anything is written
+
+
+@pytest.mark.parametrize(
     "url", ["mysql://u@h/db", "sqlite://relative.db", "sqlite:portal.db", "portal.sqlite3"]
 )
 def test_an_invalid_database_url_is_a_config_error(tmp_path: Path, url: str) -> None:
@@ -154,6 +210,7 @@ def _production(**overrides) -> Settings:  # type: ignore[no-untyped-def]
         "redis_url": "redis://127.0.0.1:6379/0",
         "env": "production",
         "secret_key": GOOD_KEY,
+        "public_url": PUBLIC_URL,
     }
     return Settings(**{**values, **overrides})
 
@@ -171,6 +228,7 @@ def test_a_sound_production_configuration_passes() -> None:
         (_production(secret_key=""), 1, "PORTAL_SECRET_KEY"),
         (_production(secret_key="x" * 31), 1, "PORTAL_SECRET_KEY"),
         (_production(captcha_test_answer="banana"), 1, "PORTAL_CAPTCHA_TEST_ANSWER"),
+        (_production(public_url=None), 1, "PORTAL_PUBLIC_URL"),
         (_production(database_url="sqlite:////srv/portal.sqlite3"), 2, "SQLite"),
         (_production(redis_url=None), 2, "REDIS_URL"),
         (Settings(database_url=PG_URL, env="development", secret_key=GOOD_KEY), 2, "REDIS_URL"),
@@ -180,6 +238,7 @@ def test_a_sound_production_configuration_passes() -> None:
         "no-secret",
         "short-secret",
         "captcha-test-answer",
+        "no-public-url",
         "sqlite-workers",
         "production-workers-without-redis",
         "development-workers-without-redis",
@@ -213,6 +272,7 @@ async def production_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         database_url=os.environ["DATABASE_URL"],
         env="production",
         secret_key="p" * 40,
+        public_url="https://testserver.local",
         var_dir=tmp_path,
     )
     app = create_app(settings)

@@ -11,6 +11,7 @@ import pytest
 from lxml import etree
 
 from portal.stories import feed, publishing
+from tests.conftest import FORGED_HOST, PUBLIC_URL
 from tests.stories.conftest import World, actor_for
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -82,6 +83,25 @@ async def test_the_feed_is_valid_atom_with_the_latest_stories(client, world: Wor
     assert first.find(f"{ATOM}content").text == "<p>第一段。</p>\n<p>第二段。</p>\n"
     assert first.findtext(f"{ATOM}summary") == "第一段。 第二段。"
     assert root.findtext(f"{ATOM}updated") == first.findtext(f"{ATOM}updated")
+
+
+async def test_the_feed_links_the_public_url_whatever_the_host(
+    forged_host_client, world: World
+) -> None:
+    """The feed is cached publicly: a forged Host must put nothing of its own into it."""
+    story = await world.published()
+    response = await forged_host_client.get("/stories/feed.atom")
+    assert response.status_code == 200 and FORGED_HOST not in response.text
+    root = etree.fromstring(response.content)
+    assert root.findtext(f"{ATOM}id") == f"{PUBLIC_URL}/stories"
+    assert [link.get("href") for link in root.iter(f"{ATOM}link")] == [
+        f"{PUBLIC_URL}/stories/feed.atom",
+        f"{PUBLIC_URL}/stories",
+        f"{PUBLIC_URL}/stories/{story.id}",
+    ]
+    assert [e.findtext(f"{ATOM}id") for e in root.iter(f"{ATOM}entry")] == [
+        f"{PUBLIC_URL}/stories/{story.id}"
+    ]
 
 
 async def test_the_story_pages_advertise_the_feed(client, world: World) -> None:

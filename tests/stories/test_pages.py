@@ -10,6 +10,7 @@ from portal import visits
 from portal.stories import publishing
 from portal.stories.tables import Story
 from portal.tables import AuditEntry, CategoryKind
+from tests.conftest import FORGED_HOST, PUBLIC_URL
 from tests.helpers import login, post_form
 from tests.stories.conftest import SLUG, World, actor_for, jpeg
 
@@ -288,3 +289,23 @@ async def test_views_are_counted_in_the_store_and_flushed(client, world: World) 
     draft = await world.draft(title="草稿")
     assert (await client.get(f"/stories/{draft.id}")).status_code == 404
     assert await store.get(f"visits:story:{draft.id}") is None
+
+
+async def test_the_share_tags_use_the_public_url_whatever_the_host(
+    client, forged_host_client, world: World
+) -> None:
+    story = await world.published()
+    await Story.update({Story.cover: "cover.jpg"}).where(Story.id == story.id).run()
+    # Without PORTAL_PUBLIC_URL (development), the request's own host.
+    local = share_meta((await client.get(f"/stories/{story.id}")).text)
+    assert local["og:url"] == f"http://testserver.local/stories/{story.id}"
+    # With it, the public URL, whatever Host the request named.
+    page = await forged_host_client.get(f"/stories/{story.id}")
+    assert page.status_code == 200 and FORGED_HOST not in page.text
+    meta = share_meta(page.text)
+    assert meta["og:url"] == f"{PUBLIC_URL}/stories/{story.id}"
+    assert meta["og:image"] == f"{PUBLIC_URL}/media/stories/{story.id}/cover.jpg"
+
+
+def share_meta(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<meta property="(og:[a-z_]+)" content="([^"]*)">', page))

@@ -527,12 +527,14 @@ async def test_the_share_card_and_qr_code_use_the_public_url_whatever_the_host(
 ) -> None:
     """The QR code is cached publicly for a day: a forged Host must not get into it."""
     candidate = voting_campaign["candidates"]["mediator"][0]
+    await Nomination.update({Nomination.photo: "photo.jpg"}).where(Nomination.id == candidate).run()
     path = f"/campaigns/{SLUG}/candidates/{candidate}"
     page = await forged_host_client.get(path)
     assert page.status_code == 200 and FORGED_HOST not in page.text
     meta = dict(re.findall(r'<meta property="(og:[a-z_]+)" content="([^"]*)">', page.text))
     assert meta["og:url"] == f"{PUBLIC_URL}{path}"
     assert meta["og:image"] == f"{PUBLIC_URL}/media/candidates/{candidate}/photo.jpg"
+    assert f'<link rel="canonical" href="{PUBLIC_URL}{path}">' in page.text
     qr = await forged_host_client.get(f"{path}/qr.png")
     assert qr.status_code == 200 and "public" in qr.headers["cache-control"]
     assert qr.content == pages.qr_png(f"{PUBLIC_URL}{path}")

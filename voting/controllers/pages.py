@@ -35,7 +35,6 @@ from litestar.status_codes import (
 
 from nominations.controllers.public import (
     VotingState,
-    absolute_url,
     counts_public,
     load_candidate,
     organisation,
@@ -50,6 +49,7 @@ from portal.campaigns import categories_of
 from portal.controllers.api import public_campaign
 from portal.errors import not_found
 from portal.network import client_network
+from portal.origin import absolute_url
 from portal.pagecache import TtlCache, cached_page
 from portal.tables import Bureau, BureauLevel, Campaign
 from voting.captcha import LIFETIME

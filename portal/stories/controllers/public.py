@@ -10,9 +10,9 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import File, Template
 
 from nominations.controllers.files import serve
-from nominations.controllers.public import absolute_url
 from nominations.markdown import render
 from portal.errors import not_found
+from portal.origin import absolute_url
 from portal.stories import feed, reading, services
 from portal.stories.tables import KIND_LABELS, Story
 
