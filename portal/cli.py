@@ -52,7 +52,8 @@ def main() -> None:
     """定西市“枫桥式”评选投票平台 — the Fengqiao-style recognition and voting portal.
 
     Configuration comes from the environment: DATABASE_URL, REDIS_URL, PORTAL_ENV,
-    PORTAL_SECRET_KEY, PORTAL_TRUSTED_PROXIES, PORTAL_CAPTCHA_TEST_ANSWER (see README).
+    PORTAL_SECRET_KEY, PORTAL_PUBLIC_URL, PORTAL_TRUSTED_PROXIES, PORTAL_CAPTCHA_TEST_ANSWER
+    (see README).
     """
 
 
