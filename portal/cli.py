@@ -8,7 +8,7 @@ import getpass
 import io
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import click
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from portal.settings import ConfigError, get_settings
+
+if TYPE_CHECKING:
+    from voting.ledger import LedgerHead
 
 console = Console()
 err_console = Console(stderr=True)
@@ -472,6 +475,20 @@ def _results_text(source: str) -> str:
         raise Unreadable(f"评选结果 {source} 不是 UTF-8 文本，不是 JSON。") from None
 
 
+def _ledger_head_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> LedgerHead | None:
+    """--head SEQ:HASH, or a usage error (exit status 2) saying what it should be."""
+    from voting.verify import parse_head
+
+    if value is None:
+        return None
+    try:
+        return parse_head(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
 @main.command("verify-ledger")
 @click.argument("file", metavar="FILE")
 @click.option(
@@ -481,8 +498,18 @@ def _results_text(source: str) -> str:
     help="The published results to compare with: the results URL "
     "(https://HOST/api/v1/campaigns/SLUG/results) or that JSON saved to a file.",
 )
-def verify_ledger(file: str, results: str | None) -> None:
-    """Check a downloaded ledger.csv: the chain, then the counted votes per candidate.
+@click.option(
+    "--head",
+    metavar="SEQ:HASH",
+    default=None,
+    callback=_ledger_head_option,
+    help="The published ledger head (ledger_head in the results; on the notice and "
+    "honour-list pages and in the decision): the ledger's last row must have this seq "
+    "and chain_hash.",
+)
+def verify_ledger(file: str, results: str | None, head: LedgerHead | None) -> None:
+    """Check a downloaded ledger.csv: the chain, then the counted votes per candidate,
+    and with --head that its last row is the published head.
 
     FILE is the ledger as downloaded from /api/v1/campaigns/SLUG/ledger.csv once voting
     has closed (- reads it from standard input). Nothing else is needed: no database,
@@ -500,20 +527,35 @@ def verify_ledger(file: str, results: str | None) -> None:
     counted votes for that candidate_id, and every candidate with counted votes in the
     ledger must appear in the results; each candidate that differs is named.
 
+    With --head SEQ:HASH, the ledger's last row must be the head published once voting
+    closed (ledger_head in the results; SEQ 0 and 64 zeros when there were no votes):
+    a copy cut short, or with a row altered and every chain_hash after it recomputed,
+    has a whole chain of its own but not this head.
+
     A voter finds their own vote by the SHA-256 of their receipt (receipt_hash).
 
     \b
     Exit status:
-      0  the chain holds, every row is well formed and (with --results) every count agrees
-      1  a check failed: the chain, a row, or a candidate's count
-      2  the input could not be read: missing file, not a ledger.csv, results not JSON
+      0  the chain holds, every row is well formed, (with --results) every count agrees
+         and (with --head) the last row is the published head
+      1  a check failed: the chain, a row, a candidate's count or the head
+      2  the input could not be read (missing file, not a ledger.csv, results not JSON)
+         or --head is not SEQ:HASH
 
     \b
     Example:
       portal verify-ledger dingxi-2023-ledger.csv \\
-          --results https://HOST/api/v1/campaigns/dingxi-2023/results
+          --results https://HOST/api/v1/campaigns/dingxi-2023/results \\
+          --head SEQ:HASH
     """
-    from voting.verify import Unreadable, check_ledger, compare_counts, parse_results, report
+    from voting.verify import (
+        Unreadable,
+        check_ledger,
+        compare_counts,
+        compare_head,
+        parse_results,
+        report,
+    )
 
     try:
         with _ledger_lines(file) as lines:
@@ -522,8 +564,10 @@ def verify_ledger(file: str, results: str | None) -> None:
     except Unreadable as exc:
         _cannot_verify(str(exc))
     mismatches = compare_counts(check.counted, entries) if entries is not None else None
+    head_problem = compare_head(check, head) if head is not None else None
     source = "标准输入" if file == "-" else file
-    sys.exit(0 if report(console, source, check, entries, mismatches) else 1)
+    ok = report(console, source, check, entries, mismatches, head, head_problem)
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -100,6 +100,31 @@ class PendingVote:
     row: Vote | None = field(default=None, repr=False)
 
 
+@dataclass(frozen=True)
+class LedgerHead:
+    """The last row of a campaign's ledger: its ``seq`` and ``chain_hash``.
+
+    Published once voting has closed, it pins the whole ``ledger.csv``: a truncated
+    copy ends on another ``seq``, a re-chained one on another ``chain_hash``. A ledger
+    without votes has the chain's genesis as its head: ``seq`` 0 and 64 zeros.
+    """
+
+    seq: int
+    chain_hash: str
+
+
+async def ledger_head(campaign_id: int) -> LedgerHead:
+    """The campaign's ledger head, in one query (the ``(campaign, seq)`` index)."""
+    last = (
+        await Vote.select(Vote.seq, Vote.chain_hash)
+        .where(Vote.campaign == campaign_id)
+        .order_by(Vote.seq, ascending=False)
+        .first()
+        .run()
+    )
+    return LedgerHead(last["seq"], last["chain_hash"]) if last else LedgerHead(0, GENESIS)
+
+
 async def _lock_chain(campaign_id: int) -> None:
     if not is_sqlite():
         await get_engine().run_ddl(
@@ -109,14 +134,8 @@ async def _lock_chain(campaign_id: int) -> None:
 
 async def _append(campaign_id: int, votes: list[PendingVote]) -> None:
     await _lock_chain(campaign_id)
-    last = (
-        await Vote.select(Vote.seq, Vote.chain_hash)
-        .where(Vote.campaign == campaign_id)
-        .order_by(Vote.seq, ascending=False)
-        .first()
-        .run()
-    )
-    seq, previous = (last["seq"], last["chain_hash"]) if last else (0, GENESIS)
+    head = await ledger_head(campaign_id)
+    seq, previous = head.seq, head.chain_hash
     rows = []
     for vote in votes:
         seq += 1

@@ -14,7 +14,10 @@ can read exactly what ``portal verify-ledger`` checks:
    (an altered row breaks the chain at that row; a deleted, inserted or moved row breaks
    the ``seq`` run where it was);
 4. the counted votes per candidate, which must equal the ``votes`` of the published
-   results (``compare_counts``).
+   results (``compare_counts``);
+5. that the last row is the published ledger head (``compare_head``): a copy with its
+   last rows removed, or with a row altered and every ``chain_hash`` after it recomputed,
+   still has a whole chain, but not the published head.
 
 The file is read row by row: a ledger of hundreds of thousands of votes is checked in
 constant memory (only the per-candidate counts are kept).
@@ -33,11 +36,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from voting.ledger import GENESIS, chain_link
+from voting.ledger import GENESIS, LedgerHead, chain_link
 from voting.ledger_csv import CSV_HEADER
 from voting.tables import VOTE_STATUS_LABELS, VoteStatus
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
+HEAD = re.compile(r"(0|[1-9][0-9]*):([0-9a-f]{64})")
 POSITIVE = re.compile(r"[1-9][0-9]*")
 STATUSES = tuple(status.value for status in VoteStatus)
 MAX_LISTED = 20  # malformed rows listed one by one; the rest are only counted
@@ -303,6 +307,47 @@ def _id_order(candidate_id: str) -> tuple[int, str]:
     return (int(candidate_id), "") if candidate_id.isdigit() else (0, candidate_id)
 
 
+# --- the published ledger head ------------------------------------------------------------
+
+
+def parse_head(text: str) -> LedgerHead:
+    """The published ledger head written as ``SEQ:HASH`` (``ledger_head`` of the results:
+    seq 0 and 64 zeros for a ledger without votes).
+
+    Raises ``ValueError`` with a sentence for people when the text is not of that form.
+    """
+    found = HEAD.fullmatch(text.strip().lower())
+    if found is None:
+        raise ValueError(
+            f"「{text[:100]}」不是 SEQ:HASH 的形式：SEQ 是公布的链尾 seq（非负整数），"
+            "HASH 是它的 chain_hash（64 位十六进制数），中间用英文冒号隔开。"
+        )
+    return LedgerHead(int(found[1]), found[2])
+
+
+def compare_head(check: LedgerCheck, head: LedgerHead) -> str | None:
+    """Why the ledger's last row is not the published ``head``, or ``None`` when it is."""
+    if check.chain_break is not None:
+        return "链条断裂，无法确认账本的最后一行就是公布的链尾"
+    # The chain holds, so the rows are seq 1…rows and chain_head is the last row's hash.
+    if check.rows < head.seq:
+        return (
+            f"账本只有 {check.rows:,} 行，公布的链尾是第 {head.seq:,} 条："
+            f"账本被截短了，缺少最后 {head.seq - check.rows:,} 行"
+        )
+    if check.rows > head.seq:
+        return (
+            f"账本有 {check.rows:,} 行，公布的链尾是第 {head.seq:,} 条："
+            f"账本末尾多出 {check.rows - head.seq:,} 行"
+        )
+    if check.chain_head != head.chain_hash:
+        return (
+            f"最后一行（seq {head.seq}）的 chain_hash 为 {check.chain_head}，与公布的链尾"
+            "不同：账本中有记录被改动后整条链被重新计算过，或这不是该活动的账本"
+        )
+    return None
+
+
 # --- the report ---------------------------------------------------------------------------
 
 
@@ -312,6 +357,8 @@ def report(
     check: LedgerCheck,
     entries: list[ResultEntry] | None = None,
     mismatches: list[CountMismatch] | None = None,
+    head: LedgerHead | None = None,
+    head_problem: str | None = None,
 ) -> bool:
     """Print what was checked and found; return whether everything holds."""
 
@@ -330,6 +377,12 @@ def report(
         say(f"  链尾 chain_hash：{check.chain_head}")
     else:
         say("[green]✓ 账本中没有投票记录[/]（只有表头）")
+    if head is not None:
+        published = f"第 {head.seq} 条，chain_hash {head.chain_hash}"
+        if head_problem:
+            say(f"[red]✗ 与公布的链尾（{published}）不符[/]：{escape(head_problem)}")
+        else:
+            say(f"[green]✓ 最后一行就是公布的链尾[/]：{published}")
     if check.malformed_count:
         say(f"[red]✗ {check.malformed_count} 行格式有误[/]：")
         for problem in check.malformed:
@@ -376,7 +429,7 @@ def report(
                 say(f"  {escape(mismatch.describe())}")
         else:
             say(f"[green]✓ 结果中 {len(entries)} 个候选对象的票数与账本的有效票一致[/]")
-    ok = check.ok and not mismatches
+    ok = check.ok and not mismatches and head_problem is None
     if ok:
         say("[bold green]核验通过。[/]")
     else:

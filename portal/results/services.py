@@ -26,6 +26,7 @@ from portal.db import write_transaction
 from portal.results.ranking import Entry, Method, cents, rank_category
 from portal.results.tables import OBJECTION_HANDLED, Objection, Standing, Tally
 from portal.tables import PHASE_LABELS, Campaign, Category, Phase
+from voting.ledger import ledger_head
 from voting.services import ledger_counts, status_totals
 from voting.window import voting_has_closed
 
@@ -545,13 +546,18 @@ def figure(value: Decimal) -> float:
 
 
 async def results_payload(campaign: Campaign) -> dict[str, Any] | None:
-    """The contract's results body, or None before the notice phase."""
+    """The contract's results body, or None before the notice phase.
+
+    The notice comes after the tally, which needs voting closed: the ledger is final,
+    so its head is published with the results (``voting.ledger.ledger_head``).
+    """
     if campaign.phase not in PUBLIC_PHASES:
         return None
     row = await tally_of(campaign.id)
     if row is None:
         return None
     method = method_of(row)
+    head = await ledger_head(campaign.id)
     return {
         "phase": campaign.phase,
         "method": {
@@ -583,4 +589,5 @@ async def results_payload(campaign: Campaign) -> dict[str, Any] | None:
             }
             for item in await ranking(campaign)
         ],
+        "ledger_head": {"seq": head.seq, "chain_hash": head.chain_hash},
     }

@@ -14,9 +14,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from nominations.demo import build_plans
 from nominations.tables import Assignment, Nomination, Status
+from portal.cli import main
 from portal.results import demo
 from portal.results import services as results
 from portal.results.tables import Objection, Standing, Tally
@@ -78,7 +80,7 @@ async def snapshot(campaign_id: int) -> dict:
 
 
 async def test_the_finished_campaign_is_published_and_shown_with_every_step_done(
-    finished: Campaign, client
+    finished: Campaign, client, tmp_path: Path
 ) -> None:
     campaign = finished
     assert campaign.phase == Phase.published.value
@@ -208,6 +210,25 @@ async def test_the_finished_campaign_is_published_and_shown_with_every_step_done
     assert notice.status_code == 200
     assert "已受理异议" in notice.text and "已办结" in notice.text
     assert demo.OBJECTOR["real_name"] not in notice.text  # never public
+
+    # The ledger's head is published with the results, on the notice, the honour list
+    # and in the decision; the CLI holds a download to it and refuses a truncated copy.
+    head = body["ledger_head"]
+    assert head == {"seq": votes[-1]["seq"], "chain_hash": votes[-1]["chain_hash"]}
+    published = f"{head['seq']}:{head['chain_hash']}"
+    for page in (notice, honours, announcement):
+        assert f"投票记录链尾：第 {head['seq']} 条" in page.text
+        assert f"<code>{head['chain_hash']}</code>" in page.text
+        assert f"portal verify-ledger ledger.csv --head {published}" in page.text
+    download = await client.get(f"/api/v1/campaigns/{demo.SLUG}/ledger.csv")
+    assert download.status_code == 200
+    ledger_csv = tmp_path / "ledger.csv"
+    ledger_csv.write_bytes(download.content)
+    truncated = tmp_path / "truncated.csv"
+    truncated.write_bytes(b"".join(download.content.splitlines(keepends=True)[:-1]))
+    for copy, code in ((ledger_csv, 0), (truncated, 1)):
+        result = CliRunner().invoke(main, ["verify-ledger", str(copy), "--head", published])
+        assert result.exit_code == code, result.output
 
     home = await client.get("/")
     assert home.status_code == 200

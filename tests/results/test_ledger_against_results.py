@@ -1,5 +1,6 @@
 """The auditor's check end to end: download ledger.csv and the published results, run
-`portal verify-ledger FILE --results FILE`; any tampering with the ledger is caught."""
+`portal verify-ledger FILE --results FILE [--head SEQ:HASH]`; any tampering with the
+ledger is caught, even a truncated or re-chained copy whose chain holds on its own."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from portal.audit import Actor
 from portal.cli import main
 from portal.results import services as results
 from tests.results.conftest import RESULTS_SLUG, Candidate
+from voting.ledger import GENESIS, chain_link
 from voting.tables import Vote
 
 SPEC = {
@@ -71,3 +73,79 @@ async def test_the_downloaded_ledger_verifies_against_the_published_results(
     fails_naming([*rows[:9], *rows[10:]], "第 11 行")
     # Two rows swapped.
     fails_naming([*rows[:2], rows[3], rows[2], *rows[4:]], "第 4 行")
+
+
+def rechained(rows: list[str]) -> list[str]:
+    """The CSV rows with every chain_hash recomputed from the fields as written: what a
+    forger who edits rows and then re-links the whole chain hands out."""
+    out, previous = [], GENESIS
+    for row in rows:
+        fields = row.rstrip("\r\n").split(",")
+        fields[5] = previous = chain_link(previous, *fields[:5])
+        out.append(",".join(fields) + "\r\n")
+    return out
+
+
+async def test_a_truncated_or_rechained_ledger_fails_against_the_published_head(
+    results_campaign, client, tmp_path: Path
+) -> None:
+    scene = await results_campaign(SPEC)
+    await Vote.update({Vote.status: "excluded"}).where(Vote.status == "held").run()
+    await results.tally(Actor.command_line(), RESULTS_SLUG)
+    await results.open_notice(Actor.command_line(), RESULTS_SLUG, 7)
+
+    response = await client.get(f"/api/v1/campaigns/{RESULTS_SLUG}/ledger.csv")
+    assert response.status_code == 200
+    lines = response.text.splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    head = (await client.get(f"/api/v1/campaigns/{RESULTS_SLUG}/results")).json()["ledger_head"]
+    last = rows[-1].split(",")
+    assert head == {"seq": 26, "chain_hash": last[5]} and last[0] == "26"
+    published = f"{head['seq']}:{head['chain_hash']}"
+    # The notice shows the same head, and how to check a download against it.
+    notice = await client.get(f"/campaigns/{RESULTS_SLUG}/notice")
+    assert "投票记录链尾：第 26 条" in notice.text and head["chain_hash"] in notice.text
+    assert f"portal verify-ledger ledger.csv --head {published}" in notice.text
+
+    def verify(copy: list[str], *args: str) -> tuple[int, str]:
+        path = tmp_path / "copy.csv"
+        path.write_text(header + "".join(copy), encoding="utf-8")
+        result = CliRunner().invoke(main, ["verify-ledger", str(path), *args])
+        return result.exit_code, result.output
+
+    code, output = verify(rows, "--head", published)
+    assert code == 0 and "最后一行就是公布的链尾" in output, output
+
+    # The last three votes removed: the chain still holds, the published head is missing.
+    truncated = rows[:-3]
+    assert verify(truncated)[0] == 0
+    code, output = verify(truncated, "--head", published)
+    assert code == 1 and "截短" in output and "缺少最后 3 行" in output, output
+
+    # One vote moved to another candidate and every chain_hash recomputed: a chain of its
+    # own, with the same seq run, ending on another hash.
+    fields = rows[4].split(",")
+    fields[2] = str(scene.ids["张调解员"])
+    forged = rechained([*rows[:4], ",".join(fields), *rows[5:]])
+    assert verify(forged)[0] == 0
+    code, output = verify(forged, "--head", published)
+    assert code == 1 and "重新计算" in output, output
+
+
+async def test_a_campaign_without_votes_publishes_the_chain_start(
+    results_campaign, client, tmp_path: Path
+) -> None:
+    spec = {"office": (1, [Candidate("甲司法所", "90")]), "mediator": (1, [])}
+    await results_campaign(spec)
+    await results.tally(Actor.command_line(), RESULTS_SLUG)
+    await results.open_notice(Actor.command_line(), RESULTS_SLUG, 7)
+
+    body = (await client.get(f"/api/v1/campaigns/{RESULTS_SLUG}/results")).json()
+    assert body["ledger_head"] == {"seq": 0, "chain_hash": GENESIS}
+    notice = await client.get(f"/campaigns/{RESULTS_SLUG}/notice")
+    assert "第 0 条（本次活动没有投票记录）" in notice.text and GENESIS in notice.text
+
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_bytes((await client.get(f"/api/v1/campaigns/{RESULTS_SLUG}/ledger.csv")).content)
+    result = CliRunner().invoke(main, ["verify-ledger", str(ledger), "--head", f"0:{GENESIS}"])
+    assert result.exit_code == 0, result.output

@@ -1,4 +1,5 @@
-"""`portal verify-ledger FILE [--results URL-or-file]` on a ledger downloaded from the API.
+"""`portal verify-ledger FILE [--results URL-or-file] [--head SEQ:HASH]` on a ledger
+downloaded from the API.
 
 The ledger comes from the real endpoint (votes cast through the API, one held by a
 brushing rule, one excluded in review, voting closed); the command runs in-process
@@ -26,13 +27,15 @@ from nominations.tables import Nomination
 from portal.cli import main
 from tests.voting.conftest import SLUG
 from tests.voting.test_ledger_csv import HEADER, URL, cast_scene, close_voting
-from voting.ledger import GENESIS, chain_link
+from voting.ledger import GENESIS, LedgerHead, chain_link
 from voting.verify import (
     LedgerCheck,
     ResultEntry,
     Unreadable,
     check_ledger,
     compare_counts,
+    compare_head,
+    parse_head,
     parse_results,
 )
 
@@ -308,10 +311,32 @@ async def test_unreadable_input_exits_2_with_one_line(downloaded, tmp_path) -> N
     assert_one_line_error(verify(ledger, "--results", str(tmp_path / "none.json")), "不存在")
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["", "26", "abc", f"x:{'a' * 64}", f"-1:{'a' * 64}", f"26:{'a' * 63}", f"26:{'g' * 64}"],
+)
+async def test_a_malformed_head_is_a_usage_error(downloaded, value: str) -> None:  # type: ignore[no-untyped-def]
+    result = verify(str(downloaded["path"]), "--head", value)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""  # nothing checked
+    assert "--head" in result.stderr and "SEQ:HASH" in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+
+
 async def test_help_describes_the_checks_and_exit_codes() -> None:
     result = CliRunner().invoke(main, ["verify-ledger", "--help"])
     assert result.exit_code == 0
-    for words in ("chain_hash", "--results", "line", "seq", "Exit status", "0 ", "1 ", "2 "):
+    for words in (
+        "chain_hash",
+        "--results",
+        "--head SEQ:HASH",
+        "line",
+        "seq",
+        "Exit status",
+        "0 ",
+        "1 ",
+        "2 ",
+    ):
         assert words in result.output, words
     assert "verify-ledger" in CliRunner().invoke(main, ["--help"]).output
 
@@ -347,6 +372,26 @@ def test_counts_per_status_and_candidate() -> None:
     # LF line ends and a trailing blank line are accepted too.
     lf = [line.replace("\r\n", "\n") for line in ledger_text(4)] + ["\n"]
     assert check_ledger(lf).ok
+
+
+def test_the_last_row_is_compared_with_the_published_head() -> None:
+    lines = ledger_text(6)
+    head = LedgerHead(6, fields(lines[-1])[5])
+    assert parse_head(f" 6:{head.chain_hash.upper()} ") == head
+    assert parse_head(f"0:{GENESIS}") == LedgerHead(0, GENESIS)
+    with pytest.raises(ValueError, match="SEQ:HASH"):
+        parse_head(f"06:{head.chain_hash}")
+    assert compare_head(check_ledger(lines), head) is None
+    # No votes: the head is the chain's start.
+    assert compare_head(check_ledger(lines[:1]), LedgerHead(0, GENESIS)) is None
+    assert "截短" in compare_head(check_ledger(lines[:1]), head)
+    # The last two rows removed: the chain still holds, the head is missing.
+    assert "缺少最后 2 行" in compare_head(check_ledger(lines[:-2]), head)
+    assert "多出 1 行" in compare_head(check_ledger(lines), LedgerHead(5, head.chain_hash))
+    # A chain of the same length that ends on another hash.
+    assert "重新计算" in compare_head(check_ledger(lines), LedgerHead(6, "f" * 64))
+    broken = [*lines[:2], *lines[3:]]
+    assert "链条断裂" in compare_head(check_ledger(broken), head)
 
 
 @pytest.mark.parametrize(

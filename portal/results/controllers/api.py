@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get
@@ -40,10 +40,24 @@ class CategoryResults(msgspec.Struct):
     ranking: list[Standing]
 
 
+class LedgerHead(msgspec.Struct):
+    seq: Annotated[
+        int, msgspec.Meta(ge=0, description="The last row's seq (0: no votes recorded).")
+    ]
+    chain_hash: Annotated[
+        str,
+        msgspec.Meta(
+            pattern="^[0-9a-f]{64}$",
+            description="The last row's chain_hash (64 zeros, the chain's start: no votes).",
+        ),
+    ]
+
+
 class Results(msgspec.Struct):
     phase: Literal["notice", "published"]
     method: Method
     categories: list[CategoryResults]
+    ledger_head: LedgerHead
 
 
 class ResultsApi(Controller):
@@ -56,7 +70,9 @@ class ResultsApi(Controller):
         description=(
             "404 `not_found` until the campaign enters the notice phase. Each category's "
             "ranking lists the ranked candidates in order, then any excluded ones "
-            "(`rank` null, `excluded` true)."
+            "(`rank` null, `excluded` true). `ledger_head` is the last row of the "
+            "campaign's ledger.csv, final since voting has closed: `portal verify-ledger "
+            "ledger.csv --head SEQ:HASH` refuses a truncated or re-chained copy."
         ),
         operation_id="getResults",
         responses=error_responses(

@@ -14,6 +14,7 @@ from portal.errors import not_found
 from portal.pagecache import cached_page
 from portal.results import honours
 from portal.tables import Campaign
+from voting.ledger import ledger_head
 
 
 async def honours_or_404(campaign: Campaign) -> honours.HonourList:
@@ -40,6 +41,7 @@ class HonourPages(Controller):
                     context={
                         "campaign": campaign,
                         "honours": found,
+                        "ledger_head": await ledger_head(campaign.id),
                         "thumbnail_url": honours.thumbnail_url,
                         "measure": honours.measure,
                     },
@@ -61,6 +63,7 @@ class HonourPages(Controller):
             context={
                 "campaign": campaign,
                 "honours": found,
+                "ledger_head": await ledger_head(campaign.id),
                 "listing": honours.listing,
                 "measure": honours.measure,
                 "ordinal": honours.ordinal,

@@ -37,6 +37,7 @@ from portal.results.objections import NoticePeriod, ObjectionGuard, ObjectionRef
 from portal.tables import Campaign, Phase
 from voting.captcha import Outcome
 from voting.controllers.pages import issue_challenge, service_of
+from voting.ledger import ledger_head
 from voting.services import VoteRefused
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -192,6 +193,7 @@ class NoticePages(Controller):
                 "received": received,
                 "handled": handled,
                 "published": campaign.phase == Phase.published.value,
+                "ledger_head": await ledger_head(campaign.id),
                 "limits": {"content_min": objections.MIN_CONTENT},
             },
         )
