@@ -20,7 +20,7 @@ fault was felt (votes answered 503), voting resumed in the same process, every
 acknowledged receipt is in the ledger exactly once, nothing unacknowledged was
 recorded, the hash chain verifies from 64 zeros, and the server logged no traceback.
 
-Private Redis and PostgreSQL are started from the local binaries (tests/services.py);
+Private Redis and PostgreSQL are started from the local binaries (bench/infra.py);
 nothing shared is touched. Exit status 1 when any fault does not hold.
 """
 
@@ -29,22 +29,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ipaddress
-import json
 import os
 import random
 import re
 import resource
 import secrets
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -55,6 +50,9 @@ if __package__ in (None, ""):  # run as `python bench/chaos.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
+
+from bench import infra
+from bench.infra import Deployment, Server, Service, ledger_rows, new_network
 
 ROOT = Path(__file__).resolve().parent.parent
 SLUG = "chaos-2024"
@@ -67,10 +65,6 @@ WAIT = 180.0  # the most any step may take on a loaded machine
 PYTEST = [sys.executable, "-m", "pytest"]
 PYTEST_OPTIONS = ["-q", "-s", "-p", "no:cacheprovider"]
 FAULTS = ("sigkill", "redis", "postgres", "sqlite-locked", "sqlite-full")
-
-
-class SetupError(Exception):
-    """The run cannot be set up; the message says why."""
 
 
 @dataclass
@@ -90,95 +84,15 @@ class Outcome:
             self.problems.append(problem)
 
 
-# --- deployments and servers ------------------------------------------------------------
+# --- the deployments ---------------------------------------------------------------------
 
 
-def deploy(database_url: str, folder: Path, redis_url: str | None = None) -> tuple[dict, dict]:
-    """Migrate ``database_url``, make a campaign open for voting; return the server's
-    environment and the candidates by category."""
-    from tests.voting.deployment import PORTAL, SETUP
-
-    folder.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-    env.update(
-        DATABASE_URL=database_url,
-        PORTAL_VAR_DIR=str(folder),
-        PORTAL_ENV="development",
-        PORTAL_SECRET_KEY=secrets.token_urlsafe(48),
-        PORTAL_CAPTCHA_TEST_ANSWER=TEST_ANSWER,
-        PORTAL_TRUSTED_PROXIES="127.0.0.1",
-        PORTAL_CAPTCHA_POOL_SIZE="100",
+def deploy(database_url: str, folder: Path, redis_url: str | None = None) -> Deployment:
+    """Migrate ``database_url`` and make the campaign open for voting in it."""
+    campaigns = {SLUG: {"units": 6, "mediators": 10}}
+    return infra.deploy(
+        database_url, folder, campaigns, test_answer=TEST_ANSWER, pool_size=100, redis_url=redis_url
     )
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    campaigns = json.dumps({SLUG: {"units": 6, "mediators": 10}})
-    for command in ([PORTAL, "migrate"], [sys.executable, "-c", SETUP, campaigns]):
-        done = subprocess.run(  # noqa: S603 - our own arguments, no shell
-            command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
-        )
-        if done.returncode:
-            raise SetupError(f"{command[-2]} failed:\n{done.stderr[-2000:]}")
-    return env, json.loads(done.stdout.strip().splitlines()[-1])[SLUG]
-
-
-class Server:
-    """`portal serve` on a free port in a process group of its own. Its output goes
-    through a pipe into the log file, so a fault on its files never silences it."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        from tests.services import free_port
-        from tests.voting.deployment import PORTAL
-
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.proc = subprocess.Popen(  # noqa: S603 - our own arguments, no shell
-            [PORTAL, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-            cwd=env["PORTAL_VAR_DIR"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self._copier = threading.Thread(target=self._copy, daemon=True)
-        self._copier.start()
-
-    def _copy(self) -> None:
-        with self.log.open("wb") as out:
-            for line in self.proc.stdout:  # type: ignore[union-attr]
-                out.write(line)
-                out.flush()
-
-    async def ready(self, client: httpx.AsyncClient, pool: int = 20) -> None:
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SetupError(f"the portal exited:\n{self.log_tail()}")
-            with contextlib.suppress(httpx.TransportError):
-                response = await client.get(f"{self.base}/healthz/ready")
-                if response.status_code == 200 and response.json()["captcha_pool"] >= pool:
-                    return
-            await asyncio.sleep(0.2)
-        raise SetupError(f"the portal was not ready in {WAIT:.0f} s:\n{self.log_tail()}")
-
-    def log_tail(self, chars: int = 3000) -> str:
-        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
-
-    def stop(self) -> bool:
-        """SIGTERM, then SIGKILL after a grace; say whether it exited on SIGTERM."""
-        clean = True
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                clean = False
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self._copier.join(timeout=5)
-        return clean
 
 
 # --- the voters -------------------------------------------------------------------------
@@ -206,11 +120,7 @@ class Stream:
         return [body["receipt"] for bodies in self.acked.values() for body in bodies]
 
     def network(self) -> str:
-        while True:
-            address = str(ipaddress.IPv4Address(0x64400000 + self.rng.getrandbits(22)))
-            if address not in self.used:
-                self.used.add(address)
-                return address
+        return new_network(self.rng, self.used)
 
     def note(self, phase: str, kind: str, response: httpx.Response) -> None:
         self.answers[(phase, kind, response.status_code)] += 1
@@ -281,9 +191,7 @@ async def until(predicate: Callable[[], bool], seconds: float = WAIT) -> bool:
 
 async def under_voting(
     outcome: Outcome,
-    env: dict[str, str],
-    candidates: dict[str, list[int]],
-    database_url: str,
+    deployment: Deployment,
     folder: Path,
     *,
     switch_on: Callable[[Server], None],
@@ -291,13 +199,11 @@ async def under_voting(
     during: Callable[[httpx.AsyncClient, Stream], Awaitable[None]],
 ) -> None:
     """Votes flow; the fault is switched on until felt, held, then off; votes flow again."""
-    from tests.voting.deployment import ledger_rows
-
-    server = Server(env, folder / "server.log")
-    stream = Stream(candidates)
+    server = Server(deployment.env, folder / "server.log")
+    stream = Stream(deployment.candidates)
     try:
+        await server.ready(pool=20, seconds=WAIT)
         async with httpx.AsyncClient(base_url=server.base, timeout=WAIT) as client:
-            await server.ready(client)
             voters = [asyncio.create_task(voter(server.base, stream)) for _ in range(VOTERS)]
             try:
                 outcome.check(await until(lambda: stream.count("before") >= BEFORE), "no votes")
@@ -327,7 +233,7 @@ async def under_voting(
         stopped = server.stop()
     # A connection left open by a fault keeps a thread alive: the process would hang.
     outcome.check(stopped, "the server did not shut down on SIGTERM")
-    report(outcome, stream, await ledger_rows(database_url, SLUG), server)
+    report(outcome, stream, await ledger_rows(deployment.database_url, SLUG), server)
 
 
 def report(outcome: Outcome, stream: Stream, rows: list[dict], server: Server) -> None:
@@ -398,7 +304,8 @@ async def fault_redis(ctx: Context) -> Outcome:
     outcome = Outcome("redis")
     folder = ctx.workdir / "redis"
     url = f"sqlite:///{folder / 'portal.sqlite3'}"
-    env, candidates = await asyncio.to_thread(deploy, url, folder, ctx.redis.url)
+    deployment = await asyncio.to_thread(deploy, url, folder, ctx.redis.url)
+    candidates = deployment.candidates
 
     async def during(client: httpx.AsyncClient, stream: Stream) -> None:
         captcha = await client.post("/api/v1/captcha")
@@ -426,9 +333,7 @@ async def fault_redis(ctx: Context) -> Outcome:
 
     await under_voting(
         outcome,
-        env,
-        candidates,
-        url,
+        deployment,
         folder,
         switch_on=lambda _: ctx.redis.halt(),
         switch_off=lambda _: ctx.redis.resume(),
@@ -438,14 +343,11 @@ async def fault_redis(ctx: Context) -> Outcome:
 
 
 async def fault_postgres(ctx: Context) -> Outcome:
-    from tests.services import admin_sql, with_database
-
     outcome = Outcome("postgres")
-    name = f"portal_chaos_{uuid.uuid4().hex[:12]}"
-    await asyncio.to_thread(admin_sql, ctx.postgres.url, f'CREATE DATABASE "{name}"')
-    url = with_database(ctx.postgres.url, name)
+    # The private server is removed at the end of the run, its database with it.
+    _name, url = infra.create_database(ctx.postgres.url, "portal_chaos")
     folder = ctx.workdir / "postgres"
-    env, candidates = await asyncio.to_thread(deploy, url, folder)
+    deployment = await asyncio.to_thread(deploy, url, folder)
 
     async def during(client: httpx.AsyncClient, stream: Stream) -> None:
         receipt = stream.receipts[0]
@@ -462,9 +364,7 @@ async def fault_postgres(ctx: Context) -> Outcome:
 
     await under_voting(
         outcome,
-        env,
-        candidates,
-        url,
+        deployment,
         folder,
         switch_on=lambda _: ctx.postgres.halt(),
         switch_off=lambda _: ctx.postgres.resume(),
@@ -479,7 +379,7 @@ async def fault_sqlite(ctx: Context, kind: str) -> Outcome:
     outcome = Outcome(f"sqlite-{kind}")
     folder = ctx.workdir / f"sqlite-{kind}"
     path = folder / "portal.sqlite3"
-    env, candidates = await asyncio.to_thread(deploy, f"sqlite:///{path}", folder)
+    deployment = await asyncio.to_thread(deploy, f"sqlite:///{path}", folder)
     holder: list[sqlite3.Connection] = []
 
     def lock(_: Server) -> None:
@@ -515,9 +415,7 @@ async def fault_sqlite(ctx: Context, kind: str) -> Outcome:
 
     await under_voting(
         outcome,
-        env,
-        candidates,
-        f"sqlite:///{path}",
+        deployment,
         folder,
         switch_on=lock if kind == "locked" else fill,
         switch_off=unlock if kind == "locked" else unfill,
@@ -532,8 +430,8 @@ async def fault_sqlite(ctx: Context, kind: str) -> Outcome:
 @dataclass
 class Context:
     workdir: Path
-    redis: Any
-    postgres: Any
+    redis: Service
+    postgres: Service
 
 
 async def run_fault(name: str, ctx: Context) -> Outcome:
@@ -567,17 +465,15 @@ def main(argv: list[str] | None = None) -> int:
     # them): point them at a file of the run, never at the caller's database.
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'unused.sqlite3'}"
     os.environ.pop("REDIS_URL", None)
-    from tests import services
-
     outcomes: list[Outcome] = []
     with contextlib.ExitStack() as stack:
         if options.keep:
             print(f"chaos: the run's folder (server logs) is kept: {workdir}")
         else:
             stack.callback(shutil.rmtree, workdir, True)
-        redis = services.start_redis()
+        redis = infra.start_redis()
         stack.callback(redis.stop)
-        postgres = services.start_postgres()
+        postgres = infra.start_postgres()
         stack.callback(postgres.stop)
         for service, what in ((redis, "Redis"), (postgres, "PostgreSQL")):
             if service.url is None:

@@ -40,7 +40,6 @@ import json
 import math
 import os
 import platform
-import secrets
 import shutil
 import signal
 import sys
@@ -58,17 +57,17 @@ if __package__ in (None, ""):  # run as `python bench/run.py`
 from rich.console import Console
 from rich.table import Table
 
-from bench.loadgen import Kind, LoadProcesses, LoadResult, LoadSpec
-from bench.services import (
+from bench.infra import (
     Server,
     SetupError,
     count_votes,
-    postgres_database,
-    run_portal,
-    start_redis,
-    start_server,
+    fresh_postgres_database,
+    portal,
+    portal_env,
+    private_or_shared_redis,
     wait_until,
 )
+from bench.loadgen import Kind, LoadProcesses, LoadResult, LoadSpec
 from portal.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -85,9 +84,6 @@ ADDRESS_BLOCKS = 16
 POOL_STILL_POLLS = 4
 TEST_ANSWER = "BENCH"  # longer than any real answer (4 characters)
 CONFIGS = {"postgres+redis": 2, "sqlite+memory": 1}  # configuration → server workers
-# Variables of the portal the run sets itself; the caller's values are never passed on.
-PORTAL_VARIABLES = ("DATABASE_URL", "REDIS_URL")
-PORTAL_PREFIX = "PORTAL_"
 
 # Overload: answers the portal may give past its capacity, and the latency bound. The
 # server runs with the default shedding settings: a request waits at most
@@ -427,24 +423,6 @@ class Load:
 # --- one configuration -----------------------------------------------------------------
 
 
-def portal_env(workdir: Path, options: Options) -> dict[str, str]:
-    """The server's environment: the caller's, without any portal setting of its own."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in PORTAL_VARIABLES and not key.startswith(PORTAL_PREFIX)
-    }
-    env.update(
-        PORTAL_ENV="development",  # production refuses the test answer
-        PORTAL_SECRET_KEY=secrets.token_urlsafe(48),
-        PORTAL_VAR_DIR=str(workdir / "var"),
-        PORTAL_TRUSTED_PROXIES="127.0.0.1",
-        PORTAL_CAPTCHA_TEST_ANSWER=TEST_ANSWER,
-        PORTAL_CAPTCHA_POOL_SIZE=str(options.pool_size),
-    )
-    return env
-
-
 def wait_for_pool(server: Server, size: int, timeout: float = 300.0) -> int:
     """Wait until the CAPTCHA pool holds ``size`` challenges and drawing has stopped.
 
@@ -458,7 +436,7 @@ def wait_for_pool(server: Server, size: int, timeout: float = 300.0) -> int:
     def settled() -> bool:
         if server.proc.poll() is not None:
             raise SetupError(f"the server exited:\n{server.log_tail()}")
-        levels.append(int(server.ready()["captcha_pool"]))
+        levels.append(int(server.health()["captcha_pool"]))
         recent = levels[-POOL_STILL_POLLS:]
         return len(recent) == POOL_STILL_POLLS and min(recent) >= size and len(set(recent)) == 1
 
@@ -524,18 +502,25 @@ def bench_config(config: str, options: Options, load: Load) -> ConfigRun:
     with contextlib.ExitStack() as stack:
         workdir = Path(tempfile.mkdtemp(prefix="portal-bench-"))
         stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-        env = portal_env(workdir, options)
         if config == "postgres+redis":
-            name = f"portal_bench_{secrets.token_hex(4)}"
-            env["DATABASE_URL"], run.services["database"] = postgres_database(stack, workdir, name)
-            env["REDIS_URL"], run.services["store"] = start_redis(stack, workdir)
+            database_url, run.services["database"] = fresh_postgres_database(stack, "portal_bench")
+            redis_url, run.services["store"] = private_or_shared_redis(stack)
         else:
-            env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+            database_url, redis_url = f"sqlite:///{workdir / 'bench.sqlite3'}", None
             run.services.update(database="temporary SQLite file", store="in-process")
         console.print(f"  {run.services['database']}; {run.services['store']}", style="dim")
+        env = portal_env(
+            workdir / "var",
+            database_url,
+            test_answer=TEST_ANSWER,
+            pool_size=options.pool_size,
+            redis_url=redis_url,
+        )
 
-        run_portal(env, "demo", "--no-serve")
-        server = start_server(stack, env, CONFIGS[config], workdir / "server.log")
+        portal(env, "demo", "--no-serve")
+        server = Server(env, workdir / "server.log", workers=CONFIGS[config])
+        stack.callback(server.stop)
+        server.wait_ready()
         try:
             measure(run, server, env, options, load)
         except SetupError:
@@ -603,7 +588,7 @@ def measure(
 
     # Last: it drains the pool. It stops short of emptying it (an empty pool answers
     # 503), so with a fast hand-out the timed window can end before --duration.
-    level = int(server.ready()["captcha_pool"])
+    level = int(server.health()["captcha_pool"])
     limit = max(0, level - options.connections - level // 50)
     run.phases["captcha"] = load.phase(
         "captcha", server, "captcha", "/api/v1/captcha", 201, limit=limit

@@ -1,7 +1,8 @@
 """Browser tests: Debian's Chromium driven by Playwright against the real server.
 
 The server runs as a subprocess (`portal demo --no-serve`, then `portal serve` on a
-free port) on a database of its own, so these tests see exactly what a user sees.
+free port, both by bench/infra.py) on a database of its own, so these tests see exactly
+what a user sees.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench import infra
 from tests import services
 
 CHROMIUM_FLAGS = [
@@ -32,7 +32,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshot
 # Answers any live CAPTCHA of the e2e server (which still consumes it), so a browser
 # test can vote the way a person does without reading the picture.
 CAPTCHA_TEST_ANSWER = "E2EPASS"
-PORTAL = Path(sys.executable).with_name("portal")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -52,15 +51,11 @@ def _chromium() -> str | None:
 @pytest.fixture(scope="session")
 def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The environment of the e2e server: its own database and var folder."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": os.environ["PORTAL_E2E_DATABASE_URL"],
-        "PORTAL_VAR_DIR": str(tmp_path_factory.mktemp("e2e-var")),
-        "PORTAL_ENV": "development",
-        "PORTAL_CAPTCHA_TEST_ANSWER": CAPTCHA_TEST_ANSWER,
-    }
-    env.pop("REDIS_URL", None)
-    return env
+    return infra.portal_env(
+        tmp_path_factory.mktemp("e2e-var"),
+        os.environ["PORTAL_E2E_DATABASE_URL"],
+        test_answer=CAPTCHA_TEST_ANSWER,
+    )
 
 
 def on_server_database(env: dict[str, str], *args: str) -> str:
@@ -81,39 +76,14 @@ def on_server_database(env: dict[str, str], *args: str) -> str:
 @pytest.fixture(scope="session")
 def server(server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The portal with the demo campaign, served on a free port; yields its base URL."""
-    env = server_env
-    subprocess.run(
-        [str(PORTAL), "demo", "--no-serve"], env=env, check=True, capture_output=True, timeout=180
-    )
-    port = services.free_port()
-    log = tmp_path_factory.mktemp("e2e-log") / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(PORTAL), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/api/v1/campaigns", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"the portal did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail(f"the portal did not answer in 30 s:\n{log.read_text()[-2000:]}")
-    yield base
-    proc.terminate()
+    infra.portal(server_env, "demo", "--no-serve", timeout=180)
+    server = infra.Server(server_env, tmp_path_factory.mktemp("e2e-log") / "server.log")
     try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    output = log.read_text()
+        server.wait_ready()
+        yield server.base
+    finally:
+        server.stop()
+    output = server.log.read_text()
     assert "Traceback" not in output, output[-3000:]
 
 

@@ -14,7 +14,6 @@ intact from 64 zeros; voting then goes on where the chain left off.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import random
 import secrets
 import signal
@@ -28,15 +27,9 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.infra import Deployment, Server, ledger_rows, new_network
 from tests.voting.conftest import TEST_ANSWER
-from tests.voting.deployment import (
-    Deployment,
-    Server,
-    captcha,
-    check_chain,
-    deploy,
-    ledger_rows,
-)
+from tests.voting.deployment import captcha, check_chain, deploy
 
 SLUG = "durable-2024"
 VOTERS = 20  # simulated voters streaming at once
@@ -76,12 +69,8 @@ class Stream:
     used: set[str] = field(default_factory=set)
 
     def network(self) -> str:
-        """A fresh client address (carrier-grade NAT space, random per run)."""
-        while True:
-            address = str(ipaddress.IPv4Address(0x64400000 + self.rng.getrandbits(22)))
-            if address not in self.used:
-                self.used.add(address)
-                return address
+        """A fresh client address (random per run)."""
+        return new_network(self.rng, self.used)
 
     def ballot(self) -> list[int]:
         """What one voter votes for today: three offices, two mediators (the allowance)."""
@@ -172,8 +161,7 @@ async def test_acknowledged_votes_survive_a_sigkill_mid_stream(
 
     server = Server(env, tmp_path / "first.log")
     try:
-        async with httpx.AsyncClient(timeout=5) as probe:
-            await server.ready(probe, pool=KILL_AFTER + 2 * VOTERS)
+        await server.ready(pool=KILL_AFTER + 2 * VOTERS)
         assert server.serves_the_port(), "the started process does not hold the port"
 
         voters = [asyncio.create_task(voter(server.base, stream)) for _ in range(VOTERS)]
@@ -201,8 +189,8 @@ async def test_acknowledged_votes_survive_a_sigkill_mid_stream(
 
     server = Server(env, tmp_path / "second.log")
     try:
+        await server.ready(pool=AFTER_RESTART)
         async with httpx.AsyncClient(base_url=server.base, timeout=10) as client:
-            await server.ready(client, pool=AFTER_RESTART)
             # Every acknowledged receipt is known to the restarted server.
             limit = asyncio.Semaphore(16)
 

@@ -19,17 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import resource
-import secrets
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +32,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench import infra
 from portal.db import get_engine, is_sqlite
 from portal.tables import Phase
 from tests import services
@@ -292,31 +288,6 @@ async def test_sqlite_locked_or_full_answers_503_and_loses_no_vote(
 FAULTS_SLUG = "faults-2024"
 
 
-def deploy(database_url: str, folder: Path) -> tuple[dict[str, str], dict[str, list[int]]]:
-    """Migrate ``database_url`` and make a campaign open for voting in it; return the
-    server's environment (in-process store) and the candidates by category."""
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env.update(
-        DATABASE_URL=database_url,
-        PORTAL_VAR_DIR=str(folder),
-        PORTAL_ENV="development",
-        PORTAL_SECRET_KEY=secrets.token_urlsafe(48),
-        PORTAL_CAPTCHA_TEST_ANSWER=TEST_ANSWER,
-        PORTAL_TRUSTED_PROXIES="127.0.0.1",
-        PORTAL_CAPTCHA_POOL_SIZE="50",
-    )
-    campaigns = json.dumps({FAULTS_SLUG: {}})
-    for command in (
-        [durability.PORTAL, "migrate"],
-        [sys.executable, "-c", durability.SETUP, campaigns],
-    ):
-        done = subprocess.run(
-            command, env=env, cwd=durability.ROOT, capture_output=True, text=True, timeout=300
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-    return env, json.loads(done.stdout.strip().splitlines()[-1])[FAULTS_SLUG]
-
-
 async def cast_one(client: httpx.AsyncClient, candidate_id: int, captcha_id: str) -> httpx.Response:
     return await client.post(
         f"/api/v1/campaigns/{FAULTS_SLUG}/votes",
@@ -326,18 +297,6 @@ async def cast_one(client: httpx.AsyncClient, candidate_id: int, captcha_id: str
             "captcha_answer": TEST_ANSWER,
         },
     )
-
-
-async def wait_ready(server: durability.Server, seconds: float = 120) -> None:
-    """Until ``/healthz/ready`` says both the database and the store answer."""
-    deadline = time.monotonic() + seconds
-    async with httpx.AsyncClient(base_url=server.base, timeout=10) as probe:
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.TransportError):
-                if (await probe.get("/healthz/ready")).status_code == 200:
-                    return
-            await asyncio.sleep(0.2)
-    pytest.fail(f"not ready again in {seconds} s:\n{server.log.read_text()[-3000:]}")
 
 
 @pytest.fixture
@@ -357,17 +316,23 @@ def own_postgres(request: pytest.FixtureRequest) -> Iterator[services.Service]:
 async def test_postgres_outage_answers_503_and_recovers_without_restart(
     own_postgres: services.Service, tmp_path: Path
 ) -> None:
-    name = f"portal_faults_{uuid.uuid4().hex[:12]}"
-    await asyncio.to_thread(services.admin_sql, own_postgres.url, f'CREATE DATABASE "{name}"')
-    database_url = services.with_database(own_postgres.url, name)
-    env, candidates = await asyncio.to_thread(deploy, database_url, tmp_path)
-    mediators = candidates["mediator"]
-    server = durability.Server(env, tmp_path / "server.log")
+    # The private server is removed afterwards, its database with it.
+    _name, database_url = infra.create_database(own_postgres.url, "portal_faults")
+    deployment = await asyncio.to_thread(
+        infra.deploy,
+        database_url,
+        tmp_path,
+        {FAULTS_SLUG: {}},
+        test_answer=TEST_ANSWER,
+        pool_size=50,
+    )
+    mediators = deployment.candidates["mediator"]
+    server = infra.Server(deployment.env, tmp_path / "server.log")
     headers = {"X-Forwarded-For": "100.64.7.1"}
     acknowledged = []
     try:
         async with httpx.AsyncClient(base_url=server.base, headers=headers, timeout=60) as client:
-            await server.ready(client, pool=4, seconds=120)
+            await server.ready(pool=4, seconds=120)
             first = await cast_one(client, mediators[0], await durability.captcha(client))
             assert first.status_code == 201, first.text
             acknowledged.append(first.json()["receipt"])
@@ -387,7 +352,7 @@ async def test_postgres_outage_answers_503_and_recovers_without_restart(
             assert ready.status_code == 503 and ready.json()["database"] is False
 
             await asyncio.to_thread(own_postgres.resume)
-            await wait_ready(server)
+            await server.ready(seconds=120)
             # The same process: its pool reconnects, the refused vote goes in.
             again = await cast_one(client, mediators[1], await durability.captcha(client))
             assert again.status_code == 201, again.text
@@ -396,7 +361,7 @@ async def test_postgres_outage_answers_503_and_recovers_without_restart(
             assert page.status_code == 200
     finally:
         server.stop()
-    rows = await durability.ledger_rows(database_url, FAULTS_SLUG)
+    rows = await infra.ledger_rows(database_url, FAULTS_SLUG)
     durability.check_chain(rows)
     assert sorted(row["receipt"] for row in rows) == sorted(acknowledged)
     log = server.log.read_text()

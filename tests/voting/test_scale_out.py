@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.cookiejar
-import ipaddress
 import itertools
 import random
 import secrets
@@ -37,16 +36,10 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.infra import Deployment, Server, ledger_rows, new_network
 from tests import services
 from tests.voting.conftest import TEST_ANSWER
-from tests.voting.deployment import (
-    Deployment,
-    Server,
-    captcha,
-    check_chain,
-    deploy,
-    ledger_rows,
-)
+from tests.voting.deployment import captcha, check_chain, deploy
 
 pytestmark = pytest.mark.postgres_only
 
@@ -188,12 +181,8 @@ class Cluster:
     used: set[str] = field(default_factory=set)
 
     def network(self) -> str:
-        """A fresh client address (carrier-grade NAT space, random per run)."""
-        while True:
-            address = str(ipaddress.IPv4Address(0x64400000 + self.rng.getrandbits(22)))
-            if address not in self.used:
-                self.used.add(address)
-                return address
+        """A fresh client address (random per run)."""
+        return new_network(self.rng, self.used)
 
     @contextlib.asynccontextmanager
     async def routes(self, per_process: int) -> AsyncIterator[list[Route]]:
@@ -268,9 +257,8 @@ class Cluster:
 
     async def pool_filled(self, size: int = POOL) -> None:
         """Wait until the shared CAPTCHA pool holds ``size`` challenges again."""
-        async with httpx.AsyncClient(timeout=30) as probe:
-            for server in self.servers:
-                await server.ready(probe, pool=size, seconds=120)
+        for server in self.servers:
+            await server.ready(pool=size, seconds=120)
 
     async def build_counters(self, route: Route, slug: str) -> None:
         """Show the candidates once, as a visitor would: the live counters are built
