@@ -201,6 +201,9 @@ def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
         # Exact outcomes on a shared, loaded machine: no vote is shed for waiting on the
         # ledger writer (tests/portal/test_shedding.py sets its own bounds).
         ledger_wait=0.0,
+        # Each app's lifespan draws its pool at once (in a worker process, ~5 ms of CPU a
+        # challenge): a few are plenty for one test; tests that vote set their own size.
+        captcha_pool_size=8,
     )
 
 
