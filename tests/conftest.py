@@ -46,11 +46,28 @@ ENGINE_MARKERS = {
 }
 
 
+# Fixtures through which a test uses a database of this run's engine: the suite's own
+# (``schema``, and ``db`` through it) or databases it makes itself (``db_engine``: the
+# CLI's, real deployments', the browser tests' server's). A test that uses none gives the
+# same answer on either engine: it runs in the SQLite pass only.
+DATABASE_FIXTURES = {"schema", "db_engine"}
+NO_DATABASE = (
+    "tests that use no database (no db, schema or db_engine fixture), run in the SQLite pass"
+)
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = [f"portal test database: {config.getoption('--db')} ({_STATE.get('db_origin', '')})"]
     other = "postgres_only" if config.getoption("--db") == "sqlite" else "sqlite_only"
     lines.append(f"deselected in this pass: tests marked {ENGINE_MARKERS[other]}")
+    if config.getoption("--db") == "postgres":
+        lines.append(f"deselected in this pass: {NO_DATABASE}")
     return lines
+
+
+def uses_database(item: pytest.Item) -> bool:
+    """Whether the test's fixture closure reaches a database of this run's engine."""
+    return not DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -94,11 +111,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # Browser tests last: Playwright's sync API runs its own event loop while a browser
     # is open, which must not overlap the async tests' loop.
     items.sort(key=lambda item: "tests/e2e/" in str(item.path))
-    # Deselected, not skipped: in the other engine's pass they cannot run (see the header).
-    other = "postgres_only" if config.getoption("--db") == "sqlite" else "sqlite_only"
-    deselected = [item for item in items if item.get_closest_marker(other)]
+    # Deselected, not skipped: in the other engine's pass they cannot run, and a test that
+    # uses no database runs once (see the header).
+    postgres = config.getoption("--db") == "postgres"
+    other = "sqlite_only" if postgres else "postgres_only"
+
+    def deselect(item: pytest.Item) -> bool:
+        if item.get_closest_marker(other):
+            return True
+        return postgres and not item.get_closest_marker("postgres_only") and not uses_database(item)
+
+    deselected = [item for item in items if deselect(item)]
     if deselected:
-        items[:] = [item for item in items if not item.get_closest_marker(other)]
+        items[:] = [item for item in items if not deselect(item)]
         config.hook.pytest_deselected(items=deselected)
     if _STATE["skip_reason"]:
         marker = pytest.mark.skip(reason=_STATE["skip_reason"])
@@ -125,6 +150,13 @@ async def schema() -> None:
     from portal.db import migrate
 
     await migrate()
+
+
+@pytest.fixture(scope="session")
+def db_engine(request: pytest.FixtureRequest) -> str:
+    """This run's engine, ``"sqlite"`` or ``"postgres"``, for tests that make databases of
+    their own on it (asking for it keeps a test in the PostgreSQL pass)."""
+    return request.config.getoption("--db")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -49,8 +49,9 @@ def _chromium() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The environment of the e2e server: its own database and var folder."""
+def server_env(db_engine: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of the e2e server: its own database (of this run's engine,
+    ``db_engine``) and var folder."""
     return infra.portal_env(
         tmp_path_factory.mktemp("e2e-var"),
         os.environ["PORTAL_E2E_DATABASE_URL"],

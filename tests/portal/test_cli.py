@@ -129,10 +129,10 @@ def _admin_sql(*statements: str) -> None:
 
 @pytest.fixture(scope="module")
 def new_env(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    db_engine: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[[], dict[str, str]]]:
     """Make the environment of a deployment with a new, empty database of its own."""
-    postgres = request.config.getoption("--db") == "postgres"
+    postgres = db_engine == "postgres"
     created: list[str] = []
 
     def make() -> dict[str, str]:

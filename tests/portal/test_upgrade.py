@@ -23,6 +23,8 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from bench import infra
 from voting.ledger import first_break
 
@@ -97,6 +99,7 @@ def counts(url: str) -> dict[str, int]:
     return {name: int(n) for name, n in (line.split("|") for line in lines)}
 
 
+@pytest.mark.usefixtures("db_engine")  # a database of its own, of this run's engine
 def test_a_database_of_the_previous_release_migrates_forward_and_keeps_its_data(
     tmp_path: Path,
 ) -> None:

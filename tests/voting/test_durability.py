@@ -39,14 +39,12 @@ AFTER_RESTART = 10  # votes cast on the restarted server
 
 
 @pytest.fixture(scope="module")
-def deployment(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Deployment]:
+def deployment(db_engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """A migrated database of its own with a campaign open for voting."""
     with deploy(
         tmp_path_factory.mktemp("durability"),
         {SLUG: {"units": 6, "mediators": 10}},
-        postgres=request.config.getoption("--db") == "postgres",
+        postgres=db_engine == "postgres",
     ) as made:
         yield made
 
