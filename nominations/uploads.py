@@ -5,14 +5,16 @@ refused with ``UploadRejected`` (a Chinese sentence saying what is accepted) unl
 passes. Photos are decoded by Pillow and re-encoded as plain JPEG, so nothing the
 uploader put in the file — EXIF with GPS, comments, ICC or XMP data, a script appended
 after the image — is ever served. PDFs are kept byte for byte after a header and
-trailer check; serve them with ``Content-Disposition: attachment`` and ``nosniff``.
+trailer check and a content check by pypdf in a bounded child process
+(``nominations.pdfscan``: no scripts, launch actions, embedded files or encryption);
+serve them with ``Content-Disposition: attachment`` and ``nosniff``.
 
 Stored names are random and follow one pattern (``photo-<hex>.jpg``,
 ``photo-<hex>-thumb.jpg``, ``doc-<hex>.pdf``); ``stored_path`` serves nothing else, so
 a name taken from a URL cannot walk out of the upload folder.
 
-The functions block (decoding a photo takes tens of milliseconds): call them from a
-worker thread.
+The functions block (decoding a photo takes tens of milliseconds, so may checking a PDF,
+which waits for the checking process): call them from a worker thread.
 """
 
 from __future__ import annotations
@@ -29,13 +31,17 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from nominations import pdfscan
+
 logger = logging.getLogger(__name__)
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PDF_BYTES = 10 * 1024 * 1024
-# Decoding needs about 3-4 bytes per pixel: 40 megapixels is ~160 MB at worst, and more
-# than any nomination photo needs. Checked from the header, before any pixel is decoded.
-MAX_PHOTO_PIXELS = 40_000_000
+# Decoding costs about 4 bytes and tens of nanoseconds of CPU per pixel (a 40-megapixel
+# PNG took ~4 s on the server): 25 megapixels still takes a 24 MP camera or phone picture
+# (6000×4000, 5712×4284). Checked from the header, before any pixel is decoded.
+MAX_PHOTO_PIXELS = 25_000_000
+PHOTO_PIXELS_TEXT = f"{MAX_PHOTO_PIXELS // 10_000} 万像素"
 PHOTO_LONG_SIDE = 1600
 THUMBNAIL_BOX = (480, 480)
 JPEG_QUALITY = 85
@@ -57,6 +63,18 @@ _PDF_HEADER_RE = re.compile(rb"%PDF-[12]\.[0-9]\s")
 # Every PDF ends with "startxref <offset> %%EOF"; readers look in the last 1 KB.
 _PDF_TRAILER_RE = re.compile(rb"startxref\s+[0-9]+\s+%%EOF")
 _PDF_TAIL_BYTES = 1024
+# The process that reads a PDF with pypdf: CPU seconds it may spend on one (ordinary
+# documents take milliseconds, one of 50,000 objects about 1.5 s), and how long to wait
+# for it on a busy machine.
+PDF_CHECK_CPU_SECONDS = 3
+PDF_CHECK_WAIT_SECONDS = 30
+_PDF_REFUSALS = {
+    pdfscan.ACTIVE: "PDF 文件含有脚本、嵌入文件或其他可执行内容，出于安全原因不予接收，"
+    "请另存为普通 PDF（如用“打印为 PDF”）后再上传。",
+    pdfscan.ENCRYPTED: "PDF 文件已加密，请去除密码保护后再上传。",
+    pdfscan.DAMAGED: "PDF 文件已损坏或格式不规范，无法读取，请重新导出后再上传。",
+    pdfscan.COMPLEX: "PDF 文件结构过于复杂，无法完成安全检查，请另存为普通 PDF 后再上传。",
+}
 
 _MEDIA_TYPES = {
     ".jpg": "image/jpeg",
@@ -74,7 +92,8 @@ class UploadRejected(ValueError):
     """A file was refused; ``message`` tells the uploader (in Chinese) what is accepted.
 
     ``reason`` is a short code for logs and tests: ``empty``, ``too_large``, ``format``,
-    ``pixels`` or ``damaged``.
+    ``pixels`` or ``damaged``; for PDFs also ``active`` (scripts, embedded files),
+    ``encrypted`` or ``complex`` (too costly to check).
     """
 
     def __init__(self, message: str, reason: str = "format") -> None:
@@ -109,7 +128,7 @@ def save_photo(data: bytes, directory: Path) -> tuple[str, str]:
     (EXIF orientation applied) and without any metadata; the thumbnail fits in
     480×480 and keeps the whole picture (crop it in CSS with ``object-fit: cover``).
     Raises ``UploadRejected`` for anything but a whole JPEG, PNG or WebP of at most
-    5 MB and 40 megapixels; nothing is written then.
+    5 MB and 25 megapixels; nothing is written then.
     """
     image = _decode_photo(data)
     try:
@@ -135,8 +154,10 @@ def save_pdf(data: bytes, directory: Path) -> str:
     """Check and store a PDF unchanged; return its stored name.
 
     Accepted: at most 10 MB, starting with a ``%PDF-1.x`` or ``%PDF-2.x`` header at
-    byte 0 and ending with the ``startxref … %%EOF`` trailer within its last 1 KB.
-    Raises ``UploadRejected`` otherwise (a ZIP, an HTML page, a cut-off download).
+    byte 0, ending with the ``startxref … %%EOF`` trailer within its last 1 KB, and
+    passing ``nominations.pdfscan``: readable by pypdf without repair, not encrypted,
+    and without scripts, launch actions or embedded files. Raises ``UploadRejected``
+    otherwise (a ZIP, an HTML page, a cut-off download, a PDF that runs JavaScript).
     """
     if not data:
         raise _refuse_pdf("empty", "文件是空的。")
@@ -146,6 +167,11 @@ def save_pdf(data: bytes, directory: Path) -> str:
         raise _refuse_pdf("format", "该文件不是 PDF。")
     if not _PDF_TRAILER_RE.search(data[-_PDF_TAIL_BYTES:]):
         raise _refuse_pdf("damaged", "PDF 文件不完整或已损坏。")
+    verdict = pdfscan.check(
+        data, cpu_seconds=PDF_CHECK_CPU_SECONDS, wait_seconds=PDF_CHECK_WAIT_SECONDS
+    )
+    if verdict != pdfscan.OK:
+        raise _refuse_pdf(verdict, _PDF_REFUSALS[verdict])
     name = f"doc-{secrets.token_hex(16)}.pdf"
     _write_atomically(Path(directory), name, data)
     return name
@@ -187,7 +213,9 @@ def _decode_photo(data: bytes) -> Image.Image:
         raise _refuse_photo("empty", "文件是空的。")
     if len(data) > MAX_PHOTO_BYTES:
         raise _refuse_photo("too_large", "照片超过 5 MB。")
-    too_many_pixels = _refuse_photo("pixels", "照片像素过多（上限 4000 万像素），请缩小后再上传。")
+    too_many_pixels = _refuse_photo(
+        "pixels", f"照片像素过多（上限 {PHOTO_PIXELS_TEXT}），请缩小后再上传。"
+    )
     try:
         # Lazy: reads the header only. `formats` keeps every other decoder out.
         image = Image.open(io.BytesIO(data), formats=_PHOTO_FORMATS)

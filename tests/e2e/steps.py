@@ -18,9 +18,9 @@ from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from portal.seed import DEMO_PASSWORD
+from tests.nominations.test_uploads import minimal_pdf
 
 ZONE = ZoneInfo("Asia/Shanghai")
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\nstartxref\n0\n%%EOF\n"
 CONTACT_PHONE = "13912345678"
 
 # A judicial office's fields, by their (exact) labels on the form.
@@ -68,7 +68,7 @@ def jpeg(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (800,
 
 def pdf(path: Path) -> Path:
     """Write a minimal PDF document and return its path."""
-    path.write_bytes(PDF)
+    path.write_bytes(minimal_pdf())
     return path
 
 

@@ -23,7 +23,14 @@ from portal.accounts import load_staff
 from portal.tables import AuditEntry, Campaign, Category, Phase, Staff
 from tests.helpers import csrf_token, login, post_form
 from tests.nominations.conftest import UNIT, actor_for
-from tests.nominations.test_uploads import image_bytes, minimal_pdf, png_header_only, zip_named_pdf
+from tests.nominations.test_uploads import (
+    encrypted_pdf,
+    image_bytes,
+    javascript_pdf,
+    minimal_pdf,
+    png_header_only,
+    zip_named_pdf,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LABEL = {f.key: f.label for f in fields.FIELDS}
@@ -286,8 +293,24 @@ BAD_FORMS = [
         ("照片.png", png_header_only(20000, 20000), "image/png"),
         PDF,
         "photo",
-        "4000 万像素",
+        "2500 万像素",
         id="png-claiming-20000x20000",
+    ),
+    pytest.param(
+        {},
+        PHOTO,
+        ("推荐表.pdf", javascript_pdf(), "application/pdf"),
+        "documents",
+        "PDF 文件含有脚本、嵌入文件或其他可执行内容",
+        id="pdf-running-javascript",
+    ),
+    pytest.param(
+        {},
+        PHOTO,
+        ("推荐表.pdf", encrypted_pdf(), "application/pdf"),
+        "documents",
+        "PDF 文件已加密",
+        id="encrypted-pdf",
     ),
     pytest.param(
         {},
@@ -343,6 +366,13 @@ async def test_a_refused_form_shows_the_error_at_its_field_and_stores_nothing(
     assert await Document.count().run() == 0
     assert await AuditEntry.count().run() == before
     assert stored_files(folder) == []
+
+
+async def test_the_form_names_the_photo_bounds(client, clerks, category) -> None:
+    await login(client, "clerk")
+    page = await client.get(f"/staff/nominations/new?category={category.id}")
+    hint = re.search(r'<p class="help" id="h-photo">(.*?)</p>', page.text, re.S)
+    assert hint and f"不超过 5 MB、{uploads.PHOTO_PIXELS_TEXT}" in hint.group(1), page.text
 
 
 async def test_refused_roles_upload_nothing(client, staff, category, folder) -> None:

@@ -20,7 +20,12 @@ from portal.results import services as results
 from portal.results.tables import Objection, Standing, Tally
 from portal.tables import AuditEntry, Campaign, Phase
 from tests.helpers import csrf_token, login, post_form
-from tests.nominations.test_uploads import minimal_pdf
+from tests.nominations.test_uploads import (
+    encrypted_pdf,
+    javascript_pdf,
+    minimal_pdf,
+    png_header_only,
+)
 from tests.results.conftest import NOTICE_SLUG
 
 TEST_ANSWER = "PASS9"
@@ -348,6 +353,9 @@ async def test_evidence_pdf_or_image_is_kept_and_served_to_staff_only(
         ("照片.jpg", b"\xff\xd8\xff\xe0" + b"0" * 100, "图片文件不完整或已损坏"),
         ("空.pdf", b"", "文件是空的"),
         ("压缩包.zip", b"PK\x03\x04" + b"\x00" * 200, "无法识别为 PDF 文件或图片"),
+        ("证据.pdf", javascript_pdf(), "PDF 文件含有脚本、嵌入文件或其他可执行内容"),
+        ("证据.pdf", encrypted_pdf(), "PDF 文件已加密"),
+        ("照片.png", png_header_only(20000, 20000), "图片像素过多（上限 2500 万像素）"),
     ],
 )
 async def test_evidence_that_is_not_a_real_pdf_or_image_is_refused(

@@ -55,7 +55,7 @@ IMAGE_REFUSALS = {
     "empty": "文件是空的。",
     "too_large": "图片超过 5 MB。",
     "format": "无法识别为 PDF 文件或图片。",
-    "pixels": "图片像素过多（上限 4000 万像素），请缩小后再上传。",
+    "pixels": f"图片像素过多（上限 {uploads.PHOTO_PIXELS_TEXT}），请缩小后再上传。",
     "damaged": "图片文件不完整或已损坏，无法读取。",
 }
 
