@@ -29,6 +29,7 @@ from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.db import unique_or, write_transaction
 from portal.tables import Campaign, Category, Phase, Role, Staff
+from portal.text import line_error
 
 TOTAL_POINTS = Decimal(100)
 # Criteria can change until scoring starts.
@@ -76,6 +77,8 @@ def parse_criteria(rows: list[dict[str, str]]) -> tuple[list[dict[str, Any]], di
             continue
         if not title or len(title) > 100:
             errors[f"title-{index}"] = "请填写评分项名称（不超过 100 字）。"
+        elif hidden := line_error("评分项名称", title):
+            errors[f"title-{index}"] = hidden
         try:
             points = review_math.check_points(raw, TOTAL_POINTS)
             if points <= 0:

@@ -17,6 +17,7 @@ from portal import audit
 from portal.audit import Actor
 from portal.db import unique_or, write_transaction
 from portal.tables import ROLE_LABELS, Bureau, BureauLevel, Role, Staff
+from portal.text import line_error
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -141,6 +142,10 @@ async def create_staff(
     username = username.strip()
     if not username or len(username) > 100 or any(c.isspace() for c in username):
         raise AccountError("用户名不能为空、不能含空格，且不超过 100 个字符。")
+    display_name = display_name.strip()
+    for label, value in (("用户名", username), ("姓名", display_name)):
+        if hidden := line_error(label, value):
+            raise AccountError(hidden)
     check_password(password)
     if bureau_name:
         bureau = await find_bureau(bureau_name)
@@ -165,7 +170,7 @@ async def create_staff(
         password=hashed,
         role=role.value,
         bureau=bureau.id,
-        display_name=display_name.strip()[:100],
+        display_name=display_name[:100],
         active=True,
     )
     with unique_or(taken):

@@ -22,6 +22,7 @@ from portal.tables import (
     CategoryKind,
     Phase,
 )
+from portal.text import line_error
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
 KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,48}[a-z0-9])?$")
@@ -137,6 +138,8 @@ def parse_campaign(data: dict[str, Any]) -> CampaignInput:
         errors["title"] = "请填写活动名称。"
     elif len(title) > 200:
         errors["title"] = "活动名称不能超过 200 个字符。"
+    elif hidden := line_error("活动名称", title):
+        errors["title"] = hidden
     year = _int(data, "year", "年度", 2000, 2100, errors)
     description = _text(data, "description")
     if len(description) > 5000:
@@ -251,6 +254,8 @@ def parse_category(data: dict[str, Any]) -> CategoryInput:
         errors["title"] = "请填写类别名称。"
     elif len(title) > 100:
         errors["title"] = "类别名称不能超过 100 个字符。"
+    elif hidden := line_error("类别名称", title):
+        errors["title"] = hidden
     try:
         kind = CategoryKind(_text(data, "kind"))
     except ValueError:

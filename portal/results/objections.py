@@ -41,6 +41,7 @@ from portal.results.tables import (
     Tally,
 )
 from portal.tables import Campaign, Phase
+from portal.text import line_error
 
 RECEIPT_PREFIX = "YY"
 # No 0/O and no 1/I: a receipt read aloud or copied by hand cannot be misread.
@@ -268,6 +269,8 @@ def check_fields(values: Mapping[str, Any], choices: set[int]) -> ObjectionInput
         errors["real_name"] = "请填写您的真实姓名（异议须实名提出）。"
     elif not MIN_NAME <= len(real_name) <= MAX_NAME or _NAME_FORBIDDEN_RE.search(real_name):
         errors["real_name"] = f"请填写真实姓名（{MIN_NAME}–{MAX_NAME} 个字，不含数字和符号）。"
+    elif hidden := line_error("姓名", real_name):
+        errors["real_name"] = hidden
     raw_phone = _text(values, "phone")
     phone = normalise_phone(raw_phone)
     if not raw_phone:

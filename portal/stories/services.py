@@ -27,6 +27,7 @@ from portal.stories.tables import (
     StoryStatus,
 )
 from portal.tables import Bureau, Campaign, Role
+from portal.text import line_error
 
 MAX_TITLE = 120
 MAX_BODY = 50_000
@@ -197,6 +198,8 @@ async def clean(user: StaffUser, data: dict[str, Any]) -> tuple[Cleaned | None, 
         errors["title"] = "请填写标题。"
     elif len(title) > MAX_TITLE:
         errors["title"] = f"标题不能超过 {MAX_TITLE} 字（现为 {len(title)} 字）。"
+    elif hidden := line_error("标题", title):
+        errors["title"] = hidden
     body = data.get("body") if isinstance(data.get("body"), str) else ""
     body = body.replace("\r\n", "\n").strip()
     if len(body) > MAX_BODY:
