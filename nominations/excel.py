@@ -32,7 +32,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -40,6 +39,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from nominations import fields
 from nominations.fields import Field
+from portal import sheets
 from portal.tables import KIND_LABELS, CategoryKind
 
 __all__ = [
@@ -70,6 +70,7 @@ MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 KEYWORD_PREFIX = "fengqiao-nominations:"
 
 UNREADABLE = "无法读取该文件，请上传由本平台下载的 .xlsx 模板。"
+FORMULA_REFUSED = "不能使用公式，请直接填写内容（可复制后“选择性粘贴”为“值”）。"
 
 _REQUIRED_FILL = PatternFill("solid", fgColor="FCE4D6")
 _OPTIONAL_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -105,6 +106,17 @@ class ImportFailed(ValueError):
     def __init__(self, errors: Iterable[RowError]) -> None:
         self.errors = list(errors)
         super().__init__(f"导入失败，共 {len(self.errors)} 处错误。")
+
+
+class _Formula:
+    """A formula cell of an imported sheet. Refused whatever it computes: the import takes
+    what was typed, never what a formula (perhaps one reading hidden cells) shows."""
+
+    def __str__(self) -> str:
+        return "（公式）"
+
+
+FORMULA = _Formula()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -243,24 +255,6 @@ def _example(kind: CategoryKind) -> dict[str, Any]:
     }
 
 
-def _to_bytes(wb: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
-
-
-def _set_text(cell: Any, value: Any) -> None:
-    """Write a value; text is always text (never a formula or an error code) and loses the
-    control characters .xlsx cannot hold."""
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        cell.value = value
-        if cell.data_type in ("f", "e"):
-            cell.data_type = "s"
-    else:
-        cell.value = value
-
-
 # --------------------------------------------------------------------------- template
 
 # The figures rules of ``fields.consistency_errors``, told at the columns they concern.
@@ -298,7 +292,7 @@ def template_workbook(
     wb.properties.creator = "枫桥式评选平台"
 
     # Row 1: the title.
-    title = ws.cell(TITLE_ROW, 1, f"{_named(category_title, kind)}推荐对象导入模板")
+    title = sheets.write(ws.cell(TITLE_ROW, 1), f"{_named(category_title, kind)}推荐对象导入模板")
     title.font = _TITLE_FONT
     title.alignment = Alignment(vertical="center")
     ws.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=len(columns))
@@ -306,7 +300,7 @@ def template_workbook(
 
     # Row 2: the headers.
     for field in columns:
-        cell = ws.cell(HEADER_ROW, position[field.key], _header_text(field))
+        cell = sheets.write(ws.cell(HEADER_ROW, position[field.key]), _header_text(field))
         cell.font = _HEADER_FONT
         cell.fill = _REQUIRED_FILL if field.required else _OPTIONAL_FILL
         cell.alignment = _HEADER_ALIGN
@@ -329,7 +323,7 @@ def template_workbook(
             assert field.choices is not None
             value = field.choices[value]
         cell = ws.cell(EXAMPLE_ROW, position[field.key])
-        _set_text(cell, value)
+        sheets.write(cell, value)
         cell.fill = _EXAMPLE_FILL
         cell.font = _EXAMPLE_FONT
         cell.border = _BORDER
@@ -344,7 +338,7 @@ def template_workbook(
 
     _notes_sheet(wb.create_sheet(NOTES_SHEET), kind, category_title, columns, max_rows)
     wb.active = 0
-    return _to_bytes(wb)
+    return sheets.to_bytes(wb)
 
 
 def _notes_sheet(
@@ -381,11 +375,12 @@ def _notes_sheet(
     ws.column_dimensions["C"].width = 48
     ws.column_dimensions["D"].width = 60
 
-    ws.cell(1, 1, f"填写说明：{_named(category_title, kind)}").font = _TITLE_FONT
+    sheets.write(ws.cell(1, 1), f"填写说明：{_named(category_title, kind)}").font = _TITLE_FONT
     row = 3
     for number, text in enumerate(general, start=1):
-        ws.cell(row, 1, f"{number}.").alignment = Alignment(horizontal="right", vertical="top")
-        cell = ws.cell(row, 2, text)
+        number_cell = sheets.write(ws.cell(row, 1), f"{number}.")
+        number_cell.alignment = Alignment(horizontal="right", vertical="top")
+        cell = sheets.write(ws.cell(row, 2), text)
         cell.alignment = _WRAP
         ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=4)
         ws.row_dimensions[row].height = 15 * max(1, -(-_display_width(text) // 120))
@@ -393,7 +388,7 @@ def _notes_sheet(
 
     row += 1
     for column, text in enumerate(("列名", "是否必填", "格式与限制", "说明"), start=1):
-        cell = ws.cell(row, column, text)
+        cell = sheets.write(ws.cell(row, column), text)
         cell.font = _HEADER_FONT
         cell.fill = _OPTIONAL_FILL
         cell.border = _BORDER
@@ -409,7 +404,7 @@ def _notes_sheet(
         for column, text in enumerate(
             (_header_text(field), required, _format_text(field), note), start=1
         ):
-            cell = ws.cell(row, column, text)
+            cell = sheets.write(ws.cell(row, column), text)
             cell.alignment = _WRAP
             cell.border = _BORDER
             if column == 1:
@@ -436,22 +431,26 @@ def _open(data: bytes) -> Any:
     if unpacked > MAX_UNPACKED_BYTES:
         raise ImportFailed([RowError(0, FILE, "文件内容过大，请使用本平台下载的模板填写。")])
     try:
-        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        # Not data_only: a formula cell must be seen as one (see FORMULA), not as the
+        # value it last computed.
+        return load_workbook(io.BytesIO(data), read_only=True)
     except Exception:  # any failure to parse the package means the file is unusable
         raise unreadable from None
 
 
 def _read_rows(wb: Any, limit: int) -> tuple[list[tuple[Any, ...]], bool, str | None]:
     """The rows of the data sheet as value tuples (index 0 = Excel row 1; blank rows as
-    ``()``), whether reading stopped after ``limit`` non-blank rows, and the kind the
-    template was made for (from its properties), if known."""
+    ``()``; formula cells as ``FORMULA``), whether reading stopped after ``limit``
+    non-blank rows, and the kind the template was made for (from its properties), if
+    known."""
     ws = wb[SHEET] if SHEET in wb.sheetnames else wb.worksheets[0]
     if hasattr(ws, "reset_dimensions"):
         ws.reset_dimensions()  # some writers record wrong dimensions
     rows: list[tuple[Any, ...]] = []
     filled = 0
     truncated = False
-    for row in ws.iter_rows(values_only=True):
+    for cells in ws.iter_rows():
+        row = tuple(FORMULA if cell.data_type == "f" else cell.value for cell in cells)
         if all(_is_blank(v) for v in row):
             rows.append(())
             continue
@@ -459,7 +458,7 @@ def _read_rows(wb: Any, limit: int) -> tuple[list[tuple[Any, ...]], bool, str | 
         if filled > limit:
             truncated = True
             break
-        rows.append(tuple(row))
+        rows.append(row)
     keywords = getattr(wb.properties, "keywords", None) or ""
     made_for = keywords[len(KEYWORD_PREFIX) :] if keywords.startswith(KEYWORD_PREFIX) else None
     return rows, truncated, made_for
@@ -502,6 +501,8 @@ def parse_workbook(
 
     All rows or none: every problem found is raised at once as ``ImportFailed``. Rows need a
     name (drafts may otherwise be incomplete); empty rows and the example row are skipped.
+    A formula cell is refused at its row and column, as is text ``fields.clean`` refuses
+    (a name starting like a formula, invisible characters).
     """
     kind = _kind(kind)
     columns = fields.fields_for(kind)
@@ -585,7 +586,8 @@ def parse_workbook(
             ]
         )
 
-    data_rows: list[tuple[int, dict[str, Any], bool]] = []  # (Excel row, raw, from number)
+    # (Excel row, raw values, phone typed as a number, keys of formula cells)
+    data_rows: list[tuple[int, dict[str, Any], bool, list[str]]] = []
     for index in range(header_index + 1, len(rows)):
         row = rows[index]
         cells = {key: row[i] if i < len(row) else None for key, i in position.items()}
@@ -593,11 +595,16 @@ def parse_workbook(
             continue
         if len(data_rows) >= max_rows:
             raise too_many(index + 1)
-        raw = {f.key: _cell_raw(f, cells[f.key]) for f in columns if f.key in position}
+        formulas = [key for key, value in cells.items() if value is FORMULA]
+        raw = {
+            f.key: _cell_raw(f, cells[f.key])
+            for f in columns
+            if f.key in position and f.key not in formulas
+        }
         numeric_phone = any(
             f.kind == "phone" and isinstance(cells.get(f.key), int | float) for f in columns
         )
-        data_rows.append((index + 1, raw, numeric_phone))
+        data_rows.append((index + 1, raw, numeric_phone, formulas))
 
     if truncated:  # thousands of rows outside the columns: not a template filled in
         raise too_many(len(rows) + 1)
@@ -608,8 +615,9 @@ def parse_workbook(
 
     results: list[dict[str, Any]] = []
     seen: dict[tuple[str, str], int] = {}
-    for excel_row, raw, numeric_phone in data_rows:
+    for excel_row, raw, numeric_phone, formulas in data_rows:
         values, row_errors = fields.clean(kind, raw)
+        row_errors.update(dict.fromkeys(formulas, FORMULA_REFUSED))
         if values.get("name") is None and "name" not in row_errors:
             row_errors["name"] = "请填写名称。"
         for key, message in row_errors.items():
@@ -727,7 +735,7 @@ def export_workbook(
         assert isinstance(default, Worksheet)
         default.title = SHEET
     wb.active = 0
-    return _to_bytes(wb)
+    return sheets.to_bytes(wb)
 
 
 def _fill_export_sheet(
@@ -735,7 +743,7 @@ def _fill_export_sheet(
 ) -> None:
     columns = export_columns(kind)
     for col, (key, label) in enumerate(columns, start=1):
-        cell = ws.cell(1, col, label)
+        cell = sheets.write(ws.cell(1, col), label)
         cell.font = _HEADER_FONT
         cell.fill = _OPTIONAL_FILL
         cell.alignment = _HEADER_ALIGN
@@ -753,7 +761,7 @@ def _fill_export_sheet(
         for col, (key, _label) in enumerate(columns, start=1):
             cell = ws.cell(r, col)
             value = _export_value(key, row.get(key), tz)
-            _set_text(cell, value)
+            sheets.write(cell, value)
             if isinstance(value, dt.datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm:ss"
             elif isinstance(value, str):

@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from portal.sheets import FORMULA_STARTS
 from portal.tables import CategoryKind
+from portal.text import line_error
 
 UNIT_KINDS = frozenset({CategoryKind.judicial_office, CategoryKind.mediation_committee})
 ALL_KINDS = frozenset(CategoryKind)
@@ -239,6 +241,15 @@ def _convert(field: Field, raw: Any) -> tuple[Any, str | None]:
         if not PHONE_RE.match(compact):
             return None, f"{field.label}格式不正确，请填写 11 位手机号或带区号的固定电话。"
         return compact, None
+    if field.kind == "text":
+        if error := line_error(field.label, text):
+            return None, error
+        if text.startswith(FORMULA_STARTS):
+            # Names go into every workbook; no name starts like a spreadsheet formula.
+            return (
+                None,
+                f"{field.label}不能以“{text[0]}”开头（表格软件会把它当作公式），请删除开头的符号。",
+            )
     return text, None
 
 

@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
 
 from nominations import review_math
 from nominations.review import CandidateResult, stored_scores
 from nominations.tables import AssignmentStatus
-
-HEADER_FILL = PatternFill("solid", fgColor="F3E3E3")
-# Sheet titles: at most 31 characters, none of []:*?/\
-FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
-
-
-def _sheet(wb: Workbook, title: str, used: set[str]) -> Any:
-    base = title.translate(FORBIDDEN)[:28] or "表"
-    name, n = base, 2
-    while name in used:
-        name, n = f"{base}{n}", n + 1
-    used.add(name)
-    return wb.create_sheet(name)
-
-
-def _header(ws: Any, values: list[str]) -> None:
-    ws.append(values)
-    for cell in ws[ws.max_row]:
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-    # By name: ``ws.cell`` would create the row below, and rows appended later would
-    # start after it, leaving an empty row under the header.
-    ws.freeze_panes = f"A{ws.max_row + 1}"
+from portal import sheets
 
 
 def workbook(
@@ -44,16 +20,18 @@ def workbook(
     names: dict[int, dict[str, Any]],
     results: dict[int, list[CandidateResult]],
 ) -> bytes:
-    """Build the workbook; numbers are exact (Decimal), written as numbers."""
+    """Build the workbook; numbers are exact (Decimal), written as numbers; names,
+    comments and titles are written as text, never as formulas."""
     wb = Workbook()
     wb.remove(wb.active)
     used: set[str] = set()
     titles = {c.id: c.title for c in categories}
     for category in categories:
-        ws = _sheet(wb, f"汇总-{category.title}", used)
-        _header(ws, ["排名", "对象", "县区", "已评 / 应评", "评审得分", "缺评专家"])
+        ws = sheets.new_sheet(wb, f"汇总-{category.title}", used)
+        sheets.header(ws, ["排名", "对象", "县区", "已评 / 应评", "评审得分", "缺评专家"])
         for rank, item in enumerate(results.get(category.id, []), start=1):
-            ws.append(
+            sheets.append(
+                ws,
                 [
                     rank if item.review_score is not None else None,
                     item.name,
@@ -61,7 +39,7 @@ def workbook(
                     f"{item.submitted} / {item.assigned}",
                     float(round(item.review_score, 4)) if item.review_score is not None else None,
                     "、".join(item.missing),
-                ]
+                ],
             )
         ws.column_dimensions["B"].width = 40
     by_reviewer: dict[str, list[dict[str, Any]]] = {}
@@ -69,14 +47,14 @@ def workbook(
         if row["status"] == AssignmentStatus.assigned.value:
             by_reviewer.setdefault(row["reviewer_label"] or row["reviewer_name"], []).append(row)
     for reviewer, mine in sorted(by_reviewer.items()):
-        ws = _sheet(wb, reviewer, used)
+        ws = sheets.new_sheet(wb, reviewer, used)
         criterion_columns = []
         for category in categories:
             criterion_columns += [(category.id, c) for c in criteria.get(category.id, [])]
         labels = [
             f"{c.title}（{review_math.display(c.max_points, 1)}）" for _, c in criterion_columns
         ]
-        _header(ws, ["类别", "对象", "县区", *labels, "合计", "状态", "评语"])
+        sheets.header(ws, ["类别", "对象", "县区", *labels, "合计", "状态", "评语"])
         for row in sorted(mine, key=lambda r: (r["category"], r["nomination"])):
             scores = stored_scores(row)
             cells = [
@@ -92,7 +70,8 @@ def workbook(
                 else ("已免除" if row["waived_reason"] else "未提交")
             )
             candidate = names.get(row["nomination"], {})
-            ws.append(
+            sheets.append(
+                ws,
                 [
                     titles.get(row["category"], ""),
                     candidate.get("name", ""),
@@ -101,11 +80,9 @@ def workbook(
                     float(total),
                     status,
                     row["comment"],
-                ]
+                ],
             )
         ws.column_dimensions["B"].width = 40
     if not wb.sheetnames:
         wb.create_sheet("汇总")
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return sheets.to_bytes(wb)

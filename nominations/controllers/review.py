@@ -13,7 +13,6 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from nominations import fields, review, review_math, services
-from nominations.controllers.sheets import xlsx_response
 from nominations.markdown import render
 from nominations.services import NominationError
 from nominations.tables import Assignment, AssignmentStatus
@@ -24,6 +23,7 @@ from portal.controllers.api import public_campaign
 from portal.controllers.staff import campaign_or_404
 from portal.errors import not_found
 from portal.results.services import method_of
+from portal.sheets import xlsx_response
 from portal.tables import Campaign, Category, Role
 
 CITY_READERS = requires(Role.city_admin, Role.auditor)

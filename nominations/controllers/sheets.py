@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Any
-from urllib.parse import quote
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
@@ -21,26 +20,15 @@ from nominations.tables import STATUS_LABELS, Nomination, Status
 from portal.audit import Actor
 from portal.auth import requires
 from portal.errors import not_found
+from portal.sheets import xlsx_response
 from portal.tables import Campaign, Category, Role
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IMPORT_MAX_BODY = 5 * 1024 * 1024
 
 
 def file_error(message: str) -> excel.RowError:
     """An import problem with the file as a whole (row 0)."""
     return excel.RowError(0, "文件", message)
-
-
-def xlsx_response(data: bytes, filename: str) -> Response:
-    return Response(
-        content=data,
-        media_type=XLSX,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
-            "Cache-Control": "private, no-store",
-        },
-    )
 
 
 async def export_rows(user: Any, campaign: Campaign) -> list[dict[str, Any]]:

@@ -9,15 +9,14 @@ the workbook as soon as the ranking is public (notice or published).
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font
 from piccolo.query.functions.aggregate import Count
 
+from portal import sheets
 from portal.campaigns import phase_label, zone
 from portal.results.ranking import Method
 from portal.results.services import (
@@ -263,8 +262,6 @@ async def archive() -> list[ArchiveYear]:
 
 # --- the workbook -------------------------------------------------------------------------
 
-HEADER_FILL = PatternFill("solid", fgColor="F3E3E3")
-FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
 SUMMARY_SHEET = "评选概况"
 RANK_HEADERS = (
     "排名",
@@ -303,26 +300,6 @@ async def workbook_data(campaign: Campaign) -> WorkbookData | None:
     )
 
 
-def _sheet_name(title: str, used: set[str]) -> str:
-    base = title.translate(FORBIDDEN)[:28] or "类别"
-    name, n = base, 2
-    while name in used:
-        name, n = f"{base}{n}", n + 1
-    used.add(name)
-    return name
-
-
-def _header(ws: Any, values: list[str], freeze: bool = True) -> None:
-    ws.append(values)
-    for cell in ws[ws.max_row]:
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    if freeze:
-        # By name: ``ws.cell`` would create the row below (see review_export._header).
-        ws.freeze_panes = f"A{ws.max_row + 1}"
-
-
 def _when(value: dt.datetime | None, tz: str) -> str:
     if value is None:
         return "—"
@@ -333,7 +310,8 @@ def _when(value: dt.datetime | None, tz: str) -> str:
 
 def results_workbook(data: WorkbookData) -> bytes:
     """The results as .xlsx: a summary sheet (campaign, method, notice, designation), then
-    one sheet per category with every component. CPU-bound: run it in a worker thread."""
+    one sheet per category with every component; names and titles are written as text,
+    never as formulas. CPU-bound: run it in a worker thread."""
     campaign, tally, method = data.campaign, data.tally, data.method
     tz = campaign.timezone
     published = campaign.phase == Phase.published.value
@@ -341,9 +319,9 @@ def results_workbook(data: WorkbookData) -> bytes:
     ws = wb.active
     ws.title = SUMMARY_SHEET
     used = {SUMMARY_SHEET}
-    ws.append([campaign.title])
+    sheets.append(ws, [campaign.title])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([])
+    sheets.append(ws, [])
     facts = [
         ("评选活动", campaign.title),
         ("年度", campaign.year),
@@ -361,31 +339,35 @@ def results_workbook(data: WorkbookData) -> bytes:
         ("导出时间", _when(data.exported_at, tz)),
     ]
     for label, value in facts:
-        ws.append([label, value])
+        sheets.append(ws, [label, value])
         ws.cell(ws.max_row, 1).font = Font(bold=True)
         ws.cell(ws.max_row, 2).alignment = Alignment(wrap_text=True, vertical="top")
-    ws.append([])
-    _header(
-        ws, ["类别", "命名名额", "候选对象", "命名" if published else "拟命名", "取消资格"], False
+    sheets.append(ws, [])
+    sheets.header(
+        ws,
+        ["类别", "命名名额", "候选对象", "命名" if published else "拟命名", "取消资格"],
+        freeze=False,
     )
     for item in data.categories:
-        ws.append(
+        sheets.append(
+            ws,
             [
                 item.category.title,
                 item.category.quota,
                 len(item.rows),
                 len(item.designated),
                 sum(1 for r in item.rows if r.excluded_reason),
-            ]
+            ],
         )
     ws.column_dimensions["A"].width = 26
     ws.column_dimensions["B"].width = 80
     named = "是否命名" if published else "是否拟命名"
     for item in data.categories:
-        sheet = wb.create_sheet(_sheet_name(item.category.title, used))
-        _header(sheet, [h.format(named=named) for h in RANK_HEADERS])
+        sheet = sheets.new_sheet(wb, item.category.title, used, "类别")
+        sheets.header(sheet, [h.format(named=named) for h in RANK_HEADERS])
         for r in item.rows:
-            sheet.append(
+            sheets.append(
+                sheet,
                 [
                     r.rank,
                     r.name,
@@ -397,7 +379,7 @@ def results_workbook(data: WorkbookData) -> bytes:
                     figure(r.final_score),
                     "是" if r.designated else "否",
                     "已取消资格" if r.excluded_reason else "",
-                ]
+                ],
             )
         for letter, width in zip(
             "ABCDEFGHIJ", (7, 36, 30, 10, 13, 10, 11, 11, 11, 11), strict=True
@@ -406,6 +388,4 @@ def results_workbook(data: WorkbookData) -> bytes:
         for column in "EGH":
             for cell in sheet[column][1:]:
                 cell.number_format = "0.00"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return sheets.to_bytes(wb)

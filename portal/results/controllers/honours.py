@@ -7,12 +7,12 @@ from litestar import Controller, Request, Response, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from nominations.controllers.sheets import xlsx_response
 from portal import visits
 from portal.controllers.api import public_campaign
 from portal.errors import not_found
 from portal.pagecache import cached_page
 from portal.results import honours
+from portal.sheets import xlsx_response
 from portal.tables import Campaign
 from voting.ledger import ledger_head
 
