@@ -12,7 +12,7 @@ APP_REGISTRY = AppRegistry(
         "portal.piccolo_app",
         "nominations.piccolo_app",
         "voting.piccolo_app",
-        "portal.results.piccolo_app",
-        "portal.stories.piccolo_app",
+        "results.piccolo_app",
+        "stories.piccolo_app",
     ]
 )

@@ -23,12 +23,12 @@ from portal.db import close_database, open_database
 from portal.errors import EXCEPTION_HANDLERS, JsonBodyRequest, unknown_path_ids
 from portal.origin import host_guard
 from portal.pagecache import TOTALS_TTL, PageCache, TtlCache
-from portal.results.controllers import ROUTES as RESULTS_ROUTES
 from portal.settings import Settings, get_settings
 from portal.shedding import Shedder
 from portal.stores import Stores, create_stores
-from portal.stories.controllers import ROUTES as STORY_ROUTES
 from portal.templating import STATIC_DIR, template_config
+from results.controllers import ROUTES as RESULTS_ROUTES
+from stories.controllers import ROUTES as STORY_ROUTES
 from voting.captcha import CaptchaService
 from voting.controllers import ROUTES as VOTING_ROUTES
 from voting.ledger import LedgerWriter

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from portal import audit
 from portal.audit import Actor
 from portal.db import unique_or, write_transaction
-from portal.results.ranking import DEFAULT_REVIEW_WEIGHT, DEFAULT_VOTE_WEIGHT, parse_weight
 from portal.tables import (
     KIND_LABELS,
     PHASE_LABELS,
@@ -23,6 +22,7 @@ from portal.tables import (
     Phase,
 )
 from portal.text import line_error
+from results.ranking import DEFAULT_REVIEW_WEIGHT, DEFAULT_VOTE_WEIGHT, parse_weight
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
 KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,48}[a-z0-9])?$")
@@ -41,7 +41,7 @@ WINDOW_FIELDS = tuple(name for pair in WINDOWS for name in pair[:2])
 # Phases a campaign may be moved back from: before voting starts nothing public
 # has been recorded, so a step back (e.g. to reopen nominations) is safe.
 REVERSIBLE_PHASES = {Phase.nominating, Phase.vetting, Phase.reviewing}
-# Moves made by the results (portal.results.services): they need a tally, set dates.
+# Moves made by the results (results.services): they need a tally, set dates.
 RESULTS_PHASES = {Phase.notice, Phase.published}
 
 
@@ -487,7 +487,7 @@ async def check_phase_move(campaign: Campaign, target: str) -> Phase:
     if goal is Phase.voting and not (campaign.voting_opens_at and campaign.voting_closes_at):
         raise PhaseRefused("请先设置网络投票的开始和结束时间。")
     if goal in RESULTS_PHASES:
-        from portal.results.services import designation_blockers, notice_blockers
+        from results.services import designation_blockers, notice_blockers
 
         check = notice_blockers if goal is Phase.notice else designation_blockers
         blockers = await check(campaign)
@@ -508,10 +508,10 @@ async def move_phase(actor: Actor, slug: str, target: str) -> Campaign:
     """Move a campaign to another phase, as the city bureau would (audited).
 
     The notice and the designation are the results' own steps (they set the notice
-    period and the designation date): the same checks, then ``portal.results`` moves.
+    period and the designation date): the same checks, then ``results`` moves.
     """
     if target in RESULTS_PHASES:
-        from portal.results import services as results
+        from results import services as results
 
         campaign = await get_campaign(slug)
         if campaign is None:

@@ -147,8 +147,8 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     dingxi-2023 is in its public vote; dingxi-2022, the year before, is finished and
     published (honour list, notice with a handled objection, stories).
     """
-    from portal.results.demo import SLUG as FINISHED_SLUG
     from portal.seed import DEMO_PASSWORD, DEMO_SLUG
+    from results.demo import SLUG as FINISHED_SLUG
 
     settings = _settings()
     if settings.production:
@@ -244,7 +244,7 @@ RANKING_COLUMNS = ("名次", "名称", "县区", "评审得分", "有效票", "�
 async def _tally(slug: str) -> list[Any]:
     from portal import campaigns
     from portal.audit import Actor
-    from portal.results import services as results
+    from results import services as results
 
     await results.tally(Actor.command_line(), slug)
     campaign = await campaigns.get_campaign(slug)
@@ -263,7 +263,7 @@ def tally(slug: str) -> None:
     scores are missing. Running it again before the notice recomputes and keeps the
     exclusions already made. Prints the ranking.
     """
-    from portal.results.services import ResultsRefused
+    from results.services import ResultsRefused
 
     _settings()
     try:

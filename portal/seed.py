@@ -1,5 +1,5 @@
 """Demo data: the 2023 Dingxi campaign (`dingxi-2023`), its bureaus and demo staff
-(the finished 2022 campaign, `dingxi-2022`, is in `portal.results.demo`).
+(the finished 2022 campaign, `dingxi-2022`, is in `results.demo`).
 
 All demo data is generated here; later features extend this module (candidates,
 scores, votes, an earlier finished campaign).
@@ -153,7 +153,7 @@ async def load_demo(var_dir: Path) -> list[DemoLogin]:
     its ``uploads`` folder).
     """
     from nominations.demo import ensure_demo_nominations, ensure_demo_review
-    from portal.results.demo import ensure_finished_campaign
+    from results.demo import ensure_finished_campaign
     from voting.demo import ensure_demo_votes
 
     await ensure_bureaus()

@@ -22,9 +22,9 @@ from portal.auth import requires
 from portal.controllers.api import public_campaign
 from portal.controllers.staff import campaign_or_404
 from portal.errors import not_found
-from portal.results.services import method_of
 from portal.sheets import xlsx_response
 from portal.tables import Campaign, Category, Role
+from results.services import method_of
 
 CITY_READERS = requires(Role.city_admin, Role.auditor)
 CITY_ADMIN = requires(Role.city_admin)

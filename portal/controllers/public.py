@@ -11,9 +11,9 @@ from litestar.response import Template
 from portal import visits
 from portal.campaigns import WINDOWS, categories_of
 from portal.controllers.api import public_campaign, public_campaigns_query
-from portal.results.honours import archive as honours_archive
-from portal.stories.reading import latest as latest_stories
 from portal.tables import PHASE_ORDER, Campaign, Phase
+from results.honours import archive as honours_archive
+from stories.reading import latest as latest_stories
 
 
 def timeline(campaign: Campaign) -> list[dict]:

@@ -35,7 +35,7 @@ async def results_campaign(slug: str) -> None:
 
 
 async def end_notice(slug: str) -> None:
-    from portal.results.tables import Tally
+    from results.tables import Tally
 
     campaign = await Campaign.objects().where(Campaign.slug == slug).first().run()
     past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)

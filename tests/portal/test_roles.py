@@ -35,14 +35,14 @@ from nominations import excel, review, services, uploads
 from nominations.tables import Assignment, Criterion, Document, Nomination, PanelMember
 from portal.accounts import load_staff
 from portal.audit import Actor
-from portal.results import services as results
-from portal.results.tables import Objection, Standing, Tally
 from portal.seed import DEMO_SLUG, ensure_demo_campaign
-from portal.stories import publishing as story_publishing
-from portal.stories import services as story_services
-from portal.stories.tables import Story, StoryCandidate
 from portal.tables import AuditEntry, Campaign, Category, Phase, Staff
 from portal.templating import form_time
+from results import services as results
+from results.tables import Objection, Standing, Tally
+from stories import publishing as story_publishing
+from stories import services as story_services
+from stories.tables import Story, StoryCandidate
 from tests.helpers import csrf_token, login
 from tests.nominations.conftest import UNIT, actor_for
 from tests.nominations.test_uploads import minimal_pdf

@@ -25,12 +25,12 @@ from nominations import uploads
 from nominations.tables import Nomination
 from portal.apidocs import REDOC_SCRIPT
 from portal.auth import SESSION_COOKIE, safe_next
-from portal.results.tables import Objection
 from portal.settings import Settings
 from portal.stores import StoreUnavailable
-from portal.stories.tables import Story
 from portal.tables import AuditEntry, Campaign, Phase
 from portal.templating import STATIC_DIR, TEMPLATE_DIR
+from results.tables import Objection
+from stories.tables import Story
 from tests.conftest import PASSWORD, running
 from tests.helpers import CSRF_COOKIE, csrf_token, login, post_form
 

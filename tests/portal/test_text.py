@@ -11,9 +11,9 @@ import pytest
 from nominations import review
 from portal import campaigns, text
 from portal.accounts import AccountError, create_staff, load_staff
-from portal.results import objections
-from portal.stories import services as stories
 from portal.tables import Staff
+from results import objections
+from stories import services as stories
 from tests.conftest import PASSWORD
 
 HIDDEN = [

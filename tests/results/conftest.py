@@ -156,7 +156,7 @@ async def notice_scene(results_campaign) -> ResultsScene:  # type: ignore[no-unt
     """A campaign in its public notice (7 days from now): tallied, list published."""
     from portal.audit import Actor
     from portal.campaigns import get_campaign
-    from portal.results.services import open_notice, tally
+    from results.services import open_notice, tally
 
     scene = await results_campaign(NOTICE_SPEC, slug=NOTICE_SLUG)
     actor = Actor.command_line("测试")

@@ -1,6 +1,6 @@
 """The demo's finished 2022 campaign: published, every step done by the real services.
 
-The campaign is loaded as ``portal demo`` loads it (``portal.results.demo``, after the
+The campaign is loaded as ``portal demo`` loads it (``results.demo``, after the
 bureaus and demo staff; tests/portal/test_cli.py runs the whole demo twice); the checks
 read what the services left behind: standings, the ledger, the objection, the stories,
 the audit log, and the public pages and results API.
@@ -19,12 +19,12 @@ from click.testing import CliRunner
 from nominations.demo import build_plans
 from nominations.tables import Assignment, Nomination, Status
 from portal.cli import main
-from portal.results import demo
-from portal.results import services as results
-from portal.results.tables import Objection, Standing, Tally
 from portal.seed import ensure_bureaus, ensure_staff
-from portal.stories.tables import Story, StoryCandidate
 from portal.tables import AuditEntry, Campaign, Phase, Staff
+from results import demo
+from results import services as results
+from results.tables import Objection, Standing, Tally
+from stories.tables import Story, StoryCandidate
 from voting.demo import BURST_NETWORK
 from voting.ledger import first_break
 from voting.tables import Vote

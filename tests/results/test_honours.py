@@ -23,11 +23,11 @@ from nominations import review, services, uploads
 from nominations.tables import Assignment
 from portal.accounts import create_staff, load_staff
 from portal.campaigns import get_campaign
-from portal.results import honours
-from portal.results import services as results
-from portal.results.ranking import Method
-from portal.results.services import Row
 from portal.tables import Campaign, Category, CategoryKind, Phase, Staff
+from results import honours
+from results import services as results
+from results.ranking import Method
+from results.services import Row
 from tests.conftest import PASSWORD
 from tests.nominations.conftest import UNIT, actor_for
 from tests.nominations.test_uploads import minimal_pdf

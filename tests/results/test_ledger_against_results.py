@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from portal.audit import Actor
 from portal.cli import main
-from portal.results import services as results
+from results import services as results
 from tests.results.conftest import RESULTS_SLUG, Candidate
 from voting.ledger import GENESIS, chain_link
 from voting.tables import Vote

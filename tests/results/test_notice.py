@@ -8,11 +8,11 @@ import re
 
 from portal.audit import Actor
 from portal.campaigns import get_campaign
-from portal.results import objections
-from portal.results import services as results
-from portal.results.tables import Tally
 from portal.tables import Campaign, Phase
 from portal.templating import localtime
+from results import objections
+from results import services as results
+from results.tables import Tally
 from tests.results.conftest import NOTICE_SLUG, NOTICE_SPEC
 
 ADMIN = Actor(staff_id=None, name="测试管理员", role="city_admin")

@@ -15,10 +15,10 @@ from PIL import Image
 from nominations import uploads
 from portal.audit import Actor
 from portal.campaigns import get_campaign
-from portal.results import objections
-from portal.results import services as results
-from portal.results.tables import Objection, Standing, Tally
 from portal.tables import AuditEntry, Campaign, Phase
+from results import objections
+from results import services as results
+from results.tables import Objection, Standing, Tally
 from tests.helpers import csrf_token, login, post_form
 from tests.nominations.test_uploads import (
     encrypted_pdf,

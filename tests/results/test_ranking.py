@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from portal.results.ranking import Entry, Method, parse_weight, rank_category, vote_score
+from results.ranking import Entry, Method, parse_weight, rank_category, vote_score
 
 D = Decimal
 T0 = dt.datetime(2023, 6, 1, tzinfo=dt.UTC)

@@ -16,10 +16,10 @@ import pytest
 from nominations.tables import Assignment
 from portal.audit import Actor
 from portal.campaigns import PhaseRefused, get_campaign, move_phase
-from portal.results import services as results
-from portal.results.services import ResultsRefused
-from portal.results.tables import Standing, Tally
 from portal.tables import AuditEntry, Campaign, Phase
+from results import services as results
+from results.services import ResultsRefused
+from results.tables import Standing, Tally
 from tests.helpers import login, post_form
 from tests.results.conftest import RESULTS_SLUG, Candidate
 from voting.tables import Vote

@@ -14,9 +14,9 @@ from nominations.tables import Nomination, Status
 from portal.accounts import StaffUser, create_staff, load_staff
 from portal.audit import Actor
 from portal.seed import COUNTIES
-from portal.stories import publishing, services
-from portal.stories.tables import Story
 from portal.tables import Bureau, BureauLevel, Campaign, Category, CategoryKind, Phase, Staff
+from stories import publishing, services
+from stories.tables import Story
 from tests.conftest import PASSWORD
 
 SLUG = "dingxi-2022"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from nominations.tables import Nomination
-from portal.stories import demo
-from portal.stories.tables import Story, StoryCandidate
 from portal.tables import AuditEntry, Bureau, Campaign, Phase
+from stories import demo
+from stories.tables import Story, StoryCandidate
 from tests.stories.conftest import World
 from tests.stories.test_feed import assert_valid_atom
 

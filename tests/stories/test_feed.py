@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from portal.stories import feed, publishing
+from stories import feed, publishing
 from tests.conftest import FORGED_HOST, PUBLIC_URL
 from tests.stories.conftest import World, actor_for
 

@@ -7,9 +7,9 @@ import re
 from lxml import etree
 
 from portal import visits
-from portal.stories import publishing
-from portal.stories.tables import Story
 from portal.tables import AuditEntry, CategoryKind
+from stories import publishing
+from stories.tables import Story
 from tests.conftest import FORGED_HOST, PUBLIC_URL
 from tests.helpers import login, post_form
 from tests.stories.conftest import SLUG, World, actor_for, jpeg

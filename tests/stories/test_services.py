@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from portal.db import is_unique_violation
-from portal.stories import publishing, reading, services
-from portal.stories.services import StoryError
-from portal.stories.tables import Story, StoryCandidate
 from portal.tables import AuditEntry, CategoryKind
+from stories import publishing, reading, services
+from stories.services import StoryError
+from stories.tables import Story, StoryCandidate
 from tests.stories.conftest import World, actor_for
 
 

@@ -18,9 +18,9 @@ from portal.audit import Actor
 from portal.auth import requires
 from portal.controllers.staff import campaign_or_404
 from portal.errors import not_found
-from portal.results import services as results
-from portal.results.services import ResultsRefused
 from portal.tables import Phase, Role
+from results import services as results
+from results.services import ResultsRefused
 
 CITY_READERS = requires(Role.city_admin, Role.auditor)
 CITY_ADMIN = requires(Role.city_admin)

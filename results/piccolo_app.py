@@ -4,7 +4,7 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from portal.results.tables import Objection, Standing, Tally
+from results.tables import Objection, Standing, Tally
 
 CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 

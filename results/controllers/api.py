@@ -10,7 +10,7 @@ from litestar.params import FromPath
 
 from portal.controllers.api import ApiOperation, error_responses, public_campaign
 from portal.errors import not_found
-from portal.results.services import results_payload
+from results.services import results_payload
 
 
 class Method(msgspec.Struct):

@@ -10,8 +10,8 @@ line moves up, the public notice with one objection received and dismissed, the
 designation under document 定司发〔2022〕45号, and a dozen stories of the series.
 
 Every step after the nominations goes through the real services (``voting.ledger``,
-``voting.moderation``, ``portal.results.services``, ``portal.results.objections``,
-``portal.stories.demo``) with ``now=`` in 2022, acting as the demo city admin, so the
+``voting.moderation``, ``results.services``, ``results.objections``,
+``stories.demo``) with ``now=`` in 2022, acting as the demo city admin, so the
 figures, the chain, the audit log and the objection are what a real campaign leaves
 behind. The audit entries these steps write are dated to the step (the services stamp
 them with the present).
@@ -57,13 +57,9 @@ from nominations.demo import (
 from nominations.tables import Nomination, Status
 from portal.audit import Actor
 from portal.db import write_transaction
-from portal.results import objections
-from portal.results import services as results
-from portal.results.tables import Objection, ObjectionStatus, Standing
 from portal.seed import CITY_BUREAU, insert_categories
 from portal.settings import get_settings
 from portal.stores import MemoryStateStore
-from portal.stories.demo import ensure_demo_stories
 from portal.tables import (
     AuditEntry,
     Campaign,
@@ -72,6 +68,10 @@ from portal.tables import (
     Role,
     Staff,
 )
+from results import objections
+from results import services as results
+from results.tables import Objection, ObjectionStatus, Standing
+from stories.demo import ensure_demo_stories
 from voting import moderation
 from voting.captcha import CaptchaService
 from voting.demo import ensure_demo_votes

@@ -21,10 +21,10 @@ from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.auth import requires
 from portal.errors import not_found
-from portal.stories import publishing, reading, services
-from portal.stories.services import StoryError
-from portal.stories.tables import KIND_LABELS, STATUS_LABELS, Story, StoryStatus
 from portal.tables import AuditEntry, Bureau, Campaign, Phase, Role
+from stories import publishing, reading, services
+from stories.services import StoryError
+from stories.tables import KIND_LABELS, STATUS_LABELS, Story, StoryStatus
 
 READERS = requires(Role.city_admin, Role.county_clerk, Role.auditor)
 EDITORS = requires(Role.city_admin, Role.county_clerk)

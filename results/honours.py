@@ -1,7 +1,7 @@
 """The designation's public face: the honour list (光荣榜), the printable decision
 (关于命名……的决定), the results workbook and the yearly archive of honour lists.
 
-Everything here reads what ``portal.results.services`` stored; nothing is recomputed.
+Everything here reads what ``results.services`` stored; nothing is recomputed.
 The honour list and the decision exist once the campaign is ``published`` (designated);
 the workbook as soon as the ranking is public (notice or published).
 """
@@ -18,8 +18,9 @@ from piccolo.query.functions.aggregate import Count
 
 from portal import sheets
 from portal.campaigns import phase_label, zone
-from portal.results.ranking import Method
-from portal.results.services import (
+from portal.tables import Bureau, BureauLevel, Campaign, Category, CategoryKind, Phase
+from results.ranking import Method
+from results.services import (
     PUBLIC_PHASES,
     CategoryRanking,
     Row,
@@ -28,8 +29,7 @@ from portal.results.services import (
     ranking,
     tally_of,
 )
-from portal.results.tables import Standing, Tally
-from portal.tables import Bureau, BureauLevel, Campaign, Category, CategoryKind, Phase
+from results.tables import Standing, Tally
 
 # The issuer should no city bureau be recorded (the seed always creates one).
 FALLBACK_BUREAU = "市司法局"

@@ -1,7 +1,7 @@
 """The tally, the proposed list, its public notice and the designation.
 
 ``tally`` reads every shortlisted candidate's review score and counted votes, ranks each
-category with ``portal.results.ranking`` and stores one ``Standing`` per candidate; the
+category with ``results.ranking`` and stores one ``Standing`` per candidate; the
 campaign enters ``tallying``. The city admin may exclude a candidate with a reason (the
 next in line moves up), then ``open_notice`` publishes the proposed list for the notice
 period (``notice``); after it, with every objection handled, ``designate`` publishes the
@@ -23,9 +23,9 @@ from portal import audit
 from portal.audit import Actor
 from portal.campaigns import categories_of, get_campaign
 from portal.db import write_transaction
-from portal.results.ranking import Entry, Method, cents, rank_category
-from portal.results.tables import OBJECTION_HANDLED, Objection, Standing, Tally
 from portal.tables import PHASE_LABELS, Campaign, Category, Phase
+from results.ranking import Entry, Method, cents, rank_category
+from results.tables import OBJECTION_HANDLED, Objection, Standing, Tally
 from voting.ledger import ledger_head
 from voting.services import ledger_counts, status_totals
 from voting.window import voting_has_closed

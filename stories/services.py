@@ -3,7 +3,7 @@
 City admins write, edit and publish any story, and publish what counties submit; a
 county clerk drafts and edits their own county's stories and submits them; auditors
 read. Every change is audited, in one entry per action. The way to publication is in
-``portal.stories.publishing``, public reads in ``portal.stories.reading``.
+``stories.publishing``, public reads in ``stories.reading``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from portal import audit
 from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.db import write_transaction
-from portal.stories.tables import (
+from portal.tables import Bureau, Campaign, Role
+from portal.text import line_error
+from stories.tables import (
     KIND_LABELS,
     STATUS_LABELS,
     Story,
@@ -26,8 +28,6 @@ from portal.stories.tables import (
     StoryKind,
     StoryStatus,
 )
-from portal.tables import Bureau, Campaign, Role
-from portal.text import line_error
 
 MAX_TITLE = 120
 MAX_BODY = 50_000

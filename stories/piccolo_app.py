@@ -4,7 +4,7 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from portal.stories.tables import Story, StoryCandidate
+from stories.tables import Story, StoryCandidate
 
 CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 

@@ -21,10 +21,10 @@ from nominations.tables import Status as NominationStatus
 from portal import audit
 from portal.audit import Actor
 from portal.db import write_transaction
-from portal.results.tables import Standing
-from portal.stories.publishing import publish_numbered
-from portal.stories.tables import Story, StoryCandidate, StoryKind, StoryStatus
 from portal.tables import Bureau, BureauLevel, Campaign, CategoryKind, Role, Staff
+from results.tables import Standing
+from stories.publishing import publish_numbered
+from stories.tables import Story, StoryCandidate, StoryKind, StoryStatus
 
 OFFICE = CategoryKind.judicial_office.value
 COMMITTEE = CategoryKind.mediation_committee.value

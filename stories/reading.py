@@ -17,9 +17,9 @@ from nominations.tables import Status as NominationStatus
 from portal import visits
 from portal.accounts import StaffUser
 from portal.stores import StateStore
-from portal.stories import services
-from portal.stories.tables import Story, StoryCandidate, StoryKind, StoryStatus
 from portal.tables import Bureau, BureauLevel, Campaign, Phase
+from stories import services
+from stories.tables import Story, StoryCandidate, StoryKind, StoryStatus
 
 PER_PAGE = 12
 STAFF_PER_PAGE = 30

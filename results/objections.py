@@ -30,9 +30,11 @@ from nominations.tables import Nomination
 from portal import audit
 from portal.audit import Actor
 from portal.db import is_unique_violation, write_transaction
-from portal.results import services
-from portal.results.services import CategoryRanking
-from portal.results.tables import (
+from portal.tables import Campaign, Phase
+from portal.text import line_error
+from results import services
+from results.services import CategoryRanking
+from results.tables import (
     OBJECTION_HANDLED,
     OBJECTION_STATUS_LABELS,
     Objection,
@@ -40,8 +42,6 @@ from portal.results.tables import (
     Standing,
     Tally,
 )
-from portal.tables import Campaign, Phase
-from portal.text import line_error
 
 RECEIPT_PREFIX = "YY"
 # No 0/O and no 1/I: a receipt read aloud or copied by hand cannot be misread.

@@ -13,8 +13,8 @@ from nominations.controllers.files import serve
 from nominations.markdown import render
 from portal.errors import not_found
 from portal.origin import absolute_url
-from portal.stories import feed, reading, services
-from portal.stories.tables import KIND_LABELS, Story
+from stories import feed, reading, services
+from stories.tables import KIND_LABELS, Story
 
 FEED_PATH = "/stories/feed.atom"
 FEED_ENTRIES = 20

@@ -18,11 +18,11 @@ from portal.audit import Actor
 from portal.auth import requires
 from portal.controllers.staff import campaign_or_404
 from portal.errors import not_found
-from portal.results import objections
-from portal.results.objections import ObjectionRefused
-from portal.results.services import ResultsRefused
-from portal.results.tables import OBJECTION_STATUS_LABELS
 from portal.tables import Phase, Role
+from results import objections
+from results.objections import ObjectionRefused
+from results.services import ResultsRefused
+from results.tables import OBJECTION_STATUS_LABELS
 
 CITY_READERS = requires(Role.city_admin, Role.auditor)
 CITY_ADMIN = requires(Role.city_admin)

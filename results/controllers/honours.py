@@ -11,9 +11,9 @@ from portal import visits
 from portal.controllers.api import public_campaign
 from portal.errors import not_found
 from portal.pagecache import cached_page
-from portal.results import honours
 from portal.sheets import xlsx_response
 from portal.tables import Campaign
+from results import honours
 from voting.ledger import ledger_head
 
 

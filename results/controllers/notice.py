@@ -32,9 +32,9 @@ from portal import visits
 from portal.controllers.api import public_campaign
 from portal.errors import not_found
 from portal.network import client_network
-from portal.results import objections, services
-from portal.results.objections import NoticePeriod, ObjectionGuard, ObjectionRefused
 from portal.tables import Campaign, Phase
+from results import objections, services
+from results.objections import NoticePeriod, ObjectionGuard, ObjectionRefused
 from voting.captcha import Outcome
 from voting.controllers.pages import issue_challenge, service_of
 from voting.ledger import ledger_head

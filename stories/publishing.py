@@ -14,7 +14,8 @@ from portal import audit
 from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.db import get_engine, is_sqlite, is_unique_violation, write_transaction
-from portal.stories.services import (
+from portal.tables import Role
+from stories.services import (
     EDITABLE_BY_COUNTY,
     MAX_REASON,
     StoryError,
@@ -24,8 +25,7 @@ from portal.stories.services import (
     now,
     status_label,
 )
-from portal.stories.tables import Story, StoryStatus
-from portal.tables import Role
+from stories.tables import Story, StoryStatus
 
 # Publications racing for the same number: each round at least one of them wins.
 PUBLISH_ATTEMPTS = 30

@@ -1,0 +1,9 @@
+"""Route handlers of the results: tally, notice and objections, honour lists."""
+
+from results.controllers.api import ResultsApi
+from results.controllers.honours import HonourPages
+from results.controllers.notice import NoticePages
+from results.controllers.objections_admin import ObjectionsAdmin
+from results.controllers.staff import ResultsAdmin
+
+ROUTES = [ResultsApi, ResultsAdmin, HonourPages, NoticePages, ObjectionsAdmin]
