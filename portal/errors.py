@@ -26,6 +26,7 @@ from litestar.status_codes import (
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_405_METHOD_NOT_ALLOWED,
+    HTTP_409_CONFLICT,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_429_TOO_MANY_REQUESTS,
@@ -64,6 +65,86 @@ TITLES = {
 CSRF_MESSAGE = "页面已过期或请求来源无法验证，请刷新页面后重新提交。"
 
 
+class DomainError(Exception):
+    """A request a rule refuses; nothing was changed.
+
+    Services raise one of the kinds below and know nothing of HTTP: ``code`` is the
+    contract's machine-readable code, ``message`` the zh-CN text for people. Only
+    ``as_http`` decides which status a kind is answered with.
+    """
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class NotFound(DomainError):
+    """What was asked for does not exist (or is not shown to the asker)."""
+
+    code = "not_found"
+
+
+class Invalid(DomainError):
+    """The input is wrong; ``errors`` maps form fields to zh-CN messages, if any."""
+
+    code = "invalid"
+
+    def __init__(
+        self, message: str, errors: dict[str, str] | None = None, *, code: str | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.errors = dict(errors or {})
+
+
+class Refused(DomainError):
+    """The rules do not allow this now (a closed window, a finished step)."""
+
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    """The request clashes with what is already recorded (done once already)."""
+
+    code = "conflict"
+
+
+class RateLimited(DomainError):
+    """Too many requests; ``retry_after`` says in how many seconds to try again."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """Not carried out for now (busy, a service down); retry after ``retry_after`` s."""
+
+    code = "unavailable"
+
+    # Every 503 carries Retry-After; where nothing says how long, a second will do.
+    def __init__(self, message: str, retry_after: int = 1, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+# Most specific first: a class may be of one kind only, the base is the fallback.
+STATUS_OF_KIND: dict[type[DomainError], int] = {
+    NotFound: HTTP_404_NOT_FOUND,
+    Invalid: HTTP_400_BAD_REQUEST,
+    Refused: HTTP_403_FORBIDDEN,
+    Conflict: HTTP_409_CONFLICT,
+    RateLimited: HTTP_429_TOO_MANY_REQUESTS,
+    Unavailable: HTTP_503_SERVICE_UNAVAILABLE,
+    DomainError: HTTP_400_BAD_REQUEST,
+}
+
+
 class ApiError(HTTPException):
     """An error with the contract's code and a zh-CN message (plus optional extra fields)."""
 
@@ -84,6 +165,24 @@ class ApiError(HTTPException):
 
 def not_found(message: str = "您要找的内容不存在。") -> ApiError:
     return ApiError(HTTP_404_NOT_FOUND, "not_found", message)
+
+
+def status_of(exc: DomainError) -> int:
+    """The HTTP status a refusal is answered with: its kind's."""
+    return next(s for kind, s in STATUS_OF_KIND.items() if isinstance(exc, kind))
+
+
+def retry_headers(exc: DomainError) -> dict[str, str]:
+    """``Retry-After`` when the refusal says when to come back, else nothing."""
+    retry_after = getattr(exc, "retry_after", None)
+    return {"Retry-After": str(retry_after)} if retry_after else {}
+
+
+def as_http(exc: DomainError) -> ApiError:
+    """The one mapping of a refusal to HTTP: its kind's status, its code and message,
+    and ``Retry-After`` when it says when to come back. Pages that re-render a form
+    with the refusal use ``status_of`` and ``retry_headers`` alike."""
+    return ApiError(status_of(exc), exc.code, exc.message, headers=retry_headers(exc) or None)
 
 
 # Row ids are PostgreSQL `integer`s (Piccolo's Serial). A path id outside that range
@@ -224,6 +323,10 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     return response
 
 
+def domain_error_handler(request: Request, exc: DomainError) -> Response:
+    return http_exception_handler(request, as_http(exc))
+
+
 def unavailable_handler(request: Request, exc: Exception) -> Response:
     log.warning("backing service unavailable on %s: %r", request.url.path, exc)
     code, message = DEFAULTS[HTTP_503_SERVICE_UNAVAILABLE]
@@ -272,6 +375,7 @@ def is_unavailable(exc: BaseException) -> bool:
 
 EXCEPTION_HANDLERS = {
     HTTPException: http_exception_handler,
+    DomainError: domain_error_handler,
     StoreUnavailable: unavailable_handler,
     sqlite3.OperationalError: _database_error_handler,
     OSError: _database_error_handler,

@@ -33,6 +33,7 @@ from piccolo.query.functions.aggregate import Count
 
 from nominations.tables import Nomination, Status
 from portal.db import is_unique_violation
+from portal.errors import Conflict, Invalid, NotFound, RateLimited, Refused, Unavailable
 from portal.stores import StateStore, StoreUnavailable
 from portal.tables import Campaign, Phase
 from voting.brushing import BrushingChecks
@@ -49,19 +50,6 @@ MAX_IDEMPOTENCY_KEY = 64
 LEDGER_RETRY_AFTER = 2  # seconds a vote the busy ledger writer could not take waits to retry
 # Challenges one network may take per minute (a person needs a few; a pool drainer many).
 CAPTCHA_RATE = RateLimitItemPerMinute(60)
-
-
-class VoteRefused(Exception):
-    """The vote is refused; nothing was recorded."""
-
-    def __init__(
-        self, status: int, code: str, message: str, retry_after: int | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -238,9 +226,7 @@ class VotingService:
         """Refuse a network that asks for challenges faster than any person would."""
         if not await self._burst.hit(CAPTCHA_RATE, "captcha", network):
             stats = await self._burst.get_window_stats(CAPTCHA_RATE, "captcha", network)
-            raise VoteRefused(
-                429,
-                "rate_limited",
+            raise RateLimited(
                 "获取验证码过于频繁，请稍后再试。",
                 retry_after=max(1, int(stats.reset_time - time.time()) + 1),
             )
@@ -248,13 +234,14 @@ class VotingService:
     # -- casting -----------------------------------------------------------------------
 
     async def cast(self, ballot: Ballot) -> CastVote:
-        """Record one vote or raise ``VoteRefused``; the vote is committed on return."""
+        """Record one vote, committed on return, or raise a ``DomainError`` saying why
+        not (then nothing was recorded)."""
         rules = await self.rules(ballot.slug)
         if rules is None:
-            raise VoteRefused(404, "not_found", "找不到该评选活动。")
+            raise NotFound("找不到该评选活动。")
         key = ballot.idempotency_key
         if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY):
-            raise VoteRefused(400, "invalid", "Idempotency-Key 须为 1–64 个字符。")
+            raise Invalid("Idempotency-Key 须为 1–64 个字符。")
         voter = self.voter_hash(rules.campaign_id, ballot.voter_cookie, ballot.network)
         if key is None:
             return await self._cast(rules, ballot, voter)
@@ -270,9 +257,7 @@ class VotingService:
             if await self.store.set_if_absent(lock, b"1", expires_in=30):
                 break
             if time.monotonic() > deadline:
-                raise VoteRefused(
-                    503, "unavailable", "上一次相同的投票请求仍在处理中，请稍后重试。"
-                )
+                raise Unavailable("上一次相同的投票请求仍在处理中，请稍后重试。")
             await asyncio.sleep(0.05)  # the first attempt is still being recorded
         try:
             return await self._cast(rules, ballot, voter)
@@ -311,28 +296,26 @@ class VotingService:
     async def _cast(self, rules: VotingRules, ballot: Ballot, voter: str) -> CastVote:
         now = self.clock()
         if not rules.is_open(now):
-            raise VoteRefused(403, "voting_closed", "当前不在投票时间内。")
+            raise Refused("当前不在投票时间内。", code="voting_closed")
         target = rules.candidates.get(ballot.candidate_id)
         if target is None:
-            raise VoteRefused(400, "invalid", "找不到该候选对象。")
+            raise Invalid("找不到该候选对象。")
         category_id, allowance = target
         cid = rules.campaign_id
 
         burst = RateLimitItemPerMinute(rules.network_votes_per_minute)
         if not await self._burst.hit(burst, "vote", str(cid), ballot.network):
             stats = await self._burst.get_window_stats(burst, "vote", str(cid), ballot.network)
-            raise VoteRefused(
-                429,
-                "rate_limited",
+            raise RateLimited(
                 "您所在网络的投票请求过于频繁，请稍后再试。",
                 retry_after=max(1, int(stats.reset_time - time.time()) + 1),
             )
 
         outcome = await self.captcha.check(ballot.captcha_id, ballot.captcha_answer)
         if outcome is Outcome.expired:
-            raise VoteRefused(400, "captcha_expired", "验证码已过期，请刷新验证码后重试。")
+            raise Invalid("验证码已过期，请刷新验证码后重试。", code="captcha_expired")
         if outcome is not Outcome.correct:
-            raise VoteRefused(400, "captcha_invalid", "验证码错误或已使用，请重新输入新的验证码。")
+            raise Invalid("验证码错误或已使用，请重新输入新的验证码。", code="captcha_invalid")
 
         day, until_midnight = local_day(now, rules.timezone)
         ttl = until_midnight + 3600
@@ -358,18 +341,15 @@ class VotingService:
             once, [(quota, allowance), (network_day, rules.network_votes_per_day)], ttl
         )
         if refused == 0:
-            raise VoteRefused(409, "already_voted", "您今天已经为该候选对象投过票了，明天再来吧。")
+            raise Conflict("您今天已经为该候选对象投过票了，明天再来吧。", code="already_voted")
         if refused == 1:
-            raise VoteRefused(
-                429,
-                "limit_reached",
+            raise RateLimited(
                 f"您今天在本类别的 {allowance} 票已经投完，明天再来吧。",
                 retry_after=until_midnight,
+                code="limit_reached",
             )
         if refused == 2:
-            raise VoteRefused(
-                429,
-                "rate_limited",
+            raise RateLimited(
                 "您所在网络今天的投票次数已达上限，明天再来吧。",
                 retry_after=until_midnight,
             )
@@ -414,14 +394,12 @@ class VotingService:
                 # voter's retry would be refused as already voted.
                 retry_later(give_back)
             if is_unique_violation(exc):
-                raise VoteRefused(
-                    409, "already_voted", "您今天已经为该候选对象投过票了，明天再来吧。"
+                raise Conflict(
+                    "您今天已经为该候选对象投过票了，明天再来吧。", code="already_voted"
                 ) from exc
             if isinstance(exc, LedgerBusy):
                 # Withdrawn before the writer took it: certainly not recorded.
-                raise VoteRefused(
-                    503,
-                    "unavailable",
+                raise Unavailable(
                     "投票的人较多，本次投票未被记录，请稍后换一个新的验证码重新提交。",
                     retry_after=LEDGER_RETRY_AFTER,
                 ) from exc

@@ -30,7 +30,7 @@ from nominations import uploads
 from nominations.controllers.common import read_limited, upload_directory
 from portal import visits
 from portal.controllers.api import public_campaign
-from portal.errors import not_found
+from portal.errors import RateLimited, not_found, retry_headers, status_of
 from portal.network import client_network
 from portal.tables import Campaign, Phase
 from results import objections, services
@@ -38,7 +38,6 @@ from results.objections import NoticePeriod, ObjectionGuard, ObjectionRefused
 from voting.captcha import Outcome
 from voting.controllers.pages import issue_challenge, service_of
 from voting.ledger import ledger_head
-from voting.services import VoteRefused
 
 NO_STORE = {"Cache-Control": "no-store"}
 # The form carries at most one evidence file (a PDF of 10 MB at most) and some text.
@@ -143,15 +142,15 @@ async def form_with_challenge(
     service = service_of(request)
     try:
         await service.limit_captcha(client_network(request))
-    except VoteRefused as exc:
-        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+    except RateLimited as exc:
+        retry = retry_headers(exc)
         return form_page(
             campaign,
             period,
             choices,
             **{**page, "message": message or exc.message, "headers": {**(headers or {}), **retry}},
             unavailable="rate",
-            status=status if status != HTTP_200_OK else exc.status,
+            status=status if status != HTTP_200_OK else status_of(exc),
         )
     challenge = await issue_challenge(service)
     if challenge is None:

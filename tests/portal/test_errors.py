@@ -17,7 +17,16 @@ import pytest
 from limits.aio.storage import MemoryStorage
 from litestar import get
 
-from portal.errors import nested_too_deep
+from portal.errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    RateLimited,
+    Refused,
+    Unavailable,
+    nested_too_deep,
+)
 from portal.seed import DEMO_SLUG, ensure_demo_campaign
 from portal.stores import RedisStateStore, Stores
 from portal.tables import AuditEntry, Campaign, Category, Phase
@@ -324,6 +333,60 @@ async def test_json_api_without_csrf_header_is_refused(client, campaign) -> None
     )
     assert_error_json(response, 403, "csrf_failed")
     assert await snapshot() == before
+
+
+# --- refusals by the rules (DomainError) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code", "title", "retry_after"),
+    [
+        (NotFound("找不到该对象。"), 404, "not_found", "页面不存在", None),
+        (Invalid("请检查填写。", {"title": "请填写名称。"}), 400, "invalid", "请求有误", None),
+        (Invalid("验证码错误。", code="captcha_invalid"), 400, "captcha_invalid", "请求有误", None),
+        (
+            Refused("当前不在投票时间内。", code="voting_closed"),
+            403,
+            "voting_closed",
+            "无权访问",
+            None,
+        ),
+        (
+            Conflict("今天已经投过票了。", code="already_voted"),
+            409,
+            "already_voted",
+            "出错了",
+            None,
+        ),
+        (RateLimited("请稍后再试。", retry_after=42), 429, "rate_limited", "请求过于频繁", "42"),
+        (Unavailable("请稍后重试。"), 503, "unavailable", "服务暂时不可用", "1"),
+        (Unavailable("请稍后重试。", retry_after=7), 503, "unavailable", "服务暂时不可用", "7"),
+    ],
+    ids=["not-found", "invalid", "captcha", "refused", "conflict", "rate", "unavail", "unavail-7"],
+)
+async def test_each_kind_of_refusal_has_one_answer(
+    client, app, error: DomainError, status: int, code: str, title: str, retry_after: str | None
+) -> None:
+    """A service's refusal is answered by its kind alone: the contract's JSON on an API
+    path, the friendly page elsewhere, Retry-After where it says when to come back."""
+
+    @get("/refused", sync_to_thread=False)
+    def page() -> str:
+        raise error
+
+    @get("/api/v1/refused", sync_to_thread=False)
+    def api() -> dict:
+        raise error
+
+    app.register(page)
+    app.register(api)
+    response = await client.get("/api/v1/refused")
+    body = assert_error_json(response, status, code)
+    assert body == {"error": code, "message": error.message}
+    assert response.headers.get("retry-after") == retry_after
+    response = await client.get("/refused")
+    assert_error_page(response, status, title, error.message)
+    assert response.headers.get("retry-after") == retry_after
 
 
 # --- unexpected exceptions --------------------------------------------------------------

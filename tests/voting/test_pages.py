@@ -15,12 +15,13 @@ from PIL import Image
 
 from nominations.controllers.public import voting_state
 from nominations.tables import Nomination
+from portal.errors import RateLimited
 from portal.tables import PHASE_ORDER, Campaign, Category, Phase
 from tests.conftest import FORGED_HOST, PUBLIC_URL
 from tests.helpers import csrf_token
 from tests.voting.conftest import SLUG, TEST_ANSWER, make_voting_campaign, vote
 from voting.controllers import pages
-from voting.services import VoteRefused, VotingRules, receipt_hash
+from voting.services import VotingRules, receipt_hash
 from voting.tables import Vote
 from voting.window import voting_has_closed
 
@@ -227,7 +228,7 @@ async def test_a_network_asking_for_too_many_captchas_is_told_to_wait(
     client, voting_campaign, monkeypatch
 ) -> None:
     async def too_many(network: str) -> None:
-        raise VoteRefused(429, "rate_limited", "获取验证码过于频繁，请稍后再试。", retry_after=42)
+        raise RateLimited("获取验证码过于频繁，请稍后再试。", retry_after=42)
 
     monkeypatch.setattr(client.app.state.voting, "limit_captcha", too_many)
     candidate = voting_campaign["candidates"]["judicial-office"][0]

@@ -8,15 +8,14 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.params import FromPath, HeaderParameter, JSONBody
-from litestar.status_codes import HTTP_201_CREATED, HTTP_503_SERVICE_UNAVAILABLE
+from litestar.status_codes import HTTP_201_CREATED
 
 from portal.controllers.api import ApiOperation, error_responses
-from portal.errors import ApiError, not_found
+from portal.errors import DomainError, Unavailable, as_http, not_found
 from portal.network import client_network
 from voting.services import (
     MAX_IDEMPOTENCY_KEY,
     Ballot,
-    VoteRefused,
     VotingService,
     receipt_status,
 )
@@ -90,22 +89,6 @@ def voter_cookie(request: Request) -> tuple[str, Cookie | None]:
     )
 
 
-def refusal(exc: VoteRefused) -> ApiError:
-    retry_after = exc.retry_after
-    if retry_after is None and exc.status == HTTP_503_SERVICE_UNAVAILABLE:
-        # The schema promises Retry-After on every 503 (the idempotent retry of a vote
-        # still being recorded names no wait: a second will do).
-        retry_after = 1
-    headers = {"Retry-After": str(retry_after)} if retry_after else None
-    return ApiError(exc.status, exc.code, exc.message, headers=headers)
-
-
-def unavailable_captcha() -> ApiError:
-    return ApiError(
-        503, "unavailable", "验证码暂时发放完毕，请几秒后再试。", headers={"Retry-After": "2"}
-    )
-
-
 def challenge_media(content: bytes | None, media_type: str) -> Response[bytes]:
     """A challenge's image or audio, never cached; 404 once it is used or expired."""
     if content is None:
@@ -132,13 +115,10 @@ class CaptchaApi(Controller):
     )
     async def create(self, request: Request) -> Response[CaptchaChallenge]:
         service = voting(request)
-        try:
-            await service.limit_captcha(client_network(request))
-        except VoteRefused as exc:
-            raise refusal(exc) from None
+        await service.limit_captcha(client_network(request))
         challenge = await service.captcha.issue()
         if challenge is None:
-            raise unavailable_captcha()
+            raise Unavailable("验证码暂时发放完毕，请几秒后再试。", retry_after=2)
         return Response(
             CaptchaChallenge(
                 captcha_id=challenge.captcha_id,
@@ -219,8 +199,9 @@ class VoteApi(Controller):
         )
         try:
             vote = await voting(request).cast(ballot)
-        except VoteRefused as exc:
-            error = refusal(exc)
+        except DomainError as exc:
+            # Mapped here rather than by the handler: the answer also carries the cookie.
+            error = as_http(exc)
             if new_cookie is not None:
                 # Keep the voter's new identity even when this attempt is refused.
                 error.headers = {

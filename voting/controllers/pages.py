@@ -47,14 +47,21 @@ from nominations.controllers.public import (
 from portal import visits
 from portal.campaigns import categories_of
 from portal.controllers.api import public_campaign
-from portal.errors import not_found
+from portal.errors import (
+    DomainError,
+    NotFound,
+    RateLimited,
+    not_found,
+    retry_headers,
+    status_of,
+)
 from portal.network import client_network
 from portal.origin import absolute_url
 from portal.pagecache import TtlCache, cached_page
 from portal.tables import Bureau, BureauLevel, Campaign
 from voting.captcha import LIFETIME
 from voting.controllers.api import NO_STORE, voter_cookie
-from voting.services import Ballot, CastVote, VoteRefused, VotingService, status_totals
+from voting.services import Ballot, CastVote, VotingService, status_totals
 from voting.tables import VOTE_STATUS_LABELS, VoteStatus
 
 # How long the form waits for a challenge when the pool is momentarily empty: a person
@@ -157,17 +164,16 @@ async def form_with_challenge(
     service = service_of(request)
     try:
         await service.limit_captcha(client_network(request))
-    except VoteRefused as exc:
-        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+    except RateLimited as exc:
         return form_page(
             campaign,
             candidate,
             state,
             message=exc.message,
             unavailable="rate",
-            status=exc.status,
+            status=status_of(exc),
             cookies=cookies,
-            headers={**(headers or {}), **retry},
+            headers={**(headers or {}), **retry_headers(exc)},
         )
     challenge = await issue_challenge(service)
     if challenge is None:
@@ -351,7 +357,7 @@ class VotePages(Controller):
         )
         try:
             vote = await service.cast(ballot)
-        except VoteRefused as exc:
+        except DomainError as exc:
             return await self.refused(request, campaign, candidate, exc, cookies)
         return self.accepted(campaign, candidate, vote, cookies)
 
@@ -360,13 +366,13 @@ class VotePages(Controller):
         request: Request,
         campaign: Campaign,
         candidate: dict[str, Any],
-        exc: VoteRefused,
+        exc: DomainError,
         cookies: list[Cookie],
     ) -> Template:
         """The refusal's message on the form, with a fresh CAPTCHA where trying again helps."""
-        if exc.code == "not_found":
-            raise not_found(exc.message)
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+        if isinstance(exc, NotFound):
+            raise exc
+        headers = retry_headers(exc)
         state = voting_state(campaign, service_of(request).clock())
         if exc.code == "voting_closed" or not state.open:
             return form_page(
@@ -384,7 +390,7 @@ class VotePages(Controller):
                 state,
                 message=exc.message,
                 final=True,
-                status=exc.status,
+                status=status_of(exc),
                 cookies=cookies,
                 headers=headers,
             )
@@ -394,7 +400,7 @@ class VotePages(Controller):
             candidate,
             state,
             message=exc.message,
-            status=exc.status,
+            status=status_of(exc),
             cookies=cookies,
             headers=headers,
         )
