@@ -24,6 +24,7 @@ from portal import audit
 from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.db import is_unique_violation, write_transaction
+from portal.errors import Invalid
 from portal.tables import AuditEntry, Bureau, BureauLevel, Campaign, Category, Phase, Role
 
 EDITABLE_BY_COUNTY = frozenset({Status.draft, Status.returned})
@@ -34,13 +35,8 @@ DECISIONS = {"shortlist": Status.shortlisted, "return": Status.returned, "reject
 PLACE_ATTEMPTS = 5
 
 
-class NominationError(ValueError):
+class NominationError(Invalid):
     """A request the rules refuse. ``errors`` maps fields to zh-CN messages."""
-
-    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
 
 
 class Hidden(LookupError):

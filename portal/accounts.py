@@ -16,6 +16,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from portal import audit
 from portal.audit import Actor
 from portal.db import unique_or, write_transaction
+from portal.errors import Invalid, RateLimited
 from portal.tables import ROLE_LABELS, Bureau, BureauLevel, Role, Staff
 from portal.text import line_error
 
@@ -26,25 +27,23 @@ FAILED_LOGINS_PER_ACCOUNT = RateLimitItemPerMinute(5, 15)
 FAILED_LOGINS_PER_NETWORK = RateLimitItemPerMinute(20, 15)
 
 
-class AccountError(ValueError):
+class AccountError(Invalid):
     """An account cannot be created as asked; the message says why (zh-CN)."""
 
 
-class LoginFailed(Exception):
-    """Wrong username or password, or an inactive account."""
+class LoginFailed(Invalid):
+    """Wrong username or password, or an inactive account (never saying which)."""
+
+    def __init__(self) -> None:
+        super().__init__("用户名或密码不正确。")
 
 
-class LoginThrottled(Exception):
+class LoginThrottled(RateLimited):
     """Too many failed attempts; try again after ``retry_after`` seconds."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(retry_after)
-        self.retry_after = retry_after
-
-    @property
-    def message(self) -> str:
-        minutes = max(1, math.ceil(self.retry_after / 60))
-        return f"登录失败次数过多，已暂时锁定。请 {minutes} 分钟后再试。"
+        minutes = max(1, math.ceil(retry_after / 60))
+        super().__init__(f"登录失败次数过多，已暂时锁定。请 {minutes} 分钟后再试。", retry_after)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from portal import audit
 from portal.audit import Actor
 from portal.db import unique_or, write_transaction
+from portal.errors import Invalid
 from portal.tables import (
     KIND_LABELS,
     PHASE_LABELS,
@@ -45,16 +46,11 @@ REVERSIBLE_PHASES = {Phase.nominating, Phase.vetting, Phase.reviewing}
 RESULTS_PHASES = {Phase.notice, Phase.published}
 
 
-class ValidationFailed(ValueError):
+class ValidationFailed(Invalid):
     """Input was refused; ``errors`` maps each field to a message (zh-CN)."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-    @property
-    def message(self) -> str:
-        return "；".join(self.errors.values())
+        super().__init__("；".join(errors.values()), errors)
 
 
 class PhaseRefused(ValueError):

@@ -30,6 +30,7 @@ from nominations.tables import Nomination
 from portal import audit
 from portal.audit import Actor
 from portal.db import is_unique_violation, write_transaction
+from portal.errors import Invalid
 from portal.tables import Campaign, Phase
 from portal.text import line_error
 from results import services
@@ -72,20 +73,12 @@ NOT_OPEN = "公示期已结束或尚未开始，不再受理异议。"
 HANDLING_CLOSED = "只有在公示阶段才能办理异议；活动已不在公示阶段。"
 
 
-class ObjectionRefused(ValueError):
+class ObjectionRefused(Invalid):
     """An objection (or a handling step) refused; ``errors`` name the fields (zh-CN).
 
     ``code`` says what kind: ``invalid`` (the fields), ``closed`` (outside the notice),
     ``handled`` (a step that no longer applies).
     """
-
-    def __init__(
-        self, message: str, errors: dict[str, str] | None = None, code: str = "invalid"
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
-        self.code = code
 
 
 def utc_now() -> dt.datetime:

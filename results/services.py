@@ -23,6 +23,7 @@ from portal import audit
 from portal.audit import Actor
 from portal.campaigns import categories_of, get_campaign
 from portal.db import write_transaction
+from portal.errors import Refused
 from portal.tables import PHASE_LABELS, Campaign, Category, Phase
 from results.ranking import Entry, Method, cents, rank_category
 from results.tables import OBJECTION_HANDLED, Objection, Standing, Tally
@@ -35,16 +36,12 @@ MAX_REASON = 500
 PUBLIC_PHASES = frozenset({Phase.notice.value, Phase.published.value})
 
 
-class ResultsRefused(ValueError):
+class ResultsRefused(Refused):
     """A results step that cannot be taken now; ``reasons`` say why (zh-CN)."""
 
     def __init__(self, reasons: list[str] | str) -> None:
         self.reasons = [reasons] if isinstance(reasons, str) else list(reasons)
         super().__init__("；".join(self.reasons))
-
-    @property
-    def message(self) -> str:
-        return "；".join(self.reasons)
 
 
 def utc_now() -> dt.datetime:

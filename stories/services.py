@@ -18,6 +18,7 @@ from portal import audit
 from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.db import write_transaction
+from portal.errors import Invalid
 from portal.tables import Bureau, Campaign, Role
 from portal.text import line_error
 from stories.tables import (
@@ -39,13 +40,8 @@ EDITABLE_BY_COUNTY = frozenset({StoryStatus.draft, StoryStatus.returned})
 
 # The audit log's names for these actions. Registered here, beside the actions, so the
 # log page names them without portal.audit knowing about stories.
-class StoryError(ValueError):
+class StoryError(Invalid):
     """A request the rules refuse. ``errors`` maps form fields to zh-CN messages."""
-
-    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
 
 
 class Hidden(LookupError):

@@ -22,6 +22,7 @@ from nominations.tables import Nomination, Status
 from portal import audit
 from portal.audit import Actor
 from portal.db import write_transaction
+from portal.errors import Refused
 from portal.tables import Campaign, Category, Phase
 from voting.brushing import RULE_LABELS, flag_labels
 from voting.services import VotingService
@@ -36,12 +37,8 @@ MAX_LISTED = 200  # votes listed on a candidate's page (the bulk actions reach t
 TOP_NETWORKS = 10
 
 
-class ModerationError(Exception):
+class ModerationError(Refused):
     """A decision that cannot be made as asked; nothing was changed."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUESTS
+from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from portal import audit
 from portal.accounts import LoginFailed, LoginThrottled, authenticate, load_staff
 from portal.auth import actor_of, safe_next, start_session
+from portal.errors import retry_headers, status_of
 from portal.network import client_network
 
 
@@ -47,16 +48,10 @@ class AuthPages(Controller):
         guard = request.app.state.login_guard
         try:
             staff_id = await authenticate(guard, username, password, client_network(request))
-        except LoginThrottled as exc:
+        except (LoginThrottled, LoginFailed) as exc:
             return _login_page(
-                target,
-                username,
-                exc.message,
-                HTTP_429_TOO_MANY_REQUESTS,
-                headers={"Retry-After": str(exc.retry_after)},
+                target, username, exc.message, status_of(exc), headers=retry_headers(exc)
             )
-        except LoginFailed:
-            return _login_page(target, username, "用户名或密码不正确。", HTTP_400_BAD_REQUEST)
         start_session(request, staff_id)
         request.scope["user"] = await load_staff(staff_id)
         await audit.record(actor_of(request), "staff.login", ("staff", staff_id), label=username)
