@@ -16,8 +16,8 @@ The expert review is finished too: the four-criterion demo rubric in every categ
 the five demo reviewers on the panel, and every shortlisted candidate scored by every
 reviewer not of its county (a harsh and a lenient reviewer among them).
 
-``ensure_demo_nominations`` and ``ensure_demo_review`` are called by
-``portal.seed.load_demo``.
+``ensure_demo_nominations`` and ``ensure_demo_review`` are this app's demo ``STEPS``
+(run by ``portal.demo.load_demo``).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from nominations.tables import (
 from portal import audit
 from portal.audit import Actor
 from portal.db import write_transaction
+from portal.demo import DemoContext, DemoStep, ensure_demo_campaign
 from portal.tables import (
     AuditEntry,
     Bureau,
@@ -68,7 +69,7 @@ ACTOR = Actor.command_line("演示数据")
 CITY = "定西市"
 
 JUDICIAL_OFFICE, COMMITTEE, MEDIATOR = "judicial-office", "mediation-committee", "mediator"
-# Shortlisted per county, in the order of portal.seed.COUNTIES: 14 / 29 / 38 in all,
+# Shortlisted per county, in the order of portal.demo.COUNTIES: 14 / 29 / 38 in all,
 # within the caps 2 / 5 / 6.
 SHORTLISTED = {
     JUDICIAL_OFFICE: (2, 2, 2, 2, 2, 2, 2),
@@ -1662,3 +1663,18 @@ async def ensure_demo_review(campaign: Campaign) -> None:
                 "submitted": len(scorings),
             },
         )
+
+
+async def _load_nominations(context: DemoContext) -> None:
+    await ensure_demo_nominations(await ensure_demo_campaign(), context.var_dir)
+
+
+async def _load_review(context: DemoContext) -> None:
+    await ensure_demo_review(await ensure_demo_campaign())
+
+
+# What `portal demo` runs of this app: the 2023 nominations, then their expert review.
+STEPS = (
+    DemoStep("nominations", _load_nominations),
+    DemoStep("review", _load_review, after=("nominations",)),
+)

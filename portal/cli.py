@@ -62,7 +62,7 @@ def main() -> None:
 
 async def _migrate() -> list[str]:
     from portal.db import migrate
-    from portal.seed import ensure_bureaus
+    from portal.demo import ensure_bureaus
 
     applied = await migrate()
     # The city and county bureaus are reference data: `portal createuser` needs them,
@@ -129,12 +129,22 @@ def serve(host: str, port: int, workers: int) -> None:
     _serve(host, port, workers)
 
 
+def demo_steps() -> list:
+    """The apps' demo steps, for ``portal.demo.load_demo`` (the command line is the
+    shell: it may import every app, which the kernel's demo runner must not)."""
+    from nominations import demo as nominations_demo
+    from results import demo as results_demo
+    from voting import demo as voting_demo
+
+    return [*nominations_demo.STEPS, *voting_demo.STEPS, *results_demo.STEPS]
+
+
 async def _load_demo() -> list:
     from portal.db import migrate
-    from portal.seed import load_demo
+    from portal.demo import load_demo
 
     await migrate()
-    return await load_demo(get_settings().var_dir)
+    return await load_demo(get_settings().var_dir, demo_steps())
 
 
 @main.command()
@@ -147,7 +157,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     dingxi-2023 is in its public vote; dingxi-2022, the year before, is finished and
     published (honour list, notice with a handled objection, stories).
     """
-    from portal.seed import DEMO_PASSWORD, DEMO_SLUG
+    from portal.demo import DEMO_PASSWORD, DEMO_SLUG
     from results.demo import SLUG as FINISHED_SLUG
 
     settings = _settings()

@@ -57,7 +57,7 @@ from nominations.demo import (
 from nominations.tables import Nomination, Status
 from portal.audit import Actor
 from portal.db import write_transaction
-from portal.seed import CITY_BUREAU, insert_categories
+from portal.demo import CITY_BUREAU, DemoContext, DemoStep, insert_categories
 from portal.settings import get_settings
 from portal.stores import MemoryStateStore
 from portal.tables import (
@@ -97,7 +97,7 @@ CATEGORIES = (
     (COMMITTEE, "“枫桥式”人民调解委员会", CategoryKind.mediation_committee, 10, 4, 5),
     (MEDIATOR, "“枫桥式”人民调解员", CategoryKind.mediator, 14, 5, 5),
 )
-# Shortlisted per county, in the order of portal.seed.COUNTIES: 10 / 18 / 24.
+# Shortlisted per county, in the order of portal.demo.COUNTIES: 10 / 18 / 24.
 SHORTLISTED = {
     JUDICIAL_OFFICE: (2, 1, 2, 1, 2, 1, 1),
     COMMITTEE: (3, 3, 3, 2, 3, 2, 2),
@@ -444,3 +444,12 @@ async def _date_review(campaign: Campaign) -> None:
         )
         .run()
     )
+
+
+async def _load_finished_campaign(context: DemoContext) -> None:
+    await ensure_finished_campaign(context.var_dir)
+
+
+# What `portal demo` runs of this app: the finished 2022 campaign, after the 2023 demo
+# (the order fixes both years' row ids, so every load is the same).
+STEPS = (DemoStep("finished-campaign", _load_finished_campaign, after=("votes",)),)

@@ -310,7 +310,7 @@ async def forged_host_client(db: None, settings):  # type: ignore[no-untyped-def
 
 @pytest.fixture
 async def bureaus(db: None) -> None:
-    from portal.seed import ensure_bureaus
+    from portal.demo import ensure_bureaus
 
     await ensure_bureaus()
 

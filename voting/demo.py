@@ -24,7 +24,7 @@ with the instance's key, and voter hashes are keyed by it too.
 
 The live counters are not touched: they live in the server's store, and
 ``VotingService.counts`` builds them from the ledger on first use (no "ready" marker).
-``ensure_demo_votes`` is called by ``portal.seed.load_demo``.
+``ensure_demo_votes`` is this app's demo step (``STEPS``, run by ``portal.demo.load_demo``).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 from limits.aio.storage import MemoryStorage
 
 from nominations.tables import Nomination, Status
+from portal.demo import DemoContext, DemoStep, ensure_demo_campaign
 from portal.stores import MemoryStateStore
 from portal.tables import Campaign
 from voting.brushing import RULE_LABELS
@@ -465,3 +466,11 @@ async def ensure_demo_votes(
     for i in range(0, len(pending), MAX_BATCH):
         await commit(pending[i : i + MAX_BATCH])
     return len(pending)
+
+
+async def _load_votes(context: DemoContext) -> None:
+    await ensure_demo_votes(await ensure_demo_campaign())
+
+
+# What `portal demo` runs of this app: a week of votes for the scored 2023 candidates.
+STEPS = (DemoStep("votes", _load_votes, after=("review",)),)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
-from portal.seed import DEMO_PASSWORD
+from portal.demo import DEMO_PASSWORD
 from tests.nominations.test_uploads import minimal_pdf
 
 ZONE = ZoneInfo("Asia/Shanghai")

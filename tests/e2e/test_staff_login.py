@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from portal.seed import DEMO_PASSWORD
+from portal.demo import DEMO_PASSWORD
 from tests.e2e.conftest import shot
 
 ROLES = [

@@ -23,7 +23,8 @@ from nominations.tables import (
     PanelMember,
     Status,
 )
-from portal.seed import DEMO_CATEGORIES, DEMO_SLUG, demo_logins, load_demo
+from portal.cli import demo_steps
+from portal.demo import DEMO_CATEGORIES, DEMO_SLUG, demo_logins, load_demo
 from portal.tables import AuditEntry, Bureau, Campaign, Category, Role, Staff
 
 EXPECTED_SHORTLISTED = {"judicial-office": 14, "mediation-committee": 29, "mediator": 38}
@@ -32,7 +33,7 @@ CAPS = {key: cap for key, _, _, _, cap, _ in DEMO_CATEGORIES}
 
 @pytest.fixture
 async def demo(db: None, tmp_path: Path) -> dict:
-    await load_demo(tmp_path)
+    await load_demo(tmp_path, demo_steps())
     campaign = await Campaign.objects().where(Campaign.slug == DEMO_SLUG).first().run()
     categories = {
         row["id"]: row
@@ -198,7 +199,7 @@ async def test_loading_again_adds_nothing(demo: dict) -> None:
     scores = await Assignment.select(Assignment.id, Assignment.scores).order_by(Assignment.id).run()
     campaign = await Campaign.objects().where(Campaign.slug == DEMO_SLUG).first().run()
     assert not await review.missing_scores(campaign.id)
-    await load_demo(demo["var_dir"])
+    await load_demo(demo["var_dir"], demo_steps())
     assert await counts() == before
     assert before[-1] > 0
     assert (

@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 
 from portal import visits
-from portal.seed import DEMO_CATEGORIES, DEMO_SLUG, ensure_demo_campaign
+from portal.demo import DEMO_CATEGORIES, DEMO_SLUG, ensure_demo_campaign
 from portal.tables import Campaign, Category, Phase
 
 SUMMARY_FIELDS = {"slug", "title", "year", "phase"}

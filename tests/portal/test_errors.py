@@ -27,7 +27,7 @@ from portal.errors import (
     Unavailable,
     nested_too_deep,
 )
-from portal.seed import DEMO_SLUG, ensure_demo_campaign
+from portal.demo import DEMO_SLUG, ensure_demo_campaign
 from portal.stores import RedisStateStore, Stores
 from portal.tables import AuditEntry, Campaign, Category, Phase
 from tests.conftest import PASSWORD, running

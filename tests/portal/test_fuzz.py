@@ -112,13 +112,14 @@ async def demo(schema: None, tmp_path_factory: pytest.TempPathFactory) -> AsyncI
     from piccolo.table import sort_table_classes
 
     from nominations.tables import Nomination
-    from portal.seed import load_demo
+    from portal.cli import demo_steps
+    from portal.demo import load_demo
     from portal.tables import Campaign
 
     for table in reversed(sort_table_classes(Finder().get_table_classes())):
         await table.delete(force=True).run()
     settings = fuzz_settings(tmp_path_factory.mktemp("fuzz-var"))
-    await load_demo(settings.var_dir)
+    await load_demo(settings.var_dir, demo_steps())
     running = Demo(
         app=create_app(settings),
         slugs=sorted(row["slug"] for row in await Campaign.select(Campaign.slug).run()),

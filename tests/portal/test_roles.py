@@ -35,7 +35,7 @@ from nominations import excel, review, services, uploads
 from nominations.tables import Assignment, Criterion, Document, Nomination, PanelMember
 from portal.accounts import load_staff
 from portal.audit import Actor
-from portal.seed import DEMO_SLUG, ensure_demo_campaign
+from portal.demo import DEMO_SLUG, ensure_demo_campaign
 from portal.tables import AuditEntry, Campaign, Category, Phase, Staff
 from portal.templating import form_time
 from results import services as results

@@ -13,7 +13,7 @@ from PIL import Image
 from nominations.tables import Nomination, Status
 from portal.accounts import StaffUser, create_staff, load_staff
 from portal.audit import Actor
-from portal.seed import COUNTIES
+from portal.demo import COUNTIES
 from portal.tables import Bureau, BureauLevel, Campaign, Category, CategoryKind, Phase, Staff
 from stories import publishing, services
 from stories.tables import Story

@@ -14,7 +14,8 @@ import pytest
 from limits.aio.storage import MemoryStorage
 
 from nominations.tables import Nomination, Status
-from portal.seed import DEMO_SLUG, load_demo
+from portal.cli import demo_steps
+from portal.demo import DEMO_SLUG, load_demo
 from portal.stores import MemoryStateStore
 from portal.tables import Campaign, Category
 from tests.voting.conftest import make_voting_campaign
@@ -46,7 +47,7 @@ async def ledger(campaign_id: int) -> list[dict]:
 
 @pytest.fixture
 async def demo(db: None, tmp_path: Path) -> Campaign:
-    await load_demo(tmp_path)
+    await load_demo(tmp_path, demo_steps())
     return await Campaign.objects().where(Campaign.slug == DEMO_SLUG).first().run()
 
 
@@ -127,7 +128,7 @@ async def test_the_demo_opens_with_a_week_of_chained_votes(demo: Campaign) -> No
     assert await voting.check_counts(demo.id) == {}
 
     # Loading the demo again adds no vote.
-    await load_demo(Path(os.environ["PORTAL_VAR_DIR"]))
+    await load_demo(Path(os.environ["PORTAL_VAR_DIR"]), demo_steps())
     assert await ensure_demo_votes(demo) == 0
     assert await Vote.count().where(Vote.campaign == demo.id) == len(rows)
     assert [row["receipt"] for row in await ledger(demo.id)] == [row["receipt"] for row in rows]

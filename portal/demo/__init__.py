@@ -1,14 +1,15 @@
-"""Demo data: the 2023 Dingxi campaign (`dingxi-2023`), its bureaus and demo staff
-(the finished 2022 campaign, `dingxi-2022`, is in `results.demo`).
+"""The kernel's demo: the bureaus, demo staff and logins, the demo campaign
+(`dingxi-2023`) and its categories, and the runner of the steps the apps register.
 
-All demo data is generated here; later features extend this module (candidates,
-scores, votes, an earlier finished campaign).
+The kernel never imports an app: each app's demo module exposes its ``STEPS`` (what it
+loads, and after which other steps), and the caller hands them to ``load_demo``, which
+creates the kernel's own data first and then runs the steps in dependency order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,7 +117,7 @@ async def ensure_demo_campaign(today: dt.date | None = None) -> Campaign:
             nominating_closes_at=_at(today - dt.timedelta(days=40), 18),
             reviewing_opens_at=_at(today - dt.timedelta(days=30), 9),
             reviewing_closes_at=_at(today - dt.timedelta(days=10), 18),
-            # Opened six days ago, so the demo has a week of votes (voting.demo).
+            # Opened six days ago, so the demo has a week of votes (the voting demo).
             voting_opens_at=_at(today - dt.timedelta(days=6), 9),
             voting_closes_at=_at(today + dt.timedelta(days=14), 18),
             notice_days=7,
@@ -146,22 +147,60 @@ async def insert_categories(campaign: Campaign, rows: Sequence[tuple]) -> None:
     ).run()
 
 
-async def load_demo(var_dir: Path) -> list[DemoLogin]:
+@dataclass(frozen=True)
+class DemoContext:
+    """What a demo step is given: ``var_dir`` holds the uploaded files (its ``uploads``
+    folder), as in the running site."""
+
+    var_dir: Path
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """One step of an app's demo: loads its data, idempotently (run again, it changes
+    nothing), after the steps named in ``after``."""
+
+    name: str
+    run: Callable[[DemoContext], Awaitable[None]]
+    after: tuple[str, ...] = ()
+
+
+def order_steps(steps: Iterable[DemoStep]) -> list[DemoStep]:
+    """The steps in an order that runs each after those it names, otherwise as given.
+
+    Raises ``ValueError`` for a duplicate name, an unknown ``after`` or a cycle.
+    """
+    pending = list(steps)
+    names = [step.name for step in pending]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate demo steps: {names}")
+    unknown = {dep for step in pending for dep in step.after} - set(names)
+    if unknown:
+        raise ValueError(f"demo steps run after unknown steps: {sorted(unknown)}")
+    ordered: list[DemoStep] = []
+    done: set[str] = set()
+    while pending:
+        ready = next((step for step in pending if set(step.after) <= done), None)
+        if ready is None:
+            raise ValueError(f"demo steps wait on each other: {[s.name for s in pending]}")
+        pending.remove(ready)
+        ordered.append(ready)
+        done.add(ready.name)
+    return ordered
+
+
+async def load_demo(var_dir: Path, steps: Iterable[DemoStep]) -> list[DemoLogin]:
     """Everything `portal demo` loads; safe to run again on an existing demo database.
 
-    ``var_dir`` is where the demo nominations' photos and documents are stored (under
-    its ``uploads`` folder).
+    The bureaus, the demo staff and the demo campaign first, then ``steps`` (the apps'
+    demos) in dependency order; ``var_dir`` is where their photos and documents go.
+    Returns the demo logins.
     """
-    from nominations.demo import ensure_demo_nominations, ensure_demo_review
-    from results.demo import ensure_finished_campaign
-    from voting.demo import ensure_demo_votes
-
+    ordered = order_steps(steps)
     await ensure_bureaus()
     logins = await ensure_staff()
-    campaign = await ensure_demo_campaign()
-    await ensure_demo_nominations(campaign, var_dir)
-    await ensure_demo_review(campaign)
-    await ensure_demo_votes(campaign)
-    # The year before, finished and published: the whole cycle at a glance.
-    await ensure_finished_campaign(var_dir)
+    await ensure_demo_campaign()
+    context = DemoContext(var_dir)
+    for step in ordered:
+        await step.run(context)
     return logins
