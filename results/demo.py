@@ -16,9 +16,9 @@ figures, the chain, the audit log and the objection are what a real campaign lea
 behind. The audit entries these steps write are dated to the step (the services stamp
 them with the present).
 
-The nominations reuse the 2023 demo's generator (``nominations.demo``) with a seed of
-their own, and are stored through its storage helpers, so both years' candidates are
-written the same way. Towns are the real towns of the seven counties; villages,
+The nominations reuse the 2023 demo's generator (``nominations.demo.corpus`` and
+``.plans``) with a seed of their own, and are stored through its ``writer``, so both
+years' candidates are written the same way. Towns are the real towns of the seven counties; villages,
 people, figures, the objection and its objector are invented.
 
 ``ensure_finished_campaign`` is idempotent and resumable: each step is taken only if
@@ -37,23 +37,10 @@ from typing import Any
 from limits.aio.storage import MemoryStorage
 from piccolo.query.functions.aggregate import Max
 
-from nominations.demo import (
-    COMMITTEE,
-    JUDICIAL_OFFICE,
-    MEDIATOR,
-    TOWNS,
-    Builder,
-    Plan,
-    Town,
-    build_plans,
-    caption_of,
-    check,
-    ensure_demo_review,
-    nominating_window,
-    schedule,
-    storage_of,
-    store_plans,
-)
+from nominations.demo.corpus import COMMITTEE, JUDICIAL_OFFICE, MEDIATOR, TOWNS, Builder, Town
+from nominations.demo.plans import Plan, build_plans, caption_of, check, nominating_window, schedule
+from nominations.demo.review import ensure_demo_review
+from nominations.demo.writer import storage_of, store_plans
 from nominations.tables import Nomination, Status
 from portal.audit import Actor
 from portal.db import write_transaction

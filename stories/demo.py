@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from nominations.demo import NAMED_COMMITTEE, NAMED_MEDIATOR, NAMED_OFFICE
+from nominations.demo.corpus import NAMED_COMMITTEE, NAMED_MEDIATOR, NAMED_OFFICE
 from nominations.tables import Nomination
 from nominations.tables import Status as NominationStatus
 from portal import audit

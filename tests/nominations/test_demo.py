@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from nominations import fields, review, review_math, uploads
-from nominations.demo import HARSH_REVIEWER, LENIENT_REVIEWER, RUBRIC_POINTS
+from nominations.demo.review import HARSH_REVIEWER, LENIENT_REVIEWER, RUBRIC_POINTS
 from nominations.tables import (
     HOLDS_PLACE,
     Assignment,
@@ -159,7 +159,8 @@ def assert_xref_points_at_objects(data: bytes) -> None:
 
 
 def check_same_every_run(demo: dict) -> None:
-    from nominations.demo import TOWNS, build_plans, columns
+    from nominations.demo.corpus import TOWNS
+    from nominations.demo.plans import build_plans, columns
 
     kinds = {c["key"]: c["kind"] for c in demo["categories"].values()}
     stored = sorted(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from nominations.demo import build_plans
+from nominations.demo.plans import build_plans
 from nominations.tables import Assignment, Nomination, Status
 from portal.cli import main
 from portal.demo import ensure_bureaus, ensure_staff
