@@ -16,7 +16,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from portal import audit
 from portal.audit import Actor
 from portal.db import unique_or, write_transaction
-from portal.errors import Invalid, RateLimited
+from portal.errors import Invalid, NotFound, RateLimited
 from portal.tables import ROLE_LABELS, Bureau, BureauLevel, Role, Staff
 from portal.text import line_error
 
@@ -194,7 +194,7 @@ async def set_active(actor: Actor, username: str, active: bool) -> Staff:
     async with write_transaction():
         staff = await Staff.objects().where(Staff.username == username).first().run()
         if staff is None:
-            raise LookupError(username)
+            raise NotFound("找不到该账号。")
         if actor.staff_id == staff.id and not active:
             raise AccountError("不能停用自己的账号。")
         if staff.active != active:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from portal import audit
 from portal.audit import Actor
 from portal.db import unique_or, write_transaction
-from portal.errors import Invalid
+from portal.errors import Invalid, NotFound
 from portal.tables import (
     KIND_LABELS,
     PHASE_LABELS,
@@ -403,7 +403,7 @@ async def _save_category(
             .run()
         )
         if category is None:
-            raise LookupError(key)
+            raise NotFound("找不到该评选类别。")
         if data.key != key:
             if campaign.phase != Phase.draft.value:
                 raise ValidationFailed({"key": "活动发布后类别标识不能再修改。"})
@@ -431,7 +431,7 @@ async def delete_category(actor: Actor, campaign: Campaign, key: str) -> None:
             .run()
         )
         if category is None:
-            raise LookupError(key)
+            raise NotFound("找不到该评选类别。")
         await category.remove().run()
         await audit.record(actor, "category.delete", category, before=category.to_dict())
 

@@ -82,8 +82,11 @@ class DomainError(Exception):
             self.code = code
 
 
-class NotFound(DomainError):
-    """What was asked for does not exist (or is not shown to the asker)."""
+class NotFound(DomainError, LookupError):
+    """What was asked for does not exist (or is not shown to the asker).
+
+    A ``LookupError`` too: callers outside HTTP (the CLI) catch lookups by that name.
+    """
 
     code = "not_found"
 

@@ -30,7 +30,7 @@ from nominations.tables import Nomination
 from portal import audit
 from portal.audit import Actor
 from portal.db import is_unique_violation, write_transaction
-from portal.errors import Invalid
+from portal.errors import Invalid, NotFound
 from portal.tables import Campaign, Phase
 from portal.text import line_error
 from results import services
@@ -429,7 +429,7 @@ async def _load_for_handling(campaign: Campaign, objection_id: int) -> tuple[Cam
         .run()
     )
     if fresh is None or objection is None:
-        raise LookupError(objection_id)
+        raise NotFound("找不到该异议。")
     if fresh.phase != Phase.notice.value:
         raise ObjectionRefused(HANDLING_CLOSED, code="closed")
     if objection.status in {status.value for status in OBJECTION_HANDLED}:

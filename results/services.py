@@ -23,7 +23,7 @@ from portal import audit
 from portal.audit import Actor
 from portal.campaigns import categories_of, get_campaign
 from portal.db import write_transaction
-from portal.errors import Refused
+from portal.errors import NotFound, Refused
 from portal.tables import PHASE_LABELS, Campaign, Category, Phase
 from results.ranking import Entry, Method, cents, rank_category
 from results.tables import OBJECTION_HANDLED, Objection, Standing, Tally
@@ -312,7 +312,7 @@ async def _standing(campaign: Campaign, candidate_id: int) -> Standing:
         .run()
     )
     if standing is None:
-        raise LookupError(candidate_id)
+        raise NotFound("该候选对象不在综合排名中。")
     return standing
 
 

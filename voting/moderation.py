@@ -22,7 +22,7 @@ from nominations.tables import Nomination, Status
 from portal import audit
 from portal.audit import Actor
 from portal.db import write_transaction
-from portal.errors import Refused
+from portal.errors import NotFound, Refused
 from portal.tables import Campaign, Category, Phase
 from voting.brushing import RULE_LABELS, flag_labels
 from voting.services import VotingService
@@ -129,7 +129,7 @@ async def _decide(
         raise ModerationError("未知的核查规则。")
     candidate = await candidate_of(campaign, selection.candidate_id)
     if candidate is None:
-        raise LookupError(selection.candidate_id)
+        raise NotFound("找不到该候选对象。")
 
     where = (Vote.campaign == campaign.id) & (Vote.candidate == selection.candidate_id)
     if selection.vote_ids:

@@ -14,7 +14,6 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 from portal import accounts
 from portal.audit import Actor
 from portal.auth import requires
-from portal.errors import not_found
 from portal.tables import ROLE_LABELS, Bureau, Role
 
 READERS = requires(Role.city_admin, Role.auditor)
@@ -71,8 +70,6 @@ class AccountPages(Controller):
         active = str((await request.form()).get("active") or "") == "1"
         try:
             staff = await accounts.set_active(actor, username, active)
-        except LookupError:
-            raise not_found("找不到该账号。") from None
         except accounts.AccountError as exc:
             flash(request, str(exc), "error")
         else:

@@ -213,8 +213,6 @@ class CampaignAdmin(Controller):
         campaign = await campaign_or_404(slug)
         try:
             await svc.delete_category(actor, campaign, key)
-        except LookupError:
-            raise not_found("找不到该评选类别。") from None
         except ValidationFailed as exc:
             flash(request, exc.message, "error")
         else:

@@ -111,8 +111,6 @@ class ObjectionsAdmin(Controller):
                 await objections.uphold(actor, campaign, objection_id, resolution)
             else:
                 await objections.dismiss(actor, campaign, objection_id, resolution)
-        except LookupError:
-            raise not_found("找不到该异议。") from None
         except (ObjectionRefused, ResultsRefused) as exc:
             flash(request, exc.message, "error")
         else:

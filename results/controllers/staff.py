@@ -17,7 +17,6 @@ from portal import campaigns as campaign_svc
 from portal.audit import Actor
 from portal.auth import requires
 from portal.controllers.staff import campaign_or_404
-from portal.errors import not_found
 from portal.tables import Phase, Role
 from results import services as results
 from results.services import ResultsRefused
@@ -119,8 +118,6 @@ class ResultsAdmin(Controller):
             await decide(actor, campaign, candidate_id, reason)
         except ResultsRefused as exc:
             flash(request, exc.message, "error")
-        except LookupError:
-            raise not_found("该候选对象不在综合排名中。") from None
         else:
             done = (
                 "已取消该候选对象的资格，后续名次依次递补。"

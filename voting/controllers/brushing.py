@@ -353,8 +353,6 @@ class BrushingDashboard(Controller):
             )
         except ModerationError as exc:
             flash(request, exc.message, "error")
-        except LookupError:
-            raise not_found("找不到该候选对象。") from None
         else:
             if action == moderation.RELEASE:
                 message = f"已放行 {decision.total} 票，计入有效票。"
