@@ -17,6 +17,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -239,11 +240,149 @@ def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
     )
 
 
-@pytest.fixture
-async def app(db: None, settings):  # type: ignore[no-untyped-def]
-    from portal.app import create_app
+def redis_stores(url: str, prefix: str) -> Any:
+    """The stores ``create_stores`` builds for ``REDIS_URL``, under a private prefix."""
+    from limits.aio.storage import RedisStorage
 
-    return create_app(settings)
+    from portal.stores import RedisStateStore, Stores
+
+    return Stores(
+        state=RedisStateStore.from_url(url, namespace=prefix),
+        limits=RedisStorage(
+            "async+" + url,
+            implementation="redispy",
+            key_prefix=f"{prefix}-limits",
+            socket_connect_timeout=2,
+            socket_timeout=5,
+        ),
+    )
+
+
+async def close_limits(stores: Any) -> None:
+    """Close the rate-limit storage's own Redis client (``Stores.close`` leaves it)."""
+    client = getattr(getattr(stores.limits, "bridge", None), "storage", None)
+    if client is not None:
+        with contextlib.suppress(Exception):
+            await client.aclose()
+
+
+# A kept app is filed under its settings with this var folder: each test's settings carry
+# its own (``tmp_path``), which the app reads per request from ``app.state.settings``.
+_ANY_VAR_DIR = Path("/var-folder-of-the-test")
+
+
+def _routes(app: Any) -> list[tuple[str, list[str]]]:
+    return [(route.path, sorted(getattr(route, "methods", ()))) for route in app.routes]
+
+
+# The project's packages: objects of their classes are the app's own.
+OWN_PACKAGES = {"portal", "nominations", "voting", "results", "stories"}
+
+
+def _own_objects(app: Any) -> list[Any]:
+    """The app's own objects reachable from its state (services, stores, caches and
+    theirs): a test may set an attribute on any of them (a clock, a failing stub)."""
+    found: dict[int, Any] = {}
+    todo = list(app.state.dict().values())
+    while todo:
+        obj = todo.pop()
+        own = type(obj).__module__.split(".")[0] in OWN_PACKAGES
+        if id(obj) in found or not own or not hasattr(obj, "__dict__"):
+            continue
+        found[id(obj)] = obj
+        todo.extend(vars(obj).values())
+    return list(found.values())
+
+
+@dataclasses.dataclass
+class _Kept:
+    app: Any
+    routes: list[tuple[str, list[str]]]
+    state: dict[str, Any]
+    attributes: list[tuple[Any, dict[str, Any]]]
+    clean: bool = True
+
+
+class Apps:
+    """The run's apps: one per settings and store, handed from test to test.
+
+    Building the portal (parsing every route handler) takes 0.1–0.3 s; the suite asks for an
+    app with the same settings hundreds of times. An app is kept per settings (bar the
+    var folder: ``app.state.settings`` is the test's own settings object) and per Redis
+    (under a key prefix of its own), and ``forget`` wipes what a test left in it: its
+    store and rate limits (sessions, CAPTCHAs, counters, login throttles), its cached
+    rules, pages and vote totals, and any attribute a test set on its services or state.
+    An app that could not be wiped, or whose routes a test changed, is built anew.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[Any, str | None], _Kept] = {}
+        self._retired: list[_Kept] = []
+
+    def get(self, settings: Any, redis_url: str | None = None) -> Any:
+        """A clean app built with ``settings`` (on Redis at ``redis_url`` if given); one
+        still lent to a test is not handed out twice."""
+        from portal.app import create_app
+
+        key = (dataclasses.replace(settings, var_dir=_ANY_VAR_DIR), redis_url)
+        kept = self._kept.get(key)
+        if kept is None or not kept.clean:
+            if kept is not None:
+                self._retired.append(kept)
+            stores = redis_stores(redis_url, f"app{uuid.uuid4().hex}") if redis_url else None
+            app = create_app(settings, stores=stores)
+            kept = _Kept(
+                app,
+                _routes(app),
+                app.state.dict(),
+                [(obj, dict(vars(obj))) for obj in _own_objects(app)],
+            )
+            self._kept[key] = kept
+        kept.clean = False
+        kept.app.state.settings = settings
+        return kept.app
+
+    async def forget(self, app: Any) -> None:
+        """Wipe what the test left in ``app`` (after its lifespan has ended)."""
+        kept = next((kept for kept in self._kept.values() if kept.app is app), None)
+        if kept is None:  # retired while lent: closed at the end of the run
+            return
+        for name in set(app.state.dict()) - set(kept.state):
+            del app.state[name]
+        app.state.update(kept.state)
+        await app.state.stores.state.delete_all()
+        await app.state.stores.limits.reset()
+        for obj, attributes in kept.attributes:
+            vars(obj).clear()
+            vars(obj).update(attributes)
+        app.state.voting.forget()
+        app.state.page_cache.clear()
+        app.state.vote_totals.clear()
+        kept.clean = _routes(app) == kept.routes
+
+    async def close(self) -> None:
+        for kept in [*self._kept.values(), *self._retired]:
+            stores = kept.app.state.stores
+            with contextlib.suppress(Exception):
+                await stores.state.delete_all()
+                await stores.limits.reset()
+            await close_limits(stores)
+            await stores.close()
+
+
+@pytest.fixture(scope="session")
+async def apps() -> AsyncIterator[Apps]:
+    kept = Apps()
+    yield kept
+    await kept.close()
+
+
+@pytest.fixture
+async def app(db: None, settings, apps: Apps):  # type: ignore[no-untyped-def]
+    """The portal built with the test's settings (kept for the next test, wiped)."""
+    built = apps.get(settings)
+    yield built
+    await apps.forget(built)
 
 
 @contextlib.asynccontextmanager
@@ -292,20 +431,19 @@ FORGED_HOST = "evil.example"
 
 
 @pytest.fixture
-async def forged_host_client(db: None, settings):  # type: ignore[no-untyped-def]
+async def forged_host_client(db: None, settings, apps: Apps):  # type: ignore[no-untyped-def]
     """A client whose requests name ``FORGED_HOST`` as their Host, on an app whose
     public URL is ``PUBLIC_URL`` (outside production, where such requests are served)."""
     import httpx
 
-    from portal.app import create_app
-
-    app = create_app(dataclasses.replace(settings, public_url=PUBLIC_URL))
+    app = apps.get(dataclasses.replace(settings, public_url=PUBLIC_URL))
     async with running(app):
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
         async with httpx.AsyncClient(
             transport=transport, base_url=f"http://{FORGED_HOST}", follow_redirects=False
         ) as forged:
             yield forged
+    await apps.forget(app)
 
 
 @pytest.fixture

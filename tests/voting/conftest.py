@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -65,73 +64,27 @@ async def vote(
 #
 # The contract tests run every vote path on both shared stores: the in-process store
 # (``create_app`` without ``REDIS_URL``) and a real Redis, each Redis-backed app under
-# its own key prefix so runs never collide; the prefix is purged after the test.
+# its own key prefix so runs never collide; the app's keys are wiped after each test.
 
 PEER = "127.0.0.1"
 
 
-def redis_stores(url: str, prefix: str) -> Any:
-    """The stores ``create_stores`` builds for ``REDIS_URL``, under a private prefix."""
-    from limits.aio.storage import RedisStorage
-
-    from portal.stores import RedisStateStore, Stores
-
-    return Stores(
-        state=RedisStateStore.from_url(url, namespace=prefix),
-        limits=RedisStorage(
-            "async+" + url,
-            implementation="redispy",
-            key_prefix=f"{prefix}-limits",
-            socket_connect_timeout=2,
-            socket_timeout=5,
-        ),
-    )
-
-
-async def close_limits(stores: Any) -> None:
-    """Close the rate-limit storage's own Redis client (``Stores.close`` leaves it)."""
-    client = getattr(getattr(stores.limits, "bridge", None), "storage", None)
-    if client is not None:
-        with contextlib.suppress(Exception):
-            await client.aclose()
-
-
-async def purge_redis(url: str, prefix: str) -> None:
-    """Delete every key a test's app wrote under ``prefix``."""
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(url)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
 @pytest.fixture(params=["memory", "redis"])
-async def build_app(request: pytest.FixtureRequest, db: None, settings):  # type: ignore[no-untyped-def]
+async def build_app(request: pytest.FixtureRequest, db: None, settings, apps):  # type: ignore[no-untyped-def]
     """A factory of apps on the parametrised store; keyword arguments replace settings."""
-    from portal.app import create_app
-
     kind = request.param
     url = request.getfixturevalue("redis_url") if kind == "redis" else None
-    built: list[tuple[str, Any]] = []
+    built: list[Any] = []
 
     def build(**overrides: Any):  # type: ignore[no-untyped-def]
-        app_settings = dataclasses.replace(settings, **overrides)
-        if url is None:
-            return create_app(app_settings)
-        prefix = f"vt{uuid.uuid4().hex}"
-        stores = redis_stores(url, prefix)
-        built.append((prefix, stores))
-        return create_app(app_settings, stores=stores)
+        app = apps.get(dataclasses.replace(settings, **overrides), redis_url=url)
+        built.append(app)
+        return app
 
     build.kind = kind  # type: ignore[attr-defined]
     yield build
-    for prefix, stores in built:
-        await close_limits(stores)
-        await purge_redis(url, prefix)  # type: ignore[arg-type]
+    for app in built:
+        await apps.forget(app)
 
 
 @contextlib.asynccontextmanager

@@ -22,16 +22,15 @@ import pytest
 from nominations.tables import Nomination, Status
 from portal.tables import Campaign, Phase
 from tests import services
+from tests.conftest import close_limits, redis_stores
 from tests.voting.conftest import (
     SLUG,
     TEST_ANSWER,
     assert_error,
-    close_limits,
     issue_captchas,
     ledger_rows,
     make_voting_campaign,
     new_captcha,
-    redis_stores,
     serve,
     sign_in_voter,
     vote,

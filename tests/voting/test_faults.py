@@ -36,6 +36,7 @@ from bench import infra
 from portal.db import get_engine, is_sqlite
 from portal.tables import Phase
 from tests import services
+from tests.conftest import close_limits, redis_stores
 from tests.results.test_honours import SLUG as HONOURS_SLUG
 from tests.results.test_honours import build as build_honours
 from tests.voting import deployment as durability
@@ -43,9 +44,7 @@ from tests.voting.conftest import (
     SLUG,
     TEST_ANSWER,
     assert_error,
-    close_limits,
     ledger_rows,
-    redis_stores,
     serve,
     vote,
 )
