@@ -18,8 +18,8 @@ them with the present).
 
 The nominations reuse the 2023 demo's generator (``nominations.demo.corpus`` and
 ``.plans``) with a seed of their own, and are stored through its ``writer``, so both
-years' candidates are written the same way. Towns are the real towns of the seven counties; villages,
-people, figures, the objection and its objector are invented.
+years' candidates are written the same way. Towns are the real towns of the seven
+counties; villages, people, figures, the objection and its objector are invented.
 
 ``ensure_finished_campaign`` is idempotent and resumable: each step is taken only if
 the campaign has not passed it, so a second ``portal demo`` changes nothing.

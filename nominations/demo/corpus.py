@@ -348,6 +348,7 @@ class _Gen:
 
 
 def success_rate(values: dict[str, Any]) -> str:
+    """The success rate shown for a nomination's figures ("" without disputes)."""
     return fields.success_rate(values["disputes_mediated"], values["disputes_resolved"]) or ""
 
 

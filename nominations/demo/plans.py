@@ -198,15 +198,23 @@ def check(kind: str, plan: Plan) -> None:
 
 
 def aware(value: dt.datetime) -> dt.datetime:
+    """``value`` with a time zone: UTC if it has none (SQLite returns naive times)."""
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def nominating_window(campaign: Campaign) -> tuple[dt.datetime, dt.datetime]:
-    opens, closes = campaign.nominating_opens_at, campaign.nominating_closes_at
+def past_window(
+    opens: dt.datetime | None, closes: dt.datetime | None, days_ago: int
+) -> tuple[dt.datetime, dt.datetime]:
+    """A campaign's window in Beijing time; if unset, twenty days ending ``days_ago``."""
     if opens is None or closes is None or aware(closes) <= aware(opens):
-        closes = dt.datetime.now(CST) - dt.timedelta(days=40)
+        closes = dt.datetime.now(CST) - dt.timedelta(days=days_ago)
         opens = closes - dt.timedelta(days=20)
     return aware(opens).astimezone(CST), aware(closes).astimezone(CST)
+
+
+def nominating_window(campaign: Campaign) -> tuple[dt.datetime, dt.datetime]:
+    """The campaign's nominating window in Beijing time (a plausible past one if unset)."""
+    return past_window(campaign.nominating_opens_at, campaign.nominating_closes_at, 40)
 
 
 def office_hours(
@@ -256,4 +264,5 @@ def schedule(plans: list[Plan], opens: dt.datetime, closes: dt.datetime) -> None
 
 
 def utc(value: dt.datetime | None) -> dt.datetime | None:
+    """``value`` in UTC, as the rows store it (None stays None)."""
     return value.astimezone(dt.UTC) if value is not None else None

@@ -14,7 +14,6 @@ from decimal import Decimal
 from nominations import review, review_math
 from nominations.demo.corpus import (
     COMMITTEE,
-    CST,
     JUDICIAL_OFFICE,
     MEDIATOR,
     NAMED_COMMITTEE,
@@ -22,7 +21,7 @@ from nominations.demo.corpus import (
     NAMED_OFFICE,
     SEED,
 )
-from nominations.demo.plans import aware, office_hours, utc
+from nominations.demo.plans import office_hours, past_window, utc
 from nominations.demo.writer import ACTOR
 from nominations.tables import (
     Assignment,
@@ -39,8 +38,6 @@ from portal.tables import (
     Category,
     Staff,
 )
-
-# --- the expert review ----------------------------------------------------------------
 
 # The demo rubric: the same four criteria (totalling 100) in every category, with
 # guidance for what each criterion means there.
@@ -144,11 +141,8 @@ VERDICTS = (  # (lowest total, phrases), best first
 
 
 def reviewing_window(campaign: Campaign) -> tuple[dt.datetime, dt.datetime]:
-    opens, closes = campaign.reviewing_opens_at, campaign.reviewing_closes_at
-    if opens is None or closes is None or aware(closes) <= aware(opens):
-        closes = dt.datetime.now(CST) - dt.timedelta(days=10)
-        opens = closes - dt.timedelta(days=20)
-    return aware(opens).astimezone(CST), aware(closes).astimezone(CST)
+    """The campaign's reviewing window in Beijing time (a plausible past one if unset)."""
+    return past_window(campaign.reviewing_opens_at, campaign.reviewing_closes_at, 10)
 
 
 def _halves(halves: int) -> str:

@@ -41,8 +41,8 @@ from portal.tables import (
     Staff,
 )
 
+# The demo's rows and audit entries are the command line's, as `portal demo` writes them.
 ACTOR = Actor.command_line("演示数据")
-# --- the entry point ------------------------------------------------------------------
 
 
 async def _has_nominations(campaign: Campaign) -> bool:
