@@ -37,7 +37,6 @@ from results import services
 from results.services import CategoryRanking
 from results.tables import (
     OBJECTION_HANDLED,
-    OBJECTION_STATUS_LABELS,
     Objection,
     ObjectionStatus,
     Standing,
@@ -169,13 +168,6 @@ def normalise_receipt(typed: str) -> str | None:
     return "-".join([RECEIPT_PREFIX, *groups])
 
 
-def status_label(status: str) -> str:
-    try:
-        return OBJECTION_STATUS_LABELS[ObjectionStatus(status)]
-    except ValueError:
-        return status
-
-
 async def receipt_status(typed: str) -> dict[str, Any] | None:
     """What an objector may learn from their receipt: the status and, once handled, the
     result; plus the campaign, to find the notice again. ``None`` for an unknown receipt."""
@@ -200,7 +192,7 @@ async def receipt_status(typed: str) -> dict[str, Any] | None:
     return {
         "receipt": row["receipt"],
         "status": row["status"],
-        "status_label": status_label(row["status"]),
+        "status_label": ObjectionStatus.label_of(row["status"]),
         "handled": handled,
         "resolution": row["resolution"] if handled else "",
         "campaign_slug": row["campaign_slug"],
@@ -412,7 +404,7 @@ async def objections_of(campaign: Campaign) -> list[dict[str, Any]]:
     }
     handled = {status.value for status in OBJECTION_HANDLED}
     for row in rows:
-        row["status_label"] = status_label(row["status"])
+        row["status_label"] = ObjectionStatus.label_of(row["status"])
         row["handled"] = row["status"] in handled
         row["standing"] = standings.get(row["candidate"])
     rows.sort(key=lambda row: row["handled"])
@@ -434,7 +426,8 @@ async def _load_for_handling(campaign: Campaign, objection_id: int) -> tuple[Cam
         raise ObjectionRefused(HANDLING_CLOSED, code="closed")
     if objection.status in {status.value for status in OBJECTION_HANDLED}:
         raise ObjectionRefused(
-            f"该异议已办结（{status_label(objection.status)}），不能再次办理。", code="handled"
+            f"该异议已办结（{ObjectionStatus.label_of(objection.status)}），不能再次办理。",
+            code="handled",
         )
     return fresh, objection
 

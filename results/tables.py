@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import enum
-
 from piccolo.columns import Boolean, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from nominations.tables import Nomination
+from portal.labels import LabelledEnum
 from portal.tables import Campaign, Category, Staff
 
 
@@ -55,19 +54,12 @@ class Standing(Table):
     excluded_by = ForeignKey(references=Staff, null=True, default=None)
 
 
-class ObjectionStatus(enum.StrEnum):
-    received = "received"
-    investigating = "investigating"
-    upheld = "upheld"
-    dismissed = "dismissed"
+class ObjectionStatus(LabelledEnum):
+    received = "received", "已受理"
+    investigating = "investigating", "调查核实中"
+    upheld = "upheld", "异议成立"
+    dismissed = "dismissed", "异议不成立"
 
-
-OBJECTION_STATUS_LABELS = {
-    ObjectionStatus.received: "已受理",
-    ObjectionStatus.investigating: "调查核实中",
-    ObjectionStatus.upheld: "异议成立",
-    ObjectionStatus.dismissed: "异议不成立",
-}
 
 # Statuses that close an objection.
 OBJECTION_HANDLED = frozenset({ObjectionStatus.upheld, ObjectionStatus.dismissed})

@@ -9,26 +9,18 @@ chain for that reason.
 
 from __future__ import annotations
 
-import enum
-
 from piccolo.columns import ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from nominations.tables import Nomination
+from portal.labels import LabelledEnum
 from portal.tables import Campaign, Category, Staff
 
 
-class VoteStatus(enum.StrEnum):
-    counted = "counted"
-    held = "held"
-    excluded = "excluded"
-
-
-VOTE_STATUS_LABELS = {
-    VoteStatus.counted: "有效",
-    VoteStatus.held: "待核查",
-    VoteStatus.excluded: "已剔除",
-}
+class VoteStatus(LabelledEnum):
+    counted = "counted", "有效"
+    held = "held", "待核查"
+    excluded = "excluded", "已剔除"
 
 
 class Vote(Table):

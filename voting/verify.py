@@ -38,7 +38,7 @@ from rich.table import Table
 
 from voting.ledger import GENESIS, LedgerHead, chain_link
 from voting.ledger_csv import CSV_HEADER
-from voting.tables import VOTE_STATUS_LABELS, VoteStatus
+from voting.tables import VoteStatus
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 HEAD = re.compile(r"(0|[1-9][0-9]*):([0-9a-f]{64})")
@@ -365,9 +365,7 @@ def report(
     def say(text: str) -> None:
         console.print(text, highlight=False, soft_wrap=True)
 
-    totals = "，".join(
-        f"{VOTE_STATUS_LABELS[VoteStatus(s)]}（{s}）{check.statuses[s]:,}" for s in STATUSES
-    )
+    totals = "，".join(f"{VoteStatus(s).label}（{s}）{check.statuses[s]:,}" for s in STATUSES)
     say(f"[bold]投票账本[/]：{escape(source)}")
     say(f"  共 {check.rows:,} 行投票记录：{totals}")
     if check.chain_break is not None:

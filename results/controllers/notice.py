@@ -35,6 +35,7 @@ from portal.network import client_network
 from portal.tables import Campaign, Phase
 from results import objections, services
 from results.objections import NoticePeriod, ObjectionGuard, ObjectionRefused
+from results.tables import ObjectionStatus
 from voting.captcha import Outcome
 from voting.controllers.pages import issue_challenge, service_of
 from voting.ledger import ledger_head
@@ -327,7 +328,7 @@ class NoticePages(Controller):
                 "created": True,
                 "found": {
                     "receipt": objection.receipt,
-                    "status_label": objections.status_label(objection.status),
+                    "status_label": ObjectionStatus.label_of(objection.status),
                     "campaign_slug": campaign.slug,
                     "campaign_title": campaign.title,
                 },

@@ -22,7 +22,6 @@ from portal.tables import Phase, Role
 from results import objections
 from results.objections import ObjectionRefused
 from results.services import ResultsRefused
-from results.tables import OBJECTION_STATUS_LABELS
 
 CITY_READERS = requires(Role.city_admin, Role.auditor)
 CITY_ADMIN = requires(Role.city_admin)
@@ -53,7 +52,6 @@ class ObjectionsAdmin(Controller):
                 "period": await objections.notice_period(campaign),
                 "may_act": request.user.role is Role.city_admin
                 and campaign.phase == Phase.notice.value,
-                "status_labels": OBJECTION_STATUS_LABELS,
                 "max_resolution": objections.MAX_RESOLUTION,
             },
             headers={"Cache-Control": "private, no-store"},

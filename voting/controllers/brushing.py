@@ -29,7 +29,7 @@ from voting import moderation
 from voting.brushing import RULE_LABELS
 from voting.moderation import ModerationError, Selection, Tally
 from voting.services import VotingService, status_totals
-from voting.tables import VOTE_STATUS_LABELS, VoteStatus
+from voting.tables import VoteStatus
 
 CITY_READERS = requires(Role.city_admin, Role.auditor)
 CITY_ADMIN = requires(Role.city_admin)
@@ -260,7 +260,6 @@ class BrushingDashboard(Controller):
                 "held_rules": await moderation.rule_counts(campaign.id, held_only=True),
                 "rule_labels": RULE_LABELS,
                 "rule_texts": voting(request).brushing.describe(),
-                "status_labels": VOTE_STATUS_LABELS,
             },
         )
 
@@ -308,7 +307,7 @@ class BrushingDashboard(Controller):
                 ),
                 "network": network,
                 "max_listed": moderation.MAX_LISTED,
-                "status_labels": VOTE_STATUS_LABELS,
+                "vote_status": VoteStatus,
                 "closed": campaign.phase in moderation.DECISION_CLOSED,
                 "base": f"/staff/voting/{campaign.slug}/candidates/{candidate_id}",
             },

@@ -62,7 +62,7 @@ from portal.tables import Bureau, BureauLevel, Campaign
 from voting.captcha import LIFETIME
 from voting.controllers.api import NO_STORE, voter_cookie
 from voting.services import Ballot, CastVote, VotingService, status_totals
-from voting.tables import VOTE_STATUS_LABELS, VoteStatus
+from voting.tables import VoteStatus
 
 # How long the form waits for a challenge when the pool is momentarily empty: a person
 # would rather wait a second than see an error page.
@@ -83,13 +83,6 @@ def cast_at_text(cast_at: str) -> str:
         return dt.datetime.fromisoformat(cast_at).strftime("%Y年%m月%d日 %H:%M:%S")
     except ValueError:
         return cast_at
-
-
-def status_label(status: str) -> str:
-    try:
-        return VOTE_STATUS_LABELS[VoteStatus(status)]
-    except ValueError:
-        return status
 
 
 async def cached_totals(request: Request, campaign_id: int) -> dict[str, int]:
@@ -415,7 +408,7 @@ class VotePages(Controller):
                 "c": candidate,
                 "vote": vote,
                 "cast_at": cast_at_text(vote.cast_at),
-                "status_label": status_label(vote.status),
+                "status_label": VoteStatus.label_of(vote.status),
             },
             cookies=cookies,
             headers=NO_STORE,

@@ -9,8 +9,9 @@ from litestar.status_codes import HTTP_404_NOT_FOUND
 
 from nominations.tables import Nomination
 from portal.tables import Campaign
-from voting.controllers.pages import cast_at_text, service_of, status_label
+from voting.controllers.pages import cast_at_text, service_of
 from voting.services import receipt_hash, receipt_status
+from voting.tables import VoteStatus
 
 NOT_FOUND = "找不到该投票凭证。请核对凭证号码（20 位字母和数字，可不输入连字符）后重试。"
 # What each status means for the voter.
@@ -69,7 +70,7 @@ class ReceiptPages(Controller):
         )
         found = {
             **row,
-            "status_label": status_label(row["status"]),
+            "status_label": VoteStatus.label_of(row["status"]),
             "explanation": EXPLANATIONS.get(row["status"], ""),
             "cast_at_text": cast_at_text(row["cast_at"]),
             "receipt_hash": receipt_hash(row["receipt"]),
