@@ -23,7 +23,6 @@ from stories.services import (
     may_publish,
     may_submit,
     now,
-    status_label,
 )
 from stories.tables import Story, StoryStatus
 
@@ -37,7 +36,7 @@ async def submit(actor: Actor, user: StaffUser, story: Story) -> Story:
     """A county clerk submits their county's draft (or returned story) for publication."""
     if not may_submit(user, story):
         if user.role is Role.county_clerk and story.bureau == user.bureau_id:
-            raise StoryError(f"「{status_label(story.status)}」状态的稿件不能报送。")
+            raise StoryError(f"「{StoryStatus.label_of(story.status)}」状态的稿件不能报送。")
         raise StoryError("只有本县区经办人可以报送稿件。")
     errors = complete(story)
     if errors:
@@ -60,7 +59,9 @@ async def return_to_county(actor: Actor, user: StaffUser, story: Story, reason: 
     if user.role is not Role.city_admin:
         raise StoryError("只有市局管理员可以退回稿件。")
     if story.status != StoryStatus.submitted.value:
-        raise StoryError(f"只有待发布的稿件可以退回（当前：{status_label(story.status)}）。")
+        raise StoryError(
+            f"只有待发布的稿件可以退回（当前：{StoryStatus.label_of(story.status)}）。"
+        )
     reason = _reason(reason, "退回意见")
     await _change_status(actor, story, StoryStatus.returned, "story.return", {}, reason)
     return story
@@ -72,7 +73,9 @@ async def unpublish(actor: Actor, user: StaffUser, story: Story, reason: str) ->
     if user.role is not Role.city_admin:
         raise StoryError("只有市局管理员可以撤下稿件。")
     if story.status != StoryStatus.published.value:
-        raise StoryError(f"只有已发布的稿件可以撤下（当前：{status_label(story.status)}）。")
+        raise StoryError(
+            f"只有已发布的稿件可以撤下（当前：{StoryStatus.label_of(story.status)}）。"
+        )
     reason = _reason(reason, "撤下原因")
     await _change_status(actor, story, StoryStatus.withdrawn, "story.unpublish", {}, reason)
     return story
@@ -134,7 +137,7 @@ async def publish(actor: Actor, user: StaffUser, story: Story) -> Story:
         status = StoryStatus(story.status)
         if status in EDITABLE_BY_COUNTY and story.by_county:
             raise StoryError("县区的稿件须由县区报送后才能发布。")
-        raise StoryError(f"「{status_label(status)}」状态的稿件不能发布。")
+        raise StoryError(f"「{StoryStatus.label_of(status)}」状态的稿件不能发布。")
     errors = complete(story)
     if errors:
         raise StoryError("稿件还不完整，请补充后再发布。", errors)

@@ -79,7 +79,7 @@ def county_label(county: str | None) -> str:
 
 
 def _card(row: dict[str, Any]) -> dict[str, Any]:
-    row["kind_label"] = services.kind_label(row["kind"])
+    row["kind_label"] = StoryKind.label_of(row["kind"])
     row["county_label"] = county_label(row.get("county"))
     row["summary"] = summary(row.pop("body", "") or "")
     row["thumb_url"] = (

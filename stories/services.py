@@ -22,8 +22,6 @@ from portal.errors import Invalid
 from portal.tables import Bureau, Campaign, Role
 from portal.text import line_error
 from stories.tables import (
-    KIND_LABELS,
-    STATUS_LABELS,
     Story,
     StoryCandidate,
     StoryKind,
@@ -71,20 +69,6 @@ class Cleaned:
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def kind_label(kind: str) -> str:
-    try:
-        return KIND_LABELS[StoryKind(kind)]
-    except ValueError:
-        return kind
-
-
-def status_label(status: str) -> str:
-    try:
-        return STATUS_LABELS[StoryStatus(status)]
-    except ValueError:
-        return status
 
 
 # --- who may see and change what -------------------------------------------------------

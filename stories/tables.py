@@ -2,39 +2,26 @@
 
 from __future__ import annotations
 
-import enum
-
 from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from nominations.tables import Nomination
+from portal.labels import LabelledEnum
 from portal.tables import Bureau, Campaign, Staff
 
 
-class StoryKind(enum.StrEnum):
-    case = "case"  # 典型案例: a mediation case told as an example
-    deeds = "deeds"  # 先进事迹: the deeds of an honouree
+class StoryKind(LabelledEnum):
+    case = "case", "典型案例"  # a mediation case told as an example
+    deeds = "deeds", "先进事迹"  # the deeds of an honouree
 
 
-KIND_LABELS = {StoryKind.case: "典型案例", StoryKind.deeds: "先进事迹"}
-
-
-class StoryStatus(enum.StrEnum):
-    draft = "draft"
-    submitted = "submitted"  # a county's story awaiting the city's publication
-    returned = "returned"  # sent back to the county with a reason
-    published = "published"
-    withdrawn = "withdrawn"  # taken down after publication; keeps its series number
-
-
-STATUS_LABELS = {
-    StoryStatus.draft: "草稿",
-    StoryStatus.submitted: "待发布",
-    StoryStatus.returned: "退回修改",
-    StoryStatus.published: "已发布",
-    StoryStatus.withdrawn: "已撤下",
-}
+class StoryStatus(LabelledEnum):
+    draft = "draft", "草稿"
+    submitted = "submitted", "待发布"  # a county's story awaiting the city's publication
+    returned = "returned", "退回修改"  # sent back to the county with a reason
+    published = "published", "已发布"
+    withdrawn = "withdrawn", "已撤下"  # taken down after publication; keeps its number
 
 
 class Story(Table):

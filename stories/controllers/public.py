@@ -13,8 +13,8 @@ from nominations.controllers.files import serve
 from nominations.markdown import render
 from portal.errors import not_found
 from portal.origin import absolute_url
-from stories import feed, reading, services
-from stories.tables import KIND_LABELS, Story
+from stories import feed, reading
+from stories.tables import Story, StoryKind
 
 FEED_PATH = "/stories/feed.atom"
 FEED_ENTRIES = 20
@@ -39,7 +39,7 @@ class StoryPages(Controller):
         page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
     ) -> Template:
         counties = await reading.county_choices()
-        kind = kind if kind in {k.value for k in KIND_LABELS} else ""
+        kind = kind if kind in {k.value for k in StoryKind} else ""
         county = county if county in counties else ""
         try:
             listing = await reading.published_page(kind, county, page)
@@ -49,7 +49,7 @@ class StoryPages(Controller):
             "stories/list.html",
             context={
                 "listing": listing,
-                "kinds": KIND_LABELS,
+                "kinds": StoryKind,
                 "counties": counties,
                 "filters": {"kind": kind, "county": county},
                 "feed_path": FEED_PATH,
@@ -60,7 +60,7 @@ class StoryPages(Controller):
     async def atom(self, request: Request) -> Response:
         entries = []
         for row in await reading.feed_stories(FEED_ENTRIES):
-            label = services.kind_label(row["kind"])
+            label = StoryKind.label_of(row["kind"])
             entries.append(
                 feed.Entry(
                     url=absolute_url(request, f"/stories/{row['id']}"),
@@ -98,7 +98,7 @@ class StoryPages(Controller):
             "stories/story.html",
             context={
                 "story": story,
-                "kind_label": services.kind_label(story.kind),
+                "kind_label": StoryKind.label_of(story.kind),
                 "county_label": reading.county_label(bureau.county),
                 "bureau": bureau,
                 "campaign": await reading.public_campaign_of(story),

@@ -24,7 +24,7 @@ from portal.errors import not_found
 from portal.tables import AuditEntry, Bureau, Campaign, Phase, Role
 from stories import publishing, reading, services
 from stories.services import StoryError
-from stories.tables import KIND_LABELS, STATUS_LABELS, Story, StoryStatus
+from stories.tables import Story, StoryKind, StoryStatus
 
 READERS = requires(Role.city_admin, Role.county_clerk, Role.auditor)
 EDITORS = requires(Role.city_admin, Role.county_clerk)
@@ -125,7 +125,7 @@ async def form_page(
             "bureaus": bureaus,
             "candidates": await reading.linkable_candidates(chosen.id) if chosen else [],
             "selected": selected,
-            "kinds": KIND_LABELS,
+            "kinds": StoryKind,
             "max_title": services.MAX_TITLE,
         },
         status_code=status,
@@ -167,8 +167,8 @@ class StoryAdmin(Controller):
             "stories/staff_list.html",
             context={
                 "listing": listing,
-                "status": status if status in STATUS_LABELS else "",
-                "statuses": STATUS_LABELS,
+                "status": status if status in {s.value for s in StoryStatus} else "",
+                "statuses": StoryStatus,
             },
         )
 
@@ -234,8 +234,8 @@ class StoryAdmin(Controller):
                 "candidates": await reading.linked_candidates(story.id, public=False),
                 "body_html": render(story.body),
                 "history": history,
-                "kinds": KIND_LABELS,
-                "statuses": STATUS_LABELS,
+                "kinds": StoryKind,
+                "statuses": StoryStatus,
                 "may_edit": services.may_edit(user, story),
                 "may_submit": services.may_submit(user, story),
                 "may_publish": services.may_publish(user, story),
