@@ -37,7 +37,8 @@ from typing import Any
 from limits.aio.storage import MemoryStorage
 from piccolo.query.functions.aggregate import Max
 
-from nominations.demo.corpus import COMMITTEE, JUDICIAL_OFFICE, MEDIATOR, TOWNS, Builder, Town
+from nominations.demo.builder import Builder
+from nominations.demo.corpus import COMMITTEE, JUDICIAL_OFFICE, MEDIATOR, TOWNS, Town
 from nominations.demo.plans import Plan, build_plans, caption_of, check, nominating_window, schedule
 from nominations.demo.review import ensure_demo_review
 from nominations.demo.writer import storage_of, store_plans

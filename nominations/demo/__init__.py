@@ -2,9 +2,9 @@
 
 The real campaign had 14 judicial offices, 29 mediation organisations and 38 mediators
 nominated by the seven counties; the demo shortlists exactly as many (``plans``), with
-texts from ``corpus``, photos and approval forms from ``assets``, stored by ``writer``;
-the expert review is finished too (``review``). ``STEPS`` is what ``portal demo`` runs
-of this app.
+texts from ``corpus`` written out by ``builder``, photos and approval forms from
+``assets``, stored by ``writer``; the expert review is finished too (``review``).
+``STEPS`` is what ``portal demo`` runs of this app.
 """
 
 from __future__ import annotations

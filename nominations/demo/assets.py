@@ -12,7 +12,8 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from nominations import uploads
-from nominations.demo.corpus import MEDIATOR, success_rate
+from nominations.demo.builder import success_rate
+from nominations.demo.corpus import MEDIATOR
 from nominations.demo.plans import Plan
 
 FONT_PATHS = (

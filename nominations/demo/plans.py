@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nominations import fields
+from nominations.demo.builder import Builder
 from nominations.demo.corpus import (
     COMMITTEE,
     CST,
@@ -21,7 +22,6 @@ from nominations.demo.corpus import (
     NAMED_MEDIATOR_COMMITTEE,
     SEED,
     TOWNS,
-    Builder,
 )
 from nominations.tables import (
     Status,
