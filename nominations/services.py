@@ -13,7 +13,6 @@ from typing import Any
 from nominations import fields
 from nominations.tables import (
     HOLDS_PLACE,
-    STATUS_LABELS,
     Assignment,
     AssignmentStatus,
     Document,
@@ -66,10 +65,6 @@ class Context:
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(Status(status), status)
 
 
 def nominating_open(campaign: Campaign, at: dt.datetime | None = None) -> bool:
@@ -337,7 +332,7 @@ async def submit(actor: Actor, user: StaffUser, ctx: Context) -> Nomination:
     if user.role is not Role.county_clerk or nomination.bureau != user.bureau_id:
         raise NominationError("只有本县区经办人可以报送。")
     if status not in EDITABLE_BY_COUNTY:
-        raise NominationError(f"「{status_label(status)}」状态的推荐对象不能报送。")
+        raise NominationError(f"「{Status.label_of(status)}」状态的推荐对象不能报送。")
     if status is Status.draft and not nominating_open(campaign):
         raise NominationError(window_message(campaign))
     if status is Status.returned and Phase(campaign.phase) not in VETTING_PHASES:
@@ -415,7 +410,7 @@ async def withdraw(actor: Actor, user: StaffUser, ctx: Context, reason: str = ""
         raise NominationError("只有本县区经办人可以撤回。")
     status = Status(nomination.status)
     if status not in (Status.submitted, Status.returned):
-        raise NominationError(f"「{status_label(status)}」状态的推荐对象不能撤回。")
+        raise NominationError(f"「{Status.label_of(status)}」状态的推荐对象不能撤回。")
     return await _set_status(actor, nomination, status, Status.withdrawn, reason.strip())
 
 
@@ -428,7 +423,7 @@ async def decide(actor: Actor, ctx: Context, decision: str, reason: str = "") ->
         raise NominationError("只有在推荐申报和资格审核阶段可以审核。")
     status = Status(nomination.status)
     if status is not Status.submitted:
-        raise NominationError(f"只有已报送的推荐对象可以审核（当前：{status_label(status)}）。")
+        raise NominationError(f"只有已报送的推荐对象可以审核（当前：{Status.label_of(status)}）。")
     goal = DECISIONS[decision]
     reason = reason.strip()
     if goal is not Status.shortlisted and not reason:

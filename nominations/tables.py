@@ -8,26 +8,18 @@ from piccolo.columns import JSON, ForeignKey, Integer, Numeric, Text, Timestampt
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from portal.labels import LabelledEnum
 from portal.tables import Bureau, Campaign, Category, Staff
 
 
-class Status(enum.StrEnum):
-    draft = "draft"
-    submitted = "submitted"
-    returned = "returned"
-    shortlisted = "shortlisted"
-    rejected = "rejected"
-    withdrawn = "withdrawn"
+class Status(LabelledEnum):
+    draft = "draft", "草稿"
+    submitted = "submitted", "已报送"
+    returned = "returned", "退回修改"
+    shortlisted = "shortlisted", "已入围"
+    rejected = "rejected", "未通过"
+    withdrawn = "withdrawn", "已撤回"
 
-
-STATUS_LABELS = {
-    Status.draft: "草稿",
-    Status.submitted: "已报送",
-    Status.returned: "退回修改",
-    Status.shortlisted: "已入围",
-    Status.rejected: "未通过",
-    Status.withdrawn: "已撤回",
-}
 
 # Statuses that hold one of the county's places under the category's cap.
 HOLDS_PLACE = frozenset({Status.submitted, Status.returned, Status.shortlisted})

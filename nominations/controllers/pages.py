@@ -23,7 +23,7 @@ from nominations.controllers.common import (
 )
 from nominations.markdown import render
 from nominations.services import Context, NominationError
-from nominations.tables import STATUS_LABELS, Nomination, Status
+from nominations.tables import Nomination, Status
 from portal import campaigns as campaign_svc
 from portal.audit import Actor
 from portal.auth import requires
@@ -159,7 +159,7 @@ class NominationPages(Controller):
                     "county": county or "",
                     "status": status or "",
                 },
-                "statuses": STATUS_LABELS,
+                "statuses": Status,
                 "open": bool(chosen and services.nominating_open(chosen)),
                 "vetting": bool(chosen and Phase(chosen.phase) in services.VETTING_PHASES),
             },
@@ -230,7 +230,7 @@ class NominationPages(Controller):
                 and n.status == Status.submitted.value
                 and Phase(ctx.campaign.phase) in services.VETTING_PHASES,
                 "errors": errors or {},
-                "status_labels": STATUS_LABELS,
+                "statuses": Status,
             },
             status_code=status,
         )

@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 from nominations import excel, fields, services
 from nominations.controllers.common import files_of
 from nominations.controllers.pages import category_or_404, current_campaign
-from nominations.tables import STATUS_LABELS, Nomination, Status
+from nominations.tables import Nomination, Status
 from portal.audit import Actor
 from portal.auth import requires
 from portal.errors import not_found
@@ -53,7 +53,7 @@ async def export_rows(user: Any, campaign: Campaign) -> list[dict[str, Any]]:
             kind=row["kind"],
             county=row["county"],
             category=row["category_title"],
-            status=STATUS_LABELS[Status(row["status"])],
+            status=Status(row["status"]).label,
             success_rate=fields.success_rate(row["disputes_mediated"], row["disputes_resolved"]),
             submitted_at=row["submitted_at"],
         )

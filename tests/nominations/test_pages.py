@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from nominations import excel, fields, services, uploads
-from nominations.tables import STATUS_LABELS, Document, Nomination, Status
+from nominations.tables import Document, Nomination, Status
 from portal.accounts import load_staff
 from portal.tables import AuditEntry, Campaign, Category, Phase, Staff
 from tests.helpers import csrf_token, login, post_form
@@ -246,7 +246,7 @@ async def test_clerk_creates_with_photo_and_pdf_and_submits_in_one_go(
     ]
     detail = await client.get(response.headers["location"])
     assert detail.status_code == 200
-    assert STATUS_LABELS[Status.submitted] in detail.text and UNIT["name"] in detail.text
+    assert Status.submitted.label in detail.text and UNIT["name"] in detail.text
     photo = await client.get(f"/staff/nominations/{nomination.id}/photo")
     assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
     assert Image.open(io.BytesIO(photo.content)).format == "JPEG"
@@ -631,7 +631,7 @@ async def test_the_export_opens_and_matches_the_database(
             db = stored[row["名称"]]
             seen.append(row["名称"])
             assert row["县区"] == db["county"]
-            assert row["状态"] == STATUS_LABELS[Status(db["status"])]
+            assert row["状态"] == Status(db["status"]).label
             for f in fields.fields_for(
                 "mediator" if ws.title == "人民调解员" else "judicial_office"
             ):
