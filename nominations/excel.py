@@ -40,7 +40,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from nominations import fields
 from nominations.fields import Field
 from portal import sheets
-from portal.tables import KIND_LABELS, CategoryKind
+from portal.tables import CategoryKind
 
 __all__ = [
     "EXAMPLE_PREFIX",
@@ -269,7 +269,7 @@ _RULES = {
 def _named(category_title: str, kind: CategoryKind) -> str:
     """The category as named in the template: its title, plus the kind when the title
     does not say it (“‘枫桥式’司法所”, “2023 年度推荐（人民调解员）”)."""
-    label = KIND_LABELS[kind]
+    label = kind.label
     return category_title if label in category_title else f"{category_title}（{label}）"
 
 
@@ -280,7 +280,7 @@ def template_workbook(
     kind = _kind(kind)
     columns = fields.fields_for(kind)
     position = {f.key: i for i, f in enumerate(columns, start=1)}
-    kind_label = KIND_LABELS[kind]
+    kind_label = kind.label
 
     wb = Workbook()
     ws = wb.active
@@ -519,13 +519,13 @@ def parse_workbook(
         wb.close()
 
     if made_for and made_for != kind.value and made_for in CategoryKind.__members__:
-        other = KIND_LABELS[CategoryKind(made_for)]
+        other = CategoryKind(made_for).label
         raise ImportFailed(
             [
                 RowError(
                     0,
                     FILE,
-                    f"该文件是“{other}”类别的模板，不能导入“{KIND_LABELS[kind]}”类别，"
+                    f"该文件是“{other}”类别的模板，不能导入“{CategoryKind(kind).label}”类别，"
                     "请下载本类别的模板。",
                 )
             ]
@@ -559,7 +559,9 @@ def parse_workbook(
         if field is None:
             shown = str(value).strip()
             if label in all_labels:
-                message = f"“{shown}”不属于{KIND_LABELS[kind]}类别，请删除该列或下载本类别的模板。"
+                message = (
+                    f"“{shown}”不属于{CategoryKind(kind).label}类别，请删除该列或下载本类别的模板。"
+                )
             else:
                 message = f"无法识别的列“{shown}”，请勿修改模板的列名。"
             errors.append(RowError(header_row, shown, message))
@@ -727,7 +729,7 @@ def export_workbook(
     for kind in CategoryKind:
         if kind not in groups:
             continue
-        ws = wb.create_sheet(KIND_LABELS[kind])
+        ws = wb.create_sheet(kind.label)
         _fill_export_sheet(ws, kind, groups[kind], tz)
     if len(wb.worksheets) > 1:
         wb.remove(default)

@@ -17,7 +17,7 @@ from portal import audit
 from portal.audit import Actor
 from portal.db import unique_or, write_transaction
 from portal.errors import Invalid, NotFound, RateLimited
-from portal.tables import ROLE_LABELS, Bureau, BureauLevel, Role, Staff
+from portal.tables import Bureau, BureauLevel, Role, Staff
 from portal.text import line_error
 
 MIN_PASSWORD_LENGTH = 8
@@ -61,7 +61,7 @@ class StaffUser:
 
     @property
     def role_label(self) -> str:
-        return ROLE_LABELS[self.role]
+        return Role(self.role).label
 
     @property
     def label(self) -> str:

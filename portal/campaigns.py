@@ -14,7 +14,6 @@ from portal.audit import Actor
 from portal.db import unique_or, write_transaction
 from portal.errors import Invalid, NotFound
 from portal.tables import (
-    KIND_LABELS,
     PHASE_LABELS,
     PHASE_ORDER,
     Campaign,
@@ -255,7 +254,7 @@ def parse_category(data: dict[str, Any]) -> CategoryInput:
     try:
         kind = CategoryKind(_text(data, "kind"))
     except ValueError:
-        errors["kind"] = "请选择对象类型：" + "、".join(KIND_LABELS.values()) + "。"
+        errors["kind"] = "请选择对象类型：" + "、".join(kind.label for kind in CategoryKind) + "。"
         kind = CategoryKind.judicial_office
     quota = _int(data, "quota", "命名名额", 1, 1000, errors)
     county_cap = _int(data, "county_cap", "每县推荐上限", 1, 1000, errors)

@@ -20,6 +20,8 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
 
+from portal.labels import LabelledEnum
+
 
 class BureauLevel(enum.StrEnum):
     city = "city"
@@ -36,19 +38,11 @@ class Bureau(Table):
     position = Integer(default=0)
 
 
-class Role(enum.StrEnum):
-    city_admin = "city_admin"
-    county_clerk = "county_clerk"
-    reviewer = "reviewer"
-    auditor = "auditor"
-
-
-ROLE_LABELS = {
-    Role.city_admin: "市局管理员",
-    Role.county_clerk: "县区经办人",
-    Role.reviewer: "评审专家",
-    Role.auditor: "审计员",
-}
+class Role(LabelledEnum):
+    city_admin = "city_admin", "市局管理员"
+    county_clerk = "county_clerk", "县区经办人"
+    reviewer = "reviewer", "评审专家"
+    auditor = "auditor", "审计员"
 
 
 class Staff(BaseUser, tablename="staff"):
@@ -86,17 +80,10 @@ PHASE_LABELS = {
 }
 
 
-class CategoryKind(enum.StrEnum):
-    judicial_office = "judicial_office"
-    mediation_committee = "mediation_committee"
-    mediator = "mediator"
-
-
-KIND_LABELS = {
-    CategoryKind.judicial_office: "司法所",
-    CategoryKind.mediation_committee: "人民调解委员会",
-    CategoryKind.mediator: "人民调解员",
-}
+class CategoryKind(LabelledEnum):
+    judicial_office = "judicial_office", "司法所"
+    mediation_committee = "mediation_committee", "人民调解委员会"
+    mediator = "mediator", "人民调解员"
 
 
 class Campaign(Table):

@@ -14,7 +14,7 @@ from litestar.template import TemplateConfig
 from portal.audit import ACTION_LABELS
 from portal.campaigns import phase_label, zone
 from portal.settings import PROJECT_ROOT
-from portal.tables import KIND_LABELS, PHASE_LABELS, PHASE_ORDER, ROLE_LABELS, CategoryKind, Role
+from portal.tables import PHASE_LABELS, PHASE_ORDER, CategoryKind, Role
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "static"
@@ -45,34 +45,18 @@ def changes(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def kind_label(kind: str) -> str:
-    try:
-        return KIND_LABELS[CategoryKind(kind)]
-    except ValueError:
-        return kind
-
-
-def role_label(role: str) -> str:
-    try:
-        return ROLE_LABELS[Role(role)]
-    except ValueError:
-        return role
-
-
 def _configure(env: Environment) -> None:
     env.filters.update(
         localtime=localtime,
         form_time=form_time,
         phase_label=phase_label,
-        kind_label=kind_label,
-        role_label=role_label,
+        kind_label=CategoryKind.label_of,
+        role_label=Role.label_of,
         changes=changes,
     )
     env.globals.update(
         PHASES=PHASE_ORDER,
         PHASE_LABELS=PHASE_LABELS,
-        KIND_LABELS=KIND_LABELS,
-        ROLE_LABELS=ROLE_LABELS,
         ACTION_LABELS=ACTION_LABELS,
     )
 

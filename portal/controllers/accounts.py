@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 from portal import accounts
 from portal.audit import Actor
 from portal.auth import requires
-from portal.tables import ROLE_LABELS, Bureau, Role
+from portal.tables import Bureau, Role
 
 READERS = requires(Role.city_admin, Role.auditor)
 CITY_ADMIN = requires(Role.city_admin)
@@ -83,7 +83,7 @@ class AccountPages(Controller):
             context={
                 "values": values,
                 "error": error,
-                "roles": ROLE_LABELS,
+                "roles": Role,
                 "bureaus": await _bureaus(),
             },
             status_code=status,

@@ -17,7 +17,7 @@ from portal.audit import Actor
 from portal.auth import ALL_STAFF, requires
 from portal.campaigns import PhaseRefused, ValidationFailed
 from portal.errors import not_found
-from portal.tables import KIND_LABELS, Campaign, Category, Role
+from portal.tables import Campaign, Category, CategoryKind, Role
 from portal.templating import form_time
 
 READERS = requires(Role.city_admin, Role.auditor)
@@ -230,7 +230,7 @@ class CampaignAdmin(Controller):
                 "category": category,
                 "values": values,
                 "errors": errors,
-                "kinds": KIND_LABELS,
+                "kinds": CategoryKind,
             },
             status_code=status,
         )

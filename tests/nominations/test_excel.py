@@ -16,7 +16,7 @@ from openpyxl import Workbook, load_workbook
 from nominations import excel, fields
 from nominations.excel import ImportFailed, RowError
 from portal import sheets
-from portal.tables import KIND_LABELS, CategoryKind
+from portal.tables import CategoryKind
 
 LABEL = {f.key: f.label for f in fields.FIELDS}
 
@@ -109,7 +109,7 @@ def test_template_headers_follow_the_fields_of_the_kind(kind: CategoryKind) -> N
     expected = [f.label + ("*" if f.required else "") for f in fields.fields_for(kind)]
     assert _headers(ws, excel.HEADER_ROW) == expected
     assert "“枫桥式”测试类别" in ws.cell(1, 1).value
-    assert KIND_LABELS[kind] in ws.cell(1, 1).value
+    assert CategoryKind(kind).label in ws.cell(1, 1).value
     assert ws.freeze_panes == "B3"
     for i, field in enumerate(fields.fields_for(kind), start=1):
         letter = ws.cell(excel.HEADER_ROW, i).column_letter
