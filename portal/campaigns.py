@@ -14,7 +14,6 @@ from portal.audit import Actor
 from portal.db import unique_or, write_transaction
 from portal.errors import Invalid, NotFound
 from portal.tables import (
-    PHASE_LABELS,
     PHASE_ORDER,
     Campaign,
     Category,
@@ -443,13 +442,6 @@ def method_locked(campaign: Campaign, now: dt.datetime | None = None) -> bool:
     return True
 
 
-def phase_label(phase: str) -> str:
-    try:
-        return PHASE_LABELS[Phase(phase)]
-    except ValueError:
-        return phase
-
-
 async def check_phase_move(campaign: Campaign, target: str) -> Phase:
     """Return the target phase if the move makes sense, else raise ``PhaseRefused``."""
     try:
@@ -460,20 +452,20 @@ async def check_phase_move(campaign: Campaign, target: str) -> Phase:
         ) from None
     current = Phase(campaign.phase)
     if goal is current:
-        raise PhaseRefused(f"活动已处于「{PHASE_LABELS[goal]}」阶段。")
+        raise PhaseRefused(f"活动已处于「{goal.label}」阶段。")
     if current is Phase.published:
         raise PhaseRefused("活动已正式命名，不能再变更阶段。")
     step = PHASE_ORDER.index(goal) - PHASE_ORDER.index(current)
     if step < 0:
         if current not in REVERSIBLE_PHASES or step != -1:
             raise PhaseRefused(
-                f"「{PHASE_LABELS[current]}」阶段不能退回到「{PHASE_LABELS[goal]}」："
+                f"「{current.label}」阶段不能退回到「{goal.label}」："
                 "只能在网络投票开始前退回上一阶段。"
             )
         return goal
     if step > 1:
         nxt = PHASE_ORDER[PHASE_ORDER.index(current) + 1]
-        raise PhaseRefused(f"阶段须依次推进：下一阶段是「{PHASE_LABELS[nxt]}」。")
+        raise PhaseRefused(f"阶段须依次推进：下一阶段是「{nxt.label}」。")
     if (
         current is Phase.draft
         and not await Category.exists().where(Category.campaign == campaign.id).run()

@@ -236,7 +236,8 @@ def phase(slug: str, phase: str) -> None:
     PHASE is one of draft, nominating, vetting, reviewing, voting, tallying, notice,
     published. Moves go one step forward, or one step back before voting starts.
     """
-    from portal.campaigns import PhaseRefused, phase_label
+    from portal.campaigns import PhaseRefused
+    from portal.tables import Phase
 
     _settings()
     try:
@@ -245,7 +246,7 @@ def phase(slug: str, phase: str) -> None:
         fail(f"找不到评选活动「{slug}」。")
     except PhaseRefused as exc:
         fail(str(exc))
-    console.print(f"{slug} 已进入「{phase_label(new_phase)}」（{new_phase}）阶段。")
+    console.print(f"{slug} 已进入「{Phase(new_phase).label}」（{new_phase}）阶段。")
 
 
 RANKING_COLUMNS = ("名次", "名称", "县区", "评审得分", "有效票", "投票得分", "综合得分", "结果")

@@ -55,29 +55,18 @@ class Staff(BaseUser, tablename="staff"):
     bureau = ForeignKey(references=Bureau, null=False)
 
 
-class Phase(enum.StrEnum):
-    draft = "draft"
-    nominating = "nominating"
-    vetting = "vetting"
-    reviewing = "reviewing"
-    voting = "voting"
-    tallying = "tallying"
-    notice = "notice"
-    published = "published"
+class Phase(LabelledEnum):
+    draft = "draft", "筹备中"
+    nominating = "nominating", "推荐申报"
+    vetting = "vetting", "资格审核"
+    reviewing = "reviewing", "专家评审"
+    voting = "voting", "网络投票"
+    tallying = "tallying", "综合评定"
+    notice = "notice", "结果公示"
+    published = "published", "正式命名"
 
 
 PHASE_ORDER = list(Phase)
-
-PHASE_LABELS = {
-    Phase.draft: "筹备中",
-    Phase.nominating: "推荐申报",
-    Phase.vetting: "资格审核",
-    Phase.reviewing: "专家评审",
-    Phase.voting: "网络投票",
-    Phase.tallying: "综合评定",
-    Phase.notice: "结果公示",
-    Phase.published: "正式命名",
-}
 
 
 class CategoryKind(LabelledEnum):

@@ -12,9 +12,9 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
 from portal.audit import ACTION_LABELS
-from portal.campaigns import phase_label, zone
+from portal.campaigns import zone
 from portal.settings import PROJECT_ROOT
-from portal.tables import PHASE_LABELS, PHASE_ORDER, CategoryKind, Role
+from portal.tables import PHASE_ORDER, CategoryKind, Phase, Role
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "static"
@@ -49,14 +49,13 @@ def _configure(env: Environment) -> None:
     env.filters.update(
         localtime=localtime,
         form_time=form_time,
-        phase_label=phase_label,
+        phase_label=Phase.label_of,
         kind_label=CategoryKind.label_of,
         role_label=Role.label_of,
         changes=changes,
     )
     env.globals.update(
         PHASES=PHASE_ORDER,
-        PHASE_LABELS=PHASE_LABELS,
         ACTION_LABELS=ACTION_LABELS,
     )
 

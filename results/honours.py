@@ -17,7 +17,7 @@ from openpyxl.styles import Alignment, Font
 from piccolo.query.functions.aggregate import Count
 
 from portal import sheets
-from portal.campaigns import phase_label, zone
+from portal.campaigns import zone
 from portal.tables import Bureau, BureauLevel, Campaign, Category, CategoryKind, Phase
 from results.ranking import Method
 from results.services import (
@@ -326,7 +326,7 @@ def results_workbook(data: WorkbookData) -> bytes:
         ("评选活动", campaign.title),
         ("年度", campaign.year),
         ("活动标识", campaign.slug),
-        ("当前阶段", phase_label(campaign.phase)),
+        ("当前阶段", Phase.label_of(campaign.phase)),
         ("专家评审权重", figure(method.review_weight)),
         ("网络投票权重", figure(method.vote_weight)),
         ("计算方法", method.formula_zh),

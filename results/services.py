@@ -24,7 +24,7 @@ from portal.audit import Actor
 from portal.campaigns import categories_of, get_campaign
 from portal.db import write_transaction
 from portal.errors import NotFound, Refused
-from portal.tables import PHASE_LABELS, Campaign, Category, Phase
+from portal.tables import Campaign, Category, Phase
 from results.ranking import Entry, Method, cents, rank_category
 from results.tables import OBJECTION_HANDLED, Objection, Standing, Tally
 from voting.ledger import ledger_head
@@ -69,7 +69,7 @@ async def tally_blockers(campaign: Campaign, now: dt.datetime | None = None) -> 
     """Everything that stops a tally now, as sentences for the city admin (empty: go)."""
     phase = Phase(campaign.phase)
     if phase in PUBLIC_PHASES:
-        return [f"活动已处于「{PHASE_LABELS[phase]}」阶段，拟命名名单已公布，不能重新计算。"]
+        return [f"活动已处于「{phase.label}」阶段，拟命名名单已公布，不能重新计算。"]
     if not voting_has_closed(campaign, now or utc_now()):
         closes = campaign.voting_closes_at
         return [

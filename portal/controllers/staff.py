@@ -17,7 +17,7 @@ from portal.audit import Actor
 from portal.auth import ALL_STAFF, requires
 from portal.campaigns import PhaseRefused, ValidationFailed
 from portal.errors import not_found
-from portal.tables import Campaign, Category, CategoryKind, Role
+from portal.tables import Campaign, Category, CategoryKind, Phase, Role
 from portal.templating import form_time
 
 READERS = requires(Role.city_admin, Role.auditor)
@@ -171,7 +171,7 @@ class CampaignAdmin(Controller):
             flash(request, str(exc), "error")
         else:
             request.app.state.voting.forget()
-            flash(request, f"活动已进入「{svc.phase_label(campaign.phase)}」阶段。", "success")
+            flash(request, f"活动已进入「{Phase(campaign.phase).label}」阶段。", "success")
         return Redirect(path=f"/staff/campaigns/{slug}")
 
     @get("/{slug:str}/categories/new", name="category_new", guards=[CITY_ADMIN])
