@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from portal import audit
 from portal.audit import Actor
 from portal.db import unique_or, write_transaction
-from portal.errors import Invalid, NotFound
+from portal.errors import Conflict, Invalid, NotFound
 from portal.tables import (
     PHASE_ORDER,
     Campaign,
@@ -51,8 +51,10 @@ class ValidationFailed(Invalid):
         super().__init__("；".join(errors.values()), errors)
 
 
-class PhaseRefused(ValueError):
+class PhaseRefused(Conflict):
     """A phase move that makes no sense; the message says why (zh-CN)."""
+
+    code = "phase_refused"
 
 
 def zone(name: str) -> ZoneInfo:
@@ -343,7 +345,7 @@ async def _update_campaign(
     async with write_transaction():
         campaign = await get_campaign(slug)
         if campaign is None:
-            raise LookupError(slug)
+            raise NotFound("找不到该评选活动。")
         if campaign.phase == Phase.published.value:
             raise ValidationFailed({"title": "已正式命名的活动不能再修改。"})
         if data.slug != campaign.slug:
@@ -502,7 +504,7 @@ async def move_phase(actor: Actor, slug: str, target: str) -> Campaign:
 
         campaign = await get_campaign(slug)
         if campaign is None:
-            raise LookupError(slug)
+            raise NotFound("找不到该评选活动。")
         goal = await check_phase_move(campaign, target)
         try:
             await results.move(actor, slug, goal)
@@ -512,7 +514,7 @@ async def move_phase(actor: Actor, slug: str, target: str) -> Campaign:
     async with write_transaction():
         campaign = await get_campaign(slug)
         if campaign is None:
-            raise LookupError(slug)
+            raise NotFound("找不到该评选活动。")
         goal = await check_phase_move(campaign, target)
         before = campaign.phase
         campaign.phase = goal.value

@@ -10,13 +10,12 @@ import msgspec
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_409_CONFLICT
+from litestar.status_codes import HTTP_200_OK
 
 from portal import campaigns as svc
 from portal.audit import Actor
 from portal.auth import requires
 from portal.controllers.api import ApiOperation, PhaseName, error_responses
-from portal.errors import ApiError, not_found
 from portal.tables import Role
 
 
@@ -56,11 +55,6 @@ class StaffCampaignApi(Controller):
         slug: FromPath[str],
         data: JSONBody[PhaseChange],
     ) -> PhaseState:
-        try:
-            campaign = await svc.move_phase(actor, slug, data.phase)
-        except LookupError:
-            raise not_found("找不到该评选活动。") from None
-        except svc.PhaseRefused as exc:
-            raise ApiError(HTTP_409_CONFLICT, "phase_refused", str(exc)) from None
+        campaign = await svc.move_phase(actor, slug, data.phase)
         request.app.state.voting.forget()  # this process votes by the new phase at once
         return PhaseState(slug=campaign.slug, phase=campaign.phase)

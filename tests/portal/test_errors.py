@@ -17,6 +17,7 @@ import pytest
 from limits.aio.storage import MemoryStorage
 from litestar import get
 
+from portal.demo import DEMO_SLUG, ensure_demo_campaign
 from portal.errors import (
     Conflict,
     DomainError,
@@ -27,7 +28,6 @@ from portal.errors import (
     Unavailable,
     nested_too_deep,
 )
-from portal.demo import DEMO_SLUG, ensure_demo_campaign
 from portal.stores import RedisStateStore, Stores
 from portal.tables import AuditEntry, Campaign, Category, Phase
 from tests.conftest import PASSWORD, running
@@ -218,6 +218,26 @@ async def test_a_valid_body_does_move_the_phase(client, campaign) -> None:
     )
     assert response.status_code == 200
     assert response.json() == {"slug": DEMO_SLUG, "phase": "tallying"}
+
+
+async def test_a_phase_move_the_rules_refuse_is_409_and_an_unknown_campaign_404(
+    client, campaign
+) -> None:
+    """The services' refusals reach the staff API through the one mapping."""
+    token = await admin(client)
+    before = await snapshot()
+    response = await client.post(
+        PHASE_API, json={"phase": "voting"}, headers={"x-csrftoken": token}
+    )
+    body = assert_error_json(response, 409, "phase_refused")
+    assert body == {"error": "phase_refused", "message": "活动已处于「网络投票」阶段。"}
+    response = await client.post(
+        "/api/staff/campaigns/nope/phase",
+        json={"phase": "tallying"},
+        headers={"x-csrftoken": token},
+    )
+    assert assert_error_json(response, 404, "not_found")["message"] == "找不到该评选活动。"
+    assert await snapshot() == before
 
 
 @pytest.mark.parametrize(
