@@ -18,6 +18,7 @@ from rich.table import Table as RichTable
 from portal.settings import ConfigError, get_settings
 
 if TYPE_CHECKING:
+    from portal.demo import DemoStep
     from voting.ledger import LedgerHead
 
 console = Console()
@@ -129,7 +130,7 @@ def serve(host: str, port: int, workers: int) -> None:
     _serve(host, port, workers)
 
 
-def demo_steps() -> list:
+def demo_steps() -> list[DemoStep]:
     """The apps' demo steps, for ``portal.demo.load_demo`` (the command line is the
     shell: it may import every app, which the kernel's demo runner must not)."""
     from nominations import demo as nominations_demo
