@@ -32,6 +32,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from nominations import pdfscan
+from portal.errors import Invalid
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ _PHOTO_ACCEPTED = "只接受 JPEG、PNG 或 WebP 格式的照片，且不超过 
 _PDF_ACCEPTED = "只接受 PDF 格式的文件，且不超过 10 MB。"
 
 
-class UploadRejected(ValueError):
+class UploadRejected(Invalid):
     """A file was refused; ``message`` tells the uploader (in Chinese) what is accepted.
 
     ``reason`` is a short code for logs and tests: ``empty``, ``too_large``, ``format``,
@@ -98,7 +99,6 @@ class UploadRejected(ValueError):
 
     def __init__(self, message: str, reason: str = "format") -> None:
         super().__init__(message)
-        self.message = message
         self.reason = reason
 
 
