@@ -176,12 +176,15 @@ def fast_password_hashing() -> None:
 async def db(schema: None) -> AsyncIterator[None]:
     """An empty database (schema in place) for one test."""
     from piccolo.conf.apps import Finder
-
-    tables = Finder().get_table_classes()
     from piccolo.table import sort_table_classes
 
-    for table in reversed(sort_table_classes(tables)):
-        await table.delete(force=True).run()
+    from portal.db import get_engine
+
+    # One transaction, so one connection: on PostgreSQL without a pool each statement
+    # would open its own (0.2 s a test instead of 0.015 s).
+    async with get_engine().transaction():
+        for table in reversed(sort_table_classes(Finder().get_table_classes())):
+            await table.delete(force=True).run()
     yield
 
 
