@@ -35,6 +35,7 @@ from nominations import excel, review, services, uploads
 from nominations.tables import Assignment, Criterion, Document, Nomination, PanelMember
 from portal.accounts import load_staff
 from portal.audit import Actor
+from portal.db import get_engine
 from portal.demo import DEMO_SLUG, ensure_demo_campaign
 from portal.tables import AuditEntry, Campaign, Category, Phase, Staff
 from portal.templating import form_time
@@ -459,11 +460,13 @@ class Scene:
     async def build(self, review_too: bool = True) -> None:
         """The nominations (and the reviewer's open assignment); with ``review_too`` also
         the rest of the expert review; and the stories. Each part once."""
-        async with campaign_kept():
-            if not self.ids:
-                await self._build_nominations()
-            if review_too and "scored" not in self.ids:
-                await self._build_review()
+        nominations, rest = not self.ids, review_too and "scored" not in self.ids
+        if nominations or rest:
+            async with campaign_kept():
+                if nominations:
+                    await self._build_nominations()
+                if rest:
+                    await self._build_review()
         await self.build_stories()
 
     async def _build_nominations(self) -> None:
@@ -832,33 +835,38 @@ async def snapshot(directory: Path | None = None) -> dict[str, list]:
     """Everything a staff request could change: campaigns, categories, the audit log,
     accounts, nominations and their documents, the expert review (criteria, panel,
     assignments and scores), the recorded votes, and the stored files."""
-    return {
-        # Page views are flushed into Campaign.visits in the background: not a change
-        # anyone made, so they are left out.
-        "campaigns": await Campaign.select(
-            *(c for c in Campaign.all_columns() if c._meta.name != "visits")
-        )
-        .order_by(Campaign.id)
-        .run(),
-        "categories": await Category.select().order_by(Category.id).run(),
-        "audit": await AuditEntry.select().order_by(AuditEntry.id).run(),
-        "staff": await Staff.select(Staff.username, Staff.active).order_by(Staff.id).run(),
-        "nominations": await Nomination.select().order_by(Nomination.id).run(),
-        "documents": await Document.select().order_by(Document.id).run(),
-        "criteria": await Criterion.select().order_by(Criterion.id).run(),
-        "panel": await PanelMember.select().order_by(PanelMember.id).run(),
-        "assignments": await Assignment.select().order_by(Assignment.id).run(),
-        "votes": await Vote.select().order_by(Vote.id).run(),
-        "tallies": await Tally.select().order_by(Tally.id).run(),
-        "standings": await Standing.select().order_by(Standing.id).run(),
-        "objections": await Objection.select().order_by(Objection.id).run(),
-        # Story views are flushed like the campaigns' (left out for the same reason).
-        "stories": await Story.select(*(c for c in Story.all_columns() if c._meta.name != "visits"))
-        .order_by(Story.id)
-        .run(),
-        "story_candidates": await StoryCandidate.select().order_by(StoryCandidate.id).run(),
-        "files": stored_files(directory),
-    }
+    # One read transaction: one connection for all the queries (a new one each would
+    # make this the costliest step of the matrix), and one consistent view.
+    async with get_engine().transaction():
+        return {
+            # Page views are flushed into Campaign.visits in the background: not a change
+            # anyone made, so they are left out.
+            "campaigns": await Campaign.select(
+                *(c for c in Campaign.all_columns() if c._meta.name != "visits")
+            )
+            .order_by(Campaign.id)
+            .run(),
+            "categories": await Category.select().order_by(Category.id).run(),
+            "audit": await AuditEntry.select().order_by(AuditEntry.id).run(),
+            "staff": await Staff.select(Staff.username, Staff.active).order_by(Staff.id).run(),
+            "nominations": await Nomination.select().order_by(Nomination.id).run(),
+            "documents": await Document.select().order_by(Document.id).run(),
+            "criteria": await Criterion.select().order_by(Criterion.id).run(),
+            "panel": await PanelMember.select().order_by(PanelMember.id).run(),
+            "assignments": await Assignment.select().order_by(Assignment.id).run(),
+            "votes": await Vote.select().order_by(Vote.id).run(),
+            "tallies": await Tally.select().order_by(Tally.id).run(),
+            "standings": await Standing.select().order_by(Standing.id).run(),
+            "objections": await Objection.select().order_by(Objection.id).run(),
+            # Story views are flushed like the campaigns' (left out for the same reason).
+            "stories": await Story.select(
+                *(c for c in Story.all_columns() if c._meta.name != "visits")
+            )
+            .order_by(Story.id)
+            .run(),
+            "story_candidates": await StoryCandidate.select().order_by(StoryCandidate.id).run(),
+            "files": stored_files(directory),
+        }
 
 
 def stored_files(directory: Path | None) -> list[str]:
