@@ -13,6 +13,7 @@ import dataclasses
 import os
 import secrets
 import shutil
+import sqlite3
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -103,6 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
             service.url, *(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names)
         )
     )
+    _STATE["postgres"] = service.url
     os.environ["DATABASE_URL"] = services.with_database(service.url, names[0])
     os.environ["PORTAL_E2E_DATABASE_URL"] = services.with_database(service.url, names[1])
     _STATE["db_origin"] = service.origin
@@ -175,6 +177,12 @@ def fast_password_hashing() -> None:
 @pytest.fixture
 async def db(schema: None) -> AsyncIterator[None]:
     """An empty database (schema in place) for one test."""
+    await empty_database()
+    yield
+
+
+async def empty_database() -> None:
+    """Delete every row of the run's database."""
     from piccolo.conf.apps import Finder
     from piccolo.table import sort_table_classes
 
@@ -185,7 +193,98 @@ async def db(schema: None) -> AsyncIterator[None]:
     async with get_engine().transaction():
         for table in reversed(sort_table_classes(Finder().get_table_classes())):
             await table.delete(force=True).run()
-    yield
+
+
+# --- the demo, loaded once per run -----------------------------------------------------
+
+
+@dataclasses.dataclass
+class DemoTemplate:
+    """The demo as `portal demo` loads it, kept after one load (10–15 s) to be copied:
+    a SQLite file, or a PostgreSQL database to create copies from, and its files."""
+
+    database: str
+    var_dir: Path
+
+    @contextlib.asynccontextmanager
+    async def copy(self, var_dir: Path) -> AsyncIterator[None]:
+        """For the block, the run's database holds a copy of the demo and ``var_dir``
+        a copy of its files."""
+        from portal.db import get_engine, is_sqlite
+
+        shutil.copytree(self.var_dir, var_dir, dirs_exist_ok=True)
+        engine: Any = get_engine()
+        if is_sqlite(engine):
+            _sqlite_backup(self.database, engine.path)
+            yield
+            return
+        # PostgreSQL copies a database only into a new one, which the engine uses for the
+        # block (so no pool may be open on the other meanwhile).
+        assert engine.pool is None, "a pool is open on the run's database"
+        server, name = _STATE["postgres"], f"{self.database}_copy"
+        services.admin_sql(
+            server,
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+            f'CREATE DATABASE "{name}" TEMPLATE "{self.database}"',
+        )
+        own = engine.config["dsn"]
+        engine.config["dsn"] = services.with_database(server, name)
+        try:
+            yield
+        finally:
+            engine.config["dsn"] = own
+            services.admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _sqlite_backup(source: str, target: str) -> None:
+    """Replace the SQLite database ``target`` with a copy of ``source`` (a consistent
+    copy, whatever the write-ahead log holds)."""
+    with (
+        contextlib.closing(sqlite3.connect(source)) as src,
+        contextlib.closing(sqlite3.connect(target)) as dst,
+    ):
+        src.backup(dst)
+
+
+@pytest.fixture(scope="session")
+async def demo_template(
+    schema: None, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[DemoTemplate]:
+    """The demo loaded once, into the run's database, then kept aside."""
+    from portal.cli import demo_steps
+    from portal.db import get_engine, is_sqlite
+    from portal.demo import load_demo
+
+    folder = tmp_path_factory.mktemp("demo")
+    await empty_database()
+    await load_demo(folder / "var", demo_steps())
+    engine: Any = get_engine()
+    if is_sqlite(engine):
+        template = DemoTemplate(str(folder / "demo.sqlite3"), folder / "var")
+        _sqlite_backup(engine.path, template.database)
+        await empty_database()
+        yield template
+        return
+    own = engine.config["dsn"].rpartition("/")[2]
+    template = DemoTemplate(f"{own}_demo", folder / "var")
+    services.admin_sql(
+        _STATE["postgres"], f'CREATE DATABASE "{template.database}" TEMPLATE "{own}"'
+    )
+    await empty_database()
+    try:
+        yield template
+    finally:
+        services.admin_sql(
+            _STATE["postgres"], f'DROP DATABASE IF EXISTS "{template.database}" WITH (FORCE)'
+        )
+
+
+@pytest.fixture
+async def demo_loaded(db: None, demo_template: DemoTemplate, tmp_path: Path) -> AsyncIterator[Path]:
+    """The database holds the demo as `portal demo` loads it (a copy of the run's one
+    load); the demo's files are in the var folder this returns (``tmp_path``)."""
+    async with demo_template.copy(tmp_path):
+        yield tmp_path
 
 
 # --- app and services ------------------------------------------------------------------

@@ -32,8 +32,7 @@ CAPS = {key: cap for key, _, _, _, cap, _ in DEMO_CATEGORIES}
 
 
 @pytest.fixture
-async def demo(db: None, tmp_path: Path) -> dict:
-    await load_demo(tmp_path, demo_steps())
+async def demo(demo_loaded: Path) -> dict:
     campaign = await Campaign.objects().where(Campaign.slug == DEMO_SLUG).first().run()
     categories = {
         row["id"]: row
@@ -46,7 +45,7 @@ async def demo(db: None, tmp_path: Path) -> dict:
         "categories": categories,
         "bureaus": bureaus,
         "rows": rows,
-        "var_dir": tmp_path,
+        "var_dir": demo_loaded,
     }
 
 

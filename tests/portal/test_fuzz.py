@@ -37,6 +37,7 @@ from schemathesis.python import asgi as schemathesis_asgi
 
 from portal.app import create_app
 from portal.settings import Settings
+from tests.conftest import DemoTemplate
 from voting.services import CAPTCHA_RATE
 
 SCHEMA_PATH = "/schema/openapi.json"
@@ -106,33 +107,30 @@ DEMO: list[Demo] = []  # the module's running demo, for the generation hooks
 
 
 @pytest.fixture(scope="module")
-async def demo(schema: None, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Demo]:
-    """A fresh database holding the demo, and the app on it (one for the whole module)."""
-    from piccolo.conf.apps import Finder
-    from piccolo.table import sort_table_classes
-
+async def demo(
+    demo_template: DemoTemplate, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Demo]:
+    """A database holding the demo (a copy of the run's), and the app on it (one for the
+    whole module)."""
     from nominations.tables import Nomination
-    from portal.cli import demo_steps
-    from portal.demo import load_demo
     from portal.tables import Campaign
 
-    for table in reversed(sort_table_classes(Finder().get_table_classes())):
-        await table.delete(force=True).run()
     settings = fuzz_settings(tmp_path_factory.mktemp("fuzz-var"))
-    await load_demo(settings.var_dir, demo_steps())
-    running = Demo(
-        app=create_app(settings),
-        slugs=sorted(row["slug"] for row in await Campaign.select(Campaign.slug).run()),
-        candidate_ids=sorted(row["id"] for row in await Nomination.select(Nomination.id).run()),
-    )
-    DEMO.append(running)
-    try:
-        yield running
-    finally:
-        DEMO.clear()
-        # schemathesis runs the app's lifespan on its own event loop, started by the first
-        # request: end it (closing the PostgreSQL pool) before other tests open theirs.
-        schemathesis_asgi.shutdown_lifespans()
+    async with demo_template.copy(settings.var_dir):
+        running = Demo(
+            app=create_app(settings),
+            slugs=sorted(row["slug"] for row in await Campaign.select(Campaign.slug).run()),
+            candidate_ids=sorted(row["id"] for row in await Nomination.select(Nomination.id).run()),
+        )
+        DEMO.append(running)
+        try:
+            yield running
+        finally:
+            DEMO.clear()
+            # schemathesis runs the app's lifespan on its own event loop, started by the
+            # first request: end it (closing the PostgreSQL pool) before other tests open
+            # theirs.
+            schemathesis_asgi.shutdown_lifespans()
 
 
 @api.hook

@@ -45,8 +45,7 @@ async def ledger(campaign_id: int) -> list[dict]:
 
 
 @pytest.fixture
-async def demo(db: None, tmp_path: Path) -> Campaign:
-    await load_demo(tmp_path, demo_steps())
+async def demo(demo_loaded: Path) -> Campaign:
     return await Campaign.objects().where(Campaign.slug == DEMO_SLUG).first().run()
 
 
