@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo serve test test-sqlite test-postgres lint format clean bench chaos
+.PHONY: help install demo serve test test-fast test-sqlite test-postgres lint format clean bench chaos
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,6 +27,9 @@ serve: $(STAMP) ## Serve with the current environment (see README: configuration
 	$(BIN)/portal serve
 
 test: lint test-sqlite test-postgres ## Lint, then the whole suite on SQLite and on PostgreSQL
+
+test-fast: $(STAMP) ## The edit-test loop: the suite on SQLite, without the browser tests
+	$(BIN)/pytest --db sqlite -m "not e2e"
 
 test-sqlite: $(STAMP) ## The suite on a fresh SQLite database
 	$(BIN)/pytest --db sqlite
