@@ -561,7 +561,7 @@ PASSWORD = "correct-horse-battery"
 @pytest.fixture
 async def staff(bureaus: None) -> dict[str, str]:
     """One account per role; returns role → username (all share ``PASSWORD``)."""
-    from portal.accounts import create_staff
+    from tests import factories
 
     accounts = {
         "city_admin": ("admin", "定西市司法局"),
@@ -569,6 +569,5 @@ async def staff(bureaus: None) -> dict[str, str]:
         "reviewer": ("reviewer", "通渭县"),
         "auditor": ("auditor", None),
     }
-    for role, (username, bureau) in accounts.items():
-        await create_staff(username, PASSWORD, role, bureau)
+    await factories.accounts(*((name, role, bureau) for role, (name, bureau) in accounts.items()))
     return {role: username for role, (username, _) in accounts.items()}

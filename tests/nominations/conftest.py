@@ -7,10 +7,8 @@ from typing import Any
 
 import pytest
 
-from portal.accounts import create_staff, load_staff
-from portal.audit import Actor
 from portal.tables import Campaign, Category, CategoryKind, Phase
-from tests.conftest import PASSWORD
+from tests import factories
 
 UNIT = {
     "name": "安定区中华路司法所",
@@ -33,15 +31,29 @@ UNIT = {
 }
 
 
-def actor_for(user: Any) -> Actor:
-    return Actor(staff_id=user.id, name=user.username, role=user.role.value, network="127.0.0.1")
-
-
 @pytest.fixture
 async def open_campaign(staff: dict[str, str]) -> Campaign:
     """A campaign in its nomination window with a judicial-office category (cap 2)."""
     now = dt.datetime.now(dt.UTC)
-    campaign = Campaign(
+    campaign, _ = await factories.campaign(
+        [
+            {
+                "key": "judicial-office",
+                "title": "“枫桥式”司法所",
+                "kind": CategoryKind.judicial_office.value,
+                "quota": 2,
+                "county_cap": 2,
+                "votes_per_day": 3,
+            },
+            {
+                "key": "mediator",
+                "title": "“枫桥式”人民调解员",
+                "kind": CategoryKind.mediator.value,
+                "quota": 3,
+                "county_cap": 3,
+                "votes_per_day": 3,
+            },
+        ],
         slug="test-2024",
         title="2024年度测试评选",
         year=2024,
@@ -49,27 +61,6 @@ async def open_campaign(staff: dict[str, str]) -> Campaign:
         nominating_opens_at=now - dt.timedelta(days=1),
         nominating_closes_at=now + dt.timedelta(days=10),
     )
-    await campaign.save().run()
-    await Category.insert(
-        Category(
-            campaign=campaign.id,
-            key="judicial-office",
-            title="“枫桥式”司法所",
-            kind=CategoryKind.judicial_office.value,
-            quota=2,
-            county_cap=2,
-            votes_per_day=3,
-        ),
-        Category(
-            campaign=campaign.id,
-            key="mediator",
-            title="“枫桥式”人民调解员",
-            kind=CategoryKind.mediator.value,
-            quota=3,
-            county_cap=3,
-            votes_per_day=3,
-        ),
-    ).run()
     return campaign
 
 
@@ -86,8 +77,8 @@ async def category(open_campaign: Campaign) -> Category:
 @pytest.fixture
 async def clerks(staff: dict[str, str]) -> dict[str, Any]:
     """The 安定区 clerk (from the staff fixture) and one of 通渭县, as request users."""
-    other = await create_staff("clerk-tongwei", PASSWORD, "county_clerk", "通渭县")
-    from portal.tables import Staff
-
-    anding = await Staff.objects().where(Staff.username == staff["county_clerk"]).first().run()
-    return {"anding": await load_staff(anding.id), "tongwei": await load_staff(other.id)}
+    await factories.accounts(("clerk-tongwei", "county_clerk", "通渭县"))
+    return {
+        "anding": await factories.user(staff["county_clerk"]),
+        "tongwei": await factories.user("clerk-tongwei"),
+    }

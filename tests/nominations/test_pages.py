@@ -21,8 +21,9 @@ from nominations import excel, fields, services, uploads
 from nominations.tables import Document, Nomination, Status
 from portal.accounts import load_staff
 from portal.tables import AuditEntry, Campaign, Category, Phase, Staff
+from tests.factories import actor_for
 from tests.helpers import csrf_token, login, post_form
-from tests.nominations.conftest import UNIT, actor_for
+from tests.nominations.conftest import UNIT
 from tests.nominations.test_uploads import (
     encrypted_pdf,
     image_bytes,

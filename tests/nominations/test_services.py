@@ -12,7 +12,8 @@ from nominations.services import Files, NominationError
 from nominations.tables import Nomination, Status
 from portal.accounts import load_staff
 from portal.tables import AuditEntry, Campaign, Phase, Staff
-from tests.nominations.conftest import UNIT, actor_for
+from tests.factories import actor_for
+from tests.nominations.conftest import UNIT
 
 
 async def complete_draft(user, category, **changes):  # type: ignore[no-untyped-def]

@@ -44,8 +44,9 @@ from results.tables import Objection, Standing, Tally
 from stories import publishing as story_publishing
 from stories import services as story_services
 from stories.tables import Story, StoryCandidate
+from tests.factories import actor_for
 from tests.helpers import csrf_token, login
-from tests.nominations.conftest import UNIT, actor_for
+from tests.nominations.conftest import UNIT
 from tests.nominations.test_uploads import minimal_pdf
 from voting.ledger import PendingVote, commit
 from voting.services import receipt_hash

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
-from nominations.tables import Assignment, Nomination, Status
+from nominations.tables import Assignment
+from portal.db import write_transaction
 from portal.tables import Bureau, Campaign, Category, CategoryKind, Phase, Staff
+from tests import factories
 from voting.ledger import PendingVote, commit
 from voting.services import receipt_hash
 
@@ -51,80 +53,78 @@ async def make_results_campaign(
 ) -> ResultsScene:
     """A campaign whose voting window has closed: per category key, (quota, candidates)."""
     now = dt.datetime.now(dt.UTC)
-    campaign = Campaign(
-        slug=slug,
-        title="2024年度“枫桥式”测试评选",
-        year=2024,
-        phase=phase.value,
-        voting_opens_at=now - dt.timedelta(days=10),
-        voting_closes_at=now - dt.timedelta(hours=1),
-        **fields,
-    )
-    await campaign.save().run()
-    scene = ResultsScene(campaign)
-    counties = (
-        await Bureau.objects().where(Bureau.level == "county").order_by(Bureau.position).run()
-    )
-    scorer = await Staff.objects().where(Staff.username == reviewer).first().run()
-    votes: list[PendingVote] = []
-    first = now - dt.timedelta(days=20)
-    for position, (key, (quota, candidates)) in enumerate(spec.items()):
-        category = Category(
-            campaign=campaign.id,
-            key=key,
-            title=TITLES.get(key, f"“枫桥式”{key}"),
-            kind=CategoryKind.mediator.value if "mediator" in key else "judicial_office",
-            quota=quota,
-            county_cap=10,
-            votes_per_day=1,
-            position=position,
+    categories = [
+        {
+            "key": key,
+            "title": TITLES.get(key, f"“枫桥式”{key}"),
+            "kind": CategoryKind.mediator.value if "mediator" in key else "judicial_office",
+            "quota": quota,
+            "county_cap": 10,
+            "votes_per_day": 1,
+            "position": position,
+        }
+        for position, (key, (quota, _)) in enumerate(spec.items())
+    ]
+    async with write_transaction():  # one connection and one commit for the whole scene
+        campaign, by_key = await factories.campaign(
+            categories,
+            slug=slug,
+            title="2024年度“枫桥式”测试评选",
+            year=2024,
+            phase=phase.value,
+            voting_opens_at=now - dt.timedelta(days=10),
+            voting_closes_at=now - dt.timedelta(hours=1),
+            **fields,
         )
-        await category.save().run()
-        scene.categories[key] = category
-        for i, c in enumerate(candidates):
-            nomination = Nomination(
-                campaign=campaign.id,
-                category=category.id,
-                bureau=counties[i % len(counties)].id,
-                status=Status.shortlisted.value,
-                name=c.name,
-                township="中华路街道",
-                committee="香泉村人民调解委员会",
-                shortlisted_at=first + dt.timedelta(minutes=c.shortlisted),
-            )
-            await nomination.save().run()
-            scene.ids[c.name] = nomination.id
-            await (
-                Assignment(
-                    nomination=nomination.id,
-                    reviewer=scorer.id,
-                    scores={"1": c.review} if c.review is not None else {},
-                    submitted_at=now if c.review is not None else None,
+        scene = ResultsScene(campaign, by_key)
+        counties = (
+            await Bureau.objects().where(Bureau.level == "county").order_by(Bureau.position).run()
+        )
+        scorer = await Staff.objects().where(Staff.username == reviewer).first().run()
+        votes: list[PendingVote] = []
+        first = now - dt.timedelta(days=20)
+        for key, (_, candidates) in spec.items():
+            category = by_key[key]
+            for i, c in enumerate(candidates):
+                nomination = factories.candidate(
+                    category,
+                    counties[i % len(counties)].id,
+                    c.name,
+                    township="中华路街道",
+                    committee="香泉村人民调解委员会",
+                    shortlisted_at=first + dt.timedelta(minutes=c.shortlisted),
                 )
-                .save()
-                .run()
-            )
-            for status, count in (("counted", c.votes), ("held", c.held)):
-                for _ in range(count):
-                    n = len(votes) + 1
-                    cast = campaign.voting_opens_at + dt.timedelta(minutes=n)
-                    votes.append(
-                        PendingVote(
-                            campaign_id=campaign.id,
-                            category_id=category.id,
-                            candidate_id=nomination.id,
-                            cast_at=cast.isoformat(timespec="milliseconds"),
-                            cast_ts=cast,
-                            day=cast.date().isoformat(),
-                            voter_hash=f"{n:064x}",
-                            receipt=f"TEST-{campaign.id}-{n}",
-                            receipt_hash=receipt_hash(f"TEST-{campaign.id}-{n}"),
-                            status=status,
-                            network="203.0.113.9",
-                        )
+                await factories.save(nomination)
+                scene.ids[c.name] = nomination.id
+                await factories.save(
+                    Assignment(
+                        nomination=nomination.id,
+                        reviewer=scorer.id,
+                        scores={"1": c.review} if c.review is not None else {},
+                        submitted_at=now if c.review is not None else None,
                     )
-    if votes:
-        await commit(votes)
+                )
+                for status, count in (("counted", c.votes), ("held", c.held)):
+                    for _ in range(count):
+                        n = len(votes) + 1
+                        cast = campaign.voting_opens_at + dt.timedelta(minutes=n)
+                        votes.append(
+                            PendingVote(
+                                campaign_id=campaign.id,
+                                category_id=category.id,
+                                candidate_id=nomination.id,
+                                cast_at=cast.isoformat(timespec="milliseconds"),
+                                cast_ts=cast,
+                                day=cast.date().isoformat(),
+                                voter_hash=f"{n:064x}",
+                                receipt=f"TEST-{campaign.id}-{n}",
+                                receipt_hash=receipt_hash(f"TEST-{campaign.id}-{n}"),
+                                status=status,
+                                network="203.0.113.9",
+                            )
+                        )
+        if votes:
+            await commit(votes)
     return scene
 
 

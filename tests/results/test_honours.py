@@ -29,7 +29,8 @@ from results import services as results
 from results.ranking import Method
 from results.services import Row
 from tests.conftest import PASSWORD
-from tests.nominations.conftest import UNIT, actor_for
+from tests.factories import actor_for
+from tests.nominations.conftest import UNIT
 from tests.nominations.test_uploads import minimal_pdf
 from voting.ledger import PendingVote, commit
 from voting.services import receipt_hash

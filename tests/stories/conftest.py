@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from nominations.tables import Nomination, Status
-from portal.accounts import StaffUser, create_staff, load_staff
-from portal.audit import Actor
+from nominations.tables import Nomination
+from portal.accounts import StaffUser
 from portal.demo import COUNTIES
-from portal.tables import Bureau, BureauLevel, Campaign, Category, CategoryKind, Phase, Staff
+from portal.tables import Bureau, BureauLevel, Campaign, CategoryKind, Phase
 from stories import publishing, services
 from stories.tables import Story
-from tests.conftest import PASSWORD
+from tests import factories
 
 SLUG = "dingxi-2022"
 CATEGORIES = (
@@ -34,10 +33,6 @@ TOWNS = {
     "漳县": "武阳镇",
     "岷县": "岷阳镇",
 }
-
-
-def actor_for(user: StaffUser) -> Actor:
-    return Actor(staff_id=user.id, name=user.username, role=user.role.value, network="127.0.0.1")
 
 
 def jpeg(size: tuple[int, int] = (640, 360)) -> bytes:
@@ -71,40 +66,36 @@ class World:
             "bureau": str(self.bureaus[""]),
             **data,
         }
-        return await services.create(actor_for(user), user, values)
+        return await services.create(factories.actor_for(user), user, values)
 
     async def published(self, user: StaffUser | None = None, **data: Any) -> Story:
         """A published story: drafted (and for a clerk submitted), then published."""
         story = await self.draft(user, **data)
         if story.by_county:
-            await publishing.submit(actor_for(user), user, story)  # type: ignore[arg-type]
-        return await publishing.publish(actor_for(self.admin), self.admin, story)
-
-
-async def _user(username: str) -> StaffUser:
-    row = await Staff.objects().where(Staff.username == username).first().run()
-    return await load_staff(row.id)  # type: ignore[return-value]
+            await publishing.submit(factories.actor_for(user), user, story)  # type: ignore[arg-type]
+        return await publishing.publish(factories.actor_for(self.admin), self.admin, story)
 
 
 @pytest.fixture
 async def world(staff: dict[str, str]) -> World:
-    campaign = Campaign(
-        slug=SLUG, title="2022年度定西市“枫桥式”评选", year=2022, phase=Phase.published.value
+    campaign, by_key = await factories.campaign(
+        [
+            {
+                "key": key,
+                "title": title,
+                "kind": kind.value,
+                "quota": 7,
+                "county_cap": 3,
+                "position": position,
+            }
+            for position, (key, title, kind) in enumerate(CATEGORIES)
+        ],
+        slug=SLUG,
+        title="2022年度定西市“枫桥式”评选",
+        year=2022,
+        phase=Phase.published.value,
     )
-    await campaign.save().run()
-    categories = {}
-    for position, (key, title, kind) in enumerate(CATEGORIES):
-        category = Category(
-            campaign=campaign.id,
-            key=key,
-            title=title,
-            kind=kind.value,
-            quota=7,
-            county_cap=3,
-            position=position,
-        )
-        await category.save().run()
-        categories[kind.value] = category
+    categories = {kind.value: by_key[key] for key, _, kind in CATEGORIES}
     bureau_rows = await Bureau.select(Bureau.id, Bureau.county, Bureau.level).run()
     bureaus = {r["county"]: r["id"] for r in bureau_rows if r["level"] == BureauLevel.county.value}
     bureaus[""] = next(r["id"] for r in bureau_rows if r["level"] == BureauLevel.city.value)
@@ -125,26 +116,23 @@ async def world(staff: dict[str, str]) -> World:
             ),
         }
         for kind, (name, committee, township) in names.items():
-            nomination = Nomination(
-                campaign=campaign.id,
-                category=categories[kind].id,
-                bureau=bureaus[county],
-                status=Status.shortlisted.value,
-                name=name,
+            candidates[(county, kind)] = factories.candidate(
+                categories[kind],
+                bureaus[county],
+                name,
                 committee=committee,
                 township=township,
                 summary=f"{name}的简要事迹。",
                 deeds="扎根基层，化解矛盾。",
             )
-            await nomination.save().run()
-            candidates[(county, kind)] = nomination
-    await create_staff("clerk-tongwei", PASSWORD, "county_clerk", "通渭县")
+    await factories.save(*candidates.values())
+    await factories.accounts(("clerk-tongwei", "county_clerk", "通渭县"))
     return World(
         campaign=campaign,
         candidates=candidates,
-        admin=await _user(staff["city_admin"]),
-        clerk=await _user(staff["county_clerk"]),
-        other_clerk=await _user("clerk-tongwei"),
-        auditor=await _user(staff["auditor"]),
+        admin=await factories.user(staff["city_admin"]),
+        clerk=await factories.user(staff["county_clerk"]),
+        other_clerk=await factories.user("clerk-tongwei"),
+        auditor=await factories.user(staff["auditor"]),
         bureaus=bureaus,
     )

@@ -12,7 +12,8 @@ from lxml import etree
 
 from stories import feed, publishing
 from tests.conftest import FORGED_HOST, PUBLIC_URL
-from tests.stories.conftest import World, actor_for
+from tests.factories import actor_for
+from tests.stories.conftest import World
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SCHEMA = Path(__file__).with_name("atom.rng")

@@ -11,8 +11,9 @@ from portal.tables import AuditEntry, CategoryKind
 from stories import publishing
 from stories.tables import Story
 from tests.conftest import FORGED_HOST, PUBLIC_URL
+from tests.factories import actor_for
 from tests.helpers import login, post_form
-from tests.stories.conftest import SLUG, World, actor_for, jpeg
+from tests.stories.conftest import SLUG, World, jpeg
 
 
 def story_id_of(response) -> int:  # type: ignore[no-untyped-def]

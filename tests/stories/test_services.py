@@ -11,7 +11,8 @@ from portal.tables import AuditEntry, CategoryKind
 from stories import publishing, reading, services
 from stories.services import StoryError
 from stories.tables import Story, StoryCandidate
-from tests.stories.conftest import World, actor_for
+from tests.factories import actor_for
+from tests.stories.conftest import World
 
 
 async def stored(story: Story) -> Story:

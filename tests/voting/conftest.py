@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bench.campaign import SLUG, make_voting_campaign
+from portal.db import write_transaction
 
 TEST_ANSWER = "PASS9"
 
@@ -24,7 +25,8 @@ def settings(settings):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 async def voting_campaign(bureaus: None) -> dict[str, Any]:
-    return await make_voting_campaign()
+    async with write_transaction():  # one connection and one commit for the campaign
+        return await make_voting_campaign()
 
 
 async def new_captcha(client: httpx.AsyncClient, **kw: Any) -> dict[str, Any]:

@@ -12,8 +12,8 @@ import pytest
 
 from portal.accounts import load_staff
 from portal.tables import AuditEntry, Campaign, Phase, Staff
+from tests.factories import actor_for
 from tests.helpers import login, post_form
-from tests.nominations.conftest import actor_for
 from tests.voting.conftest import (
     SLUG,
     issue_captchas,
