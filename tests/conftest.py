@@ -221,7 +221,7 @@ class DemoTemplate:
         # PostgreSQL copies a database only into a new one, which the engine uses for the
         # block (so no pool may be open on the other meanwhile).
         assert engine.pool is None, "a pool is open on the run's database"
-        server, name = _STATE["postgres"], f"{self.database}_copy"
+        server, name = _STATE["postgres"], f"{self.database}_{uuid.uuid4().hex[:8]}"
         services.admin_sql(
             server,
             f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
