@@ -26,7 +26,10 @@ demo: $(STAMP) ## Run the portal with the demo campaign at http://127.0.0.1:8000
 serve: $(STAMP) ## Serve with the current environment (see README: configuration)
 	$(BIN)/portal serve
 
-test: lint test-sqlite test-postgres ## Lint, then the whole suite on SQLite and on PostgreSQL
+# The two passes run at once, each printing its report when it ends: one pass keeps one
+# core busy and the PostgreSQL pass waits on the database half the time.
+test: lint ## Lint, then the whole suite on SQLite and on PostgreSQL (both passes at once)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-fast: $(STAMP) ## The edit-test loop: the suite on SQLite, without the browser tests
 	$(BIN)/pytest --db sqlite -m "not e2e"
