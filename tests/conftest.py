@@ -408,11 +408,11 @@ class _Kept:
 class Apps:
     """The run's apps: one per settings and store, handed from test to test.
 
-    Building the portal (parsing every route handler) takes 0.1–0.3 s; the suite asks for an
-    app with the same settings hundreds of times. An app is kept per settings (bar the
-    var folder: ``app.state.settings`` is the test's own settings object) and per Redis
-    (under a key prefix of its own), and ``forget`` wipes what a test left in it: its
-    store and rate limits (sessions, CAPTCHAs, counters, login throttles), its cached
+    Building the portal (parsing every route handler) takes 0.1–0.3 s, and the suite asks
+    for an app with the same settings hundreds of times. An app is kept per settings (bar
+    the var folder: ``app.state.settings`` is the test's own settings object) and per
+    Redis (under a key prefix of its own), and ``forget`` wipes what a test left in it:
+    its store and rate limits (sessions, CAPTCHAs, counters, login throttles), its cached
     rules, pages and vote totals, and any attribute a test set on its services or state.
     An app that could not be wiped, or whose routes a test changed, is built anew.
     """
