@@ -60,8 +60,8 @@ class Stream:
     rng: random.Random
     acked: list[dict[str, Any]] = field(default_factory=list)
     refused: Counter = field(default_factory=Counter)
-    in_flight: int = 0  # vote requests wholly sent, their answer not yet begun
-    cut_off: int = 0  # vote requests wholly sent that got no answer: the server died
+    in_flight: int = 0  # vote requests on the wire, their answer not yet wholly read
+    cut_off: int = 0  # vote requests on the wire that got no answer: the server died
     unsent: int = 0  # vote requests that never reached the server: it was already gone
     killed: asyncio.Event = field(default_factory=asyncio.Event)
     used: set[str] = field(default_factory=set)
@@ -98,16 +98,17 @@ async def voter(base: str, stream: Stream, *, stop_after: int | None = None) -> 
 async def cast(
     client: httpx.AsyncClient, stream: Stream, candidate_id: int, captcha_id: str
 ) -> bool:
-    """One vote; ``False`` when the server is gone. From the moment the request is wholly
-    sent (before the kill) until its whole answer is read and recorded here, it counts in
+    """One vote; ``False`` when the server is gone. From the moment its body starts on the
+    wire (before the kill) until its whole answer is read and recorded here, it counts in
     ``stream.in_flight``: a vote in flight at the kill is then either acknowledged after
-    it or cut off (counting it out when its headers arrive would miss an answer whose
-    body was still being read)."""
+    it or cut off. Counting it in only once the body is wholly sent would miss a vote
+    written just before the kill whose "sent" event ran after it; counting it out when
+    its headers arrive would miss an answer whose body was still being read."""
     on_the_wire = False
 
     async def trace(event: str, info: dict[str, Any]) -> None:
         nonlocal on_the_wire
-        if event == "http11.send_request_body.complete" and not stream.killed.is_set():
+        if event == "http11.send_request_body.started" and not stream.killed.is_set():
             on_the_wire = True
             stream.in_flight += 1
 
@@ -125,7 +126,7 @@ async def cast(
         if not stream.killed.is_set():
             raise
         if on_the_wire:
-            stream.cut_off += 1  # the live server had the whole request and died on it
+            stream.cut_off += 1  # the request reached the live server, which died on it
         else:
             stream.unsent += 1
         return False
