@@ -18,7 +18,7 @@ from portal.accounts import StaffUser, create_staff, load_staff
 from portal.audit import Actor
 from portal.db import write_transaction
 from portal.tables import Campaign, Category, Staff
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 
 def actor_for(user: StaffUser) -> Actor:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from httpx import AsyncClient
 
-from tests.conftest import PASSWORD
-
+# Every test account signs in with it.
+PASSWORD = "correct-horse-battery"
 CSRF_COOKIE = "portal_csrf"
 
 

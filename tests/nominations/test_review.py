@@ -27,9 +27,8 @@ from nominations.services import NominationError
 from nominations.tables import Assignment, AssignmentStatus, Criterion
 from portal.accounts import StaffUser, create_staff, load_staff
 from portal.tables import AuditEntry, Campaign, Category, Phase, Staff
-from tests.conftest import PASSWORD
 from tests.factories import actor_for
-from tests.helpers import csrf_token, login, post_form
+from tests.helpers import PASSWORD, csrf_token, login, post_form
 from tests.nominations.test_services import admin_user, complete_draft
 
 # Reviewers besides the staff fixture's "reviewer" (通渭县), each of their own county.

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from portal.tables import AuditEntry, Staff
-from tests.conftest import PASSWORD
-from tests.helpers import login, post_form
+from tests.helpers import PASSWORD, login, post_form
 
 pytestmark = pytest.mark.usefixtures("staff")
 

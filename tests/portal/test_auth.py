@@ -6,8 +6,7 @@ import pytest
 
 from portal.auth import SESSION_COOKIE
 from portal.tables import AuditEntry
-from tests.conftest import PASSWORD
-from tests.helpers import login, post_form
+from tests.helpers import PASSWORD, login, post_form
 
 pytestmark = pytest.mark.usefixtures("staff")
 

@@ -13,8 +13,8 @@ import pytest
 
 from portal.network import network_of, resolve_client
 from portal.tables import AuditEntry
-from tests.conftest import PASSWORD, running
-from tests.helpers import post_form
+from tests.conftest import running
+from tests.helpers import PASSWORD, post_form
 
 ip = ipaddress.ip_address
 PROXIES = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("2001:db8:ffff::/48"))

@@ -31,8 +31,8 @@ from portal.tables import AuditEntry, Campaign, Phase
 from portal.templating import STATIC_DIR, TEMPLATE_DIR
 from results.tables import Objection
 from stories.tables import Story
-from tests.conftest import PASSWORD, running
-from tests.helpers import CSRF_COOKIE, csrf_token, login, post_form
+from tests.conftest import running
+from tests.helpers import CSRF_COOKIE, PASSWORD, csrf_token, login, post_form
 
 # Fixtures of the other packages' conftests, used by the upload table below.
 from tests.nominations.conftest import UNIT, category, open_campaign  # noqa: F401

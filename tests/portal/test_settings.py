@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from portal.settings import DEFAULT_VAR_DIR, ConfigError, Settings
-from tests.conftest import PASSWORD, running
-from tests.helpers import CSRF_COOKIE, login
+from tests.conftest import running
+from tests.helpers import CSRF_COOKIE, PASSWORD, login
 
 PG_URL = "postgresql://portal@db.example:5432/portal"
 GOOD_KEY = "k" * 40

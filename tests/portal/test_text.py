@@ -14,7 +14,7 @@ from portal.accounts import AccountError, create_staff, load_staff
 from portal.tables import Staff
 from results import objections
 from stories import services as stories
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 HIDDEN = [
     *(chr(c) for c in range(0x202A, 0x202F)),  # embeddings and overrides

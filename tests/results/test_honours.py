@@ -28,8 +28,8 @@ from results import honours
 from results import services as results
 from results.ranking import Method
 from results.services import Row
-from tests.conftest import PASSWORD
 from tests.factories import actor_for
+from tests.helpers import PASSWORD
 from tests.nominations.conftest import UNIT
 from tests.nominations.test_uploads import minimal_pdf
 from voting.ledger import PendingVote, commit
