@@ -12,16 +12,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from portal import audit
 from portal.audit import Actor
 from portal.db import unique_or, write_transaction
-from portal.errors import Conflict, Invalid, NotFound
-from portal.tables import (
-    PHASE_ORDER,
-    Campaign,
-    Category,
-    CategoryKind,
-    Phase,
-)
+from portal.errors import Invalid, NotFound
+from portal.phases import PHASES
+from portal.tables import Campaign, Category, CategoryKind, Phase
 from portal.text import line_error
-from results.ranking import DEFAULT_REVIEW_WEIGHT, DEFAULT_VOTE_WEIGHT, parse_weight
+from portal.weights import DEFAULT_REVIEW_WEIGHT, DEFAULT_VOTE_WEIGHT, parse_weight
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
 KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,48}[a-z0-9])?$")
@@ -37,11 +32,6 @@ WINDOWS = (
 )
 WINDOW_FIELDS = tuple(name for pair in WINDOWS for name in pair[:2])
 
-# Phases a campaign may be moved back from: before voting starts nothing public
-# has been recorded, so a step back (e.g. to reopen nominations) is safe.
-REVERSIBLE_PHASES = {Phase.nominating, Phase.vetting, Phase.reviewing}
-# Moves made by the results (results.services): they need a tally, set dates.
-RESULTS_PHASES = {Phase.notice, Phase.published}
 
 
 class ValidationFailed(Invalid):
@@ -49,12 +39,6 @@ class ValidationFailed(Invalid):
 
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("；".join(errors.values()), errors)
-
-
-class PhaseRefused(Conflict):
-    """A phase move that makes no sense; the message says why (zh-CN)."""
-
-    code = "phase_refused"
 
 
 def zone(name: str) -> ZoneInfo:
@@ -336,7 +320,9 @@ async def update_campaign(actor: Actor, slug: str, data: CampaignInput) -> Campa
     """Edit a campaign's fields; the slug only while it is a draft (links are shared)."""
     taken = ValidationFailed({"slug": SLUG_TAKEN})
     with unique_or(taken):
-        return await _update_campaign(actor, slug, data, taken)
+        campaign = await _update_campaign(actor, slug, data, taken)
+    PHASES.changed(slug)
+    return campaign
 
 
 async def _update_campaign(
@@ -377,7 +363,9 @@ async def save_category(
         raise ValidationFailed({"key": "综合评定开始后不能再修改评选类别。"})
     taken = ValidationFailed({"key": KEY_TAKEN})
     with unique_or(taken):
-        return await _save_category(actor, campaign, data, key, taken)
+        category = await _save_category(actor, campaign, data, key, taken)
+    PHASES.changed(campaign.slug)
+    return category
 
 
 async def _save_category(
@@ -434,6 +422,7 @@ async def delete_category(actor: Actor, campaign: Campaign, key: str) -> None:
             raise NotFound("找不到该评选类别。")
         await category.remove().run()
         await audit.record(actor, "category.delete", category, before=category.to_dict())
+    PHASES.changed(campaign.slug)
 
 
 def method_locked(campaign: Campaign, now: dt.datetime | None = None) -> bool:
@@ -442,97 +431,3 @@ def method_locked(campaign: Campaign, now: dt.datetime | None = None) -> bool:
         opens = campaign.voting_opens_at
         return opens is not None and (now or dt.datetime.now(dt.UTC)) >= opens
     return True
-
-
-async def check_phase_move(campaign: Campaign, target: str) -> Phase:
-    """Return the target phase if the move makes sense, else raise ``PhaseRefused``."""
-    try:
-        goal = Phase(target)
-    except ValueError:
-        raise PhaseRefused(
-            f"未知阶段「{target}」；可选：{', '.join(p.value for p in Phase)}。"
-        ) from None
-    current = Phase(campaign.phase)
-    if goal is current:
-        raise PhaseRefused(f"活动已处于「{goal.label}」阶段。")
-    if current is Phase.published:
-        raise PhaseRefused("活动已正式命名，不能再变更阶段。")
-    step = PHASE_ORDER.index(goal) - PHASE_ORDER.index(current)
-    if step < 0:
-        if current not in REVERSIBLE_PHASES or step != -1:
-            raise PhaseRefused(
-                f"「{current.label}」阶段不能退回到「{goal.label}」："
-                "只能在网络投票开始前退回上一阶段。"
-            )
-        return goal
-    if step > 1:
-        nxt = PHASE_ORDER[PHASE_ORDER.index(current) + 1]
-        raise PhaseRefused(f"阶段须依次推进：下一阶段是「{nxt.label}」。")
-    if (
-        current is Phase.draft
-        and not await Category.exists().where(Category.campaign == campaign.id).run()
-    ):
-        raise PhaseRefused("请先设置至少一个评选类别。")
-    if goal is Phase.voting and not (campaign.voting_opens_at and campaign.voting_closes_at):
-        raise PhaseRefused("请先设置网络投票的开始和结束时间。")
-    if goal in RESULTS_PHASES:
-        from results.services import designation_blockers, notice_blockers
-
-        check = notice_blockers if goal is Phase.notice else designation_blockers
-        blockers = await check(campaign)
-        if blockers:
-            raise PhaseRefused("；".join(blockers))
-    if goal is Phase.reviewing:
-        from nominations.services import undecided_count
-
-        pending = await undecided_count(campaign.id)
-        if pending:
-            raise PhaseRefused(
-                f"还有 {pending} 个推荐对象待审核或退回修改中，审核完毕后才能进入专家评审。"
-            )
-    return goal
-
-
-async def move_phase(actor: Actor, slug: str, target: str) -> Campaign:
-    """Move a campaign to another phase, as the city bureau would (audited).
-
-    The notice and the designation are the results' own steps (they set the notice
-    period and the designation date): the same checks, then ``results`` moves.
-    """
-    if target in RESULTS_PHASES:
-        from results import services as results
-
-        campaign = await get_campaign(slug)
-        if campaign is None:
-            raise NotFound("找不到该评选活动。")
-        goal = await check_phase_move(campaign, target)
-        try:
-            await results.move(actor, slug, goal)
-        except results.ResultsRefused as exc:
-            raise PhaseRefused(exc.message) from None
-        return await get_campaign(slug)  # type: ignore[return-value]
-    async with write_transaction():
-        campaign = await get_campaign(slug)
-        if campaign is None:
-            raise NotFound("找不到该评选活动。")
-        goal = await check_phase_move(campaign, target)
-        before = campaign.phase
-        campaign.phase = goal.value
-        campaign.updated_at = dt.datetime.now(dt.UTC)
-        await campaign.save([Campaign.phase, Campaign.updated_at]).run()
-        await audit.record(
-            actor, "campaign.phase", campaign, before={"phase": before}, after={"phase": goal.value}
-        )
-    return campaign
-
-
-def next_phase(phase: str) -> Phase | None:
-    index = PHASE_ORDER.index(Phase(phase))
-    return PHASE_ORDER[index + 1] if index + 1 < len(PHASE_ORDER) else None
-
-
-def previous_phase(phase: str) -> Phase | None:
-    current = Phase(phase)
-    if current not in REVERSIBLE_PHASES:
-        return None
-    return PHASE_ORDER[PHASE_ORDER.index(current) - 1]

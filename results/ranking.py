@@ -14,19 +14,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-CENT = Decimal("0.01")
+from portal.weights import DEFAULT_REVIEW_WEIGHT, DEFAULT_VOTE_WEIGHT, cents
+
 HUNDRED = Decimal(100)
-DEFAULT_REVIEW_WEIGHT = Decimal("0.70")
-DEFAULT_VOTE_WEIGHT = Decimal("0.30")
 # Sorts candidates without a shortlisting time (never the case in practice) last.
 _LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
-
-
-def cents(value: Decimal) -> Decimal:
-    """Round half up to two decimals, as the published figures are."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -119,15 +113,3 @@ def rank_category(entries: Sequence[Entry], quota: int, method: Method) -> list[
         placed.append(Placed(entry, vs, fs, rank, rank <= quota))
     placed += [Placed(e, vs, fs, None, False) for e, vs, fs in scored if e.excluded]
     return placed
-
-
-def parse_weight(raw: object) -> Decimal:
-    """A weight from a form: 0–1 with at most two decimals; raise ValueError."""
-    text = str(raw if raw is not None else "").strip()
-    try:
-        value = Decimal(text)
-    except ArithmeticError:  # decimal.InvalidOperation
-        raise ValueError(text) from None
-    if not value.is_finite() or not Decimal(0) <= value <= Decimal(1) or cents(value) != value:
-        raise ValueError(text)
-    return cents(value)

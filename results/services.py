@@ -24,12 +24,13 @@ from portal.audit import Actor
 from portal.campaigns import categories_of, get_campaign
 from portal.db import write_transaction
 from portal.errors import NotFound, Refused
+from portal.phases import PHASES, enter, voting_has_closed
 from portal.tables import Campaign, Category, Phase
-from results.ranking import Entry, Method, cents, rank_category
+from portal.weights import cents
+from results.ranking import Entry, Method, rank_category
 from results.tables import OBJECTION_HANDLED, Objection, Standing, Tally
 from voting.ledger import ledger_head
 from voting.services import ledger_counts, status_totals
-from voting.window import voting_has_closed
 
 MAX_REASON = 500
 # Phases in which the proposed list exists and is public.
@@ -126,7 +127,7 @@ async def tally(actor: Actor, slug: str, now: dt.datetime | None = None) -> Tall
         row.tallied_by = actor.staff_id
         await row.save().run()
         if campaign.phase != Phase.tallying.value:
-            await _enter(actor, campaign, Phase.tallying, now)
+            await enter(actor, campaign, Phase.tallying, now)
         await audit.record(
             actor,
             "results.tally",
@@ -138,6 +139,7 @@ async def tally(actor: Actor, slug: str, now: dt.datetime | None = None) -> Tall
                 "designated": sum(1 for s in standings if s.designated),
             },
         )
+    PHASES.changed(slug)
     return row
 
 
@@ -195,26 +197,6 @@ async def _compute(campaign: Campaign, method: Method) -> list[Standing]:
                 )
             )
     return out
-
-
-async def _enter(
-    actor: Actor, campaign: Campaign, phase: Phase, now: dt.datetime, **details: Any
-) -> None:
-    """Move the campaign to ``phase`` (saving ``details``, columns of the campaign too, e.g.
-    ``notice_days``) and audit it as every phase move is audited."""
-    before = campaign.phase
-    campaign.phase = phase.value
-    campaign.updated_at = now
-    columns = [Campaign.phase, Campaign.updated_at]
-    columns += [getattr(Campaign, name) for name in details if hasattr(Campaign, name)]
-    await campaign.save(columns).run()
-    await audit.record(
-        actor,
-        "campaign.phase",
-        campaign,
-        before={"phase": before},
-        after={"phase": phase.value, **details},
-    )
 
 
 async def tally_of(campaign_id: int) -> Tally | None:
@@ -470,7 +452,8 @@ async def open_notice(
         row.notice_ends_at = now + dt.timedelta(days=days)
         await row.save([Tally.notice_starts_at, Tally.notice_ends_at]).run()
         campaign.notice_days = days
-        await _enter(actor, campaign, Phase.notice, now, notice_days=days)
+        await enter(actor, campaign, Phase.notice, now, notice_days=days)
+    PHASES.changed(slug)
     return row
 
 
@@ -519,19 +502,9 @@ async def designate(
         row.designated_at = now
         row.document_no = document_no
         await row.save([Tally.designated_at, Tally.document_no]).run()
-        await _enter(actor, campaign, Phase.published, now, document_no=document_no)
+        await enter(actor, campaign, Phase.published, now, document_no=document_no)
+    PHASES.changed(slug)
     return row
-
-
-async def move(actor: Actor, slug: str, goal: Phase) -> None:
-    """The phase moves the results own (notice, published), for ``portal phase`` and the
-    staff phase buttons: the same checks and dates as the results page's buttons."""
-    if goal is Phase.notice:
-        await open_notice(actor, slug)
-    elif goal is Phase.published:
-        await designate(actor, slug)
-    else:  # pragma: no cover - callers pass only these two
-        raise ValueError(goal)
 
 
 # --- the public results -----------------------------------------------------------------

@@ -150,6 +150,9 @@ async def schema() -> None:
     """Migrate the run's database once, as `portal migrate` would."""
     if _STATE["skip_reason"]:
         return
+    # As in every process that serves or runs a command: the plugins register their
+    # phase guards and entry steps when the application is imported.
+    import portal.app  # noqa: F401
     from portal.db import migrate
 
     await migrate()
@@ -553,9 +556,6 @@ async def bureaus(db: None) -> None:
     from portal.demo import ensure_bureaus
 
     await ensure_bureaus()
-
-
-PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The rows of the public ``ledger.csv``.
 
-Once voting has closed (``voting.window.voting_has_closed``), anyone may download the
+Once voting has closed (``portal.phases.voting_has_closed``), anyone may download the
 ledger and check it (``portal verify-ledger``): one row per recorded vote in ``seq``
 order, each field exactly as it was hashed into the chain, plus the vote's current
 ``status``. A campaign may hold hundreds of thousands of votes, so the rows are read in

@@ -34,13 +34,13 @@ from piccolo.query.functions.aggregate import Count
 from nominations.tables import Nomination, Status
 from portal.db import is_unique_violation
 from portal.errors import Conflict, Invalid, NotFound, RateLimited, Refused, Unavailable
+from portal.phases import OPEN, window_status
 from portal.stores import StateStore, StoreUnavailable
 from portal.tables import Campaign, Phase
 from voting.brushing import BrushingChecks
 from voting.captcha import CaptchaService, Outcome
 from voting.ledger import LedgerBusy, LedgerWriter, PendingVote
 from voting.tables import Vote, VoteStatus
-from voting.window import OPEN, window_status
 
 log = logging.getLogger("portal.voting")
 
@@ -182,9 +182,13 @@ class VotingService:
 
     # -- rules -------------------------------------------------------------------------
 
-    def forget(self) -> None:
-        """Drop cached rules (after a staff change in this process)."""
-        self._rules.clear()
+    def forget(self, slug: str | None = None) -> None:
+        """Drop the cached rules of campaign ``slug`` (all without one), after a staff
+        change in this process (``portal.phases`` calls it on every change)."""
+        if slug is None:
+            self._rules.clear()
+        else:
+            self._rules.pop(slug, None)
 
     async def rules(self, slug: str) -> VotingRules | None:
         """The campaign's voting rules, cached for ``CATALOG_TTL`` seconds."""

@@ -26,10 +26,10 @@ from portal.campaigns import categories_of
 from portal.controllers.api import ApiOperation, error_responses, public_campaign
 from portal.errors import not_found
 from portal.origin import absolute_url
+from portal.phases import ENDED, NOT_STARTED, campaign_window
 from portal.tables import PHASE_ORDER, Campaign, Category, Phase
 from portal.templating import localtime
 from stories.reading import stories_of_candidate
-from voting.window import ENDED, NOT_STARTED, campaign_window
 
 
 class Candidate(msgspec.Struct):

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 
 from portal import db
+from portal.plugins import Extensions
 from portal.stores import StoreUnavailable
-from voting.captcha import POOL_KEY
 
 
 class Live(msgspec.Struct):
     status: str
-
-
-class Ready(msgspec.Struct):
-    status: str
-    database: bool
-    store: bool
-    captcha_pool: int
 
 
 class HealthChecks(Controller):
@@ -31,21 +27,25 @@ class HealthChecks(Controller):
         return Live("ok")
 
     @get("/ready", summary="The backing services answer", operation_id="ready")
-    async def ready(self, request: Request) -> Response[Ready]:
-        """Database and store reachable, and how many CAPTCHA challenges are drawn ahead."""
+    async def ready(self, extensions: NamedDependency[Extensions]) -> Response[dict[str, Any]]:
+        """Database and store reachable, and the figures the apps read from the store
+        (voting: how many CAPTCHA challenges are drawn ahead)."""
         database = store = True
-        pool = 0
+        figures = {}
         try:
             await db.ping()
         except Exception:
             database = False
-        try:
-            pool = await request.app.state.voting.captcha.store.length(POOL_KEY)
-        except StoreUnavailable:
-            store = False
+        for name, probe in extensions.ready_probes.items():
+            try:
+                figures[name] = await probe()
+            except StoreUnavailable:
+                store = False
+                figures[name] = 0
         ok = database and store
         return Response(
-            Ready("ok" if ok else "unavailable", database, store, pool),
+            {"status": "ok" if ok else "unavailable", "database": database, "store": store}
+            | figures,
             status_code=200 if ok else 503,
             headers={"Cache-Control": "no-store"},
         )

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 from litestar import Controller, Request, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 
 from portal import visits
 from portal.campaigns import WINDOWS, categories_of
 from portal.controllers.api import public_campaign, public_campaigns_query
+from portal.plugins import Extensions
 from portal.tables import PHASE_ORDER, Campaign, Phase
-from results.honours import archive as honours_archive
-from stories.reading import latest as latest_stories
 
 
 def timeline(campaign: Campaign) -> list[dict]:
@@ -45,7 +45,7 @@ class PublicPages(Controller):
     include_in_schema = False
 
     @get("/", name="home")
-    async def home(self) -> Template:
+    async def home(self, extensions: NamedDependency[Extensions]) -> Template:
         campaigns = await public_campaigns_query().order_by(Campaign.year, ascending=False).run()
         current = [c for c in campaigns if c.phase != Phase.published.value]
         past = [c for c in campaigns if c.phase == Phase.published.value]
@@ -54,8 +54,7 @@ class PublicPages(Controller):
             context={
                 "current": current,
                 "past": past,
-                "archive": await honours_archive(),
-                "stories": await latest_stories(4),
+                **{name: await section() for name, section in extensions.home_sections.items()},
             },
         )
 

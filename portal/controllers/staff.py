@@ -13,10 +13,12 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from portal import campaigns as svc
+from portal import phases
 from portal.audit import Actor
 from portal.auth import ALL_STAFF, requires
-from portal.campaigns import PhaseRefused, ValidationFailed
+from portal.campaigns import ValidationFailed
 from portal.errors import not_found
+from portal.phases import PhaseRefused
 from portal.tables import Campaign, Category, CategoryKind, Phase, Role
 from portal.templating import form_time
 
@@ -117,8 +119,8 @@ class CampaignAdmin(Controller):
             context={
                 "campaign": campaign,
                 "categories": await svc.categories_of(campaign.id),
-                "next_phase": svc.next_phase(campaign.phase),
-                "previous_phase": svc.previous_phase(campaign.phase),
+                "next_phase": phases.next_phase(campaign.phase),
+                "previous_phase": phases.previous_phase(campaign.phase),
                 "method_locked": svc.method_locked(campaign),
             },
         )
@@ -155,7 +157,6 @@ class CampaignAdmin(Controller):
                 },
                 status_code=HTTP_400_BAD_REQUEST,
             )
-        request.app.state.voting.forget()
         flash(request, "已保存活动设置。", "success")
         return Redirect(path=f"/staff/campaigns/{campaign.slug}")
 
@@ -166,11 +167,10 @@ class CampaignAdmin(Controller):
         await campaign_or_404(slug)
         target = str((await request.form()).get("phase") or "")
         try:
-            campaign = await svc.move_phase(actor, slug, target)
+            campaign = await phases.move_phase(actor, slug, target)
         except PhaseRefused as exc:
             flash(request, str(exc), "error")
         else:
-            request.app.state.voting.forget()
             flash(request, f"活动已进入「{Phase(campaign.phase).label}」阶段。", "success")
         return Redirect(path=f"/staff/campaigns/{slug}")
 
@@ -245,7 +245,6 @@ class CampaignAdmin(Controller):
             saved = await svc.save_category(actor, campaign, svc.parse_category(values), key)
         except ValidationFailed as exc:
             return self._category_page(campaign, category, values, exc.errors, HTTP_400_BAD_REQUEST)
-        request.app.state.voting.forget()
         flash(request, f"已保存评选类别「{saved.title}」。", "success")
         return Redirect(path=f"/staff/campaigns/{slug}")
 

@@ -7,12 +7,12 @@ Session-authenticated like the pages, so unsafe calls carry the CSRF token in th
 from __future__ import annotations
 
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from portal import campaigns as svc
+from portal import phases
 from portal.audit import Actor
 from portal.auth import requires
 from portal.controllers.api import ApiOperation, PhaseName, error_responses
@@ -50,11 +50,9 @@ class StaffCampaignApi(Controller):
     )
     async def move_phase(
         self,
-        request: Request,
         actor: NamedDependency[Actor],
         slug: FromPath[str],
         data: JSONBody[PhaseChange],
     ) -> PhaseState:
-        campaign = await svc.move_phase(actor, slug, data.phase)
-        request.app.state.voting.forget()  # this process votes by the new phase at once
+        campaign = await phases.move_phase(actor, slug, data.phase)
         return PhaseState(slug=campaign.slug, phase=campaign.phase)

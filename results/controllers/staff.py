@@ -76,7 +76,6 @@ class ResultsAdmin(Controller):
         except ResultsRefused as exc:
             flash(request, "暂不能进行综合评定：" + exc.message, "error")
         else:
-            request.app.state.voting.forget()
             flash(request, "已计算综合排名，请核对后发布公示。", "success")
         return Redirect(path=f"/staff/results/{slug}")
 
@@ -141,7 +140,6 @@ class ResultsAdmin(Controller):
         except ResultsRefused as exc:
             flash(request, "暂不能发布公示：" + exc.message, "error")
         else:
-            request.app.state.voting.forget()
             flash(request, f"拟命名名单已发布公示，公示期 {days} 天。", "success")
         return Redirect(path=f"/staff/results/{slug}")
 
@@ -156,6 +154,5 @@ class ResultsAdmin(Controller):
         except ResultsRefused as exc:
             flash(request, "暂不能正式命名：" + exc.message, "error")
         else:
-            request.app.state.voting.forget()
             flash(request, "已正式命名，光荣榜和命名决定已对外发布。", "success")
         return Redirect(path=f"/staff/results/{slug}")

@@ -222,17 +222,17 @@ async def test_shortlist_many_only_takes_submitted(clerks, category, open_campai
 async def test_review_waits_until_every_nomination_is_decided(
     clerks, category, open_campaign
 ) -> None:
-    from portal import campaigns
+    from portal import phases
     from portal.audit import Actor
 
     clerk, admin = clerks["anding"], await admin_user()
     ctx = await complete_draft(clerk, category)
     await services.submit(actor_for(clerk), clerk, ctx)
-    await campaigns.move_phase(Actor.command_line(), open_campaign.slug, "vetting")
-    with pytest.raises(campaigns.PhaseRefused, match="还有 1 个推荐对象待审核"):
-        await campaigns.move_phase(Actor.command_line(), open_campaign.slug, "reviewing")
+    await phases.move_phase(Actor.command_line(), open_campaign.slug, "vetting")
+    with pytest.raises(phases.PhaseRefused, match="还有 1 个推荐对象待审核"):
+        await phases.move_phase(Actor.command_line(), open_campaign.slug, "reviewing")
     await services.decide(
         actor_for(admin), await services.load(admin, ctx.nomination.id), "shortlist"
     )
-    moved = await campaigns.move_phase(Actor.command_line(), open_campaign.slug, "reviewing")
+    moved = await phases.move_phase(Actor.command_line(), open_campaign.slug, "reviewing")
     assert moved.phase == "reviewing"

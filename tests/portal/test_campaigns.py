@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from portal import campaigns as svc
+from portal import phases
 from portal.audit import Actor
 from portal.tables import AuditEntry, Campaign, Category, Phase
 from tests.helpers import login, post_form
@@ -752,7 +753,7 @@ async def _draft_with_category() -> Campaign:
 async def test_move_phase_from_the_command_line_is_audited(db, bureaus) -> None:
     await _draft_with_category()
     actor = Actor.command_line()
-    moved = await svc.move_phase(actor, "dingxi-2024", "nominating")
+    moved = await phases.move_phase(actor, "dingxi-2024", "nominating")
     assert moved.phase == "nominating"
     assert (await campaign()).phase == "nominating"
     [entry] = await entries("campaign.phase")
@@ -760,7 +761,7 @@ async def test_move_phase_from_the_command_line_is_audited(db, bureaus) -> None:
     assert (entry["actor_name"], entry["actor_role"], entry["network"]) == ("命令行", "", "")
     assert (entry["before"], entry["after"]) == ({"phase": "draft"}, {"phase": "nominating"})
 
-    await svc.move_phase(actor, "dingxi-2024", "draft")  # back one step before voting
+    await phases.move_phase(actor, "dingxi-2024", "draft")  # back one step before voting
     assert (await campaign()).phase == "draft"
     assert len(await entries("campaign.phase")) == 2
 
@@ -770,14 +771,14 @@ async def test_move_phase_refusals_in_the_service(db, bureaus) -> None:
     await svc.create_campaign(actor, svc.parse_campaign(campaign_form()))
     audit_before = await AuditEntry.count().run()
 
-    with pytest.raises(svc.PhaseRefused, match="请先设置至少一个评选类别"):
-        await svc.move_phase(actor, "dingxi-2024", "nominating")
+    with pytest.raises(phases.PhaseRefused, match="请先设置至少一个评选类别"):
+        await phases.move_phase(actor, "dingxi-2024", "nominating")
     await svc.save_category(actor, await campaign(), svc.parse_category(category_form()))
     audit_before += 1
-    with pytest.raises(svc.PhaseRefused, match="下一阶段是「推荐申报」"):
-        await svc.move_phase(actor, "dingxi-2024", "vetting")
+    with pytest.raises(phases.PhaseRefused, match="下一阶段是「推荐申报」"):
+        await phases.move_phase(actor, "dingxi-2024", "vetting")
     with pytest.raises(LookupError):
-        await svc.move_phase(actor, "no-such-campaign", "nominating")
+        await phases.move_phase(actor, "no-such-campaign", "nominating")
 
     await (
         Campaign.update(
@@ -790,16 +791,16 @@ async def test_move_phase_refusals_in_the_service(db, bureaus) -> None:
         .where(Campaign.slug == "dingxi-2024")
         .run()
     )
-    with pytest.raises(svc.PhaseRefused, match="网络投票的开始和结束时间"):
-        await svc.move_phase(actor, "dingxi-2024", "voting")
+    with pytest.raises(phases.PhaseRefused, match="网络投票的开始和结束时间"):
+        await phases.move_phase(actor, "dingxi-2024", "voting")
 
     await set_phase("dingxi-2024", Phase.voting)
-    with pytest.raises(svc.PhaseRefused, match="只能在网络投票开始前退回上一阶段"):
-        await svc.move_phase(actor, "dingxi-2024", "reviewing")
+    with pytest.raises(phases.PhaseRefused, match="只能在网络投票开始前退回上一阶段"):
+        await phases.move_phase(actor, "dingxi-2024", "reviewing")
 
     await set_phase("dingxi-2024", Phase.published)
-    with pytest.raises(svc.PhaseRefused, match="活动已正式命名"):
-        await svc.move_phase(actor, "dingxi-2024", "notice")
+    with pytest.raises(phases.PhaseRefused, match="活动已正式命名"):
+        await phases.move_phase(actor, "dingxi-2024", "notice")
     assert (await campaign()).phase == "published"
     assert await AuditEntry.count().run() == audit_before
 

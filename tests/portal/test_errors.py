@@ -30,8 +30,8 @@ from portal.errors import (
 )
 from portal.stores import RedisStateStore, Stores
 from portal.tables import AuditEntry, Campaign, Category, Phase
-from tests.conftest import PASSWORD, running
-from tests.helpers import csrf_token, login, post_form
+from tests.conftest import running
+from tests.helpers import PASSWORD, csrf_token, login, post_form
 
 PHASE_API = f"/api/staff/campaigns/{DEMO_SLUG}/phase"
 EDIT_PAGE = f"/staff/campaigns/{DEMO_SLUG}/edit"
@@ -435,12 +435,13 @@ async def test_unexpected_exception_renders_friendly_500(client, app, caplog) ->
 
 async def test_failing_service_inside_a_staff_call_is_500(client, campaign, monkeypatch) -> None:
     import portal.campaigns
+    import portal.phases
 
     async def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("secret-detail: service exploded")
 
     token = await admin(client)
-    monkeypatch.setattr(portal.campaigns, "move_phase", broken)
+    monkeypatch.setattr(portal.phases, "move_phase", broken)
     monkeypatch.setattr(portal.campaigns, "list_campaigns", broken)
     before = await snapshot()
     response = await client.post(

@@ -689,7 +689,7 @@ async def campaign_form(title: str) -> dict[str, str]:
 
 
 async def next_phase() -> str:
-    from portal.campaigns import next_phase as following
+    from portal.phases import next_phase as following
 
     campaign = await Campaign.objects().where(Campaign.slug == DEMO_SLUG).first().run()
     return str(following(campaign.phase))

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from results.ranking import Entry, Method, parse_weight, rank_category, vote_score
+from portal.weights import parse_weight
+from results.ranking import Entry, Method, rank_category, vote_score
 
 D = Decimal
 T0 = dt.datetime(2023, 6, 1, tzinfo=dt.UTC)

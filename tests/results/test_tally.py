@@ -15,7 +15,8 @@ import pytest
 
 from nominations.tables import Assignment
 from portal.audit import Actor
-from portal.campaigns import PhaseRefused, get_campaign, move_phase
+from portal.campaigns import get_campaign
+from portal.phases import PhaseRefused, move_phase
 from portal.tables import AuditEntry, Campaign, Phase
 from results import services as results
 from results.services import ResultsRefused

@@ -16,6 +16,7 @@ from PIL import Image
 from nominations.controllers.public import voting_state
 from nominations.tables import Nomination
 from portal.errors import RateLimited
+from portal.phases import voting_has_closed
 from portal.tables import PHASE_ORDER, Campaign, Category, Phase
 from tests.conftest import FORGED_HOST, PUBLIC_URL
 from tests.helpers import csrf_token
@@ -23,7 +24,6 @@ from tests.voting.conftest import SLUG, TEST_ANSWER, make_voting_campaign, vote
 from voting.controllers import pages
 from voting.services import VotingRules, receipt_hash
 from voting.tables import Vote
-from voting.window import voting_has_closed
 
 pytestmark = pytest.mark.usefixtures("bureaus")
 

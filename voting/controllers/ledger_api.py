@@ -10,11 +10,11 @@ from litestar.response import Stream
 
 from portal.controllers.api import ApiOperation, error_responses, public_campaign
 from portal.errors import not_found
+from portal.phases import voting_has_closed
 from voting.controllers.api import voting
 from voting.ledger import GENESIS, chain_link
 from voting.ledger_csv import CSV_HEADER, ledger_csv
 from voting.services import receipt_hash
-from voting.window import voting_has_closed
 
 LEDGER_DESCRIPTION = (
     "One row per recorded vote in the order recorded, after a header row "

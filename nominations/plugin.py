@@ -1,0 +1,31 @@
+"""Nominations as a plugin: its pages and API, its review, its demo, and its phase guard."""
+
+from __future__ import annotations
+
+from litestar.config.app import AppConfig
+
+from nominations import demo
+from nominations.controllers import ROUTES
+from nominations.services import undecided_count
+from portal.phases import PHASES
+from portal.plugins import AppPlugin
+from portal.tables import Campaign, Phase
+
+
+async def _all_decided(campaign: Campaign) -> list[str]:
+    """The review starts once the city has decided on every nomination."""
+    pending = await undecided_count(campaign.id)
+    if pending:
+        return [f"还有 {pending} 个推荐对象待审核或退回修改中，审核完毕后才能进入专家评审。"]
+    return []
+
+
+PHASES.guard(Phase.reviewing, _all_decided)
+
+
+class NominationsPlugin(AppPlugin):
+    demo_steps = demo.STEPS
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.route_handlers.extend(ROUTES)
+        return app_config

@@ -1,0 +1,44 @@
+"""Results as a plugin: the tally, the notice and its objections, the honour lists; the
+steps into the notice and published phases; the home page's archive; ``portal tally``."""
+
+from __future__ import annotations
+
+from click import Group
+from litestar.config.app import AppConfig
+
+from portal.audit import Actor
+from portal.phases import PHASES
+from portal.plugins import AppPlugin, extensions_of
+from portal.tables import Phase
+from results import demo, services
+from results.cli import tally
+from results.controllers import ROUTES
+from results.honours import archive
+
+
+async def _open_notice(actor: Actor, slug: str, goal: Phase) -> None:
+    await services.open_notice(actor, slug)
+
+
+async def _designate(actor: Actor, slug: str, goal: Phase) -> None:
+    await services.designate(actor, slug)
+
+
+# The notice needs a current tally, the designation a finished notice period; both are
+# entered by their own steps, which set their dates as the results page's buttons do.
+PHASES.guard(Phase.notice, services.notice_blockers)
+PHASES.guard(Phase.published, services.designation_blockers)
+PHASES.entry(Phase.notice, _open_notice)
+PHASES.entry(Phase.published, _designate)
+
+
+class ResultsPlugin(AppPlugin):
+    demo_steps = demo.STEPS
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.route_handlers.extend(ROUTES)
+        extensions_of(app_config).home_sections["archive"] = archive
+        return app_config
+
+    def on_cli_init(self, cli: Group) -> None:
+        cli.add_command(tally)

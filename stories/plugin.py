@@ -1,0 +1,21 @@
+"""Stories as a plugin: the series of success stories, its editing, and the home page's
+latest stories."""
+
+from __future__ import annotations
+
+from litestar.config.app import AppConfig
+
+from portal.plugins import AppPlugin, extensions_of
+from stories.controllers import ROUTES
+from stories.reading import latest
+
+
+async def _latest_stories() -> list:
+    return await latest(4)
+
+
+class StoriesPlugin(AppPlugin):
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.route_handlers.extend(ROUTES)
+        extensions_of(app_config).home_sections["stories"] = _latest_stories
+        return app_config
