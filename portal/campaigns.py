@@ -33,7 +33,6 @@ WINDOWS = (
 WINDOW_FIELDS = tuple(name for pair in WINDOWS for name in pair[:2])
 
 
-
 class ValidationFailed(Invalid):
     """Input was refused; ``errors`` maps each field to a message (zh-CN)."""
 
@@ -51,6 +50,18 @@ def zone(name: str) -> ZoneInfo:
 def _text(data: dict[str, Any], name: str) -> str:
     value = data.get(name)
     return "" if value is None else str(value).strip()
+
+
+def _title(data: dict[str, Any], label: str, limit: int, errors: dict[str, str]) -> str:
+    """The ``title`` field: required, one line, at most ``limit`` characters."""
+    title = _text(data, "title")
+    if not title:
+        errors["title"] = f"请填写{label}。"
+    elif len(title) > limit:
+        errors["title"] = f"{label}不能超过 {limit} 个字符。"
+    elif hidden := line_error(label, title):
+        errors["title"] = hidden
+    return title
 
 
 def _int(data: dict[str, Any], name: str, label: str, lo: int, hi: int, errors: dict) -> int | None:
@@ -113,13 +124,7 @@ def parse_campaign(data: dict[str, Any]) -> CampaignInput:
     slug = _text(data, "slug").lower()
     if not SLUG_RE.match(slug):
         errors["slug"] = "网址标识须为 3–64 位小写字母、数字或连字符，且不以连字符开头或结尾。"
-    title = _text(data, "title")
-    if not title:
-        errors["title"] = "请填写活动名称。"
-    elif len(title) > 200:
-        errors["title"] = "活动名称不能超过 200 个字符。"
-    elif hidden := line_error("活动名称", title):
-        errors["title"] = hidden
+    title = _title(data, "活动名称", 200, errors)
     year = _int(data, "year", "年度", 2000, 2100, errors)
     description = _text(data, "description")
     if len(description) > 5000:
@@ -229,13 +234,7 @@ def parse_category(data: dict[str, Any]) -> CategoryInput:
     key = _text(data, "key").lower()
     if not KEY_RE.match(key):
         errors["key"] = "类别标识须为 1–50 位小写字母、数字、下划线或连字符。"
-    title = _text(data, "title")
-    if not title:
-        errors["title"] = "请填写类别名称。"
-    elif len(title) > 100:
-        errors["title"] = "类别名称不能超过 100 个字符。"
-    elif hidden := line_error("类别名称", title):
-        errors["title"] = hidden
+    title = _title(data, "类别名称", 100, errors)
     try:
         kind = CategoryKind(_text(data, "kind"))
     except ValueError:

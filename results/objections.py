@@ -533,17 +533,24 @@ async def uphold(
                 action="objection.upheld",
             )
         else:
-            await audit.record(
-                actor,
-                "objection.upheld",
-                ("objection", objection.id),
-                before={"status": objection.status},
-                after={"status": ObjectionStatus.upheld.value, "resolution": resolution},
-                label=f"{objection.receipt} · {await _candidate_name(objection.candidate)}",
-            )
+            await _audit_decision(actor, objection, ObjectionStatus.upheld, resolution)
         objection.status = ObjectionStatus.upheld.value
         objection.resolution = resolution
     return objection
+
+
+async def _audit_decision(
+    actor: Actor, objection: Objection, status: ObjectionStatus, resolution: str
+) -> None:
+    """The audit entry of a decision on an objection (``objection.upheld``/``dismissed``)."""
+    await audit.record(
+        actor,
+        f"objection.{status.value}",
+        ("objection", objection.id),
+        before={"status": objection.status},
+        after={"status": status.value, "resolution": resolution},
+        label=f"{objection.receipt} · {await _candidate_name(objection.candidate)}",
+    )
 
 
 async def dismiss(
@@ -560,14 +567,7 @@ async def dismiss(
     async with write_transaction():
         _, objection = await _load_for_handling(campaign, objection_id)
         await _set_status(objection, ObjectionStatus.dismissed, actor, now, resolution)
-        await audit.record(
-            actor,
-            "objection.dismissed",
-            ("objection", objection.id),
-            before={"status": objection.status},
-            after={"status": ObjectionStatus.dismissed.value, "resolution": resolution},
-            label=f"{objection.receipt} · {await _candidate_name(objection.candidate)}",
-        )
+        await _audit_decision(actor, objection, ObjectionStatus.dismissed, resolution)
         objection.status = ObjectionStatus.dismissed.value
         objection.resolution = resolution
     return objection
