@@ -59,7 +59,7 @@ class Nomination(Table):
     contact_name = Varchar(length=50, default="")
     contact_phone = Varchar(length=20, default="")
 
-    # Stored files: random names under the upload folder (see nominations.uploads).
+    # Stored files: random names under the upload folder (see portal.media).
     photo = Varchar(length=80, default="")
     thumbnail = Varchar(length=80, default="")
 

@@ -302,6 +302,16 @@ async def categories_of(campaign_id: int) -> list[Category]:
     )
 
 
+async def category_of(campaign_id: int, key: str) -> Category | None:
+    """The campaign's category with this key, or None."""
+    return (
+        await Category.objects()
+        .where((Category.campaign == campaign_id) & (Category.key == key))
+        .first()
+        .run()
+    )
+
+
 async def create_campaign(actor: Actor, data: CampaignInput) -> Campaign:
     """Create a campaign in the draft phase."""
     taken = ValidationFailed({"slug": SLUG_TAKEN})
@@ -383,12 +393,7 @@ async def _save_category(
             await category.save().run()
             await audit.record(actor, "category.create", category, after=data.values())
             return category
-        category = (
-            await Category.objects()
-            .where((Category.campaign == campaign.id) & (Category.key == key))
-            .first()
-            .run()
-        )
+        category = await category_of(campaign.id, key)
         if category is None:
             raise NotFound("找不到该评选类别。")
         if data.key != key:
@@ -411,12 +416,7 @@ async def delete_category(actor: Actor, campaign: Campaign, key: str) -> None:
     if campaign.phase != Phase.draft.value:
         raise ValidationFailed({"key": "只有筹备中的活动可以删除评选类别。"})
     async with write_transaction():
-        category = (
-            await Category.objects()
-            .where((Category.campaign == campaign.id) & (Category.key == key))
-            .first()
-            .run()
-        )
+        category = await category_of(campaign.id, key)
         if category is None:
             raise NotFound("找不到该评选类别。")
         await category.remove().run()

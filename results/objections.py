@@ -3,7 +3,7 @@
 Anyone may object to a proposed designee while the notice runs, under a real name with
 a phone number, their relation to the candidate, the content (10–2000 characters) and
 optionally one evidence file (a checked PDF or image, stored by the controller through
-``nominations.uploads``). Each objection gets a receipt number (``YY-XXXX-XXXX-XXXX``,
+``portal.media``). Each objection gets a receipt number (``YY-XXXX-XXXX-XXXX``,
 unambiguous characters, unique index) with which the objector looks up its status and,
 once handled, the result — nothing else.
 

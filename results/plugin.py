@@ -8,12 +8,13 @@ from litestar.config.app import AppConfig
 
 from portal.audit import Actor
 from portal.phases import PHASES
-from portal.plugins import AppPlugin, extensions_of
+from portal.plugins import AppPlugin, extensions_of, provide, stores_of
 from portal.tables import Phase
 from results import demo, services
 from results.cli import tally
 from results.controllers import ROUTES
 from results.honours import archive
+from results.objections import ObjectionGuard
 
 
 async def _open_notice(actor: Actor, slug: str, goal: Phase) -> None:
@@ -37,6 +38,9 @@ class ResultsPlugin(AppPlugin):
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.route_handlers.extend(ROUTES)
+        app_config.dependencies["objection_guard"] = provide(
+            ObjectionGuard(stores_of(app_config).limits)
+        )
         extensions_of(app_config).home_sections["archive"] = archive
         return app_config
 

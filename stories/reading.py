@@ -11,11 +11,11 @@ from typing import Any
 
 import nh3
 
-from nominations.markdown import render
 from nominations.tables import Nomination
 from nominations.tables import Status as NominationStatus
 from portal import visits
 from portal.accounts import StaffUser
+from portal.markdown import render
 from portal.stores import StateStore
 from portal.tables import Bureau, BureauLevel, Campaign, Phase
 from stories import services

@@ -34,7 +34,7 @@ class Story(Table):
     kind = Varchar(length=20, choices=StoryKind)
     title = Varchar(length=120)
     body = Text(default="")
-    # Stored files: random names under the upload folder (see nominations.uploads).
+    # Stored files: random names under the upload folder (see portal.media).
     cover = Varchar(length=80, default="")
     cover_thumbnail = Varchar(length=80, default="")
     # The county bureau the story is from; the city bureau for city-wide stories.

@@ -2,7 +2,6 @@
 
 from nominations.controllers.files import NominationFiles, PublicMedia
 from nominations.controllers.pages import NominationPages
-from nominations.controllers.public import CandidateApi, CandidatePages
 from nominations.controllers.review import (
     MethodPage,
     ReviewAdmin,
@@ -15,8 +14,6 @@ ROUTES = [
     NominationPages,
     NominationFiles,
     NominationSheets,
-    CandidateApi,
-    CandidatePages,
     PublicMedia,
     ReviewHome,
     ReviewAdmin,

@@ -7,12 +7,14 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Request
-from litestar.datastructures import UploadFile
 
-from nominations import services, uploads
+from nominations import services
 from nominations.services import Context
+from portal import media
 from portal.accounts import StaffUser
 from portal.errors import not_found
+from portal.web.files import upload_directory
+from portal.web.forms import files_of, read_limited, stage_photo
 
 # A nomination form carries a photo (5 MB) and a few PDFs (10 MB each).
 FORM_MAX_BODY = 40 * 1024 * 1024
@@ -26,23 +28,6 @@ async def context_or_404(user: StaffUser, nomination_id: int) -> Context:
         raise not_found("找不到该推荐对象。") from None
 
 
-def upload_directory(request: Request) -> Path:
-    return uploads.upload_dir(request.app.state.settings.var_dir)
-
-
-def form_values(form: Any) -> dict[str, Any]:
-    return {key: form.get(key) for key in form if not isinstance(form.get(key), UploadFile)}
-
-
-def files_of(form: Any, name: str) -> list[UploadFile]:
-    return [f for f in form.getall(name, []) if isinstance(f, UploadFile) and f.filename]
-
-
-async def read_limited(upload: UploadFile, limit: int) -> bytes:
-    """The file's bytes, reading at most one byte past ``limit`` (the checker refuses it)."""
-    return await upload.read(limit + 1)
-
-
 async def stage_files(request: Request, form: Any) -> tuple[services.Files, dict[str, str]]:
     """Check and store the photo and documents sent with a form.
 
@@ -52,22 +37,18 @@ async def stage_files(request: Request, form: Any) -> tuple[services.Files, dict
     directory = upload_directory(request)
     staged = services.Files()
     errors: dict[str, str] = {}
-    photos = files_of(form, "photo")
-    if photos:
-        data = await read_limited(photos[0], uploads.MAX_PHOTO_BYTES)
-        try:
-            staged.photo = await anyio.to_thread.run_sync(uploads.save_photo, data, directory)
-        except uploads.UploadRejected as exc:
-            errors["photo"] = exc.message
+    staged.photo, refused = await stage_photo(form, "photo", directory)
+    if refused:
+        errors["photo"] = refused
     documents = files_of(form, "documents")
     if len(documents) > MAX_DOCUMENTS_PER_FORM:
         errors["documents"] = f"每次最多上传 {MAX_DOCUMENTS_PER_FORM} 份材料。"
         documents = []
     for document in documents:
-        data = await read_limited(document, uploads.MAX_PDF_BYTES)
+        data = await read_limited(document, media.MAX_PDF_BYTES)
         try:
-            name = await anyio.to_thread.run_sync(uploads.save_pdf, data, directory)
-        except uploads.UploadRejected as exc:
+            name = await anyio.to_thread.run_sync(media.save_pdf, data, directory)
+        except media.UploadRejected as exc:
             errors["documents"] = f"{document.filename}：{exc.message}"
             continue
         filename = Path(document.filename or "材料.pdf").name
@@ -80,4 +61,4 @@ async def stage_files(request: Request, form: Any) -> tuple[services.Files, dict
 
 def discard(request: Request, staged: services.Files) -> None:
     """Remove stored files that will not be attached after all."""
-    uploads.remove(upload_directory(request), *staged.names())
+    media.remove(upload_directory(request), *staged.names())

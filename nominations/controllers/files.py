@@ -7,33 +7,16 @@ from litestar import Controller, Request, get
 from litestar.params import FromPath
 from litestar.response import File
 
-from nominations import services, uploads
-from nominations.controllers.common import context_or_404, upload_directory
-from nominations.controllers.public import public_candidate
+from nominations import services
+from nominations.candidates import public_candidate
+from nominations.controllers.common import context_or_404
 from portal.auth import requires
 from portal.errors import not_found
 from portal.tables import Role
+from portal.web.files import serve
 
 # Reviewers read the files of the candidates assigned to them (checked in services.load).
 READERS = requires(Role.city_admin, Role.county_clerk, Role.auditor, Role.reviewer)
-
-
-def serve(request: Request, name: str, filename: str | None = None, public: bool = False) -> File:
-    try:
-        path = uploads.stored_path(upload_directory(request), name)
-    except FileNotFoundError:
-        raise not_found("找不到该文件。") from None
-    return File(
-        path=path,
-        filename=filename or path.name,
-        media_type=uploads.media_type(name),
-        content_disposition_type="inline" if filename is None else "attachment",
-        headers={
-            # Private files are never kept by shared caches; public photos may be.
-            "Cache-Control": "public, max-age=86400" if public else "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
 
 
 class NominationFiles(Controller):

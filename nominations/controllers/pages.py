@@ -12,23 +12,20 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
-from nominations import fields, services, uploads
-from nominations.controllers.common import (
-    FORM_MAX_BODY,
-    context_or_404,
-    discard,
-    form_values,
-    stage_files,
-    upload_directory,
-)
-from nominations.markdown import render
+from nominations import fields, services
+from nominations.controllers.common import FORM_MAX_BODY, context_or_404, discard, stage_files
 from nominations.services import Context, NominationError
 from nominations.tables import Nomination, Status
 from portal import campaigns as campaign_svc
+from portal import media
 from portal.audit import Actor
 from portal.auth import requires
 from portal.errors import not_found
+from portal.markdown import render
 from portal.tables import Bureau, BureauLevel, Campaign, Category, Phase, Role
+from portal.web.files import upload_directory
+from portal.web.forms import form_values
+from portal.web.lookups import category_by_id_or_404
 
 DECIDED_MESSAGES = {
     "shortlist": "已确定入围。",
@@ -62,13 +59,6 @@ async def current_campaign(slug: str | None) -> Campaign | None:
         if found:
             return found
     return None
-
-
-async def category_or_404(category_id: int) -> Category:
-    category = await Category.objects().where(Category.id == category_id).first().run()
-    if category is None:
-        raise not_found("找不到该评选类别。")
-    return category
 
 
 def form_page(
@@ -167,7 +157,7 @@ class NominationPages(Controller):
 
     @get("/new", name="nomination_new", guards=[CLERK])
     async def new_form(self, category: Annotated[int, QueryParameter(ge=1)]) -> Template:
-        cat = await category_or_404(category)
+        cat = await category_by_id_or_404(category)
         campaign = await Campaign.objects().where(Campaign.id == cat.campaign).first().run()
         if not services.nominating_open(campaign):
             return form_page(cat, campaign, {}, {}, message=services.window_message(campaign))
@@ -178,7 +168,7 @@ class NominationPages(Controller):
         form = await request.form()
         values = form_values(form)
         try:
-            cat = await category_or_404(int(values.get("category") or 0))
+            cat = await category_by_id_or_404(int(values.get("category") or 0))
         except ValueError:
             raise not_found("找不到该评选类别。") from None
         campaign = await Campaign.objects().where(Campaign.id == cat.campaign).first().run()
@@ -289,7 +279,7 @@ class NominationPages(Controller):
                 HTTP_400_BAD_REQUEST,
                 exc.message,
             )
-        uploads.remove(upload_directory(request), *replaced)
+        media.remove(upload_directory(request), *replaced)
         if values.get("action") == "submit":
             return await self._submit(request, actor, nomination_id)
         flash(request, "已保存。", "success")
@@ -402,6 +392,6 @@ class NominationPages(Controller):
         except NominationError as exc:
             flash(request, exc.message, "error")
         else:
-            uploads.remove(upload_directory(request), stored)
+            media.remove(upload_directory(request), stored)
             flash(request, "已删除该材料。", "success")
         return Redirect(path=f"/staff/nominations/{nomination_id}/edit")

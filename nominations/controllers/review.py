@@ -13,35 +13,22 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from nominations import fields, review, review_math, services
-from nominations.markdown import render
 from nominations.services import NominationError
 from nominations.tables import Assignment, AssignmentStatus
 from portal import campaigns as campaign_svc
 from portal.audit import Actor
 from portal.auth import requires
-from portal.controllers.api import public_campaign
-from portal.controllers.staff import campaign_or_404
 from portal.errors import not_found
+from portal.markdown import render
 from portal.sheets import xlsx_response
 from portal.tables import Campaign, Category, Role
+from portal.web.lookups import campaign_or_404, category_or_404, public_campaign
 from results.services import method_of
 
 CITY_READERS = requires(Role.city_admin, Role.auditor)
 CITY_ADMIN = requires(Role.city_admin)
 REVIEWER = requires(Role.reviewer)
 MAX_CRITERIA = 10
-
-
-async def category_or_404(campaign: Campaign, key: str) -> Category:
-    category = (
-        await Category.objects()
-        .where((Category.campaign == campaign.id) & (Category.key == key))
-        .first()
-        .run()
-    )
-    if category is None:
-        raise not_found("找不到该评选类别。")
-    return category
 
 
 async def assignment_or_404(user: Any, assignment_id: int) -> tuple:

@@ -14,14 +14,15 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from nominations import excel, fields, services
-from nominations.controllers.common import files_of
-from nominations.controllers.pages import category_or_404, current_campaign
+from nominations.controllers.pages import current_campaign
 from nominations.tables import Nomination, Status
 from portal.audit import Actor
 from portal.auth import requires
 from portal.errors import not_found
 from portal.sheets import xlsx_response
 from portal.tables import Campaign, Category, Role
+from portal.web.forms import files_of
+from portal.web.lookups import category_by_id_or_404
 
 IMPORT_MAX_BODY = 5 * 1024 * 1024
 
@@ -71,7 +72,7 @@ class NominationSheets(Controller):
         guards=[requires(Role.county_clerk, Role.city_admin)],
     )
     async def template(self, category_id: FromPath[int]) -> Response:
-        category = await category_or_404(category_id)
+        category = await category_by_id_or_404(category_id)
         data = await anyio.to_thread.run_sync(
             excel.template_workbook, category.kind, category.title
         )
@@ -86,7 +87,7 @@ class NominationSheets(Controller):
     async def import_(self, request: Request, actor: NamedDependency[Actor]) -> Template | Redirect:
         form = await request.form()
         try:
-            category = await category_or_404(int(str(form.get("category") or 0)))
+            category = await category_by_id_or_404(int(str(form.get("category") or 0)))
         except ValueError:
             raise not_found("找不到该评选类别。") from None
         uploads = files_of(form, "file")

@@ -1,5 +1,5 @@
 """The demo nominations' files: an 800×600 photo (PIL) and a one-page approval form
-(a hand-built PDF), stored through ``nominations.uploads`` like a clerk's uploads.
+(a hand-built PDF), stored through ``portal.media`` like a clerk's media.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from nominations import uploads
 from nominations.demo.builder import success_rate
 from nominations.demo.corpus import MEDIATOR
 from nominations.demo.plans import Plan
+from portal import media
 
 FONT_PATHS = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -156,10 +156,10 @@ def store_files(
     try:
         if plan.photo:
             png = photo_png(plan.caption, plan.values["name"], colour)
-            stored["photo"], stored["thumbnail"] = uploads.save_photo(png, directory)
+            stored["photo"], stored["thumbnail"] = media.save_photo(png, directory)
         if plan.document:
             data = document_pdf(lines)
-            stored["document"] = (uploads.save_pdf(data, directory), len(data))
+            stored["document"] = (media.save_pdf(data, directory), len(data))
     except BaseException:
         _remove_files(directory, stored)
         raise
@@ -170,7 +170,7 @@ def _remove_files(directory: Path, stored: dict[str, Any]) -> None:
     names = [stored.get("photo", ""), stored.get("thumbnail", "")]
     if "document" in stored:
         names.append(stored["document"][0])
-    uploads.remove(directory, *names)
+    media.remove(directory, *names)
 
 
 def remove_files(directory: Path, plans: list[Plan]) -> None:

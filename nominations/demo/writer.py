@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nominations import uploads
 from nominations.demo.assets import PALETTE, document_lines, remove_files, store_files
 from nominations.demo.corpus import TOWNS
 from nominations.demo.plans import (
@@ -29,6 +28,7 @@ from nominations.tables import (
     Nomination,
     Status,
 )
+from portal import media
 from portal.audit import Actor
 from portal.db import write_transaction
 from portal.tables import (
@@ -53,7 +53,7 @@ async def ensure_demo_nominations(campaign: Campaign, var_dir: Path) -> None:
     """Nominate, vet and shortlist the demo campaign's candidates (idempotent).
 
     Does nothing if the campaign has any nomination already. Photos and documents are
-    written to ``uploads.upload_dir(var_dir)`` first; the rows go in one transaction.
+    written to ``media.upload_dir(var_dir)`` first; the rows go in one transaction.
     """
     if await _has_nominations(campaign):
         return
@@ -122,7 +122,7 @@ async def store_plans(
 ) -> None:
     """Draw and store each plan's photo and PDF (in threads), then insert the rows in one
     transaction; on any failure, or if another process stored them first, the files go."""
-    directory = uploads.upload_dir(var_dir)
+    directory = media.upload_dir(var_dir)
     year = campaign.year or 2023
     results = await asyncio.gather(
         *(

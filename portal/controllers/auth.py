@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from portal import audit
-from portal.accounts import LoginFailed, LoginThrottled, authenticate, load_staff
+from portal.accounts import LoginFailed, LoginGuard, LoginThrottled, authenticate, load_staff
 from portal.auth import actor_of, safe_next, start_session
 from portal.errors import retry_headers, status_of
 from portal.network import client_network
@@ -38,16 +39,17 @@ class AuthPages(Controller):
         return _login_page(target)
 
     @post("/login", name="login_submit")
-    async def login(self, request: Request) -> Template | Redirect:
+    async def login(
+        self, request: Request, login_guard: NamedDependency[LoginGuard]
+    ) -> Template | Redirect:
         form = await request.form()
         username = str(form.get("username") or "").strip()
         password = str(form.get("password") or "")
         target = safe_next(str(form.get("next") or ""))
         if not username or not password:
             return _login_page(target, username, "请输入用户名和密码。", HTTP_400_BAD_REQUEST)
-        guard = request.app.state.login_guard
         try:
-            staff_id = await authenticate(guard, username, password, client_network(request))
+            staff_id = await authenticate(login_guard, username, password, client_network(request))
         except (LoginThrottled, LoginFailed) as exc:
             return _login_page(
                 target, username, exc.message, status_of(exc), headers=retry_headers(exc)

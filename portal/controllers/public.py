@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 
 from portal import visits
 from portal.campaigns import WINDOWS, categories_of
-from portal.controllers.api import public_campaign, public_campaigns_query
 from portal.plugins import Extensions
+from portal.stores import Stores
 from portal.tables import PHASE_ORDER, Campaign, Phase
+from portal.web.lookups import public_campaign, public_campaigns_query
 
 
 def timeline(campaign: Campaign) -> list[dict]:
@@ -59,9 +60,9 @@ class PublicPages(Controller):
         )
 
     @get("/campaigns/{slug:str}", name="campaign")
-    async def campaign(self, request: Request, slug: FromPath[str]) -> Template:
+    async def campaign(self, stores: NamedDependency[Stores], slug: FromPath[str]) -> Template:
         campaign = await public_campaign(slug)
-        store = request.app.state.stores.state
+        store = stores.state
         await visits.count_visit(store, campaign.id)
         return Template(
             "public/campaign.html",

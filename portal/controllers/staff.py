@@ -17,21 +17,13 @@ from portal import phases
 from portal.audit import Actor
 from portal.auth import ALL_STAFF, requires
 from portal.campaigns import ValidationFailed
-from portal.errors import not_found
 from portal.phases import PhaseRefused
 from portal.tables import Campaign, Category, CategoryKind, Phase, Role
 from portal.templating import form_time
+from portal.web.lookups import campaign_or_404, category_or_404
 
 READERS = requires(Role.city_admin, Role.auditor)
 CITY_ADMIN = requires(Role.city_admin)
-
-
-async def campaign_or_404(slug: str) -> Campaign:
-    """The campaign with this slug for a staff page, or the friendly 404."""
-    campaign = await svc.get_campaign(slug)
-    if campaign is None:
-        raise not_found("找不到该评选活动。")
-    return campaign
 
 
 def _form_values(campaign: Campaign) -> dict[str, Any]:
@@ -189,7 +181,7 @@ class CampaignAdmin(Controller):
     @get("/{slug:str}/categories/{key:str}/edit", name="category_edit", guards=[CITY_ADMIN])
     async def edit_category_form(self, slug: FromPath[str], key: FromPath[str]) -> Template:
         campaign = await campaign_or_404(slug)
-        category = await _category_or_404(campaign, key)
+        category = await category_or_404(campaign, key)
         return self._category_page(campaign, category, category.to_dict(), {})
 
     @post("/{slug:str}/categories/{key:str}/edit", name="category_update", guards=[CITY_ADMIN])
@@ -239,7 +231,7 @@ class CampaignAdmin(Controller):
         self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str], key: str | None
     ) -> Template | Redirect:
         campaign = await campaign_or_404(slug)
-        category = await _category_or_404(campaign, key) if key else None
+        category = await category_or_404(campaign, key) if key else None
         values = _form_dict(await request.form())
         try:
             saved = await svc.save_category(actor, campaign, svc.parse_category(values), key)
@@ -247,15 +239,3 @@ class CampaignAdmin(Controller):
             return self._category_page(campaign, category, values, exc.errors, HTTP_400_BAD_REQUEST)
         flash(request, f"已保存评选类别「{saved.title}」。", "success")
         return Redirect(path=f"/staff/campaigns/{slug}")
-
-
-async def _category_or_404(campaign: Campaign, key: FromPath[str]) -> Category:
-    category = (
-        await Category.objects()
-        .where((Category.campaign == campaign.id) & (Category.key == key))
-        .first()
-        .run()
-    )
-    if category is None:
-        raise not_found("找不到该评选类别。")
-    return category

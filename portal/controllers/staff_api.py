@@ -15,8 +15,8 @@ from litestar.status_codes import HTTP_200_OK
 from portal import phases
 from portal.audit import Actor
 from portal.auth import requires
-from portal.controllers.api import ApiOperation, PhaseName, error_responses
 from portal.tables import Role
+from portal.web.api import ApiOperation, PhaseName, error_responses
 
 
 class PhaseChange(msgspec.Struct):

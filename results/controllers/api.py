@@ -8,8 +8,9 @@ import msgspec
 from litestar import Controller, get
 from litestar.params import FromPath
 
-from portal.controllers.api import ApiOperation, error_responses, public_campaign
 from portal.errors import not_found
+from portal.web.api import ApiOperation, error_responses
+from portal.web.lookups import public_campaign
 from results.services import results_payload
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 
 from portal import visits
-from portal.controllers.api import public_campaign
 from portal.errors import not_found
 from portal.pagecache import cached_page
 from portal.sheets import xlsx_response
+from portal.stores import Stores
 from portal.tables import Campaign
+from portal.web.lookups import public_campaign
 from results import honours
 from voting.ledger import ledger_head
 
@@ -31,7 +33,9 @@ class HonourPages(Controller):
     include_in_schema = False
 
     @get("/honours", name="honours")
-    async def honours(self, request: Request, slug: FromPath[str]) -> Response:
+    async def honours(
+        self, request: Request, stores: NamedDependency[Stores], slug: FromPath[str]
+    ) -> Response:
         async def render() -> tuple[Template, int]:
             campaign = await public_campaign(slug)
             found = await honours_or_404(campaign)
@@ -50,7 +54,7 @@ class HonourPages(Controller):
             )
 
         async def count(campaign_id: int) -> None:
-            await visits.count_visit(request.app.state.stores.state, campaign_id)
+            await visits.count_visit(stores.state, campaign_id)
 
         return await cached_page(request, render, count)
 

@@ -3,7 +3,7 @@ objector's receipt lookup.
 
 The form works without JavaScript: a CAPTCHA from the voting pool (the same service and
 per-network challenge limit as the plain vote form), a per-network submission limit,
-the CSRF token, and an optional evidence file checked by content (``nominations.uploads``)
+the CSRF token, and an optional evidence file checked by content (``portal.media``)
 and stored only once everything else has passed — and removed again if the objection
 is not recorded after all.
 """
@@ -15,6 +15,7 @@ from typing import Any
 import anyio.to_thread
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import (
@@ -23,26 +24,26 @@ from litestar.status_codes import (
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_429_TOO_MANY_REQUESTS,
-    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from nominations import uploads
-from nominations.controllers.common import read_limited, upload_directory
-from portal import visits
-from portal.controllers.api import public_campaign
-from portal.errors import RateLimited, not_found, retry_headers, status_of
+from portal import media, visits
+from portal.errors import not_found
 from portal.network import client_network
+from portal.stores import Stores
 from portal.tables import Campaign, Phase
+from portal.web.files import upload_directory
+from portal.web.forms import read_limited
+from portal.web.lookups import public_campaign
 from results import objections, services
 from results.objections import NoticePeriod, ObjectionGuard, ObjectionRefused
 from results.tables import ObjectionStatus
-from voting.captcha import Outcome
-from voting.controllers.pages import issue_challenge, service_of
+from voting.challenge import captcha_problem, offer_challenge
 from voting.ledger import ledger_head
+from voting.services import VotingService
 
 NO_STORE = {"Cache-Control": "no-store"}
 # The form carries at most one evidence file (a PDF of 10 MB at most) and some text.
-OBJECTION_MAX_BODY = uploads.MAX_PDF_BYTES + 512 * 1024
+OBJECTION_MAX_BODY = media.MAX_PDF_BYTES + 512 * 1024
 NOT_PUBLIC = "该活动的拟命名名单尚未公示。"
 RECEIPT_NOT_FOUND = (
     "找不到该异议回执。请核对回执号码（YY 开头，共 14 位字母和数字，可不输入连字符）后重试。"
@@ -55,7 +56,7 @@ IMAGE_REFUSALS = {
     "empty": "文件是空的。",
     "too_large": "图片超过 5 MB。",
     "format": "无法识别为 PDF 文件或图片。",
-    "pixels": f"图片像素过多（上限 {uploads.PHOTO_PIXELS_TEXT}），请缩小后再上传。",
+    "pixels": f"图片像素过多（上限 {media.PHOTO_PIXELS_TEXT}），请缩小后再上传。",
     "damaged": "图片文件不完整或已损坏，无法读取。",
 }
 
@@ -67,26 +68,18 @@ async def notice_or_404(campaign: Campaign) -> NoticePeriod:
     return period
 
 
-def guard_of(request: Request) -> ObjectionGuard:
-    guard = getattr(request.app.state, "objection_guard", None)
-    if guard is None:
-        guard = ObjectionGuard(request.app.state.stores.limits)
-        request.app.state.objection_guard = guard
-    return guard
-
-
 def store_evidence(data: bytes, directory: Any) -> str:
     """Check and store an evidence file by its content: a PDF kept as is, an image
     re-encoded (its thumbnail is not needed). Raises ``UploadRejected``."""
     if data.startswith(b"%PDF"):
-        return uploads.save_pdf(data, directory)
+        return media.save_pdf(data, directory)
     try:
-        photo, thumbnail = uploads.save_photo(data, directory)
-    except uploads.UploadRejected as exc:
+        photo, thumbnail = media.save_photo(data, directory)
+    except media.UploadRejected as exc:
         # The photo checker speaks of photos only; evidence may also be a PDF.
         detail = IMAGE_REFUSALS.get(exc.reason, IMAGE_REFUSALS["format"])
-        raise uploads.UploadRejected(detail + EVIDENCE_ACCEPTED, exc.reason) from None
-    uploads.remove(directory, thumbnail)
+        raise media.UploadRejected(detail + EVIDENCE_ACCEPTED, exc.reason) from None
+    media.remove(directory, thumbnail)
     return photo
 
 
@@ -128,6 +121,7 @@ def form_page(
 
 async def form_with_challenge(
     request: Request,
+    voting: VotingService,
     campaign: Campaign,
     period: NoticePeriod,
     *,
@@ -138,50 +132,29 @@ async def form_with_challenge(
     headers: dict[str, str] | None = None,
 ) -> Template:
     """The form with a fresh CAPTCHA, or saying why none can be had now."""
-    choices = await objections.designees(campaign)
-    page = {"values": values, "errors": errors, "message": message, "headers": headers}
-    service = service_of(request)
-    try:
-        await service.limit_captcha(client_network(request))
-    except RateLimited as exc:
-        retry = retry_headers(exc)
-        return form_page(
-            campaign,
-            period,
-            choices,
-            **{**page, "message": message or exc.message, "headers": {**(headers or {}), **retry}},
-            unavailable="rate",
-            status=status if status != HTTP_200_OK else status_of(exc),
-        )
-    challenge = await issue_challenge(service)
-    if challenge is None:
-        return form_page(
-            campaign,
-            period,
-            choices,
-            **{**page, "headers": {**(headers or {}), "Retry-After": "5"}},
-            unavailable="pool",
-            status=status if status != HTTP_200_OK else HTTP_503_SERVICE_UNAVAILABLE,
-        )
-    return form_page(campaign, period, choices, **page, challenge=challenge, status=status)
-
-
-def captcha_error(outcome: Outcome) -> str | None:
-    if outcome is Outcome.correct:
-        return None
-    if outcome is Outcome.expired:
-        return "验证码已过期，请输入新的验证码。"
-    return "验证码错误或已使用，请输入新的验证码。"
+    offer = await offer_challenge(voting, client_network(request))
+    return form_page(
+        campaign,
+        period,
+        await objections.designees(campaign),
+        values=values,
+        errors=errors,
+        challenge=offer.challenge,
+        message=message or offer.message,
+        unavailable=offer.unavailable,
+        status=offer.status_after(status),
+        headers={**(headers or {}), **offer.headers},
+    )
 
 
 class NoticePages(Controller):
     include_in_schema = False
 
     @get("/campaigns/{slug:str}/notice", name="public_notice")
-    async def notice(self, request: Request, slug: FromPath[str]) -> Template:
+    async def notice(self, stores: NamedDependency[Stores], slug: FromPath[str]) -> Template:
         campaign = await public_campaign(slug)
         period = await notice_or_404(campaign)
-        await visits.count_visit(request.app.state.stores.state, campaign.id)
+        await visits.count_visit(stores.state, campaign.id)
         received, handled = await objections.counts(campaign.id)
         return Template(
             "results/notice.html",
@@ -199,7 +172,9 @@ class NoticePages(Controller):
         )
 
     @get("/campaigns/{slug:str}/notice/object", name="objection_form")
-    async def form(self, request: Request, slug: FromPath[str]) -> Template:
+    async def form(
+        self, request: Request, voting: NamedDependency[VotingService], slug: FromPath[str]
+    ) -> Template:
         campaign = await public_campaign(slug)
         period = await notice_or_404(campaign)
         if not period.open:
@@ -209,14 +184,20 @@ class NoticePages(Controller):
         chosen = request.query_params.get("candidate")
         if chosen and chosen.isdigit():
             values["candidate"] = chosen
-        return await form_with_challenge(request, campaign, period, values=values)
+        return await form_with_challenge(request, voting, campaign, period, values=values)
 
     @post(
         "/campaigns/{slug:str}/notice/object",
         name="objection_submit",
         request_max_body_size=OBJECTION_MAX_BODY,
     )
-    async def submit(self, request: Request, slug: FromPath[str]) -> Template:
+    async def submit(
+        self,
+        request: Request,
+        voting: NamedDependency[VotingService],
+        objection_guard: NamedDependency[ObjectionGuard],
+        slug: FromPath[str],
+    ) -> Template:
         campaign = await public_campaign(slug)
         period = await notice_or_404(campaign)
         if not period.open:
@@ -224,7 +205,7 @@ class NoticePages(Controller):
                 campaign, period, [], message=objections.NOT_OPEN, status=HTTP_403_FORBIDDEN
             )
         network = client_network(request)
-        retry_after = await guard_of(request).hit(network)
+        retry_after = await objection_guard.hit(network)
         if retry_after is not None:
             return form_page(
                 campaign,
@@ -255,20 +236,22 @@ class NoticePages(Controller):
         if not captcha_id or not answer:
             errors["captcha"] = "请输入图片中的验证码。"
         else:
-            problem = captcha_error(await service_of(request).captcha.check(captcha_id, answer))
+            problem = captcha_problem(await voting.captcha.check(captcha_id, answer))
             if problem:
                 errors["captcha"] = problem
         upload = form.get("evidence")
         if not errors and isinstance(upload, UploadFile) and upload.filename:
-            raw = await read_limited(upload, uploads.MAX_PDF_BYTES)
+            raw = await read_limited(upload, media.MAX_PDF_BYTES)
             try:
                 stored = await anyio.to_thread.run_sync(
                     store_evidence, raw, upload_directory(request)
                 )
-            except uploads.UploadRejected as exc:
+            except media.UploadRejected as exc:
                 errors["evidence"] = exc.message
             else:
-                return await self._record(request, campaign, period, values, data, stored, upload)
+                return await self._record(
+                    request, voting, campaign, period, values, data, stored, upload
+                )
         if errors or data is None:
             message = f"请修改以下 {len(errors)} 处问题后再提交。"
             if isinstance(upload, UploadFile) and upload.filename and "evidence" not in errors:
@@ -276,6 +259,7 @@ class NoticePages(Controller):
                 errors["evidence_again"] = "如需提交证据材料，请重新选择文件。"
             return await form_with_challenge(
                 request,
+                voting,
                 campaign,
                 period,
                 values=values,
@@ -283,11 +267,12 @@ class NoticePages(Controller):
                 message=message,
                 status=HTTP_400_BAD_REQUEST,
             )
-        return await self._record(request, campaign, period, values, data, "", None)
+        return await self._record(request, voting, campaign, period, values, data, "", None)
 
     async def _record(
         self,
         request: Request,
+        voting: VotingService,
         campaign: Campaign,
         period: NoticePeriod,
         values: dict[str, str],
@@ -305,13 +290,14 @@ class NoticePages(Controller):
                 network=client_network(request),
             )
         except ObjectionRefused as exc:
-            uploads.remove(upload_directory(request), stored)
+            media.remove(upload_directory(request), stored)
             if exc.code == "closed":
                 return form_page(
                     campaign, period, [], message=exc.message, status=HTTP_403_FORBIDDEN
                 )
             return await form_with_challenge(
                 request,
+                voting,
                 campaign,
                 period,
                 values=values,
@@ -320,7 +306,7 @@ class NoticePages(Controller):
                 status=HTTP_400_BAD_REQUEST,
             )
         except BaseException:
-            uploads.remove(upload_directory(request), stored)
+            media.remove(upload_directory(request), stored)
             raise
         return Template(
             "results/objection_receipt.html",

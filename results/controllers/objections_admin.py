@@ -13,12 +13,12 @@ from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.response import File, Redirect, Template
 
-from nominations.controllers.files import serve
 from portal.audit import Actor
 from portal.auth import requires
-from portal.controllers.staff import campaign_or_404
 from portal.errors import not_found
 from portal.tables import Phase, Role
+from portal.web.files import serve
+from portal.web.lookups import campaign_or_404
 from results import objections
 from results.objections import ObjectionRefused
 from results.services import ResultsRefused

@@ -16,8 +16,8 @@ from litestar.response import Redirect, Template
 from portal import campaigns as campaign_svc
 from portal.audit import Actor
 from portal.auth import requires
-from portal.controllers.staff import campaign_or_404
 from portal.tables import Phase, Role
+from portal.web.lookups import campaign_or_404
 from results import services as results
 from results.services import ResultsRefused
 

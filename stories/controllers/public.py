@@ -6,13 +6,15 @@ import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import File, Template
 
-from nominations.controllers.files import serve
-from nominations.markdown import render
 from portal.errors import not_found
+from portal.markdown import render
 from portal.origin import absolute_url
+from portal.stores import Stores
+from portal.web.files import serve
 from stories import feed, reading
 from stories.tables import Story, StoryKind
 
@@ -87,9 +89,11 @@ class StoryPages(Controller):
         )
 
     @get("/stories/{story_id:int}", name="story_page")
-    async def story(self, request: Request, story_id: FromPath[int]) -> Template:
+    async def story(
+        self, request: Request, stores: NamedDependency[Stores], story_id: FromPath[int]
+    ) -> Template:
         story = await public_story(story_id)
-        store = request.app.state.stores.state
+        store = stores.state
         await reading.count_view(store, story.id)
         bureau = await reading.bureau_of(story)
         page = f"/stories/{story.id}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import anyio.to_thread
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
@@ -13,15 +12,15 @@ from litestar.plugins.flash import flash
 from litestar.response import File, Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
-from nominations import uploads
-from nominations.controllers.common import files_of, read_limited, upload_directory
-from nominations.controllers.files import serve
-from nominations.markdown import render
+from portal import media
 from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.auth import requires
 from portal.errors import not_found
+from portal.markdown import render
 from portal.tables import AuditEntry, Bureau, Campaign, Phase, Role
+from portal.web.files import serve, upload_directory
+from portal.web.forms import stage_photo
 from stories import publishing, reading, services
 from stories.services import StoryError
 from stories.tables import Story, StoryKind, StoryStatus
@@ -57,20 +56,13 @@ def form_values(form: Any) -> dict[str, Any]:
 
 async def stage_cover(request: Request, form: Any) -> tuple[tuple[str, str] | None, str]:
     """Check and store the cover sent with a form; ``(names, "")`` or ``(None, error)``."""
-    covers = files_of(form, "cover")
-    if not covers:
-        return None, ""
-    data = await read_limited(covers[0], uploads.MAX_PHOTO_BYTES)
-    try:
-        names = await anyio.to_thread.run_sync(uploads.save_photo, data, upload_directory(request))
-    except uploads.UploadRejected as exc:
-        return None, f"封面图片：{exc.message}"
-    return names, ""
+    names, refused = await stage_photo(form, "cover", upload_directory(request))
+    return names, f"封面图片：{refused}" if refused else ""
 
 
 def discard(request: Request, cover: tuple[str, str] | None) -> None:
     if cover:
-        uploads.remove(upload_directory(request), *cover)
+        media.remove(upload_directory(request), *cover)
 
 
 async def campaign_choices(user: StaffUser) -> list[Campaign]:
@@ -288,7 +280,7 @@ class StoryAdmin(Controller):
             return await form_page(
                 request, values, exc.errors, story, slug, HTTP_400_BAD_REQUEST, exc.message
             )
-        uploads.remove(upload_directory(request), *replaced)
+        media.remove(upload_directory(request), *replaced)
         if values.get("action") == "submit":
             return await self._submit(request, actor, story)
         flash(request, "已保存。", "success")

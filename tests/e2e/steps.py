@@ -18,7 +18,7 @@ from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from portal.demo import DEMO_PASSWORD
-from tests.nominations.test_uploads import minimal_pdf
+from tests.portal.test_media import minimal_pdf
 
 ZONE = ZoneInfo("Asia/Shanghai")
 CONTACT_PHONE = "13912345678"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from nominations import fields, review, review_math, uploads
+from nominations import fields, review, review_math
 from nominations.demo.review import HARSH_REVIEWER, LENIENT_REVIEWER, RUBRIC_POINTS
 from nominations.tables import (
     HOLDS_PLACE,
@@ -23,6 +23,7 @@ from nominations.tables import (
     PanelMember,
     Status,
 )
+from portal import media
 from portal.cli import demo_steps
 from portal.demo import DEMO_CATEGORIES, DEMO_SLUG, demo_logins, load_demo
 from portal.tables import AuditEntry, Bureau, Campaign, Category, Role, Staff
@@ -125,7 +126,7 @@ def check_records(demo: dict) -> None:
 
 
 async def check_files_and_timeline(demo: dict) -> None:
-    directory = uploads.upload_dir(demo["var_dir"])
+    directory = media.upload_dir(demo["var_dir"])
     # One generated PDF per nomination that was ever submitted.
     documents = {d["nomination"]: d for d in await Document.select().run()}
     entries = Counter(
@@ -138,14 +139,14 @@ async def check_files_and_timeline(demo: dict) -> None:
             assert entries[(str(row["id"]), "nomination.create")] == 1
             continue
         for name in (row["photo"], row["thumbnail"]):
-            with Image.open(uploads.stored_path(directory, name)) as image:
+            with Image.open(media.stored_path(directory, name)) as image:
                 assert image.format == "JPEG"
         document = documents[row["id"]]
-        data = uploads.stored_path(directory, document["stored_name"]).read_bytes()
+        data = media.stored_path(directory, document["stored_name"]).read_bytes()
         assert len(data) == document["size"] and document["filename"].endswith(".pdf")
         assert_xref_points_at_objects(data)
         assert entries[(str(row["id"]), f"nomination.{row['status']}")] == 1
-    with Image.open(uploads.stored_path(directory, demo["rows"][0]["photo"])) as image:
+    with Image.open(media.stored_path(directory, demo["rows"][0]["photo"])) as image:
         assert image.size == (800, 600)
 
 
@@ -193,7 +194,7 @@ async def counts() -> tuple[int, ...]:
 
 
 async def test_loading_again_adds_nothing(demo: dict) -> None:
-    directory = uploads.upload_dir(demo["var_dir"])
+    directory = media.upload_dir(demo["var_dir"])
     files = sorted(p.name for p in directory.iterdir())
     before = await counts()
     scores = await Assignment.select(Assignment.id, Assignment.scores).order_by(Assignment.id).run()

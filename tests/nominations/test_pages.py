@@ -17,14 +17,15 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from nominations import excel, fields, services, uploads
+from nominations import excel, fields, services
 from nominations.tables import Document, Nomination, Status
+from portal import media
 from portal.accounts import load_staff
 from portal.tables import AuditEntry, Campaign, Category, Phase, Staff
 from tests.factories import actor_for
 from tests.helpers import csrf_token, login, post_form
 from tests.nominations.conftest import UNIT
-from tests.nominations.test_uploads import (
+from tests.portal.test_media import (
     encrypted_pdf,
     image_bytes,
     javascript_pdf,
@@ -108,10 +109,10 @@ async def nominate(
     clerk, category: Category, folder: Path, values: dict | None = None, **changes: Any
 ) -> Nomination:  # type: ignore[no-untyped-def]
     """A complete draft with a real photo and PDF in the app's upload folder."""
-    directory = uploads.upload_dir(folder.parent)
+    directory = media.upload_dir(folder.parent)
     files = services.Files(
-        photo=uploads.save_photo(jpeg(), directory),
-        documents=[(uploads.save_pdf(minimal_pdf(), directory), "推荐表.pdf", 500)],
+        photo=media.save_photo(jpeg(), directory),
+        documents=[(media.save_pdf(minimal_pdf(), directory), "推荐表.pdf", 500)],
     )
     data = {**(values or UNIT), **changes}
     return await services.create_draft(actor_for(clerk), clerk, category, data, files)
@@ -373,7 +374,7 @@ async def test_the_form_names_the_photo_bounds(client, clerks, category) -> None
     await login(client, "clerk")
     page = await client.get(f"/staff/nominations/new?category={category.id}")
     hint = re.search(r'<p class="help" id="h-photo">(.*?)</p>', page.text, re.S)
-    assert hint and f"不超过 5 MB、{uploads.PHOTO_PIXELS_TEXT}" in hint.group(1), page.text
+    assert hint and f"不超过 5 MB、{media.PHOTO_PIXELS_TEXT}" in hint.group(1), page.text
 
 
 async def test_refused_roles_upload_nothing(client, staff, category, folder) -> None:

@@ -31,8 +31,9 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from nominations import excel, review, services, uploads
+from nominations import excel, review, services
 from nominations.tables import Assignment, Criterion, Document, Nomination, PanelMember
+from portal import media
 from portal.accounts import load_staff
 from portal.audit import Actor
 from portal.db import get_engine
@@ -47,7 +48,7 @@ from stories.tables import Story, StoryCandidate
 from tests.factories import actor_for
 from tests.helpers import csrf_token, login
 from tests.nominations.conftest import UNIT
-from tests.nominations.test_uploads import minimal_pdf
+from tests.portal.test_media import minimal_pdf
 from voting.ledger import PendingVote, commit
 from voting.services import receipt_hash
 from voting.tables import Vote
@@ -583,7 +584,7 @@ class Scene:
             phone="13919001234",
             relation="同村村民",
             content="申报材料中的调解数量与实际不符。",
-            evidence=uploads.save_pdf(minimal_pdf(), self.directory),
+            evidence=media.save_pdf(minimal_pdf(), self.directory),
             evidence_name="证据.pdf",
         )
         await objection.save().run()
@@ -601,8 +602,8 @@ class Scene:
 
     async def _nominate(self, clerk, category_key: str, name: str) -> Nomination:  # type: ignore[no-untyped-def]
         files = services.Files(
-            photo=uploads.save_photo(photo_bytes(), self.directory),
-            documents=[(uploads.save_pdf(minimal_pdf(), self.directory), "推荐表.pdf", 400)],
+            photo=media.save_photo(photo_bytes(), self.directory),
+            documents=[(media.save_pdf(minimal_pdf(), self.directory), "推荐表.pdf", 400)],
         )
         return await services.create_draft(
             actor_for(clerk),
@@ -638,7 +639,7 @@ class Scene:
                 actor_for(clerk),
                 clerk,
                 {"kind": "case", "title": f"安定区{key}稿件", "body": "调解经过。\n\n调解结果。"},
-                uploads.save_photo(photo_bytes(), self.directory),
+                media.save_photo(photo_bytes(), self.directory),
             )
             if key != "draft":
                 await story_publishing.submit(actor_for(clerk), clerk, story)
@@ -928,7 +929,7 @@ async def draft_campaign(campaign: Campaign) -> Campaign:
 
 @pytest.fixture
 def upload_folder(settings) -> Path:  # type: ignore[no-untyped-def]
-    return uploads.upload_dir(settings.var_dir)
+    return media.upload_dir(settings.var_dir)
 
 
 @pytest.fixture

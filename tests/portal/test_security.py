@@ -21,8 +21,8 @@ import httpx
 import pytest
 from litestar import get
 
-from nominations import uploads
 from nominations.tables import Nomination
+from portal import media
 from portal.apidocs import REDOC_SCRIPT
 from portal.auth import SESSION_COOKIE, safe_next
 from portal.settings import Settings
@@ -195,7 +195,7 @@ async def campaign(staff: dict[str, str]) -> Campaign:
 
 @pytest.fixture
 def scene(staff: dict[str, str], settings) -> roles.Scene:  # type: ignore[no-untyped-def]
-    return roles.Scene(staff, uploads.upload_dir(settings.var_dir))
+    return roles.Scene(staff, media.upload_dir(settings.var_dir))
 
 
 @pytest.mark.parametrize("role", ["anonymous", "city_admin"])
@@ -675,7 +675,7 @@ def padded(head: bytes, size: int) -> bytes:
     return head + b"\0" * (size - len(head))
 
 
-FIVE_MB, TEN_MB = uploads.MAX_PHOTO_BYTES, uploads.MAX_PDF_BYTES
+FIVE_MB, TEN_MB = media.MAX_PHOTO_BYTES, media.MAX_PDF_BYTES
 BIG_PHOTO = padded(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", FIVE_MB + 1)
 BIG_PDF = padded(b"%PDF-1.4\n", TEN_MB + 1)
 
@@ -758,7 +758,7 @@ ROW = ("name", "content", "status", "message")
 
 
 async def assert_refused_and_nothing_kept(settings, send, status: int, message: str) -> None:  # type: ignore[no-untyped-def]
-    folder = uploads.upload_dir(settings.var_dir)
+    folder = media.upload_dir(settings.var_dir)
     before = (upload_files(folder), await counts())
     response = await send()
     assert response.status_code == status, response.text[:300]

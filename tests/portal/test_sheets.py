@@ -19,8 +19,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from nominations.tables import Assignment, Criterion, Nomination
-from nominations.uploads import upload_dir
 from portal import sheets
+from portal.media import upload_dir
 from portal.tables import Campaign, Category, Phase, Staff
 from tests.helpers import login
 from tests.results.test_honours import SLUG, SPECS, build

@@ -19,8 +19,9 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from nominations import review, services, uploads
+from nominations import review, services
 from nominations.tables import Assignment
+from portal import media
 from portal.accounts import create_staff, load_staff
 from portal.campaigns import get_campaign
 from portal.tables import Campaign, Category, CategoryKind, Phase, Staff
@@ -31,7 +32,7 @@ from results.services import Row
 from tests.factories import actor_for
 from tests.helpers import PASSWORD
 from tests.nominations.conftest import UNIT
-from tests.nominations.test_uploads import minimal_pdf
+from tests.portal.test_media import minimal_pdf
 from voting.ledger import PendingVote, commit
 from voting.services import receipt_hash
 
@@ -184,8 +185,8 @@ async def build(folder, stage: Phase) -> HonoursScene:  # type: ignore[no-untype
         else:
             data = {**UNIT, "name": spec.name, "township": spec.place}
         files = services.Files(
-            photo=uploads.save_photo(photo_bytes(), folder),
-            documents=[(uploads.save_pdf(minimal_pdf(), folder), "推荐表.pdf", 400)],
+            photo=media.save_photo(photo_bytes(), folder),
+            documents=[(media.save_pdf(minimal_pdf(), folder), "推荐表.pdf", 400)],
         )
         draft = await services.create_draft(actor_for(clerk), clerk, category, data, files)
         await services.submit(actor_for(clerk), clerk, await services.load(clerk, draft.id))
@@ -262,7 +263,7 @@ async def _user(username: str):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def honours_folder(settings):  # type: ignore[no-untyped-def]
     """The app's upload folder (the test settings' own var dir)."""
-    return uploads.upload_dir(settings.var_dir)
+    return media.upload_dir(settings.var_dir)
 
 
 @pytest.fixture

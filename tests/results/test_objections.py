@@ -12,7 +12,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from nominations import uploads
+from portal import media
 from portal.audit import Actor
 from portal.campaigns import get_campaign
 from portal.tables import AuditEntry, Campaign, Phase
@@ -20,7 +20,7 @@ from results import objections
 from results import services as results
 from results.tables import Objection, Standing, Tally
 from tests.helpers import csrf_token, login, post_form
-from tests.nominations.test_uploads import (
+from tests.portal.test_media import (
     encrypted_pdf,
     javascript_pdf,
     minimal_pdf,
@@ -51,7 +51,7 @@ async def notice(client: httpx.AsyncClient, notice_scene):  # type: ignore[no-un
 
 @pytest.fixture
 def upload_folder(settings) -> object:  # type: ignore[no-untyped-def]
-    return uploads.upload_dir(settings.var_dir)
+    return media.upload_dir(settings.var_dir)
 
 
 def files_in(folder) -> list[str]:  # type: ignore[no-untyped-def]

@@ -112,10 +112,10 @@ def own_redis() -> Iterator[services.Service]:
 async def test_redis_outage_refuses_votes_keeps_pages_and_voting_resumes(
     db, settings, staff, voting_campaign, own_redis
 ) -> None:
-    from nominations import uploads
+    from portal import media
     from portal.app import create_app
 
-    await build_honours(uploads.upload_dir(settings.var_dir), Phase.published)
+    await build_honours(media.upload_dir(settings.var_dir), Phase.published)
     mediators = voting_campaign["candidates"]["mediator"]
     stores = redis_stores(own_redis.url, "faults")
     app = create_app(settings, stores=stores)

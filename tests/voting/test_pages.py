@@ -13,7 +13,6 @@ import httpx
 import pytest
 from PIL import Image
 
-from nominations.controllers.public import voting_state
 from nominations.tables import Nomination
 from portal.errors import RateLimited
 from portal.phases import voting_has_closed
@@ -23,6 +22,7 @@ from tests.helpers import csrf_token
 from tests.voting.conftest import SLUG, TEST_ANSWER, make_voting_campaign, vote
 from voting.controllers import pages
 from voting.services import VotingRules, receipt_hash
+from voting.state import voting_state
 from voting.tables import Vote
 
 pytestmark = pytest.mark.usefixtures("bureaus")

@@ -10,9 +10,9 @@ from litestar.datastructures import Cookie
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
-from portal.controllers.api import ApiOperation, error_responses
 from portal.errors import DomainError, Unavailable, as_http, not_found
 from portal.network import client_network
+from portal.web.api import ApiOperation, error_responses
 from voting.services import (
     MAX_IDEMPOTENCY_KEY,
     Ballot,

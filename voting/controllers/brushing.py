@@ -22,9 +22,9 @@ from litestar.response import Redirect, Template
 
 from portal.audit import Actor
 from portal.auth import requires
-from portal.controllers.staff import campaign_or_404
 from portal.errors import not_found
 from portal.tables import Campaign, Role
+from portal.web.lookups import campaign_or_404
 from voting import moderation
 from voting.brushing import RULE_LABELS
 from voting.moderation import ModerationError, Selection, Tally

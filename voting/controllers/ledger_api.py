@@ -8,9 +8,10 @@ from litestar.openapi.spec import Example
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from portal.controllers.api import ApiOperation, error_responses, public_campaign
 from portal.errors import not_found
 from portal.phases import voting_has_closed
+from portal.web.api import ApiOperation, error_responses
+from portal.web.lookups import public_campaign
 from voting.controllers.api import voting
 from voting.ledger import GENESIS, chain_link
 from voting.ledger_csv import CSV_HEADER, ledger_csv

@@ -9,12 +9,10 @@ the browser can; without it, each link leads to the form here.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import io
 import secrets
-import time
 from functools import lru_cache
 from typing import Any
 
@@ -30,27 +28,20 @@ from litestar.status_codes import (
     HTTP_304_NOT_MODIFIED,
     HTTP_400_BAD_REQUEST,
     HTTP_403_FORBIDDEN,
-    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from nominations.controllers.public import (
-    VotingState,
-    counts_public,
+from nominations.candidates import (
     load_candidate,
     organisation,
     photo_url,
     public_candidate,
-    public_counts,
     shortlisted,
-    voting_state,
 )
 from portal import visits
 from portal.campaigns import categories_of
-from portal.controllers.api import public_campaign
 from portal.errors import (
     DomainError,
     NotFound,
-    RateLimited,
     not_found,
     retry_headers,
     status_of,
@@ -59,14 +50,14 @@ from portal.network import client_network
 from portal.origin import absolute_url
 from portal.pagecache import TtlCache, cached_page
 from portal.tables import Bureau, BureauLevel, Campaign
+from portal.web.lookups import public_campaign
 from voting.captcha import LIFETIME
+from voting.challenge import offer_challenge
 from voting.controllers.api import NO_STORE, voter_cookie
 from voting.services import Ballot, CastVote, VotingService, status_totals
+from voting.state import VotingState, counts_public, public_counts, voting_state
 from voting.tables import VoteStatus
 
-# How long the form waits for a challenge when the pool is momentarily empty: a person
-# would rather wait a second than see an error page.
-POOL_WAIT = 3.0
 QR_MAX_AGE = 86400
 MAX_QUERY = 50
 # Refusals after which another attempt at this candidate today is pointless.
@@ -90,23 +81,6 @@ async def cached_totals(request: Request, campaign_id: int) -> dict[str, int]:
     ``vote_totals`` cache for a few seconds."""
     cache: TtlCache[int, dict[str, int]] = request.app.state.vote_totals
     return await cache.get_or_load(campaign_id, lambda: status_totals(campaign_id))
-
-
-async def issue_challenge(service: VotingService) -> dict[str, Any] | None:
-    """A fresh CAPTCHA for the form, waiting briefly for the pool; ``None`` if it stays empty."""
-    deadline = time.monotonic() + POOL_WAIT
-    while True:
-        challenge = await service.captcha.issue()
-        if challenge is not None:
-            return {
-                "captcha_id": challenge.captcha_id,
-                "image_url": challenge.image_url,
-                "audio_url": challenge.audio_url,
-                "minutes": max(1, challenge.expires_in // 60),
-            }
-        if time.monotonic() >= deadline:
-            return None
-        await asyncio.sleep(0.1)
 
 
 def form_page(
@@ -154,42 +128,20 @@ async def form_with_challenge(
     headers: dict[str, str] | None = None,
 ) -> Template:
     """The form with a new CAPTCHA; when none can be had, say so (503 on a fresh form)."""
-    service = service_of(request)
-    try:
-        await service.limit_captcha(client_network(request))
-    except RateLimited as exc:
-        return form_page(
-            campaign,
-            candidate,
-            state,
-            message=exc.message,
-            unavailable="rate",
-            status=status_of(exc),
-            cookies=cookies,
-            headers={**(headers or {}), **retry_headers(exc)},
-        )
-    challenge = await issue_challenge(service)
-    if challenge is None:
-        return form_page(
-            campaign,
-            candidate,
-            state,
-            message=message,
-            unavailable="pool",
-            # A refusal keeps its own status; a fresh form that cannot be shown is a 503.
-            status=status if status != HTTP_200_OK else HTTP_503_SERVICE_UNAVAILABLE,
-            cookies=cookies,
-            headers={**(headers or {}), "Retry-After": "5"},
-        )
+    offer = await offer_challenge(service_of(request), client_network(request))
+    if offer.unavailable == "rate":
+        # The limit's own words and status: another attempt now would be refused too.
+        message, status = offer.message, offer.status
     return form_page(
         campaign,
         candidate,
         state,
-        challenge=challenge,
+        challenge=offer.challenge,
         message=message,
-        status=status,
+        unavailable=offer.unavailable,
+        status=offer.status_after(status),
         cookies=cookies,
-        headers=headers,
+        headers={**(headers or {}), **offer.headers},
     )
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from markupsafe import Markup
 
-from nominations.markdown import render
+from portal.markdown import render
 
 
 def hrefs(html: str) -> list[str]:

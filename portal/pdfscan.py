@@ -16,7 +16,7 @@ from what a PDF reader finds.
 
 Parsing a hostile file can cost seconds of CPU (pypdf takes ~10 s over one 9 MB array)
 and much memory, so ``check`` hands each PDF to a child process (``python -m
-nominations.pdfscan``, started on first use and kept), one at a time: its address space
+portal.pdfscan``, started on first use and kept), one at a time: its address space
 is capped at 1 GiB, and each PDF gets a CPU budget past which the kernel ends the child
 (``RLIMIT_CPU``, then SIGKILL). A child that ends, or is still busy after
 ``wait_seconds``, gives the verdict ``complex``; the next check starts a new one.

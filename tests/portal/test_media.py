@@ -15,8 +15,8 @@ import pytest
 from PIL import ExifTags, Image, ImageCms
 from pypdf import PdfWriter
 
-from nominations import pdfscan, uploads
-from nominations.uploads import UploadRejected
+from portal import media, pdfscan
+from portal.media import UploadRejected
 
 ACCEPTS_PHOTOS = "只接受 JPEG、PNG 或 WebP 格式的照片，且不超过 5 MB。"
 ACCEPTS_PDFS = "只接受 PDF 格式的文件，且不超过 10 MB。"
@@ -24,7 +24,7 @@ ACCEPTS_PDFS = "只接受 PDF 格式的文件，且不超过 10 MB。"
 
 @pytest.fixture
 def directory(tmp_path: Path) -> Path:
-    return uploads.upload_dir(tmp_path / "var")
+    return media.upload_dir(tmp_path / "var")
 
 
 def image_bytes(fmt: str, size: tuple[int, int] = (640, 480), mode: str = "RGB", **save) -> bytes:
@@ -154,7 +154,7 @@ def listing(directory: Path) -> list[str]:
 
 
 def open_stored(directory: Path, name: str) -> Image.Image:
-    image = Image.open(uploads.stored_path(directory, name))
+    image = Image.open(media.stored_path(directory, name))
     image.load()
     return image
 
@@ -171,11 +171,11 @@ def assert_no_metadata(image: Image.Image) -> None:
 
 
 def test_upload_dir_is_created_owner_only(tmp_path: Path) -> None:
-    path = uploads.upload_dir(tmp_path / "var")
+    path = media.upload_dir(tmp_path / "var")
     assert path == tmp_path / "var" / "uploads"
     assert path.is_dir()
     assert path.stat().st_mode & 0o777 == 0o700
-    assert uploads.upload_dir(tmp_path / "var") == path  # again: no error
+    assert media.upload_dir(tmp_path / "var") == path  # again: no error
 
 
 # -- photos accepted ------------------------------------------------------------------
@@ -196,7 +196,7 @@ def test_jpeg_loses_exif_gps_and_icc_and_gets_a_thumbnail(directory: Path) -> No
     assert source.getexif().get_ifd(ExifTags.IFD.GPSInfo)
     assert "icc_profile" in source.info and "comment" in source.info
 
-    photo_name, thumb_name = uploads.save_photo(data, directory)
+    photo_name, thumb_name = media.save_photo(data, directory)
 
     assert re.fullmatch(r"photo-[0-9a-f]{32}\.jpg", photo_name)
     assert thumb_name == photo_name.removesuffix(".jpg") + "-thumb.jpg"
@@ -204,21 +204,21 @@ def test_jpeg_loses_exif_gps_and_icc_and_gets_a_thumbnail(directory: Path) -> No
     photo = open_stored(directory, photo_name)
     assert_no_metadata(photo)
     assert photo.size == (800, 600)
-    assert b"PhoneCo" not in uploads.stored_path(directory, photo_name).read_bytes()
+    assert b"PhoneCo" not in media.stored_path(directory, photo_name).read_bytes()
     thumb = open_stored(directory, thumb_name)
     assert_no_metadata(thumb)
     assert thumb.size == (480, 360)
     for name in (photo_name, thumb_name):
-        mode = uploads.stored_path(directory, name).stat().st_mode & 0o777
+        mode = media.stored_path(directory, name).stat().st_mode & 0o777
         assert mode in {0o600, 0o640}
-        assert uploads.media_type(name) == "image/jpeg"
+        assert media.media_type(name) == "image/jpeg"
 
 
 @pytest.mark.parametrize(
     ("fmt", "mode"), [("PNG", "RGB"), ("PNG", "RGBA"), ("PNG", "P"), ("WEBP", "RGB")]
 )
 def test_png_and_webp_are_accepted_and_stored_as_jpeg(directory: Path, fmt: str, mode: str) -> None:
-    photo_name, thumb_name = uploads.save_photo(image_bytes(fmt, (600, 800), mode), directory)
+    photo_name, thumb_name = media.save_photo(image_bytes(fmt, (600, 800), mode), directory)
     photo = open_stored(directory, photo_name)
     assert_no_metadata(photo)
     assert photo.size == (600, 800)
@@ -226,7 +226,7 @@ def test_png_and_webp_are_accepted_and_stored_as_jpeg(directory: Path, fmt: str,
 
 
 def test_large_photo_is_downscaled_to_1600_on_the_long_side(directory: Path) -> None:
-    photo_name, thumb_name = uploads.save_photo(image_bytes("JPEG", (3200, 1800)), directory)
+    photo_name, thumb_name = media.save_photo(image_bytes("JPEG", (3200, 1800)), directory)
     assert open_stored(directory, photo_name).size == (1600, 900)
     assert open_stored(directory, thumb_name).size == (480, 270)
 
@@ -234,7 +234,7 @@ def test_large_photo_is_downscaled_to_1600_on_the_long_side(directory: Path) -> 
 def test_exif_orientation_is_applied(directory: Path) -> None:
     # Orientation 6: the stored pixels must be turned 90° clockwise to be upright, so
     # the red left half ends up on top.
-    photo_name, _ = uploads.save_photo(two_colour_jpeg(6), directory)
+    photo_name, _ = media.save_photo(two_colour_jpeg(6), directory)
     photo = open_stored(directory, photo_name)
     assert photo.size == (100, 200)
     top, bottom = photo.getpixel((50, 40)), photo.getpixel((50, 160))
@@ -247,7 +247,7 @@ def test_exif_orientation_is_applied(directory: Path) -> None:
 
 def refuse_photo(data: bytes, directory: Path) -> UploadRejected:
     with pytest.raises(UploadRejected) as caught:
-        uploads.save_photo(data, directory)
+        media.save_photo(data, directory)
     assert listing(directory) == []
     assert caught.value.message == str(caught.value)
     assert caught.value.message.endswith(ACCEPTS_PHOTOS)
@@ -313,7 +313,7 @@ def test_pixel_bound_holds_where_warnings_are_errors(directory: Path) -> None:
 
 
 def test_a_24_megapixel_phone_photo_is_within_the_bound(directory: Path) -> None:
-    photo_name, _ = uploads.save_photo(image_bytes("JPEG", (5712, 4284), quality=50), directory)
+    photo_name, _ = media.save_photo(image_bytes("JPEG", (5712, 4284), quality=50), directory)
     assert open_stored(directory, photo_name).size == (1600, 1200)
 
 
@@ -330,8 +330,8 @@ def test_photo_over_5_mb_is_refused_before_decoding(directory: Path) -> None:
 
 def test_image_with_script_appended_is_stored_without_it(directory: Path) -> None:
     data = image_bytes("JPEG", (320, 240)) + b"<script>alert(1)</script>"
-    photo_name, _ = uploads.save_photo(data, directory)
-    assert b"<script>" not in uploads.stored_path(directory, photo_name).read_bytes()
+    photo_name, _ = media.save_photo(data, directory)
+    assert b"<script>" not in media.stored_path(directory, photo_name).read_bytes()
 
 
 # -- PDFs -----------------------------------------------------------------------------
@@ -339,22 +339,22 @@ def test_image_with_script_appended_is_stored_without_it(directory: Path) -> Non
 
 def test_minimal_pdf_is_stored_unchanged(directory: Path) -> None:
     data = minimal_pdf()
-    name = uploads.save_pdf(data, directory)
+    name = media.save_pdf(data, directory)
     assert re.fullmatch(r"doc-[0-9a-f]{32}\.pdf", name)
     assert listing(directory) == [name]
-    path = uploads.stored_path(directory, name)
+    path = media.stored_path(directory, name)
     assert path.read_bytes() == data
     assert path.stat().st_mode & 0o777 in {0o600, 0o640}
-    assert uploads.media_type(name) == "application/pdf"
+    assert media.media_type(name) == "application/pdf"
 
 
 def test_pdf_2_0_is_accepted(directory: Path) -> None:
-    assert uploads.save_pdf(minimal_pdf().replace(b"%PDF-1.7", b"%PDF-2.0", 1), directory)
+    assert media.save_pdf(minimal_pdf().replace(b"%PDF-1.7", b"%PDF-2.0", 1), directory)
 
 
 def refuse_pdf(data: bytes, directory: Path) -> UploadRejected:
     with pytest.raises(UploadRejected) as caught:
-        uploads.save_pdf(data, directory)
+        media.save_pdf(data, directory)
     assert listing(directory) == []
     assert caught.value.message.endswith(ACCEPTS_PDFS)
     return caught.value
@@ -462,7 +462,7 @@ def test_javascript_inside_a_compressed_object_stream_is_refused(directory: Path
     data = object_stream_pdf(JS)
     assert b"JavaScript" not in data  # only found by reading the stream
     assert refuse_pdf(data, directory).reason == "active"
-    assert uploads.save_pdf(object_stream_pdf(b"<< /Producer (scanner) >>"), directory)
+    assert media.save_pdf(object_stream_pdf(b"<< /Producer (scanner) >>"), directory)
 
 
 def test_pdf_with_web_and_mail_links_opening_at_its_page_is_accepted(directory: Path) -> None:
@@ -474,8 +474,8 @@ def test_pdf_with_web_and_mail_links_opening_at_its_page_is_accepted(directory: 
             LINK % b"<< /S /URI /URI (mailto:office@example.com) >>",
         ),
     )
-    name = uploads.save_pdf(data, directory)
-    assert uploads.stored_path(directory, name).read_bytes() == data
+    name = media.save_pdf(data, directory)
+    assert media.stored_path(directory, name).read_bytes() == data
 
 
 @pytest.mark.parametrize(
@@ -524,21 +524,21 @@ def test_pdf_that_costs_too_much_to_read_is_refused(directory: Path, monkeypatch
     # One 8 MB array of arrays: pypdf needs ~10 s of CPU to read it.
     row = b"[" + b" ".join([b"1"] * 4000) + b"]"
     data = one_page_pdf(b" /Extra [%s]" % b" ".join([row] * 1000))
-    monkeypatch.setattr(uploads, "PDF_CHECK_CPU_SECONDS", 1)
+    monkeypatch.setattr(media, "PDF_CHECK_CPU_SECONDS", 1)
     rejected = refuse_pdf(data, directory)
     assert rejected.reason == "complex"
     assert "结构过于复杂" in rejected.message
     # The checking process was ended; the next PDF gets a new one.
-    assert uploads.save_pdf(minimal_pdf(), directory)
+    assert media.save_pdf(minimal_pdf(), directory)
 
 
 def test_a_checking_process_that_died_is_replaced(directory: Path) -> None:
-    uploads.save_pdf(minimal_pdf(), directory)
+    media.save_pdf(minimal_pdf(), directory)
     child = pdfscan._child
     assert child is not None
     child.kill()
     child.wait()
-    assert uploads.save_pdf(minimal_pdf(), directory)
+    assert media.save_pdf(minimal_pdf(), directory)
     assert pdfscan._child is not None and pdfscan._child.pid != child.pid
 
 
@@ -548,7 +548,7 @@ def test_a_checking_process_that_fails_by_itself_is_an_error(directory: Path, mo
     monkeypatch.setattr(pdfscan, "_child", None)
     monkeypatch.setattr(pdfscan, "_COMMAND", ["/bin/false"])
     with pytest.raises(RuntimeError, match="exit status 1"):
-        uploads.save_pdf(minimal_pdf(), directory)
+        media.save_pdf(minimal_pdf(), directory)
     assert listing(directory) == []
 
 
@@ -571,27 +571,27 @@ def test_a_checking_process_that_fails_by_itself_is_an_error(directory: Path, mo
 def test_stored_path_refuses_unknown_names(directory: Path, name: str) -> None:
     (directory.parent / "secret_key").write_text("x")
     with pytest.raises(FileNotFoundError):
-        uploads.stored_path(directory, name)
+        media.stored_path(directory, name)
 
 
 def test_stored_path_does_not_serve_temporary_files(directory: Path) -> None:
     (directory / ".upload-abc.tmp").write_bytes(b"x")
     with pytest.raises(FileNotFoundError):
-        uploads.stored_path(directory, ".upload-abc.tmp")
+        media.stored_path(directory, ".upload-abc.tmp")
 
 
 def test_media_type_of_other_names() -> None:
-    assert uploads.media_type("x.png") == "image/png"
-    assert uploads.media_type("x.webp") == "image/webp"
-    assert uploads.media_type("x.exe") == "application/octet-stream"
+    assert media.media_type("x.png") == "image/png"
+    assert media.media_type("x.webp") == "image/webp"
+    assert media.media_type("x.exe") == "application/octet-stream"
 
 
 def test_remove_is_best_effort_and_only_touches_stored_names(directory: Path) -> None:
-    photo_name, thumb_name = uploads.save_photo(image_bytes("PNG", (64, 64)), directory)
-    pdf_name = uploads.save_pdf(minimal_pdf(), directory)
+    photo_name, thumb_name = media.save_photo(image_bytes("PNG", (64, 64)), directory)
+    pdf_name = media.save_pdf(minimal_pdf(), directory)
     keep = directory.parent / "secret_key"
     keep.write_text("x")
-    uploads.remove(directory, photo_name, thumb_name, "", "../secret_key", pdf_name, pdf_name)
+    media.remove(directory, photo_name, thumb_name, "", "../secret_key", pdf_name, pdf_name)
     assert listing(directory) == []
     assert keep.exists()
 
@@ -599,13 +599,13 @@ def test_remove_is_best_effort_and_only_touches_stored_names(directory: Path) ->
 def test_transparent_png_is_flattened_on_white(directory: Path) -> None:
     out = io.BytesIO()
     Image.new("RGBA", (64, 64), (255, 0, 0, 0)).save(out, "PNG")
-    photo_name, _ = uploads.save_photo(out.getvalue(), directory)
+    photo_name, _ = media.save_photo(out.getvalue(), directory)
     assert min(open_stored(directory, photo_name).getpixel((32, 32))) > 245
 
 
 def test_16_bit_greyscale_png_keeps_its_tones(directory: Path) -> None:
     out = io.BytesIO()
     Image.new("I;16", (64, 64), 32768).save(out, "PNG")
-    photo_name, _ = uploads.save_photo(out.getvalue(), directory)
+    photo_name, _ = media.save_photo(out.getvalue(), directory)
     red, green, blue = open_stored(directory, photo_name).getpixel((32, 32))
     assert 120 < red < 136 and red == green == blue

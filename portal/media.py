@@ -6,7 +6,7 @@ passes. Photos are decoded by Pillow and re-encoded as plain JPEG, so nothing th
 uploader put in the file — EXIF with GPS, comments, ICC or XMP data, a script appended
 after the image — is ever served. PDFs are kept byte for byte after a header and
 trailer check and a content check by pypdf in a bounded child process
-(``nominations.pdfscan``: no scripts, launch actions, embedded files or encryption);
+(``portal.pdfscan``: no scripts, launch actions, embedded files or encryption);
 serve them with ``Content-Disposition: attachment`` and ``nosniff``.
 
 Stored names are random and follow one pattern (``photo-<hex>.jpg``,
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from nominations import pdfscan
+from portal import pdfscan
 from portal.errors import Invalid
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def save_pdf(data: bytes, directory: Path) -> str:
 
     Accepted: at most 10 MB, starting with a ``%PDF-1.x`` or ``%PDF-2.x`` header at
     byte 0, ending with the ``startxref … %%EOF`` trailer within its last 1 KB, and
-    passing ``nominations.pdfscan``: readable by pypdf without repair, not encrypted,
+    passing ``portal.pdfscan``: readable by pypdf without repair, not encrypted,
     and without scripts, launch actions or embedded files. Raises ``UploadRejected``
     otherwise (a ZIP, an HTML page, a cut-off download, a PDF that runs JavaScript).
     """

@@ -1,0 +1,1 @@
+"""Web helpers every app's controllers share: API documentation, lookups, forms, files."""

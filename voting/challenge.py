@@ -1,0 +1,77 @@
+"""The CAPTCHA that guards a public form (a vote, an objection): one flow for both.
+
+``offer_challenge`` draws a fresh challenge for the form, or says why there is none: the
+network asked for too many (``rate``), or the pool stays empty for a moment (``pool``).
+``captcha_problem`` turns a checked answer into what the form says of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+
+from portal.errors import RateLimited, retry_headers, status_of
+from voting.captcha import Outcome
+from voting.services import VotingService
+
+# How long a form waits for a challenge when the pool is momentarily empty: a person
+# would rather wait a second than see an error page.
+POOL_WAIT = 3.0
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A challenge for the form, or why there is none (with the answer's status and
+    headers for a fresh form)."""
+
+    challenge: dict[str, Any] | None
+    unavailable: str = ""  # "rate" or "pool" when there is no challenge
+    message: str = ""  # the rate limit's words
+    status: int = HTTP_200_OK
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def status_after(self, status: int) -> int:
+        """The form's status: a refusal keeps its own, a fresh form takes the offer's."""
+        return status if status != HTTP_200_OK else self.status
+
+
+async def issue_challenge(service: VotingService) -> dict[str, Any] | None:
+    """A fresh CAPTCHA for a form, waiting briefly for the pool; ``None`` if it stays empty."""
+    deadline = time.monotonic() + POOL_WAIT
+    while True:
+        challenge = await service.captcha.issue()
+        if challenge is not None:
+            return {
+                "captcha_id": challenge.captcha_id,
+                "image_url": challenge.image_url,
+                "audio_url": challenge.audio_url,
+                "minutes": max(1, challenge.expires_in // 60),
+            }
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(0.1)
+
+
+async def offer_challenge(service: VotingService, network: str) -> Offer:
+    """A challenge for a form shown to ``network``, within its CAPTCHA rate limit."""
+    try:
+        await service.limit_captcha(network)
+    except RateLimited as exc:
+        return Offer(None, "rate", exc.message, status_of(exc), retry_headers(exc))
+    challenge = await issue_challenge(service)
+    if challenge is None:
+        return Offer(None, "pool", "", HTTP_503_SERVICE_UNAVAILABLE, {"Retry-After": "5"})
+    return Offer(challenge)
+
+
+def captcha_problem(outcome: Outcome) -> str | None:
+    """What the form says of a wrong answer (None when it was right)."""
+    if outcome is Outcome.correct:
+        return None
+    if outcome is Outcome.expired:
+        return "验证码已过期，请输入新的验证码。"
+    return "验证码错误或已使用，请输入新的验证码。"
