@@ -20,6 +20,7 @@ from portal.tables import PHASE_ORDER, Campaign, Category, Phase
 from tests.conftest import FORGED_HOST, PUBLIC_URL
 from tests.helpers import csrf_token
 from tests.voting.conftest import SLUG, TEST_ANSWER, make_voting_campaign, vote
+from voting import challenge
 from voting.controllers import pages
 from voting.services import VotingRules, receipt_hash
 from voting.state import voting_state
@@ -214,7 +215,7 @@ async def test_an_empty_pool_is_a_friendly_503(client, voting_campaign, monkeypa
     async def empty() -> None:
         return None
 
-    monkeypatch.setattr(pages, "POOL_WAIT", 0.2)
+    monkeypatch.setattr(challenge, "POOL_WAIT", 0.2)
     monkeypatch.setattr(client.app.state.voting.captcha, "issue", empty)
     candidate = voting_campaign["candidates"]["judicial-office"][0]
     response = await client.get(form_url(candidate))

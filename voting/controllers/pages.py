@@ -220,7 +220,9 @@ class VotePages(Controller):
         for row in shown:
             row["organisation"] = organisation(row)
             row["thumb_url"] = photo_url(row, "thumbnail")
-        counts = await public_counts(request, campaign, [current] if current else [], shown)
+        counts = await public_counts(
+            service_of(request), campaign, [current] if current else [], shown
+        )
         return Template(
             "voting/vote.html",
             context={
