@@ -67,9 +67,7 @@ class PortalPlugin(AppPlugin):
         app_config.route_handlers.extend(
             [
                 *ROUTES,
-                create_static_files_router(
-                    path="/static", directories=[STATIC_DIR], name="static"
-                ),
+                create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
             ]
         )
         app_config.lifespan.insert(0, lifespan)
