@@ -96,7 +96,6 @@ class PortalPlugin(AppPlugin):
         app_config.dependencies.update(
             {
                 "actor": Provide(actor_of, sync_to_thread=False),
-                "settings": provide(settings),
                 "stores": provide(stores),
                 "extensions": provide(state["extensions"]),
                 "login_guard": provide(state["login_guard"]),

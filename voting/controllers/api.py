@@ -7,6 +7,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -67,13 +68,8 @@ IdempotencyKey = Annotated[
 ]
 
 
-def voting(request: Request) -> VotingService:
-    return request.app.state.voting
-
-
-def voter_cookie(request: Request) -> tuple[str, Cookie | None]:
+def voter_cookie(request: Request, service: VotingService) -> tuple[str, Cookie | None]:
     """The voter's signed cookie value, and the cookie to set when it is new."""
-    service = voting(request)
     value = service.check_voter_cookie(request.cookies.get(VOTER_COOKIE))
     if value is not None:
         return value, None
@@ -113,10 +109,11 @@ class CaptchaApi(Controller):
             (503, "No challenge ready or the store is down; retry"),
         ),
     )
-    async def create(self, request: Request) -> Response[CaptchaChallenge]:
-        service = voting(request)
-        await service.limit_captcha(client_network(request))
-        challenge = await service.captcha.issue()
+    async def create(
+        self, request: Request, voting: NamedDependency[VotingService]
+    ) -> Response[CaptchaChallenge]:
+        await voting.limit_captcha(client_network(request))
+        challenge = await voting.captcha.issue()
         if challenge is None:
             raise Unavailable("验证码暂时发放完毕，请几秒后再试。", retry_after=2)
         return Response(
@@ -140,8 +137,10 @@ class CaptchaApi(Controller):
             (400, "Invalid request"), (404, "Unknown, used or expired challenge")
         ),
     )
-    async def image(self, request: Request, captcha_id: FromPath[str]) -> Response[bytes]:
-        return challenge_media(await voting(request).captcha.image(captcha_id), "image/png")
+    async def image(
+        self, voting: NamedDependency[VotingService], captcha_id: FromPath[str]
+    ) -> Response[bytes]:
+        return challenge_media(await voting.captcha.image(captcha_id), "image/png")
 
     @get(
         "/{captcha_id:str}/audio.wav",
@@ -153,8 +152,10 @@ class CaptchaApi(Controller):
             (400, "Invalid request"), (404, "Unknown, used or expired challenge")
         ),
     )
-    async def audio(self, request: Request, captcha_id: FromPath[str]) -> Response[bytes]:
-        return challenge_media(await voting(request).captcha.audio(captcha_id), "audio/wav")
+    async def audio(
+        self, voting: NamedDependency[VotingService], captcha_id: FromPath[str]
+    ) -> Response[bytes]:
+        return challenge_media(await voting.captcha.audio(captcha_id), "audio/wav")
 
 
 class VoteApi(Controller):
@@ -182,11 +183,12 @@ class VoteApi(Controller):
     async def cast(
         self,
         request: Request,
+        voting: NamedDependency[VotingService],
         slug: FromPath[str],
         data: JSONBody[VoteRequest],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[VoteAccepted]:
-        cookie_value, new_cookie = voter_cookie(request)
+        cookie_value, new_cookie = voter_cookie(request, voting)
         ballot = Ballot(
             slug=slug,
             candidate_id=data.candidate_id,
@@ -198,7 +200,7 @@ class VoteApi(Controller):
             idempotency_key=idempotency_key,
         )
         try:
-            vote = await voting(request).cast(ballot)
+            vote = await voting.cast(ballot)
         except DomainError as exc:
             # Mapped here rather than by the handler: the answer also carries the cookie.
             error = as_http(exc)
@@ -229,8 +231,10 @@ class VoteApi(Controller):
         operation_class=ApiOperation,
         responses=error_responses((400, "Invalid request"), (404, "Unknown receipt")),
     )
-    async def receipt(self, request: Request, receipt: FromPath[str]) -> ReceiptStatus:
-        canonical = voting(request).normalise_receipt(receipt)
+    async def receipt(
+        self, voting: NamedDependency[VotingService], receipt: FromPath[str]
+    ) -> ReceiptStatus:
+        canonical = voting.normalise_receipt(receipt)
         row = await receipt_status(canonical) if canonical else None
         if row is None:
             raise not_found("找不到该投票凭证，请核对后重试。")

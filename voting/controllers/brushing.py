@@ -39,10 +39,6 @@ CHART_MIN_HOURS = 24
 WEEKDAYS = "一二三四五六日"
 
 
-def voting(request: Request) -> VotingService:
-    return request.app.state.voting
-
-
 async def candidate_or_404(campaign: Campaign, candidate_id: int) -> dict:
     candidate = await moderation.candidate_of(campaign, candidate_id)
     if candidate is None:
@@ -242,7 +238,9 @@ class BrushingDashboard(Controller):
     include_in_schema = False
 
     @get("/", name="brushing_overview", guards=[CITY_READERS])
-    async def overview(self, request: Request, slug: FromPath[str]) -> Template:
+    async def overview(
+        self, voting: NamedDependency[VotingService], slug: FromPath[str]
+    ) -> Template:
         campaign = await campaign_or_404(slug)
         tallies = await moderation.campaign_tallies(campaign.id)
         sections = []
@@ -259,14 +257,14 @@ class BrushingDashboard(Controller):
                 "rules": await moderation.rule_counts(campaign.id),
                 "held_rules": await moderation.rule_counts(campaign.id, held_only=True),
                 "rule_labels": RULE_LABELS,
-                "rule_texts": voting(request).brushing.describe(),
+                "rule_texts": voting.brushing.describe(),
             },
         )
 
     @get("/candidates/{candidate_id:int}", name="brushing_candidate", guards=[CITY_READERS])
     async def candidate(
         self,
-        request: Request,
+        voting: NamedDependency[VotingService],
         slug: FromPath[str],
         candidate_id: FromPath[int],
         network: FromQuery[str | None] = None,
@@ -276,7 +274,7 @@ class BrushingDashboard(Controller):
         candidate = await candidate_or_404(campaign, candidate_id)
         zone = ZoneInfo(campaign.timezone)
         tally = (await moderation.campaign_tallies(campaign.id)).get(candidate_id, Tally())
-        checks = voting(request).brushing
+        checks = voting.brushing
         night = (int(checks.night_start), int(checks.night_end))
         chart = None
         span = await moderation.vote_span(candidate_id)
@@ -317,24 +315,32 @@ class BrushingDashboard(Controller):
     async def release(
         self,
         request: Request,
+        voting: NamedDependency[VotingService],
         actor: NamedDependency[Actor],
         slug: FromPath[str],
         candidate_id: FromPath[int],
     ) -> Redirect:
-        return await self._decide(request, actor, slug, candidate_id, moderation.RELEASE)
+        return await self._decide(request, voting, actor, slug, candidate_id, moderation.RELEASE)
 
     @post("/candidates/{candidate_id:int}/exclude", name="brushing_exclude", guards=[CITY_ADMIN])
     async def exclude(
         self,
         request: Request,
+        voting: NamedDependency[VotingService],
         actor: NamedDependency[Actor],
         slug: FromPath[str],
         candidate_id: FromPath[int],
     ) -> Redirect:
-        return await self._decide(request, actor, slug, candidate_id, moderation.EXCLUDE)
+        return await self._decide(request, voting, actor, slug, candidate_id, moderation.EXCLUDE)
 
     async def _decide(
-        self, request: Request, actor: Actor, slug: str, candidate_id: int, action: str
+        self,
+        request: Request,
+        voting: VotingService,
+        actor: Actor,
+        slug: str,
+        candidate_id: int,
+        action: str,
     ) -> Redirect:
         campaign = await campaign_or_404(slug)
         await candidate_or_404(campaign, candidate_id)
@@ -348,7 +354,7 @@ class BrushingDashboard(Controller):
         decide = moderation.release if action == moderation.RELEASE else moderation.exclude
         try:
             decision = await decide(
-                voting(request), actor, campaign, selection, str(form.get("reason") or "")
+                voting, actor, campaign, selection, str(form.get("reason") or "")
             )
         except ModerationError as exc:
             flash(request, exc.message, "error")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import FromPath
@@ -12,10 +13,9 @@ from portal.errors import not_found
 from portal.phases import voting_has_closed
 from portal.web.api import ApiOperation, error_responses
 from portal.web.lookups import public_campaign
-from voting.controllers.api import voting
 from voting.ledger import GENESIS, chain_link
 from voting.ledger_csv import CSV_HEADER, ledger_csv
-from voting.services import receipt_hash
+from voting.services import VotingService, receipt_hash
 
 LEDGER_DESCRIPTION = (
     "One row per recorded vote in the order recorded, after a header row "
@@ -70,9 +70,9 @@ class LedgerApi(Controller):
             ),
         },
     )
-    async def ledger(self, request: Request, slug: FromPath[str]) -> Stream:
+    async def ledger(self, voting: NamedDependency[VotingService], slug: FromPath[str]) -> Stream:
         campaign = await public_campaign(slug)
-        if not voting_has_closed(campaign, voting(request).clock()):
+        if not voting_has_closed(campaign, voting.clock()):
             raise not_found("投票尚未结束，投票账本将在投票截止后公开下载。")
         chunks = await ledger_csv(campaign.id)
         return Stream(

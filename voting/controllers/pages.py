@@ -21,6 +21,7 @@ import qrcode.constants
 import qrcode.image.pil
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from litestar.status_codes import (
@@ -49,6 +50,7 @@ from portal.errors import (
 from portal.network import client_network
 from portal.origin import absolute_url
 from portal.pagecache import TtlCache, cached_page
+from portal.stores import Stores
 from portal.tables import Bureau, BureauLevel, Campaign
 from portal.web.lookups import public_campaign
 from voting.captcha import LIFETIME
@@ -64,10 +66,6 @@ MAX_QUERY = 50
 FINAL_REFUSALS = {"already_voted", "limit_reached"}
 
 
-def service_of(request: Request) -> VotingService:
-    return request.app.state.voting
-
-
 def cast_at_text(cast_at: str) -> str:
     """The ledger's ISO time as people read it (it already is in the campaign's zone)."""
     try:
@@ -76,10 +74,9 @@ def cast_at_text(cast_at: str) -> str:
         return cast_at
 
 
-async def cached_totals(request: Request, campaign_id: int) -> dict[str, int]:
+async def cached_totals(cache: TtlCache[int, dict[str, int]], campaign_id: int) -> dict[str, int]:
     """Recorded votes by status: a GROUP BY over the ledger, so kept in the app's
     ``vote_totals`` cache for a few seconds."""
-    cache: TtlCache[int, dict[str, int]] = request.app.state.vote_totals
     return await cache.get_or_load(campaign_id, lambda: status_totals(campaign_id))
 
 
@@ -118,6 +115,7 @@ def form_page(
 
 async def form_with_challenge(
     request: Request,
+    voting: VotingService,
     campaign: Campaign,
     candidate: dict[str, Any],
     state: VotingState,
@@ -128,7 +126,7 @@ async def form_with_challenge(
     headers: dict[str, str] | None = None,
 ) -> Template:
     """The form with a new CAPTCHA; when none can be had, say so (503 on a fresh form)."""
-    offer = await offer_challenge(service_of(request), client_network(request))
+    offer = await offer_challenge(voting, client_network(request))
     if offer.unavailable == "rate":
         # The limit's own words and status: another attempt now would be refused too.
         message, status = offer.message, offer.status
@@ -178,31 +176,34 @@ class VotePages(Controller):
     async def vote_page(
         self,
         request: Request,
+        voting: NamedDependency[VotingService],
+        stores: NamedDependency[Stores],
+        vote_totals: NamedDependency[TtlCache],
         slug: FromPath[str],
         category: FromQuery[str | None] = None,
         county: FromQuery[str | None] = None,
         q: FromQuery[str | None] = None,
     ) -> Response:
-        store = request.app.state.stores.state
-
         async def render() -> tuple[Template, int]:
             campaign = await public_campaign(slug)
-            return await self._vote_page(request, campaign, category, county, q), campaign.id
+            page = await self._vote_page(voting, stores, vote_totals, campaign, category, county, q)
+            return page, campaign.id
 
         async def count(campaign_id: int) -> None:
-            await visits.count_visit(store, campaign_id)
+            await visits.count_visit(stores.state, campaign_id)
 
         return await cached_page(request, render, count)
 
     @staticmethod
     async def _vote_page(
-        request: Request,
+        voting: VotingService,
+        stores: Stores,
+        vote_totals: TtlCache,
         campaign: Campaign,
         category: str | None,
         county: str | None,
         q: str | None,
     ) -> Template:
-        store = request.app.state.stores.state
         categories = await categories_of(campaign.id)
         current = next((c for c in categories if c.key == category), None)
         if current is None and categories:
@@ -220,9 +221,7 @@ class VotePages(Controller):
         for row in shown:
             row["organisation"] = organisation(row)
             row["thumb_url"] = photo_url(row, "thumbnail")
-        counts = await public_counts(
-            service_of(request), campaign, [current] if current else [], shown
-        )
+        counts = await public_counts(voting, campaign, [current] if current else [], shown)
         return Template(
             "voting/vote.html",
             context={
@@ -236,55 +235,69 @@ class VotePages(Controller):
                 "q": query,
                 "counts": counts,
                 "show_counts": counts_public(campaign, bool(current and current.public_counts)),
-                "voting": voting_state(campaign, service_of(request).clock()),
-                "visits": await visits.visits(store, campaign),
-                "totals": await cached_totals(request, campaign.id),
+                "voting": voting_state(campaign, voting.clock()),
+                "visits": await visits.visits(stores.state, campaign),
+                "totals": await cached_totals(vote_totals, campaign.id),
             },
         )
 
     @get("/campaigns/{slug:str}/rules", name="vote_rules")
-    async def rules(self, request: Request, slug: FromPath[str]) -> Template:
+    async def rules(
+        self,
+        voting: NamedDependency[VotingService],
+        stores: NamedDependency[Stores],
+        slug: FromPath[str],
+    ) -> Template:
         campaign = await public_campaign(slug)
-        await visits.count_visit(request.app.state.stores.state, campaign.id)
+        await visits.count_visit(stores.state, campaign.id)
         return Template(
             "voting/rules.html",
             context={
                 "campaign": campaign,
                 "categories": await categories_of(campaign.id),
-                "voting": voting_state(campaign, service_of(request).clock()),
+                "voting": voting_state(campaign, voting.clock()),
                 "captcha_minutes": LIFETIME // 60,
             },
         )
 
     @get("/campaigns/{slug:str}/candidates/{candidate_id:int}/vote", name="vote_form")
     async def form(
-        self, request: Request, slug: FromPath[str], candidate_id: FromPath[int]
+        self,
+        request: Request,
+        voting: NamedDependency[VotingService],
+        stores: NamedDependency[Stores],
+        slug: FromPath[str],
+        candidate_id: FromPath[int],
     ) -> Template:
         campaign, candidate = await load_candidate(slug, candidate_id)
-        await visits.count_visit(request.app.state.stores.state, campaign.id)
-        state = voting_state(campaign, service_of(request).clock())
+        await visits.count_visit(stores.state, campaign.id)
+        state = voting_state(campaign, voting.clock())
         if not state.open:
             return form_page(campaign, candidate, state)
-        return await form_with_challenge(request, campaign, candidate, state)
+        return await form_with_challenge(request, voting, campaign, candidate, state)
 
     @post("/campaigns/{slug:str}/candidates/{candidate_id:int}/vote", name="vote_submit")
     async def submit(
-        self, request: Request, slug: FromPath[str], candidate_id: FromPath[int]
+        self,
+        request: Request,
+        voting: NamedDependency[VotingService],
+        slug: FromPath[str],
+        candidate_id: FromPath[int],
     ) -> Template:
         campaign, candidate = await load_candidate(slug, candidate_id)
-        service = service_of(request)
-        state = voting_state(campaign, service.clock())
+        state = voting_state(campaign, voting.clock())
         form = await request.form()
         captcha_id = str(form.get("captcha_id") or "").strip()
         answer = str(form.get("captcha_answer") or "").strip()
         key = str(form.get("idempotency_key") or "").strip()[:64] or None
-        cookie_value, new_cookie = voter_cookie(request)
+        cookie_value, new_cookie = voter_cookie(request, voting)
         cookies = [new_cookie] if new_cookie else []
         if not captcha_id or not answer:
             if not state.open:
                 return form_page(campaign, candidate, state, status=HTTP_400_BAD_REQUEST)
             return await form_with_challenge(
                 request,
+                voting,
                 campaign,
                 candidate,
                 state,
@@ -303,14 +316,15 @@ class VotePages(Controller):
             idempotency_key=key,
         )
         try:
-            vote = await service.cast(ballot)
+            vote = await voting.cast(ballot)
         except DomainError as exc:
-            return await self.refused(request, campaign, candidate, exc, cookies)
+            return await self.refused(request, voting, campaign, candidate, exc, cookies)
         return self.accepted(campaign, candidate, vote, cookies)
 
     async def refused(
         self,
         request: Request,
+        voting: VotingService,
         campaign: Campaign,
         candidate: dict[str, Any],
         exc: DomainError,
@@ -320,7 +334,7 @@ class VotePages(Controller):
         if isinstance(exc, NotFound):
             raise exc
         headers = retry_headers(exc)
-        state = voting_state(campaign, service_of(request).clock())
+        state = voting_state(campaign, voting.clock())
         if exc.code == "voting_closed" or not state.open:
             return form_page(
                 campaign,
@@ -343,6 +357,7 @@ class VotePages(Controller):
             )
         return await form_with_challenge(
             request,
+            voting,
             campaign,
             candidate,
             state,

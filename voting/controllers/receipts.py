@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_404_NOT_FOUND
 
 from nominations.tables import Nomination
 from portal.tables import Campaign
-from voting.controllers.pages import cast_at_text, service_of
-from voting.services import receipt_hash, receipt_status
+from voting.controllers.pages import cast_at_text
+from voting.services import VotingService, receipt_hash, receipt_status
 from voting.tables import VoteStatus
 
 NOT_FOUND = "找不到该投票凭证。请核对凭证号码（20 位字母和数字，可不输入连字符）后重试。"
@@ -27,8 +28,8 @@ EXPLANATIONS = {
 LOOKALIKES = str.maketrans("08", "OB")
 
 
-def canonical(request: Request, typed: str) -> str | None:
-    return service_of(request).normalise_receipt(typed.upper().translate(LOOKALIKES))
+def canonical(voting: VotingService, typed: str) -> str | None:
+    return voting.normalise_receipt(typed.upper().translate(LOOKALIKES))
 
 
 def lookup_page(typed: str = "", message: str = "", status: int = 200) -> Template:
@@ -45,19 +46,21 @@ class ReceiptPages(Controller):
 
     @get("/receipts", name="receipt_lookup")
     async def lookup(
-        self, request: Request, receipt: FromQuery[str | None] = None
+        self, voting: NamedDependency[VotingService], receipt: FromQuery[str | None] = None
     ) -> Template | Redirect:
         typed = (receipt or "").strip()[:80]
         if not typed:
             return lookup_page()
-        found = canonical(request, typed)
+        found = canonical(voting, typed)
         if found is None or await receipt_status(found) is None:
             return lookup_page(typed, NOT_FOUND, HTTP_404_NOT_FOUND)
         return Redirect(path=f"/receipts/{found}")
 
     @get("/receipts/{receipt:str}", name="receipt_detail")
-    async def detail(self, request: Request, receipt: FromPath[str]) -> Template:
-        found = canonical(request, receipt)
+    async def detail(
+        self, voting: NamedDependency[VotingService], receipt: FromPath[str]
+    ) -> Template:
+        found = canonical(voting, receipt)
         row = await receipt_status(found) if found else None
         if row is None:
             return lookup_page(receipt[:80], NOT_FOUND, HTTP_404_NOT_FOUND)
