@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from nominations import review_math
-from nominations.services import Hidden, NominationError, now
+from nominations.services import NominationError
 from nominations.tables import (
     Assignment,
     AssignmentStatus,
@@ -27,7 +27,9 @@ from nominations.tables import (
 from portal import audit
 from portal.accounts import StaffUser
 from portal.audit import Actor
+from portal.clock import utc_now
 from portal.db import unique_or, write_transaction
+from portal.errors import Hidden
 from portal.tables import Campaign, Category, Phase, Role, Staff
 from portal.text import line_error
 
@@ -39,7 +41,7 @@ REVIEW_SETUP_PHASES = frozenset({Phase.nominating, Phase.vetting, Phase.reviewin
 
 def review_open(campaign: Campaign, at: dt.datetime | None = None) -> bool:
     """Is scoring open: the reviewing phase and, when set, inside its window?"""
-    at = at or now()
+    at = at or utc_now()
     if campaign.phase != Phase.reviewing.value:
         return False
     opens, closes = campaign.reviewing_opens_at, campaign.reviewing_closes_at
@@ -367,7 +369,7 @@ async def declare_conflict(
                     Assignment.status: AssignmentStatus.conflict.value,
                     Assignment.conflict_reason: reason[:1000],
                     Assignment.scores: "{}",
-                    Assignment.updated_at: now(),
+                    Assignment.updated_at: utc_now(),
                 }
             )
             .where(Assignment.id == assignment.id)
@@ -430,7 +432,7 @@ async def save_scores(
         raise NominationError("请修改标出的问题。", errors)
     if not criteria:
         raise NominationError("该类别尚未设置评分标准。")
-    stamp = now()
+    stamp = utc_now()
     total = review_math.reviewer_total(Decimal(v) for v in scores.values())
     async with write_transaction():
         updated = (
@@ -466,7 +468,7 @@ async def reopen(actor: Actor, assignment: Assignment, reason: str) -> None:
         raise NominationError("该评分尚未提交。")
     async with write_transaction():
         await (
-            Assignment.update({Assignment.submitted_at: None, Assignment.updated_at: now()})
+            Assignment.update({Assignment.submitted_at: None, Assignment.updated_at: utc_now()})
             .where(Assignment.id == assignment.id)
             .run()
         )
@@ -488,7 +490,7 @@ async def waive(actor: Actor, assignment: Assignment, reason: str) -> None:
     async with write_transaction():
         await (
             Assignment.update(
-                {Assignment.waived_reason: reason[:1000], Assignment.updated_at: now()}
+                {Assignment.waived_reason: reason[:1000], Assignment.updated_at: utc_now()}
             )
             .where(Assignment.id == assignment.id)
             .run()
@@ -586,7 +588,7 @@ async def progress(campaign: Campaign) -> list[dict[str, Any]]:
         .run()
     }
     closing = campaign.reviewing_closes_at
-    nearly_over = closing is not None and now() > closing - dt.timedelta(days=2)
+    nearly_over = closing is not None and utc_now() > closing - dt.timedelta(days=2)
     out = []
     for rid in sorted(panel, key=lambda i: staff[i]["username"]):
         mine = [r for r in rows if r["reviewer"] == rid]

@@ -22,8 +22,9 @@ from nominations.tables import (
 from portal import audit
 from portal.accounts import StaffUser
 from portal.audit import Actor
+from portal.clock import utc_now
 from portal.db import is_unique_violation, write_transaction
-from portal.errors import Invalid
+from portal.errors import Hidden, Invalid
 from portal.tables import AuditEntry, Bureau, BureauLevel, Campaign, Category, Phase, Role
 
 EDITABLE_BY_COUNTY = frozenset({Status.draft, Status.returned})
@@ -36,10 +37,6 @@ PLACE_ATTEMPTS = 5
 
 class NominationError(Invalid):
     """A request the rules refuse. ``errors`` maps fields to zh-CN messages."""
-
-
-class Hidden(LookupError):
-    """The nomination does not exist for this user (another county's, or none)."""
 
 
 @dataclass
@@ -63,13 +60,9 @@ class Context:
     bureau: Bureau
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def nominating_open(campaign: Campaign, at: dt.datetime | None = None) -> bool:
     """Is the nomination window open (phase and, when set, the window's times)?"""
-    at = at or now()
+    at = at or utc_now()
     if campaign.phase != Phase.nominating.value:
         return False
     opens, closes = campaign.nominating_opens_at, campaign.nominating_closes_at
@@ -269,7 +262,7 @@ async def update(
         if new:
             for key, value in stored.items():
                 setattr(nomination, key, value)
-            nomination.updated_at = now()
+            nomination.updated_at = utc_now()
             await nomination.save().run()
             await audit.record(actor, "nomination.update", nomination, before=old, after=new)
         await _attach(actor, nomination, files)
@@ -378,8 +371,8 @@ async def _take_place_and_submit(actor: Actor, ctx: Context, status: Status) -> 
             place = free[0]
         nomination.place = place
         nomination.status = Status.submitted.value
-        nomination.submitted_at = now()
-        nomination.updated_at = now()
+        nomination.submitted_at = utc_now()
+        nomination.updated_at = utc_now()
         await (
             Nomination.update(
                 {
@@ -455,7 +448,7 @@ async def shortlist_many(actor: Actor, campaign: Campaign, ids: list[int]) -> in
 async def _set_status(
     actor: Actor, nomination: Nomination, old: Status, new: Status, reason: str
 ) -> Nomination:
-    stamp = now()
+    stamp = utc_now()
     changes: dict[Any, Any] = {
         Nomination.status: new.value,
         Nomination.updated_at: stamp,

@@ -65,6 +65,11 @@ TITLES = {
 CSRF_MESSAGE = "页面已过期或请求来源无法验证，请刷新页面后重新提交。"
 
 
+class Hidden(LookupError):
+    """The object does not exist for this user (another bureau's, or none); pages answer
+    it as they answer an object that does not exist at all."""
+
+
 class DomainError(Exception):
     """A request a rule refuses; nothing was changed.
 

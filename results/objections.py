@@ -29,6 +29,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from nominations.tables import Nomination
 from portal import audit
 from portal.audit import Actor
+from portal.clock import utc_now
 from portal.db import is_unique_violation, write_transaction
 from portal.errors import Invalid, NotFound
 from portal.tables import Campaign, Phase
@@ -78,10 +79,6 @@ class ObjectionRefused(Invalid):
     ``code`` says what kind: ``invalid`` (the fields), ``closed`` (outside the notice),
     ``handled`` (a step that no longer applies).
     """
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 # --- the notice period -------------------------------------------------------------------

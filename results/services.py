@@ -22,6 +22,7 @@ from nominations.tables import Nomination, Status
 from portal import audit
 from portal.audit import Actor
 from portal.campaigns import categories_of, get_campaign
+from portal.clock import utc_now
 from portal.db import write_transaction
 from portal.errors import NotFound, Refused
 from portal.phases import PHASES, enter, voting_has_closed
@@ -43,10 +44,6 @@ class ResultsRefused(Refused):
     def __init__(self, reasons: list[str] | str) -> None:
         self.reasons = [reasons] if isinstance(reasons, str) else list(reasons)
         super().__init__("；".join(self.reasons))
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def method_of(campaign: Campaign | Tally) -> Method:

@@ -13,6 +13,7 @@ from typing import Any
 from portal import audit
 from portal.accounts import StaffUser
 from portal.audit import Actor
+from portal.clock import utc_now
 from portal.db import get_engine, is_sqlite, is_unique_violation, write_transaction
 from portal.tables import Role
 from stories.services import (
@@ -22,7 +23,6 @@ from stories.services import (
     complete,
     may_publish,
     may_submit,
-    now,
 )
 from stories.tables import Story, StoryStatus
 
@@ -41,7 +41,7 @@ async def submit(actor: Actor, user: StaffUser, story: Story) -> Story:
     errors = complete(story)
     if errors:
         raise StoryError("稿件还不完整，请补充后再报送。", errors)
-    stamp = now()
+    stamp = utc_now()
     await _change_status(
         actor,
         story,
@@ -100,7 +100,7 @@ async def _change_status(
     reason: str | None = None,
 ) -> None:
     old = story.status
-    stamp = now()
+    stamp = utc_now()
     changes: dict[Any, Any] = {Story.status: new.value, Story.updated_at: stamp, **extra}
     if reason is not None:
         changes[Story.reason] = reason
@@ -171,7 +171,7 @@ async def _publish_once(actor: Actor, story_id: int, expected: StoryStatus) -> S
         number = story.series_no
         if number is None:
             number = await next_series_no()
-        stamp = now()
+        stamp = utc_now()
         story.status = StoryStatus.published.value
         story.series_no = number
         story.published_at = story.published_at or stamp

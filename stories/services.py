@@ -8,7 +8,6 @@ read. Every change is audited, in one entry per action. The way to publication i
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +16,9 @@ from nominations.tables import Status as NominationStatus
 from portal import audit
 from portal.accounts import StaffUser
 from portal.audit import Actor
+from portal.clock import utc_now
 from portal.db import write_transaction
-from portal.errors import Invalid
+from portal.errors import Hidden, Invalid
 from portal.tables import Bureau, Campaign, Role
 from portal.text import line_error
 from stories.tables import (
@@ -42,10 +42,6 @@ class StoryError(Invalid):
     """A request the rules refuse. ``errors`` maps form fields to zh-CN messages."""
 
 
-class Hidden(LookupError):
-    """The story does not exist for this user (another county's, or none)."""
-
-
 @dataclass(frozen=True)
 class Cleaned:
     """A story form's values, checked."""
@@ -65,10 +61,6 @@ class Cleaned:
             "bureau": self.bureau_id,
             "campaign": self.campaign_id,
         }
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 # --- who may see and change what -------------------------------------------------------
@@ -311,7 +303,7 @@ async def update(
         new["cover"] = "已删除"
     if not new:
         return []
-    stamp = now()
+    stamp = utc_now()
     async with write_transaction():
         changes = {Story._meta.get_column_by_name(k): v for k, v in columns.items()}
         changes[Story.updated_at] = stamp

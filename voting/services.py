@@ -32,6 +32,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from piccolo.query.functions.aggregate import Count
 
 from nominations.tables import Nomination, Status
+from portal.clock import utc_now
 from portal.db import is_unique_violation
 from portal.errors import Conflict, Invalid, NotFound, RateLimited, Refused, Unavailable
 from portal.phases import OPEN, window_status
@@ -113,10 +114,6 @@ def format_cast_at(now: dt.datetime, timezone: str) -> str:
 def receipt_hash(receipt: str) -> str:
     """SHA-256 hex of the receipt, as the ledger shows it."""
     return hashlib.sha256(receipt.encode()).hexdigest()
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class VotingService:

@@ -12,7 +12,7 @@ from nominations import services
 from nominations.services import Context
 from portal import media
 from portal.accounts import StaffUser
-from portal.errors import not_found
+from portal.errors import Hidden, not_found
 from portal.web.files import upload_directory
 from portal.web.forms import files_of, read_limited, stage_photo
 
@@ -24,7 +24,7 @@ MAX_DOCUMENTS_PER_FORM = 3
 async def context_or_404(user: StaffUser, nomination_id: int) -> Context:
     try:
         return await services.load(user, nomination_id)
-    except services.Hidden:
+    except Hidden:
         raise not_found("找不到该推荐对象。") from None
 
 

@@ -20,7 +20,7 @@ from portal import campaigns as campaign_svc
 from portal import media
 from portal.audit import Actor
 from portal.auth import requires
-from portal.errors import not_found
+from portal.errors import Hidden, not_found
 from portal.markdown import render
 from portal.tables import Bureau, BureauLevel, Campaign, Category, Phase, Role
 from portal.web.files import upload_directory
@@ -387,7 +387,7 @@ class NominationPages(Controller):
         ctx = await context_or_404(request.user, nomination_id)
         try:
             stored = await services.remove_document(actor, request.user, ctx, document_id)
-        except services.Hidden:
+        except Hidden:
             raise not_found("找不到该材料。") from None
         except NominationError as exc:
             flash(request, exc.message, "error")

@@ -18,10 +18,11 @@ from nominations.tables import Assignment, AssignmentStatus
 from portal import campaigns as campaign_svc
 from portal.audit import Actor
 from portal.auth import requires
-from portal.errors import not_found
+from portal.errors import Hidden, not_found
 from portal.markdown import render
 from portal.sheets import xlsx_response
 from portal.tables import Campaign, Category, Role
+from portal.web.forms import ints
 from portal.web.lookups import campaign_or_404, category_or_404, public_campaign
 from results.services import method_of
 
@@ -34,18 +35,8 @@ MAX_CRITERIA = 10
 async def assignment_or_404(user: Any, assignment_id: int) -> tuple:
     try:
         return await review.load_assignment(user, assignment_id)
-    except services.Hidden:
+    except Hidden:
         raise not_found("找不到该评审任务。") from None
-
-
-def ints(values: list[Any]) -> list[int]:
-    out = []
-    for value in values:
-        try:
-            out.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return out
 
 
 class ReviewAdmin(Controller):

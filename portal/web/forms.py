@@ -16,6 +16,17 @@ def form_values(form: Any) -> dict[str, Any]:
     return {key: form.get(key) for key in form if not isinstance(form.get(key), UploadFile)}
 
 
+def ints(values: list[Any]) -> list[int]:
+    """The values that are whole numbers, as ints, in order (the rest left out)."""
+    out = []
+    for value in values:
+        try:
+            out.append(int(value))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
 def files_of(form: Any, name: str) -> list[UploadFile]:
     """The files chosen in the form's field ``name`` (empty file inputs left out)."""
     return [f for f in form.getall(name, []) if isinstance(f, UploadFile) and f.filename]

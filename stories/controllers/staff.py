@@ -16,7 +16,7 @@ from portal import media
 from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.auth import requires
-from portal.errors import not_found
+from portal.errors import Hidden, not_found
 from portal.markdown import render
 from portal.tables import AuditEntry, Bureau, Campaign, Phase, Role
 from portal.web.files import serve, upload_directory
@@ -38,7 +38,7 @@ NO_CAMPAIGN = "-"
 async def story_or_404(user: StaffUser, story_id: int) -> Story:
     try:
         return await services.load(user, story_id)
-    except services.Hidden:
+    except Hidden:
         raise not_found("找不到该稿件。") from None
 
 

@@ -11,6 +11,7 @@ from nominations import services
 from nominations.services import Files, NominationError
 from nominations.tables import Nomination, Status
 from portal.accounts import load_staff
+from portal.errors import Hidden
 from portal.tables import AuditEntry, Campaign, Phase, Staff
 from tests.factories import actor_for
 from tests.nominations.conftest import UNIT
@@ -87,7 +88,7 @@ async def test_withdrawing_or_rejecting_frees_the_place(clerks, category) -> Non
 
 async def test_a_clerk_never_sees_another_countys_nomination(clerks, category) -> None:
     ctx = await complete_draft(clerks["anding"], category)
-    with pytest.raises(services.Hidden):
+    with pytest.raises(Hidden):
         await services.load(clerks["tongwei"], ctx.nomination.id)
     query = services.scope_query(clerks["tongwei"], Nomination.select(Nomination.id))
     assert await query.run() == []

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from portal.db import is_unique_violation
+from portal.errors import Hidden
 from portal.tables import AuditEntry, CategoryKind
 from stories import publishing, reading, services
 from stories.services import StoryError
@@ -160,7 +161,7 @@ async def test_only_shortlisted_candidates_of_the_linked_campaign_may_be_linked(
 
 async def test_a_clerk_reads_and_edits_only_their_own_county(world: World) -> None:
     story = await world.draft(world.clerk)
-    with pytest.raises(services.Hidden):
+    with pytest.raises(Hidden):
         await services.load(world.other_clerk, story.id)
     assert not services.may_edit(world.other_clerk, story)
     with pytest.raises(StoryError):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -24,6 +23,7 @@ from portal.audit import Actor
 from portal.auth import requires
 from portal.errors import not_found
 from portal.tables import Campaign, Role
+from portal.web.forms import ints
 from portal.web.lookups import campaign_or_404
 from voting import moderation
 from voting.brushing import RULE_LABELS
@@ -44,16 +44,6 @@ async def candidate_or_404(campaign: Campaign, candidate_id: int) -> dict:
     if candidate is None:
         raise not_found("找不到该候选对象。")
     return candidate
-
-
-def ints(values: list[Any]) -> tuple[int, ...]:
-    out = []
-    for value in values:
-        try:
-            out.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return tuple(sorted(set(out)))
 
 
 # --- the chart --------------------------------------------------------------------------
@@ -347,7 +337,7 @@ class BrushingDashboard(Controller):
         form = await request.form()
         selection = Selection(
             candidate_id=candidate_id,
-            vote_ids=ints(form.getall("votes", [])),
+            vote_ids=tuple(sorted(set(ints(form.getall("votes", []))))),
             rule=str(form.get("rule") or "").strip(),
             network=str(form.get("network") or "").strip()[:64],
         )
