@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from nominations import review_math
+from nominations.candidates import shortlisted_in
 from nominations.services import NominationError
 from nominations.tables import (
     Assignment,
@@ -22,7 +23,6 @@ from nominations.tables import (
     Criterion,
     Nomination,
     PanelMember,
-    Status,
 )
 from portal import audit
 from portal.accounts import StaffUser
@@ -226,9 +226,7 @@ async def set_options(
 async def shortlisted_bureaus(campaign_id: int) -> dict[int, int]:
     rows = (
         await Nomination.select(Nomination.id, Nomination.bureau)
-        .where(
-            (Nomination.campaign == campaign_id) & (Nomination.status == Status.shortlisted.value)
-        )
+        .where(shortlisted_in(campaign_id))
         .run()
     )
     return {r["id"]: r["bureau"] for r in rows}
@@ -529,9 +527,7 @@ async def results(campaign: Campaign) -> dict[int, list[CandidateResult]]:
             Nomination.category,
             Nomination.bureau.county.as_alias("county"),
         )
-        .where(
-            (Nomination.campaign == campaign.id) & (Nomination.status == Status.shortlisted.value)
-        )
+        .where(shortlisted_in(campaign.id))
         .order_by(Nomination.id)
         .run()
     )

@@ -17,8 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 from nominations import review
+from nominations.candidates import shortlisted_in
 from nominations.fields import organisation
-from nominations.tables import Nomination, Status
+from nominations.tables import Nomination
 from portal import audit
 from portal.audit import Actor
 from portal.campaigns import categories_of, get_campaign
@@ -147,9 +148,7 @@ async def _compute(campaign: Campaign, method: Method) -> list[Standing]:
     shortlisted_at = {
         row["id"]: row["shortlisted_at"]
         for row in await Nomination.select(Nomination.id, Nomination.shortlisted_at)
-        .where(
-            (Nomination.campaign == campaign.id) & (Nomination.status == Status.shortlisted.value)
-        )
+        .where(shortlisted_in(campaign.id))
         .run()
     }
     kept = {

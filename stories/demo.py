@@ -15,9 +15,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from nominations.candidates import shortlisted_in
 from nominations.demo.corpus import NAMED_COMMITTEE, NAMED_MEDIATOR, NAMED_OFFICE
 from nominations.tables import Nomination
-from nominations.tables import Status as NominationStatus
 from portal import audit
 from portal.audit import Actor
 from portal.db import write_transaction
@@ -372,10 +372,7 @@ async def _shortlisted(campaign_id: int) -> list[dict[str, Any]]:
             Nomination.category.kind.as_alias("kind"),
             Nomination.bureau.county.as_alias("county"),
         )
-        .where(
-            (Nomination.campaign == campaign_id)
-            & (Nomination.status == NominationStatus.shortlisted.value)
-        )
+        .where(shortlisted_in(campaign_id))
         .order_by(Nomination.id)
         .run()
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 import nh3
 
+from nominations.candidates import shortlisted_in
 from nominations.tables import Nomination
 from nominations.tables import Status as NominationStatus
 from portal import visits
@@ -265,10 +266,7 @@ async def linkable_candidates(campaign_id: int) -> list[dict[str, Any]]:
             Nomination.bureau.county.as_alias("county"),
             Nomination.category.title.as_alias("category_title"),
         )
-        .where(
-            (Nomination.campaign == campaign_id)
-            & (Nomination.status == NominationStatus.shortlisted.value)
-        )
+        .where(shortlisted_in(campaign_id))
         .order_by(Nomination.category.position)
         .order_by(Nomination.bureau.position)
         .order_by(Nomination.id)

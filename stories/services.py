@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from nominations.candidates import shortlisted_in
 from nominations.tables import Nomination
-from nominations.tables import Status as NominationStatus
 from portal import audit
 from portal.accounts import StaffUser
 from portal.audit import Actor
@@ -208,11 +208,7 @@ async def clean(user: StaffUser, data: dict[str, Any]) -> tuple[Cleaned | None, 
         found_ids = {
             row["id"]
             for row in await Nomination.select(Nomination.id)
-            .where(
-                Nomination.id.is_in(candidate_ids)
-                & (Nomination.campaign == campaign_id)
-                & (Nomination.status == NominationStatus.shortlisted.value)
-            )
+            .where(Nomination.id.is_in(candidate_ids) & shortlisted_in(campaign_id))
             .run()
         }
         if found_ids != set(candidate_ids):

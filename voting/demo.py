@@ -39,7 +39,8 @@ from zoneinfo import ZoneInfo
 
 from limits.aio.storage import MemoryStorage
 
-from nominations.tables import Nomination, Status
+from nominations.candidates import shortlisted_in
+from nominations.tables import Nomination
 from portal.demo import DemoContext, DemoStep, ensure_demo_campaign
 from portal.stores import MemoryStateStore
 from portal.tables import Campaign
@@ -390,9 +391,7 @@ async def _shortlisted(campaign_id: int) -> list[dict]:
             Nomination.category.votes_per_day.as_alias("votes_per_day"),
             Nomination.category.position.as_alias("position"),
         )
-        .where(
-            (Nomination.campaign == campaign_id) & (Nomination.status == Status.shortlisted.value)
-        )
+        .where(shortlisted_in(campaign_id))
         .run()
     )
 

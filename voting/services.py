@@ -31,7 +31,8 @@ from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from piccolo.query.functions.aggregate import Count
 
-from nominations.tables import Nomination, Status
+from nominations.candidates import shortlisted_in
+from nominations.tables import Nomination
 from portal.clock import utc_now
 from portal.db import is_unique_violation
 from portal.errors import Conflict, Invalid, NotFound, RateLimited, Refused, Unavailable
@@ -202,10 +203,7 @@ class VotingService:
                 Nomination.category,
                 Nomination.category.votes_per_day.as_alias("vpd"),
             )
-            .where(
-                (Nomination.campaign == campaign.id)
-                & (Nomination.status == Status.shortlisted.value)
-            )
+            .where(shortlisted_in(campaign.id))
             .run()
         )
         rules = VotingRules(
@@ -492,13 +490,7 @@ def retry_later(step: Callable[[], Awaitable[None]]) -> None:
 
 async def ledger_counts(campaign_id: int) -> dict[int, int]:
     """Counted votes per shortlisted candidate, from the ledger (zeros included)."""
-    candidates = (
-        await Nomination.select(Nomination.id)
-        .where(
-            (Nomination.campaign == campaign_id) & (Nomination.status == Status.shortlisted.value)
-        )
-        .run()
-    )
+    candidates = await Nomination.select(Nomination.id).where(shortlisted_in(campaign_id)).run()
     counts = {row["id"]: 0 for row in candidates}
     rows = (
         await Vote.select(Vote.candidate, Count(alias="n"))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from nominations import review, review_math
+from nominations.candidates import shortlisted_in
 from nominations.demo.corpus import (
     COMMITTEE,
     JUDICIAL_OFFICE,
@@ -29,7 +30,6 @@ from nominations.tables import (
     Criterion,
     Nomination,
     PanelMember,
-    Status,
 )
 from portal import audit
 from portal.db import write_transaction
@@ -319,10 +319,7 @@ async def ensure_demo_review(campaign: Campaign) -> None:
             await Nomination.select(
                 Nomination.id, Nomination.name, Nomination.category, Nomination.bureau
             )
-            .where(
-                (Nomination.campaign == campaign.id)
-                & (Nomination.status == Status.shortlisted.value)
-            )
+            .where(shortlisted_in(campaign.id))
             .run()
         )
         nominations = [n for n in nominations if n["category"] in criteria]
