@@ -483,9 +483,11 @@ async def _set_status(
 # --- timeline and overview ------------------------------------------------------------
 
 
-async def timeline(nomination_id: int) -> list[dict[str, Any]]:
-    """The nomination's history, oldest first: the audit entries about it."""
-    return (
+async def timeline(user: StaffUser, nomination_id: int) -> list[dict[str, Any]]:
+    """The nomination's history as ``user`` may see it, oldest first: the audit entries
+    about it. The expert review is blind: who reviews a candidate is the city's to know,
+    so others do not see the review's entries."""
+    entries = (
         await AuditEntry.select(
             AuditEntry.at,
             AuditEntry.actor_name,
@@ -502,6 +504,40 @@ async def timeline(nomination_id: int) -> list[dict[str, Any]]:
         .output(load_json=True)
         .run()
     )
+    if user.role in (Role.city_admin, Role.auditor):
+        return entries
+    return [e for e in entries if not e["action"].startswith("review.")]
+
+
+async def listed(
+    user: StaffUser,
+    campaign_id: int,
+    *,
+    category: int | None = None,
+    county: str | None = None,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    """The campaign's nominations ``user`` may read, filtered for the list page (a clerk
+    sees only their own bureau's, whatever county is asked for)."""
+    query = Nomination.select(
+        Nomination.id,
+        Nomination.name,
+        Nomination.status,
+        Nomination.category,
+        Nomination.bureau,
+        Nomination.submitted_at,
+        Nomination.updated_at,
+        Nomination.bureau.county.as_alias("county"),
+        Nomination.category.title.as_alias("category_title"),
+    ).where(Nomination.campaign == campaign_id)
+    query = scope_query(user, query)
+    if category:
+        query = query.where(Nomination.category == category)
+    if county and user.role is not Role.county_clerk:
+        query = query.where(Nomination.bureau.county == county)
+    if status in {s.value for s in Status}:
+        query = query.where(Nomination.status == status)
+    return await query.order_by(Nomination.category).order_by(Nomination.id).run()
 
 
 async def county_counts(campaign_id: int) -> dict[tuple[int, int], int]:

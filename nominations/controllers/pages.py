@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 from nominations import fields, services
 from nominations.controllers.common import FORM_MAX_BODY, context_or_404, discard, stage_files
 from nominations.services import Context, NominationError
-from nominations.tables import Nomination, Status
+from nominations.tables import Status
 from portal import campaigns as campaign_svc
 from portal import media
 from portal.audit import Actor
@@ -111,27 +111,11 @@ class NominationPages(Controller):
             .order_by(Bureau.position)
             .run()
         )
-        rows: list[dict[str, Any]] = []
-        if chosen:
-            query = Nomination.select(
-                Nomination.id,
-                Nomination.name,
-                Nomination.status,
-                Nomination.category,
-                Nomination.bureau,
-                Nomination.submitted_at,
-                Nomination.updated_at,
-                Nomination.bureau.county.as_alias("county"),
-                Nomination.category.title.as_alias("category_title"),
-            ).where(Nomination.campaign == chosen.id)
-            query = services.scope_query(user, query)
-            if category:
-                query = query.where(Nomination.category == category)
-            if county and user.role is not Role.county_clerk:
-                query = query.where(Nomination.bureau.county == county)
-            if status in {s.value for s in Status}:
-                query = query.where(Nomination.status == status)
-            rows = await query.order_by(Nomination.category).order_by(Nomination.id).run()
+        rows = (
+            await services.listed(user, chosen.id, category=category, county=county, status=status)
+            if chosen
+            else []
+        )
         places = await services.county_counts(chosen.id) if chosen else {}
         by_status = await services.status_counts(chosen.id) if chosen else {}
         return Template(
@@ -197,10 +181,7 @@ class NominationPages(Controller):
     ) -> Template:
         n = ctx.nomination
         user = request.user
-        timeline = await services.timeline(n.id)
-        if user.role not in (Role.city_admin, Role.auditor):
-            # The expert review is blind: who reviews a candidate is the city's to know.
-            timeline = [e for e in timeline if not e["action"].startswith("review.")]
+        timeline = await services.timeline(user, n.id)
         return Template(
             "nominations/detail.html",
             context={

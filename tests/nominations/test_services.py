@@ -184,7 +184,7 @@ async def test_return_revise_resubmit_shortlist(clerks, category, open_campaign)
     with pytest.raises(NominationError):
         await services.update(actor_for(clerk), clerk, ctx, UNIT)
     assert services.may_edit(admin, await services.load(admin, ctx.nomination.id))
-    actions = [e["action"] for e in await services.timeline(ctx.nomination.id)]
+    actions = [e["action"] for e in await services.timeline(admin, ctx.nomination.id)]
     assert actions == [
         "nomination.create",
         "nomination.photo",
