@@ -1,5 +1,6 @@
-"""The workbooks the portal writes: one cell writer that keeps people's text as text,
-the header row and sheet names they share, and the download response.
+"""The workbooks the portal writes and reads: one cell writer that keeps people's text
+as text, the header row and sheet names they share, the download response, and one
+careful opener for uploaded workbooks.
 
 Every .xlsx the portal makes (nomination templates and exports, the expert scores, the
 public results) writes its cells through ``write`` or ``append``. openpyxl stores a
@@ -13,12 +14,13 @@ reviewer's sheet. ``write`` stores such text as a string cell with Excel's quote
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
 from litestar import Response
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
@@ -26,9 +28,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 __all__ = [
     "FORMULA_STARTS",
     "XLSX",
+    "UnreadableWorkbook",
     "append",
     "header",
     "new_sheet",
+    "open_workbook",
     "to_bytes",
     "write",
     "xlsx_response",
@@ -105,3 +109,39 @@ def xlsx_response(data: bytes, filename: str) -> Response:
             "Cache-Control": "private, no-store",
         },
     )
+
+
+# An uploaded workbook may unpack to at most this much (a zip bomb is refused unread).
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+
+
+class UnreadableWorkbook(ValueError):
+    """The upload is not a workbook the portal can read; ``message`` says why (zh-CN)."""
+
+    def __init__(self, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.too_large = too_large
+
+
+def open_workbook(data: bytes, unreadable: str) -> Workbook:
+    """An uploaded .xlsx, checked by content before openpyxl parses it, read-only and
+    with formulas kept as formulas (never the value they last computed). Raises
+    ``UnreadableWorkbook`` with ``unreadable`` (or a size message)."""
+    if not data:
+        raise UnreadableWorkbook("文件为空。")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            names = {info.filename for info in infos}
+            unpacked = sum(info.file_size for info in infos)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise UnreadableWorkbook(unreadable) from None
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise UnreadableWorkbook(unreadable)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise UnreadableWorkbook("文件内容过大。", too_large=True)
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True)
+    except Exception:  # any failure to parse the package means the file is unusable
+        raise UnreadableWorkbook(unreadable) from None
