@@ -16,6 +16,7 @@ from typing import Any
 
 from nominations.tables import Nomination, Status
 from portal.db import close_database, open_database
+from portal.demo import city_id
 from portal.tables import Bureau, Campaign, Category, CategoryKind, Phase
 
 SLUG = "vote-2024"
@@ -25,9 +26,13 @@ async def make_voting_campaign(
     slug: str = SLUG, *, units: int = 5, mediators: int = 8, **fields: Any
 ) -> dict[str, Any]:
     """A campaign in the voting phase: ``units`` judicial offices (3 votes a day) and
-    ``mediators`` mediators (2 votes a day), shortlisted, spread over the counties."""
+    ``mediators`` mediators (2 votes a day), shortlisted, spread over the counties of
+    the demo city."""
     now = dt.datetime.now(dt.UTC)
+    # The demo's bureau tree (created when missing): the city organises, its counties nominate.
+    organiser = await city_id()
     values = {
+        "organiser": organiser,
         "slug": slug,
         "title": "2024年度测试评选",
         "year": 2024,
@@ -39,7 +44,7 @@ async def make_voting_campaign(
     campaign = Campaign(**values)
     await campaign.save().run()
     counties = (
-        await Bureau.objects().where(Bureau.level == "county").order_by(Bureau.position).run()
+        await Bureau.objects().where(Bureau.parent == organiser).order_by(Bureau.position).run()
     )
     result: dict[str, Any] = {"campaign": campaign, "categories": {}, "candidates": {}}
     for position, (key, kind, per_day, count) in enumerate(

@@ -33,7 +33,8 @@ PUBLIC_COLUMNS = (
     Nomination.photo,
     Nomination.thumbnail,
     Nomination.category,
-    Nomination.bureau.county.as_alias("county"),
+    Nomination.bureau.short_name.as_alias("county"),
+    Nomination.bureau.name.as_alias("nominated_by"),
     Nomination.category.key.as_alias("category_key"),
     Nomination.category.kind.as_alias("kind"),
 )

@@ -525,7 +525,7 @@ async def results(campaign: Campaign) -> dict[int, list[CandidateResult]]:
             Nomination.id,
             Nomination.name,
             Nomination.category,
-            Nomination.bureau.county.as_alias("county"),
+            Nomination.bureau.short_name.as_alias("county"),
         )
         .where(shortlisted_in(campaign.id))
         .order_by(Nomination.id)
@@ -624,7 +624,7 @@ async def my_assignments(user: StaffUser) -> list[dict[str, Any]]:
             Assignment.updated_at,
             Assignment.nomination.id.as_alias("nomination_id"),
             Assignment.nomination.name.as_alias("name"),
-            Assignment.nomination.bureau.county.as_alias("county"),
+            Assignment.nomination.bureau.short_name.as_alias("county"),
             Assignment.nomination.category.title.as_alias("category_title"),
             Assignment.nomination.campaign.slug.as_alias("campaign_slug"),
             Assignment.nomination.campaign.title.as_alias("campaign_title"),

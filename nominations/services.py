@@ -237,7 +237,7 @@ async def create_drafts(
             actor,
             "nomination.import",
             ("category", category.id),
-            after={"drafts": len(created), "county": bureau.county},
+            after={"drafts": len(created), "county": bureau.short_name},
             label=category.title,
         )
     return created
@@ -527,14 +527,14 @@ async def listed(
         Nomination.bureau,
         Nomination.submitted_at,
         Nomination.updated_at,
-        Nomination.bureau.county.as_alias("county"),
+        Nomination.bureau.short_name.as_alias("county"),
         Nomination.category.title.as_alias("category_title"),
     ).where(Nomination.campaign == campaign_id)
     query = scope_query(user, query)
     if category:
         query = query.where(Nomination.category == category)
     if county and user.role is not Role.county_clerk:
-        query = query.where(Nomination.bureau.county == county)
+        query = query.where(Nomination.bureau.short_name == county)
     if status in {s.value for s in Status}:
         query = query.where(Nomination.status == status)
     return await query.order_by(Nomination.category).order_by(Nomination.id).run()

@@ -57,6 +57,7 @@ class StaffUser:
     bureau_id: int
     bureau_name: str
     bureau_level: BureauLevel
+    # The area the user's bureau nominates for (安定区); empty for the top bureau.
     county: str
 
     @property
@@ -79,7 +80,8 @@ async def load_staff(staff_id: int) -> StaffUser | None:
             Staff.bureau.id.as_alias("bureau_id"),
             Staff.bureau.name.as_alias("bureau_name"),
             Staff.bureau.level.as_alias("bureau_level"),
-            Staff.bureau.county.as_alias("county"),
+            Staff.bureau.short_name.as_alias("short_name"),
+            Staff.bureau.parent.as_alias("bureau_parent"),
         )
         .where((Staff.id == staff_id) & (Staff.active == True))  # noqa: E712
         .first()
@@ -95,7 +97,7 @@ async def load_staff(staff_id: int) -> StaffUser | None:
         bureau_id=row["bureau_id"],
         bureau_name=row["bureau_name"],
         bureau_level=BureauLevel(row["bureau_level"]),
-        county=row["county"],
+        county=row["short_name"] if row["bureau_parent"] is not None else "",
     )
 
 
@@ -103,7 +105,7 @@ async def find_bureau(name: str) -> Bureau | None:
     """A bureau by its full name (定西市司法局) or its county's name (安定区)."""
     return (
         await Bureau.objects()
-        .where((Bureau.name == name) | ((Bureau.county == name) & (Bureau.county != "")))
+        .where((Bureau.name == name) | ((Bureau.short_name == name) & (Bureau.short_name != "")))
         .first()
         .run()
     )
@@ -153,9 +155,15 @@ async def create_staff(
     elif role is Role.county_clerk:
         raise AccountError("县区经办人必须指定所属县区单位（--bureau）。")
     else:
-        bureau = await Bureau.objects().where(Bureau.level == BureauLevel.city).first().run()
+        bureau = (
+            await Bureau.objects()
+            .where(Bureau.parent.is_null() & Bureau.retired_at.is_null())
+            .order_by(Bureau.id)
+            .first()
+            .run()
+        )
         if bureau is None:
-            raise AccountError("尚未设置市司法局，请先运行 portal migrate 并创建单位。")
+            raise AccountError("尚未导入单位：请先运行 portal bureaus import 导入单位。")
     if role is Role.city_admin and bureau.level != BureauLevel.city:
         raise AccountError("市局管理员必须属于市司法局。")
     if role is Role.county_clerk and bureau.level != BureauLevel.county:

@@ -14,7 +14,7 @@ from portal.audit import Actor
 from portal.db import unique_or, write_transaction
 from portal.errors import Invalid, NotFound
 from portal.phases import PHASES
-from portal.tables import Campaign, Category, CategoryKind, Phase
+from portal.tables import Bureau, Campaign, Category, CategoryKind, Phase
 from portal.text import line_error
 from portal.weights import DEFAULT_REVIEW_WEIGHT, DEFAULT_VOTE_WEIGHT, parse_weight
 
@@ -302,6 +302,13 @@ async def categories_of(campaign_id: int) -> list[Category]:
     )
 
 
+async def organiser_of(campaign: Campaign) -> Bureau | None:
+    """The bureau that runs the campaign (None for one made before bureaus had a tree)."""
+    if campaign.organiser is None:
+        return None
+    return await Bureau.objects().where(Bureau.id == campaign.organiser).first().run()
+
+
 async def category_of(campaign_id: int, key: str) -> Category | None:
     """The campaign's category with this key, or None."""
     return (
@@ -312,14 +319,16 @@ async def category_of(campaign_id: int, key: str) -> Category | None:
     )
 
 
-async def create_campaign(actor: Actor, data: CampaignInput) -> Campaign:
-    """Create a campaign in the draft phase."""
+async def create_campaign(
+    actor: Actor, data: CampaignInput, organiser_id: int | None = None
+) -> Campaign:
+    """Create a campaign in the draft phase, run by the bureau ``organiser_id``."""
     taken = ValidationFailed({"slug": SLUG_TAKEN})
     with unique_or(taken):
         async with write_transaction():
             if await Campaign.exists().where(Campaign.slug == data.slug).run():
                 raise taken
-            campaign = Campaign(**data.values(), phase=Phase.draft.value)
+            campaign = Campaign(**data.values(), phase=Phase.draft.value, organiser=organiser_id)
             await campaign.save().run()
             await audit.record(actor, "campaign.create", campaign, after=data.values())
     return campaign

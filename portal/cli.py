@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from portal.app import PLUGINS
-from portal.commands import console, fail, load_settings, run
+from portal.commands import console, err_console, fail, load_settings, run
 from portal.settings import ConfigError, get_settings
 
 if TYPE_CHECKING:
@@ -29,18 +30,18 @@ def main() -> None:
 
 async def _migrate() -> list[str]:
     from portal.db import migrate
-    from portal.demo import ensure_bureaus
 
-    applied = await migrate()
-    # The city and county bureaus are reference data: `portal createuser` needs them,
-    # and in production (no demo) nothing else would create them.
-    await ensure_bureaus()
-    return applied
+    # No bureau is created: an installation imports its own (`portal bureaus import`).
+    return await migrate()
 
 
 @main.command()
 def migrate() -> None:
-    """Bring the database schema up to date."""
+    """Bring the database schema up to date.
+
+    A new database starts empty: import the bureaus next (portal bureaus import), then
+    create the first administrator (portal createuser).
+    """
     load_settings()
     try:
         applied = run(_migrate)
@@ -166,7 +167,9 @@ def _read_password() -> str:
     help="city_admin (city bureau), county_clerk (one county), reviewer, auditor (read-only).",
 )
 @click.option(
-    "--bureau", default=None, help="Bureau name or county, e.g. 安定区; default: the city bureau."
+    "--bureau",
+    default=None,
+    help="Bureau name or short name, e.g. 安定区; default: the top bureau.",
 )
 def createuser(username: str, role: str, bureau: str | None) -> None:
     """Create a staff account, asking for the password (one line on stdin when piped)."""
@@ -209,6 +212,44 @@ def phase(slug: str, phase: str) -> None:
     except PhaseRefused as exc:
         fail(str(exc))
     console.print(f"{slug} 已进入「{Phase(new_phase).label}」（{new_phase}）阶段。")
+
+
+@main.group()
+def bureaus() -> None:
+    """The organisation tree: the bureaus this installation knows."""
+
+
+async def _import_bureaus(data: bytes) -> Any:
+    from portal.audit import Actor
+    from portal.bureaus import import_bureaus
+
+    return await import_bureaus(Actor.command_line(), data)
+
+
+@bureaus.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_(file: str) -> None:
+    """Add or update bureaus from FILE, a CSV (UTF-8) or XLSX with the header row
+    name,short_name,level,parent (level: province, city, county or township; parent
+    empty for the top bureau). All or nothing: any bad row imports nothing, and every
+    bad row is named with its column. Audited.
+    """
+    from portal.bureaus import ImportRefused
+
+    load_settings()
+    try:
+        with open(file, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        fail(f"无法读取文件 {file}：{exc.strerror}。")
+    try:
+        done = run(_import_bureaus, data)
+    except ImportRefused as exc:
+        err_console.print("[bold red]错误：[/]未导入任何单位：", highlight=False)
+        for problem in exc.problems:
+            err_console.print(f"  - {escape(str(problem))}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    console.print(f"已导入单位：新增 {done.added} 个，更新 {done.updated} 个。")
 
 
 for plugin in PLUGINS:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from decimal import Decimal
 
 from piccolo.apps.user.tables import BaseUser
@@ -16,6 +15,7 @@ from piccolo.columns import (
     Timestamptz,
     Varchar,
 )
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
@@ -23,19 +23,29 @@ from piccolo.table import Table
 from portal.labels import LabelledEnum
 
 
-class BureauLevel(enum.StrEnum):
-    city = "city"
-    county = "county"
+class BureauLevel(LabelledEnum):
+    """The levels of the tree, top down; an installation may have any run of them."""
+
+    province = "province", "省（区、市）"
+    city = "city", "市（州）"
+    county = "county", "县（市、区）"
+    township = "township", "乡镇（街道）"
 
 
 class Bureau(Table):
-    """The city justice bureau (市司法局) or one of its county bureaus (县区司法局)."""
+    """A justice bureau or office in the organisation tree: 甘肃省司法厅 above 定西市司法局
+    above 安定区司法局 above its townships' judicial offices (司法所)."""
 
     name = Varchar(length=100, unique=True)
-    # The county's own name (安定区); empty for the city bureau.
-    county = Varchar(length=50, default="")
+    # The area's name as lists say it (甘肃省, 定西市, 安定区).
+    short_name = Varchar(length=50, default="")
     level = Varchar(length=10, choices=BureauLevel)
+    # NO ACTION, checked at the end of each statement: a bureau with children cannot go,
+    # yet a whole subtree may be deleted in one statement.
+    parent = ForeignKey(references="self", null=True, default=None, on_delete=OnDelete.no_action)
     position = Integer(default=0)
+    # A retired bureau is kept for history; it is offered for nothing new.
+    retired_at = Timestamptz(null=True, default=None)
 
 
 class Role(LabelledEnum):
@@ -78,6 +88,8 @@ class CategoryKind(LabelledEnum):
 class Campaign(Table):
     """One yearly designation campaign and the time windows of its phases."""
 
+    # The bureau that runs it; its direct subordinates nominate.
+    organiser = ForeignKey(references=Bureau, null=True, default=None, on_delete=OnDelete.restrict)
     slug = Varchar(length=64, unique=True)
     title = Varchar(length=200)
     year = Integer()

@@ -45,7 +45,7 @@ from nominations.demo.writer import storage_of, store_plans
 from nominations.tables import Nomination, Status
 from portal.audit import Actor
 from portal.db import write_transaction
-from portal.demo import CITY_BUREAU, DemoContext, DemoStep, insert_categories
+from portal.demo import CITY_BUREAU, DemoContext, DemoStep, city_id, insert_categories
 from portal.settings import get_settings
 from portal.stores import MemoryStateStore
 from portal.tables import (
@@ -232,12 +232,14 @@ async def _ensure_campaign() -> Campaign:
     campaign = await _campaign()
     if campaign is not None:
         return campaign
+    organiser = await city_id()
     async with write_transaction():
         campaign = await _campaign()
         if campaign is not None:
             return campaign
         campaign = Campaign(
             slug=SLUG,
+            organiser=organiser,
             title=TITLE,
             year=YEAR,
             description=DESCRIPTION,
@@ -377,7 +379,7 @@ async def _objection(actor: Actor, campaign: Campaign) -> None:
             row = await objections.investigate(actor, campaign, row.id, now=INVESTIGATING_AT)
     if row.status == ObjectionStatus.investigating.value:
         county = (
-            await Nomination.select(Nomination.bureau.county.as_alias("county"))
+            await Nomination.select(Nomination.bureau.short_name.as_alias("county"))
             .where(Nomination.id == row.candidate)
             .first()
             .run()

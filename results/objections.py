@@ -383,7 +383,7 @@ async def objections_of(campaign: Campaign) -> list[dict[str, Any]]:
             *Objection.all_columns(),
             Objection.candidate.name.as_alias("candidate_name"),
             Objection.candidate.category.title.as_alias("category_title"),
-            Objection.candidate.bureau.county.as_alias("county"),
+            Objection.candidate.bureau.short_name.as_alias("county"),
             Objection.handled_by.username.as_alias("handled_by_name"),
         )
         .where(Objection.campaign == campaign.id)

@@ -240,7 +240,7 @@ async def ranking(campaign: Campaign) -> list[CategoryRanking]:
             Standing.candidate.township.as_alias("township"),
             Standing.candidate.committee.as_alias("committee"),
             Standing.candidate.photo.as_alias("photo"),
-            Standing.candidate.bureau.county.as_alias("county"),
+            Standing.candidate.bureau.short_name.as_alias("county"),
             Standing.category.kind.as_alias("kind"),
             Standing.review_score,
             Standing.votes,

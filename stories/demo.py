@@ -370,7 +370,7 @@ async def _shortlisted(campaign_id: int) -> list[dict[str, Any]]:
             Nomination.township,
             Nomination.gender,
             Nomination.category.kind.as_alias("kind"),
-            Nomination.bureau.county.as_alias("county"),
+            Nomination.bureau.short_name.as_alias("county"),
         )
         .where(shortlisted_in(campaign_id))
         .order_by(Nomination.id)
@@ -380,7 +380,7 @@ async def _shortlisted(campaign_id: int) -> list[dict[str, Any]]:
 
 
 async def _bureaus() -> dict[str, int]:
-    rows = await Bureau.select(Bureau.id, Bureau.county, Bureau.level).run()
+    rows = await Bureau.select(Bureau.id, Bureau.short_name.as_alias("county"), Bureau.level).run()
     found = {row["county"]: row["id"] for row in rows if row["level"] == BureauLevel.county.value}
     city = next((row["id"] for row in rows if row["level"] == BureauLevel.city.value), None)
     if city is not None:

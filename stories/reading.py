@@ -18,7 +18,7 @@ from portal import visits
 from portal.accounts import StaffUser
 from portal.markdown import render
 from portal.stores import StateStore
-from portal.tables import Bureau, BureauLevel, Campaign, Phase
+from portal.tables import Bureau, Campaign, Phase
 from stories import services
 from stories.tables import Story, StoryCandidate, StoryKind, StoryStatus
 
@@ -41,7 +41,8 @@ CARD_COLUMNS = (
     Story.published_at,
     Story.updated_at,
     Story.status,
-    Story.bureau.county.as_alias("county"),
+    Story.bureau.short_name.as_alias("county"),
+    Story.bureau.parent.as_alias("bureau_parent"),
     Story.bureau.name.as_alias("bureau_name"),
 )
 
@@ -75,13 +76,14 @@ def summary(body: str, length: int = SUMMARY_CHARS) -> str:
     return text if len(text) <= length else text[:length].rstrip() + "…"
 
 
-def county_label(county: str | None) -> str:
-    return county or CITY_WIDE
+def county_label(short_name: str | None, parent: int | None) -> str:
+    """Where a story is from: its county, or the whole city for the top bureau's own."""
+    return (short_name or CITY_WIDE) if parent is not None else CITY_WIDE
 
 
 def _card(row: dict[str, Any]) -> dict[str, Any]:
     row["kind_label"] = StoryKind.label_of(row["kind"])
-    row["county_label"] = county_label(row.get("county"))
+    row["county_label"] = county_label(row.get("county"), row.get("bureau_parent"))
     row["summary"] = summary(row.pop("body", "") or "")
     row["thumb_url"] = (
         f"/media/stories/{row['id']}/thumbnail.jpg" if row.get("cover_thumbnail") else None
@@ -107,9 +109,9 @@ def _filters(kind: str | None, county: str | None) -> Any:
     if kind in {k.value for k in StoryKind}:
         where &= Story.kind == kind
     if county == CITY_WIDE:
-        where &= Story.bureau.level == BureauLevel.city.value
+        where &= Story.bureau.parent.is_null()
     elif county:
-        where &= Story.bureau.county == county
+        where &= Story.bureau.short_name == county
     return where
 
 
@@ -143,12 +145,12 @@ async def latest(limit: int = 4) -> list[dict[str, Any]]:
 async def county_choices() -> list[str]:
     """The county filter's values: the city first, then the counties in their order."""
     rows = (
-        await Bureau.select(Bureau.county, Bureau.level)
+        await Bureau.select(Bureau.short_name, Bureau.parent)
         .order_by(Bureau.position)
         .order_by(Bureau.id)
         .run()
     )
-    return [county_label(row["county"]) for row in rows]
+    return [county_label(row["short_name"], row["parent"]) for row in rows]
 
 
 async def published_story(story_id: int) -> Story | None:
@@ -182,7 +184,7 @@ async def linked_candidates(story_id: int, public: bool = True) -> list[dict[str
         link.township.as_alias("township"),
         link.committee.as_alias("committee"),
         link.status.as_alias("status"),
-        link.bureau.county.as_alias("county"),
+        link.bureau.short_name.as_alias("county"),
         link.category.title.as_alias("category_title"),
         link.campaign.slug.as_alias("campaign_slug"),
         link.campaign.phase.as_alias("campaign_phase"),
@@ -210,7 +212,7 @@ async def stories_of_candidate(candidate_id: int) -> list[dict[str, Any]]:
             link.cover_thumbnail.as_alias("cover_thumbnail"),
             link.series_no.as_alias("series_no"),
             link.published_at.as_alias("published_at"),
-            link.bureau.county.as_alias("county"),
+            link.bureau.short_name.as_alias("county"),
         )
         .where(
             (StoryCandidate.candidate == candidate_id)
@@ -263,7 +265,7 @@ async def linkable_candidates(campaign_id: int) -> list[dict[str, Any]]:
         await Nomination.select(
             Nomination.id,
             Nomination.name,
-            Nomination.bureau.county.as_alias("county"),
+            Nomination.bureau.short_name.as_alias("county"),
             Nomination.category.title.as_alias("category_title"),
         )
         .where(shortlisted_in(campaign_id))

@@ -92,7 +92,7 @@ async def candidate_of(campaign: Campaign, candidate_id: int) -> dict | None:
             Nomination.status,
             Nomination.category,
             Nomination.category.title.as_alias("category_title"),
-            Nomination.bureau.county.as_alias("county"),
+            Nomination.bureau.short_name.as_alias("county"),
         )
         .where((Nomination.id == candidate_id) & (Nomination.campaign == campaign.id))
         .first()
@@ -277,7 +277,7 @@ async def campaign_candidates(campaign: Campaign) -> list[tuple[Category, list[d
             Nomination.id,
             Nomination.name,
             Nomination.category,
-            Nomination.bureau.county.as_alias("county"),
+            Nomination.bureau.short_name.as_alias("county"),
         )
         .where((Nomination.campaign == campaign.id) & condition)
         .order_by(Nomination.id)

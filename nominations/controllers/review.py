@@ -217,7 +217,7 @@ async def review_export(campaign: Campaign) -> bytes:
         for r in await services.Nomination.select(
             services.Nomination.id.as_alias("nomination"),
             services.Nomination.name,
-            services.Nomination.bureau.county.as_alias("county"),
+            services.Nomination.bureau.short_name.as_alias("county"),
         )
         .where(services.Nomination.campaign == campaign.id)
         .run()
@@ -280,7 +280,7 @@ class ReviewAssignments(Controller):
                     .where(services.Bureau.id == nomination.bureau)
                     .first()
                     .run()
-                ).county,
+                ).short_name,
             },
             status_code=status,
         )

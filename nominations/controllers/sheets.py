@@ -36,7 +36,7 @@ async def export_rows(user: Any, campaign: Campaign) -> list[dict[str, Any]]:
     """The nominations this user may read, as rows for the workbook."""
     query = Nomination.select(
         *Nomination.all_columns(),
-        Nomination.bureau.county.as_alias("county"),
+        Nomination.bureau.short_name.as_alias("county"),
         Nomination.category.title.as_alias("category_title"),
         Nomination.category.kind.as_alias("kind"),
     ).where(Nomination.campaign == campaign.id)

@@ -97,7 +97,7 @@ async def storage_of(campaign: Campaign, keys: Iterable[str]) -> Storage:
     }
     bureaus = {
         row["county"]: row["id"]
-        for row in await Bureau.select(Bureau.id, Bureau.county)
+        for row in await Bureau.select(Bureau.id, Bureau.short_name.as_alias("county"))
         .where(Bureau.level == BureauLevel.county.value)
         .run()
     }

@@ -1,7 +1,7 @@
 """All route handlers of the portal package."""
 
 from portal.controllers.accounts import AccountPages
-from portal.controllers.api import CampaignApi
+from portal.controllers.api import BureauApi, CampaignApi
 from portal.controllers.audit_log import AuditLogPages
 from portal.controllers.auth import AuthPages
 from portal.controllers.health import HealthChecks
@@ -12,6 +12,7 @@ from portal.controllers.staff_api import StaffCampaignApi
 ROUTES = [
     PublicPages,
     CampaignApi,
+    BureauApi,
     AuthPages,
     Dashboard,
     CampaignAdmin,

@@ -1,4 +1,4 @@
-"""The public JSON API (contract v1): campaigns."""
+"""The public JSON API (contract v1): campaigns and the bureaus that run them."""
 
 from __future__ import annotations
 
@@ -10,10 +10,18 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from portal import visits
-from portal.campaigns import categories_of, zone
+from portal.bureaus import active_tree
+from portal.campaigns import categories_of, organiser_of, zone
 from portal.stores import Stores
 from portal.tables import Campaign
-from portal.web.api import ApiOperation, KindName, PhaseName, error_responses
+from portal.web.api import (
+    ApiOperation,
+    KindName,
+    LevelName,
+    OrganiserLevel,
+    PhaseName,
+    error_responses,
+)
 from portal.web.lookups import public_campaign, public_campaigns_query
 
 
@@ -41,7 +49,17 @@ class CampaignDetail(msgspec.Struct):
     voting_opens_at: dt.datetime | None
     voting_closes_at: dt.datetime | None
     visits: int
+    organiser: str
+    level: OrganiserLevel | None
     categories: list[CategoryInfo]
+
+
+class BureauInfo(msgspec.Struct):
+    id: int
+    name: str
+    short_name: str
+    level: LevelName
+    parent_id: int | None
 
 
 NOT_FOUND = error_responses((400, "Invalid request"), (404, "Unknown campaign"))
@@ -84,6 +102,7 @@ class CampaignApi(Controller):
     ) -> CampaignDetail:
         campaign = await public_campaign(slug)
         categories = await categories_of(campaign.id)
+        organiser = await organiser_of(campaign)
         return CampaignDetail(
             slug=campaign.slug,
             title=campaign.title,
@@ -93,7 +112,28 @@ class CampaignApi(Controller):
             voting_opens_at=in_zone(campaign.voting_opens_at, campaign.timezone),
             voting_closes_at=in_zone(campaign.voting_closes_at, campaign.timezone),
             visits=await visits.visits(stores.state, campaign),
+            organiser=organiser.name if organiser else "",
+            level=organiser.level if organiser else None,
             categories=[
                 CategoryInfo(c.key, c.title, c.kind, c.quota, c.votes_per_day) for c in categories
             ],
         )
+
+
+class BureauApi(Controller):
+    path = "/api/v1/bureaus"
+    tags = ["bureaus"]
+
+    @get(
+        "/",
+        summary="The organisation tree",
+        operation_id="listBureaus",
+        description="Every active bureau the portal knows, parents before children.",
+        responses=error_responses((400, "Invalid request")),
+        operation_class=ApiOperation,
+    )
+    async def bureaus(self) -> list[BureauInfo]:
+        return [
+            BureauInfo(r["id"], r["name"], r["short_name"], r["level"], r["parent"])
+            for r in await active_tree()
+        ]

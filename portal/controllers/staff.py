@@ -93,7 +93,9 @@ class CampaignAdmin(Controller):
     async def create(self, request: Request, actor: NamedDependency[Actor]) -> Template | Redirect:
         values = _form_dict(await request.form())
         try:
-            campaign = await svc.create_campaign(actor, svc.parse_campaign(values))
+            campaign = await svc.create_campaign(
+                actor, svc.parse_campaign(values), request.user.bureau_id
+            )
         except ValidationFailed as exc:
             return Template(
                 "staff/campaigns/form.html",

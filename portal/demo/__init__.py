@@ -17,7 +17,8 @@ from portal import accounts
 from portal.db import write_transaction
 from portal.tables import Bureau, BureauLevel, Campaign, Category, CategoryKind, Phase, Role, Staff
 
-CITY_BUREAU = "定西市司法局"
+CITY = "定西市"
+CITY_BUREAU = f"{CITY}司法局"
 # The seven county-level bureaus of Dingxi, with the pinyin used in demo logins.
 COUNTIES = (
     ("安定区", "anding"),
@@ -65,19 +66,34 @@ def demo_logins() -> list[DemoLogin]:
 
 
 async def ensure_bureaus() -> None:
-    """The city bureau and its seven county bureaus (idempotent)."""
+    """The city bureau and its seven county bureaus below it (idempotent)."""
     async with write_transaction():
+        city = await Bureau.objects().where(Bureau.name == CITY_BUREAU).first().run()
+        if city is None:
+            city = Bureau(
+                name=CITY_BUREAU, short_name=CITY, level=BureauLevel.city.value, position=0
+            )
+            await city.save().run()
         existing = {row["name"] for row in await Bureau.select(Bureau.name).run()}
-        rows = [Bureau(name=CITY_BUREAU, county="", level=BureauLevel.city.value, position=0)]
-        rows += [
+        new = [
             Bureau(
-                name=f"{county}司法局", county=county, level=BureauLevel.county.value, position=i
+                name=f"{county}司法局",
+                short_name=county,
+                level=BureauLevel.county.value,
+                parent=city.id,
+                position=i,
             )
             for i, (county, _) in enumerate(COUNTIES, start=1)
+            if f"{county}司法局" not in existing
         ]
-        new = [row for row in rows if row.name not in existing]
         if new:
             await Bureau.insert(*new).run()
+
+
+async def city_id() -> int:
+    """The demo city bureau's id (made if need be): it runs the Dingxi campaigns."""
+    await ensure_bureaus()
+    return (await Bureau.select(Bureau.id).where(Bureau.name == CITY_BUREAU).first().run())["id"]
 
 
 async def ensure_staff() -> list[DemoLogin]:
@@ -101,9 +117,11 @@ async def ensure_demo_campaign(today: dt.date | None = None) -> Campaign:
     campaign = await Campaign.objects().where(Campaign.slug == DEMO_SLUG).first().run()
     if campaign is not None:
         return campaign
+    organiser = await city_id()
     async with write_transaction():
         campaign = Campaign(
             slug=DEMO_SLUG,
+            organiser=organiser,
             title="2023年度定西市“枫桥式”司法所、人民调解委员会、人民调解员评选",
             year=2023,
             description=(

@@ -13,6 +13,9 @@ PhaseName = Literal[
     "draft", "nominating", "vetting", "reviewing", "voting", "tallying", "notice", "published"
 ]
 KindName = Literal["judicial_office", "mediation_committee", "mediator"]
+LevelName = Literal["province", "city", "county", "township"]
+# The levels that run campaigns (a township office only nominates).
+OrganiserLevel = Literal["province", "city", "county"]
 
 
 class ErrorBody(msgspec.Struct):

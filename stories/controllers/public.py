@@ -103,7 +103,7 @@ class StoryPages(Controller):
             context={
                 "story": story,
                 "kind_label": StoryKind.label_of(story.kind),
-                "county_label": reading.county_label(bureau.county),
+                "county_label": reading.county_label(bureau.short_name, bureau.parent),
                 "bureau": bureau,
                 "campaign": await reading.public_campaign_of(story),
                 "candidates": await reading.linked_candidates(story.id),

@@ -39,7 +39,7 @@ async def demo(demo_loaded: Path) -> dict:
         row["id"]: row
         for row in await Category.select().where(Category.campaign == campaign.id).run()
     }
-    bureaus = {row["id"]: row["county"] for row in await Bureau.select().run()}
+    bureaus = {row["id"]: row["short_name"] for row in await Bureau.select().run()}
     rows = await Nomination.select().where(Nomination.campaign == campaign.id).run()
     return {
         "campaign": campaign,

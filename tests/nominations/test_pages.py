@@ -476,8 +476,10 @@ async def test_public_candidates_never_show_contacts_or_documents(
         assert api.status_code == 200
         (item,) = api.json()
         assert set(item) == {
-            "id", "category", "name", "organisation", "county", "summary", "photo_url", "votes",
+            "id", "category", "name", "organisation", "county", "nominated_by", "summary",
+            "photo_url", "votes",
         }  # fmt: skip
+        assert (item["county"], item["nominated_by"]) == ("安定区", "安定区司法局")
         for url in (
             f"/api/v1/campaigns/{slug}/candidates",
             f"/campaigns/{slug}/candidates",
@@ -622,7 +624,7 @@ async def test_the_export_opens_and_matches_the_database(
     stored = {
         r["name"]: r
         for r in await Nomination.select(
-            *Nomination.all_columns(), Nomination.bureau.county.as_alias("county")
+            *Nomination.all_columns(), Nomination.bureau.short_name.as_alias("county")
         ).run()
     }
     seen = []

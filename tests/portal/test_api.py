@@ -24,6 +24,8 @@ DETAIL_FIELDS = {
     "voting_opens_at",
     "voting_closes_at",
     "visits",
+    "organiser",
+    "level",
     "categories",
 }
 CATEGORY_FIELDS = {"key", "title", "kind", "quota", "votes_per_day"}
@@ -101,6 +103,8 @@ async def test_detail_has_exactly_the_contract_fields(client, campaign) -> None:
     assert body["phase"] == "voting"
     assert body["timezone"] == "Asia/Shanghai"
     assert type(body["visits"]) is int and body["visits"] == 0
+    # The demo campaign is the city's: its counties nominate.
+    assert (body["organiser"], body["level"]) == ("定西市司法局", "city")
 
 
 async def test_detail_categories(client, campaign) -> None:

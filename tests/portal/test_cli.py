@@ -181,7 +181,7 @@ def test_help_lists_the_commands(new_env) -> None:  # type: ignore[no-untyped-de
     result = portal(new_env(), "--help")
     assert result.returncode == 0, result.stderr
     commands = result.stdout.split("Commands:")[1]
-    for name in ("demo", "serve", "migrate", "createuser", "phase"):
+    for name in ("demo", "serve", "migrate", "createuser", "phase", "bureaus", "tally"):
         assert f"\n  {name} " in commands, name
 
 
@@ -195,22 +195,51 @@ def test_migrate_then_migrate_again_says_up_to_date(migrated) -> None:  # type: 
     assert second.stdout.strip() == "数据库结构已是最新。"
 
 
-def test_createuser_works_on_a_freshly_migrated_database(migrated) -> None:  # type: ignore[no-untyped-def]
-    # The production path: migrate, then create the first accounts (no demo data).
+def test_a_new_installation_imports_its_bureaus_then_its_first_accounts(migrated) -> None:  # type: ignore[no-untyped-def]
+    # The production path: migrate (no bureau, no trace of any city), import the tree,
+    # then create the first accounts.
     env, _ = migrated
+    assert inspect(env)["bureaus"] == 0
+    early = portal(env, "createuser", "boss", "--role", "city_admin", stdin="boss-password-1\n")
+    assert "portal bureaus import" in one_line_error(early)
+    tree = Path(env["PORTAL_VAR_DIR"]) / "bureaus.csv"
+    tree.write_text(
+        "name,short_name,level,parent\n白银市司法局,白银市,city,\n"
+        "会宁县司法局,会宁县,county,白银市司法局\n",
+        encoding="utf-8",
+    )
+    imported = portal(env, "bureaus", "import", str(tree))
+    assert imported.returncode == 0, imported.stderr
+    assert "新增 2 个" in imported.stdout
     admin = portal(env, "createuser", "boss", "--role", "city_admin", stdin="boss-password-1\n")
     assert admin.returncode == 0, admin.stderr
     clerk = portal(
-        env, "createuser", "lintao", "--role", "county_clerk", "--bureau", "临洮县",
-        stdin="lintao-password-1\n",
+        env, "createuser", "huining", "--role", "county_clerk", "--bureau", "会宁县",
+        stdin="huining-password-1\n",
     )  # fmt: skip
     assert clerk.returncode == 0, clerk.stderr
-    state = inspect(env, [("boss", "boss-password-1"), ("lintao", "lintao-password-1")])
+    state = inspect(env, [("boss", "boss-password-1"), ("huining", "huining-password-1")])
     assert state["logins"] == [True, True]
     assert [(s["username"], s["role"], s["bureau"]) for s in state["staff"]] == [
-        ("boss", "city_admin", "定西市司法局"),
-        ("lintao", "county_clerk", "临洮县司法局"),
+        ("boss", "city_admin", "白银市司法局"),
+        ("huining", "county_clerk", "会宁县司法局"),
     ]
+    assert "bureau.create" in {entry["action"] for entry in state["audit"]}
+
+
+def test_a_bad_bureau_file_imports_nothing_and_names_its_rows(migrated) -> None:  # type: ignore[no-untyped-def]
+    env, _ = migrated
+    before = inspect(env)["bureaus"]
+    tree = Path(env["PORTAL_VAR_DIR"]) / "bad.csv"
+    tree.write_text(
+        "name,short_name,level,parent\n兰州市司法局,兰州市,city,\n城关区司法局,,county,兰州\n",
+        encoding="utf-8",
+    )
+    result = portal(env, "bureaus", "import", str(tree))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "未导入任何单位" in result.stderr
+    assert "第 3 行「简称」：不能为空。" in result.stderr
+    assert inspect(env)["bureaus"] == before
 
 
 def test_unsafe_configurations_are_refused(migrated) -> None:  # type: ignore[no-untyped-def]

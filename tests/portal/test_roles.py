@@ -79,6 +79,7 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/campaigns/{slug:str}"):                                   (Y, Y, Y, Y, Y),
     ("GET",  "/api/v1/campaigns"):                                       (Y, Y, Y, Y, Y),
     ("GET",  "/api/v1/campaigns/{slug:str}"):                            (Y, Y, Y, Y, Y),
+    ("GET",  "/api/v1/bureaus"):                                         (Y, Y, Y, Y, Y),
     ("GET",  "/login"):                                                  (Y, Y, Y, Y, Y),
     ("POST", "/login"):                                                  (Y, Y, Y, Y, Y),
     ("POST", "/logout"):                                                 (Y, Y, Y, Y, Y),

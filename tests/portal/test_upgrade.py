@@ -146,6 +146,24 @@ def test_a_database_of_the_previous_release_migrates_forward_and_keeps_its_data(
                 cid: counted.get(cid, 0) for cid in (row["candidate_id"] for row in ranking)
             }
 
+            # The bureaus became a tree: the city above its counties, running both years.
+            status, bureaus = server.get_json("/api/v1/bureaus")
+            assert status == 200
+            city = bureaus[0]  # type: ignore[index]
+            assert (city["name"], city["short_name"], city["level"]) == (
+                "定西市司法局",
+                "定西市",
+                "city",
+            )
+            assert city["parent_id"] is None
+            counties = bureaus[1:]  # type: ignore[index]
+            assert len(counties) == 7
+            assert all(b["level"] == "county" and b["parent_id"] == city["id"] for b in counties)
+            assert "安定区" in {b["short_name"] for b in counties}
+            for slug in ("dingxi-2022", "dingxi-2023"):
+                status, detail = server.get_json(f"/api/v1/campaigns/{slug}")
+                assert (detail["organiser"], detail["level"]) == ("定西市司法局", "city")  # type: ignore[index]
+
             # The campaign still voting keeps its live votes.
             status, candidates = server.get_json("/api/v1/campaigns/dingxi-2023/candidates")
             assert status == 200

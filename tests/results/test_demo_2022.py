@@ -93,7 +93,7 @@ async def test_the_finished_campaign_is_published_and_shown_with_every_step_done
         Nomination.deeds,
         Nomination.photo,
         Nomination.category.key.as_alias("key"),
-        Nomination.bureau.county.as_alias("county"),
+        Nomination.bureau.short_name.as_alias("county"),
     ).where(Nomination.campaign == campaign.id)
     shortlisted = [r for r in rows if r["status"] == Status.shortlisted.value]
     assert Counter(r["key"] for r in shortlisted) == SHORTLISTED

@@ -96,7 +96,9 @@ async def world(staff: dict[str, str]) -> World:
         phase=Phase.published.value,
     )
     categories = {kind.value: by_key[key] for key, _, kind in CATEGORIES}
-    bureau_rows = await Bureau.select(Bureau.id, Bureau.county, Bureau.level).run()
+    bureau_rows = await Bureau.select(
+        Bureau.id, Bureau.short_name.as_alias("county"), Bureau.level
+    ).run()
     bureaus = {r["county"]: r["id"] for r in bureau_rows if r["level"] == BureauLevel.county.value}
     bureaus[""] = next(r["id"] for r in bureau_rows if r["level"] == BureauLevel.city.value)
     candidates = {}

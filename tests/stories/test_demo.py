@@ -28,7 +28,7 @@ async def test_demo_stories_are_published_in_order_and_idempotent(client, world:
     assert {s.kind for s in published} == {"case", "deeds"}
     counties = {
         row["county"]
-        for row in await Bureau.select(Bureau.county)
+        for row in await Bureau.select(Bureau.short_name.as_alias("county"))
         .where(Bureau.id.is_in([s.bureau for s in published]))
         .run()
     }

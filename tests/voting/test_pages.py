@@ -369,7 +369,7 @@ async def test_the_vote_page_filters_by_county_and_searches_by_name(
     names = {
         row["id"]: (row["name"], row["county"])
         for row in await Nomination.select(
-            Nomination.id, Nomination.name, Nomination.bureau.county.as_alias("county")
+            Nomination.id, Nomination.name, Nomination.bureau.short_name.as_alias("county")
         ).run()
     }
     mediators = voting_campaign["candidates"]["mediator"]

@@ -35,6 +35,7 @@ class Candidate(msgspec.Struct):
     name: str
     organisation: str
     county: str
+    nominated_by: str
     summary: str
     photo_url: str | None
     votes: int | None
@@ -68,6 +69,7 @@ class CandidateApi(Controller):
                 name=row["name"],
                 organisation=organisation(row),
                 county=row["county"],
+                nominated_by=row["nominated_by"],
                 summary=row["summary"],
                 photo_url=photo_url(row),
                 votes=counts.get(row["id"]),

@@ -161,7 +161,7 @@ def qr_png(url: str) -> bytes:
 
 async def county_names() -> list[str]:
     rows = (
-        await Bureau.select(Bureau.county)
+        await Bureau.select(Bureau.short_name.as_alias("county"))
         .where(Bureau.level == BureauLevel.county.value)
         .order_by(Bureau.position)
         .run()
