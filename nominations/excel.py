@@ -202,18 +202,18 @@ def _validation(field: Field, column: int, max_rows: int) -> DataValidation:
 
 _EXAMPLES: dict[CategoryKind, dict[str, Any]] = {
     CategoryKind.judicial_office: {
-        "name": "安定区中华路司法所",
+        "name": "XX县中华路司法所",
         "township": "中华路街道",
         "unit_type": "township",
-        "address": "甘肃省定西市安定区中华路 88 号",
+        "address": "XX省XX市XX县中华路 88 号",
         "summary": "坚持“小事不出村、大事不出镇、矛盾不上交”，年内调处纠纷 326 件。",
         "deeds": "## 主要做法\n\n- 建立“一村一法律顾问”制度\n- 推行“随手调”工作法",
     },
     CategoryKind.mediation_committee: {
-        "name": "安定区福台路街道人民调解委员会",
+        "name": "XX县福台路街道人民调解委员会",
         "township": "福台路街道",
         "unit_type": "township",
-        "address": "甘肃省定西市安定区福台路 16 号",
+        "address": "XX省XX市XX县福台路 16 号",
         "summary": "扎根社区一线，邻里、家庭纠纷随到随调，调解成功率 99%以上。",
         "deeds": "## 主要做法\n\n- 设立“老娘舅”调解室\n- 与派出所、法庭建立诉调、警调对接",
     },
@@ -222,7 +222,7 @@ _EXAMPLES: dict[CategoryKind, dict[str, Any]] = {
         "township": "香泉镇",
         "gender": "male",
         "birth_year": 1968,
-        "committee": "安定区香泉镇香泉村人民调解委员会",
+        "committee": "XX县香泉镇香泉村人民调解委员会",
         "position": "调委会主任",
         "years_of_service": 18,
         "summary": "从事人民调解 18 年，被群众称为“村里的和事佬”。",

@@ -57,7 +57,7 @@ class StaffUser:
     bureau_id: int
     bureau_name: str
     bureau_level: BureauLevel
-    # The area the user's bureau nominates for (安定区); empty for the top bureau.
+    # The area the user's bureau nominates for (XX县); empty for the top bureau.
     county: str
 
     @property
@@ -102,7 +102,7 @@ async def load_staff(staff_id: int) -> StaffUser | None:
 
 
 async def find_bureau(name: str) -> Bureau | None:
-    """A bureau by its full name (定西市司法局) or its county's name (安定区)."""
+    """A bureau by its full name (XX县司法局) or its short name (XX县)."""
     return (
         await Bureau.objects()
         .where((Bureau.name == name) | ((Bureau.short_name == name) & (Bureau.short_name != "")))

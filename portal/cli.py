@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
-    """定西市“枫桥式”评选投票平台 — the Fengqiao-style recognition and voting portal.
+    """“枫桥式”评选投票平台 — the Fengqiao-style recognition and voting portal.
 
     Configuration comes from the environment: DATABASE_URL, REDIS_URL, PORTAL_ENV,
     PORTAL_SECRET_KEY, PORTAL_PUBLIC_URL, PORTAL_TRUSTED_PROXIES, PORTAL_CAPTCHA_TEST_ANSWER
@@ -169,7 +169,7 @@ def _read_password() -> str:
 @click.option(
     "--bureau",
     default=None,
-    help="Bureau name or short name, e.g. 安定区; default: the top bureau.",
+    help="Bureau name or short name, e.g. XX县司法局 or XX县; default: the top bureau.",
 )
 def createuser(username: str, role: str, bureau: str | None) -> None:
     """Create a staff account, asking for the password (one line on stdin when piped)."""

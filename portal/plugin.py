@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.app import AppConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
@@ -22,6 +22,7 @@ from portal.auth import StaffMiddleware, actor_of, security_headers, session_con
 from portal.controllers import ROUTES
 from portal.db import close_database, open_database
 from portal.errors import EXCEPTION_HANDLERS, JsonBodyRequest, unknown_path_ids
+from portal.identity import IDENTITY_TTL, identity_of
 from portal.origin import host_guard
 from portal.pagecache import TOTALS_TTL, PageCache, TtlCache
 from portal.plugins import AppPlugin, Extensions, provide, settings_of, stores_of
@@ -32,6 +33,13 @@ from portal.templating import STATIC_DIR, template_config
 MAX_BODY_BYTES = 1024 * 1024
 
 CSRF_COOKIE = "portal_csrf"
+
+
+async def before_request(request: Request) -> None:
+    """Before each handler: ids no row can have are a 404, and the site's identity is
+    fresh for the templates (a no-op until its copy is ``IDENTITY_TTL`` old)."""
+    unknown_path_ids(request)
+    await identity_of(request)
 
 
 class PortalPlugin(AppPlugin):
@@ -47,6 +55,7 @@ class PortalPlugin(AppPlugin):
         state["shedder"] = shedder
         state["page_cache"] = PageCache(ttl=settings.page_cache_seconds)
         state["vote_totals"] = TtlCache(ttl=TOTALS_TTL)
+        state["identity"] = TtlCache(ttl=IDENTITY_TTL)
 
         @contextlib.asynccontextmanager
         async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -72,7 +81,7 @@ class PortalPlugin(AppPlugin):
         )
         app_config.lifespan.insert(0, lifespan)
         app_config.template_config = templates
-        app_config.before_request = unknown_path_ids
+        app_config.before_request = before_request
         app_config.before_send.append(security_headers(production=settings.production))
         app_config.middleware.extend(
             [

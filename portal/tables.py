@@ -33,11 +33,11 @@ class BureauLevel(LabelledEnum):
 
 
 class Bureau(Table):
-    """A justice bureau or office in the organisation tree: 甘肃省司法厅 above 定西市司法局
-    above 安定区司法局 above its townships' judicial offices (司法所)."""
+    """A justice bureau or office in the organisation tree: a province's 司法厅 above a city's 司法局
+    above a county's 司法局 above its townships' judicial offices (司法所)."""
 
     name = Varchar(length=100, unique=True)
-    # The area's name as lists say it (甘肃省, 定西市, 安定区).
+    # The area's name as lists say it (XX省, XX市, XX县).
     short_name = Varchar(length=50, default="")
     level = Varchar(length=10, choices=BureauLevel)
     # NO ACTION, checked at the end of each statement: a bureau with children cannot go,

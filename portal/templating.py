@@ -13,6 +13,7 @@ from litestar.template import TemplateConfig
 
 from portal.audit import ACTION_LABELS
 from portal.campaigns import zone
+from portal.identity import current_identity
 from portal.settings import PROJECT_ROOT
 from portal.tables import PHASE_ORDER, CategoryKind, Phase, Role
 
@@ -57,6 +58,7 @@ def _configure(env: Environment) -> None:
     env.globals.update(
         PHASES=PHASE_ORDER,
         ACTION_LABELS=ACTION_LABELS,
+        site_identity=current_identity,
     )
 
 

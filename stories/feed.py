@@ -12,12 +12,13 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+from portal.identity import Identity
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 MEDIA_TYPE = "application/atom+xml"
-FEED_TITLE = "典型案例与先进事迹 · 定西市司法局"
+FEED_TITLE = "典型案例与先进事迹"
 FEED_SUBTITLE = "坚持和发展新时代“枫桥经验”：人民调解典型案例和“枫桥式”先进事迹"
-PUBLISHER = "定西市司法局"
 
 
 @dataclass(frozen=True)
@@ -49,20 +50,26 @@ def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
 
 
 def build_feed(
-    *, feed_url: str, list_url: str, entries: list[Entry], generated_at: dt.datetime
+    *,
+    feed_url: str,
+    list_url: str,
+    entries: list[Entry],
+    generated_at: dt.datetime,
+    identity: Identity,
 ) -> bytes:
-    """The Atom document. ``updated`` is the newest entry's, or ``generated_at`` if none."""
+    """The Atom document. ``updated`` is the newest entry's, or ``generated_at`` if none;
+    the site's identity names the feed and its publisher."""
     feed = ET.Element("feed", {"xmlns": ATOM_NS, XML_LANG: "zh-CN"})
     _text(feed, "id", list_url)
-    _text(feed, "title", FEED_TITLE)
+    _text(feed, "title", f"{FEED_TITLE} · {identity.title_suffix}")
     _text(feed, "subtitle", FEED_SUBTITLE)
     newest = max((e.updated for e in entries), default=generated_at)
     _text(feed, "updated", timestamp(newest))
     ET.SubElement(feed, "link", {"rel": "self", "type": MEDIA_TYPE, "href": feed_url})
     ET.SubElement(feed, "link", {"rel": "alternate", "type": "text/html", "href": list_url})
     author = ET.SubElement(feed, "author")
-    _text(author, "name", PUBLISHER)
-    _text(feed, "generator", "“枫桥式”评选平台")
+    _text(author, "name", identity.host or identity.site_name)
+    _text(feed, "generator", f"{identity.site_name}平台")
     for item in entries:
         entry = ET.SubElement(feed, "entry")
         _text(entry, "id", item.url)

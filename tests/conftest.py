@@ -463,6 +463,7 @@ class Apps:
         app.state.voting.forget()
         app.state.page_cache.clear()
         app.state.vote_totals.clear()
+        app.state.identity.clear()
         kept.clean = _routes(app) == kept.routes
 
     async def close(self) -> None:

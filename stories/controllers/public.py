@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import File, Template
 
 from portal.errors import not_found
+from portal.identity import identity_of
 from portal.markdown import render
 from portal.origin import absolute_url
 from portal.stores import Stores
@@ -81,6 +82,7 @@ class StoryPages(Controller):
             list_url=absolute_url(request, "/stories"),
             entries=entries,
             generated_at=dt.datetime.now(dt.UTC),
+            identity=await identity_of(request),
         )
         return Response(
             body,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from portal.identity import Identity
 from stories import feed, publishing
 from tests.conftest import FORGED_HOST, PUBLIC_URL
 from tests.factories import actor_for
@@ -133,6 +134,7 @@ def sample_feed() -> bytes:
         list_url="http://testserver.local/stories",
         entries=[entry],
         generated_at=at,
+        identity=Identity(host="白银市司法局"),
     )
 
 
