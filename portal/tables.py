@@ -33,8 +33,8 @@ class BureauLevel(LabelledEnum):
 
 
 class Bureau(Table):
-    """A justice bureau or office in the organisation tree: a province's 司法厅 above a city's 司法局
-    above a county's 司法局 above its townships' judicial offices (司法所)."""
+    """A justice bureau or office in the organisation tree: a province's 司法厅 above a
+    city's 司法局 above a county's 司法局 above its townships' judicial offices (司法所)."""
 
     name = Varchar(length=100, unique=True)
     # The area's name as lists say it (XX省, XX市, XX县).
