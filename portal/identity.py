@@ -12,12 +12,15 @@ within that time, one query per process and period, never one per page.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from litestar import Request
 
 from portal.pagecache import TtlCache
 from portal.tables import Bureau
+
+log = logging.getLogger("portal.identity")
 
 SITE_NAME = "“枫桥式”评选"
 IDENTITY_TTL = 10.0
@@ -54,9 +57,22 @@ async def load_identity() -> Identity:
 
 
 async def identity_of(request: Request) -> Identity:
-    """The identity, loaded when the per-process copy is older than ``IDENTITY_TTL``."""
+    """The identity, loaded when the per-process copy is older than ``IDENTITY_TTL``.
+
+    A database that cannot answer leaves the neutral identity for this request (and is
+    asked again by the next): the page's own queries report the outage, not its header.
+    """
     cache: TtlCache[str, Identity] = request.app.state.identity
-    return await cache.get_or_load(_KEY, load_identity)
+    known = cache.get(_KEY)
+    if known is not None:
+        return known
+    try:
+        known = await load_identity()
+    except Exception as error:  # any database failure: logged, never the page's
+        log.warning("site identity not loaded: %s", type(error).__name__)
+        return NEUTRAL
+    cache.put(_KEY, known)
+    return known
 
 
 def current_identity(request: Request) -> Identity:

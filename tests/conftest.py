@@ -53,6 +53,7 @@ ENGINE_MARKERS = {
 # CLI's, real deployments', the browser tests' server's). A test that uses none gives the
 # same answer on either engine: it runs in the SQLite pass only.
 DATABASE_FIXTURES = {"schema", "db_engine"}
+BROWSER_TESTS = "tests/e2e/"
 NO_DATABASE = (
     "tests that use no database (no db, schema or db_engine fixture), run in the SQLite pass"
 )
@@ -64,6 +65,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     lines.append(f"deselected in this pass: tests marked {ENGINE_MARKERS[other]}")
     if config.getoption("--db") == "postgres":
         lines.append(f"deselected in this pass: {NO_DATABASE}")
+    else:
+        lines.append("deselected in this pass: the browser tests (run in the PostgreSQL pass)")
     return lines
 
 
@@ -113,7 +116,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Browser tests last: Playwright's sync API runs its own event loop while a browser
     # is open, which must not overlap the async tests' loop.
-    items.sort(key=lambda item: "tests/e2e/" in str(item.path))
+    items.sort(key=lambda item: BROWSER_TESTS in str(item.path))
     # Deselected, not skipped: in the other engine's pass they cannot run, and a test that
     # uses no database runs once (see the header).
     postgres = config.getoption("--db") == "postgres"
@@ -122,6 +125,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     def deselect(item: pytest.Item) -> bool:
         if item.get_closest_marker(other):
             return True
+        if BROWSER_TESTS in str(item.path):
+            # One pass drives the browser: Chromium's CPU would only be spent twice on the
+            # same pages, and the PostgreSQL pass has the idle core (it waits on the database).
+            return not postgres
         return postgres and not item.get_closest_marker("postgres_only") and not uses_database(item)
 
     deselected = [item for item in items if deselect(item)]
