@@ -34,10 +34,10 @@ test: lint ## Lint, then the whole suite on SQLite and on PostgreSQL (both passe
 test-fast: $(STAMP) ## The edit-test loop: the suite on SQLite, without the browser tests
 	$(BIN)/pytest --db sqlite -m "not e2e"
 
-test-sqlite: $(STAMP) ## The suite on a fresh SQLite database (the browser tests run in the PostgreSQL pass)
+test-sqlite: $(STAMP) ## The suite on a fresh SQLite database, with the browser tests
 	$(BIN)/pytest --db sqlite
 
-test-postgres: $(STAMP) ## The suite on a fresh PostgreSQL database, with the browser tests
+test-postgres: $(STAMP) ## The suite on a fresh PostgreSQL database (the browser tests run in the SQLite pass)
 	$(BIN)/pytest --db postgres
 
 bench: $(STAMP) ## Load benchmark: votes, CAPTCHA, vote page vs /healthz; writes bench/results.json

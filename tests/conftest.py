@@ -65,8 +65,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     lines.append(f"deselected in this pass: tests marked {ENGINE_MARKERS[other]}")
     if config.getoption("--db") == "postgres":
         lines.append(f"deselected in this pass: {NO_DATABASE}")
-    else:
-        lines.append("deselected in this pass: the browser tests (run in the PostgreSQL pass)")
+        lines.append("deselected in this pass: the browser tests (run in the SQLite pass)")
     return lines
 
 
@@ -126,9 +125,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker(other):
             return True
         if BROWSER_TESTS in str(item.path):
-            # One pass drives the browser: Chromium's CPU would only be spent twice on the
-            # same pages, and the PostgreSQL pass has the idle core (it waits on the database).
-            return not postgres
+            # One pass drives the browser (Chromium's CPU would be spent twice on the same
+            # pages): the SQLite one, the engine of `make demo`, and the shorter pass.
+            return postgres
         return postgres and not item.get_closest_marker("postgres_only") and not uses_database(item)
 
     deselected = [item for item in items if deselect(item)]

@@ -40,13 +40,18 @@ def test_no_city_is_written_into_templates_or_application_code() -> None:
     assert named == []
 
 
-async def test_an_empty_installation_shows_the_neutral_identity(client, db) -> None:
+async def test_an_empty_installation_shows_the_neutral_identity_and_how_to_start(
+    client, db
+) -> None:
     for path in PUBLIC_PAGES:
         response = await client.get(path)
         assert response.status_code in (200, 404), path
         assert "定西" not in response.text, path
     home = (await client.get("/")).text
     assert re.search(r"<title>[^<]*“枫桥式”评选</title>", home)
+    # The first page of a fresh installation says how to start.
+    assert "开始使用" in home
+    assert "portal bureaus import bureaus.csv" in home and "portal createuser admin" in home
 
 
 async def test_the_top_bureau_of_the_installation_hosts_the_site(client, db, app) -> None:
@@ -56,6 +61,7 @@ async def test_the_top_bureau_of_the_installation_hosts_the_site(client, db, app
         assert "定西" not in response.text, path
     home = (await client.get("/")).text
     assert "<small>白银市司法局</small>" in home
+    assert "开始使用" not in home
     assert "白银市司法局 主办" in home
     assert "· 白银市司法局</title>" in home
     feed = (await client.get("/stories/feed.atom")).text
