@@ -20,6 +20,9 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 
 # How long a SQLite writer waits for the lock before giving up (seconds).
 SQLITE_BUSY_TIMEOUT = 15.0
+# While the application runs, statements outside a transaction reuse up to this many idle
+# SQLite connections instead of opening one (and its thread) per statement.
+SQLITE_IDLE_CONNECTIONS = 4
 POSTGRES_POOL_SIZE = 10
 
 
@@ -56,7 +59,59 @@ class _ClosingTransaction(SQLiteTransaction):
 
 
 class PortalSQLiteEngine(SQLiteEngine):
-    """SQLite with connections that are closed on every failure (see ``_ClosingTransaction``)."""
+    """SQLite with connections that are closed on every failure (see ``_ClosingTransaction``),
+    and idle connections kept while the application runs.
+
+    Piccolo opens a new aiosqlite connection — a thread, a file open, a pragma — for
+    every statement outside a transaction, which made opening connections the largest
+    cost of a simple page. Between ``open_database`` and ``close_database`` such a
+    statement borrows an idle connection instead (opening one only when none is idle)
+    and hands it back when it succeeded and left no transaction open; a connection on
+    which anything failed is closed, never reused. Each statement is still committed on
+    its own, as before. Outside that window (commands, scripts) nothing is kept.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._idle: list[Any] | None = None
+
+    def keep_connections(self) -> None:
+        """From now on, keep idle connections for statements outside a transaction."""
+        if self._idle is None:
+            self._idle = []
+
+    async def release_connections(self) -> None:
+        """Close the idle connections and keep none from now on."""
+        idle, self._idle = self._idle or [], None
+        for connection in idle:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def _run_in_new_connection(  # type: ignore[no-untyped-def]
+        self, query: str, args: list[Any] | None = None, query_type: str = "generic", table=None
+    ):
+        if self._idle is None:
+            return await super()._run_in_new_connection(query, args, query_type, table)
+        connection = self._idle.pop() if self._idle else await self.get_connection()
+        try:
+            # As Piccolo does it: execute, commit, then read (INSERT … RETURNING).
+            async with connection.execute(query, args or []) as cursor:
+                await connection.commit()
+                rows = await cursor.fetchall()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await connection.close()
+            raise
+        idle = self._idle
+        if (
+            idle is not None
+            and len(idle) < SQLITE_IDLE_CONNECTIONS
+            and not connection.in_transaction
+        ):
+            idle.append(connection)
+        else:
+            await connection.close()
+        return rows
 
     async def get_connection(self):  # type: ignore[no-untyped-def]
         import aiosqlite
@@ -127,10 +182,12 @@ class _OutageWithoutTrace(logging.Filter):
 
 
 async def open_database() -> None:
-    """At startup: WAL for SQLite, the connection pool for PostgreSQL."""
+    """At startup: WAL for SQLite (and its idle connections), the pool for PostgreSQL."""
     engine = get_engine()
     if isinstance(engine, SQLiteEngine):
         prepare_sqlite(engine)
+        if isinstance(engine, PortalSQLiteEngine):
+            engine.keep_connections()
     elif isinstance(engine, PostgresEngine):
         pool_log = logging.getLogger("asyncpg.pool")
         if not any(isinstance(f, _OutageWithoutTrace) for f in pool_log.filters):
@@ -139,8 +196,10 @@ async def open_database() -> None:
 
 
 async def close_database() -> None:
-    """At shutdown: close the PostgreSQL pool."""
+    """At shutdown: close SQLite's idle connections, or the PostgreSQL pool."""
     engine = get_engine()
+    if isinstance(engine, PortalSQLiteEngine):
+        await engine.release_connections()
     if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()
 
