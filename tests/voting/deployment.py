@@ -28,9 +28,12 @@ def deploy(
     campaigns: dict[str, dict[str, Any]],
     *,
     postgres: bool,
+    pool_size: int,
     redis_url: str | None = None,
 ) -> Iterator[infra.Deployment]:
-    """A migrated database of its own with ``campaigns`` open for voting; dropped after."""
+    """A migrated database of its own with ``campaigns`` open for voting; dropped after.
+    Its servers draw ``pool_size`` CAPTCHA challenges ahead: what a test's stream needs,
+    no more (each drawing costs CPU the rest of the suite is waiting for)."""
     with contextlib.ExitStack() as stack:
         if postgres:
             server_url = os.environ["DATABASE_URL"]
@@ -38,7 +41,12 @@ def deploy(
         else:
             url = f"sqlite:///{folder / 'portal.sqlite3'}"
         yield infra.deploy(
-            url, folder, campaigns, test_answer=TEST_ANSWER, pool_size=300, redis_url=redis_url
+            url,
+            folder,
+            campaigns,
+            test_answer=TEST_ANSWER,
+            pool_size=pool_size,
+            redis_url=redis_url,
         )
 
 

@@ -45,6 +45,7 @@ def deployment(db_engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         tmp_path_factory.mktemp("durability"),
         {SLUG: {"units": 6, "mediators": 10}},
         postgres=db_engine == "postgres",
+        pool_size=KILL_AFTER + 2 * VOTERS + KILL_IN_FLIGHT,
     ) as made:
         yield made
 

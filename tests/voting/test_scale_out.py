@@ -49,7 +49,7 @@ NETWORK_CAP = 5  # votes a day from one network, in the network-cap campaign
 STREAM = 150  # votes acknowledged in the stream
 STREAM_VOTERS = 16  # simulated voters streaming at once
 STREAM_ROUTES = 8  # connections per serving process in the stream
-POOL = 250  # CAPTCHA challenges drawn ahead before each burst
+POOL = BURST + 10  # CAPTCHA challenges drawn ahead before each burst
 VOTER_COOKIE = "portal_voter"
 KEEP_ALIVE = 2.0  # seconds a connection is kept idle (the server keeps one 5 s)
 
@@ -99,6 +99,7 @@ def deployment(
         tmp_path_factory.mktemp("scale-out"),
         campaigns(),
         postgres=True,
+        pool_size=POOL,
         redis_url=private_redis,
     ) as made:
         made.env.update(
