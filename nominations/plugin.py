@@ -7,6 +7,8 @@ from litestar.config.app import AppConfig
 from nominations import demo
 from nominations.controllers import ROUTES
 from nominations.services import undecided_count
+from nominations.tables import Nomination
+from portal.bureaus import HISTORY
 from portal.phases import PHASES
 from portal.plugins import AppPlugin
 from portal.tables import Campaign, Phase
@@ -21,6 +23,7 @@ async def _all_decided(campaign: Campaign) -> list[str]:
 
 
 PHASES.guard(Phase.reviewing, _all_decided)
+HISTORY["推荐对象"] = lambda bureau_id: Nomination.exists().where(Nomination.bureau == bureau_id)
 
 
 class NominationsPlugin(AppPlugin):

@@ -59,6 +59,8 @@ class StaffUser:
     bureau_level: BureauLevel
     # The area the user's bureau nominates for (XX县); empty for the top bureau.
     county: str
+    # Whether the user's bureau is the installation's top bureau (no parent).
+    top: bool = False
 
     @property
     def role_label(self) -> str:
@@ -70,7 +72,7 @@ class StaffUser:
 
 
 async def load_staff(staff_id: int) -> StaffUser | None:
-    """The active staff member with this id, with their bureau."""
+    """The active staff member with this id, with their bureau (not retired)."""
     row = (
         await Staff.select(
             Staff.id,
@@ -83,7 +85,12 @@ async def load_staff(staff_id: int) -> StaffUser | None:
             Staff.bureau.short_name.as_alias("short_name"),
             Staff.bureau.parent.as_alias("bureau_parent"),
         )
-        .where((Staff.id == staff_id) & (Staff.active == True))  # noqa: E712
+        # An account of a retired bureau is kept for history but signs in no more.
+        .where(
+            (Staff.id == staff_id)
+            & (Staff.active == True)  # noqa: E712
+            & Staff.bureau.retired_at.is_null()
+        )
         .first()
         .run()
     )
@@ -98,6 +105,7 @@ async def load_staff(staff_id: int) -> StaffUser | None:
         bureau_name=row["bureau_name"],
         bureau_level=BureauLevel(row["bureau_level"]),
         county=row["short_name"] if row["bureau_parent"] is not None else "",
+        top=row["bureau_parent"] is None,
     )
 
 
@@ -275,7 +283,9 @@ async def authenticate(guard: LoginGuard, username: str, password: str, network:
     username = username.strip()[:100]
     await guard.check(username, network)
     row = (
-        await Staff.select(Staff.id, Staff.password, Staff.active)
+        await Staff.select(
+            Staff.id, Staff.password, Staff.active, Staff.bureau.retired_at.as_alias("retired")
+        )
         .where(Staff.username == username)
         .first()
         .run()
@@ -291,7 +301,7 @@ async def authenticate(guard: LoginGuard, username: str, password: str, network:
     elif len(password) <= Staff._max_password_length:
         # Same work for an unknown user, so timing does not reveal which names exist.
         await anyio.to_thread.run_sync(Staff.hash_password, password)
-    if not ok or not row["active"]:
+    if not ok or not row["active"] or row["retired"] is not None:
         await guard.failed(username, network)
         raise LoginFailed
     # Piccolo's column is a naive timestamp: store UTC, pages show it in local time.

@@ -12,15 +12,19 @@ its parent; the top bureau leaves ``parent`` empty.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from piccolo.query.functions.aggregate import Count, Max
 
 from portal import audit, sheets
 from portal.audit import Actor
 from portal.db import unique_or, write_transaction
-from portal.errors import Invalid
-from portal.tables import Bureau, BureauLevel
+from portal.errors import Invalid, NotFound, Refused
+from portal.tables import Bureau, BureauLevel, BureauName, Campaign, Staff
 from portal.text import line_error
 
 COLUMNS = ("name", "short_name", "level", "parent")
@@ -73,18 +77,32 @@ class Imported:
 # --- reading the tree -----------------------------------------------------------------
 
 
-async def active_tree() -> list[dict[str, Any]]:
-    """Every active bureau, parents before children (by depth, then position and id)."""
+async def _children(active_only: bool) -> tuple[list[dict[str, Any]], dict[Any, list]]:
+    """The bureaus in list order (position, then id), and each one's children by id."""
     rows = (
-        await Bureau.select(Bureau.id, Bureau.name, Bureau.short_name, Bureau.level, Bureau.parent)
-        .where(Bureau.retired_at.is_null())
+        await Bureau.select(
+            Bureau.id,
+            Bureau.name,
+            Bureau.short_name,
+            Bureau.level,
+            Bureau.parent,
+            Bureau.retired_at,
+        )
         .order_by(Bureau.position)
         .order_by(Bureau.id)
         .run()
     )
+    if active_only:
+        rows = [row for row in rows if row["retired_at"] is None]
     children: dict[int | None, list[dict[str, Any]]] = {}
     for row in rows:
         children.setdefault(row["parent"], []).append(row)
+    return rows, children
+
+
+async def active_tree() -> list[dict[str, Any]]:
+    """Every active bureau, parents before children (by depth, then position and id)."""
+    rows, children = await _children(active_only=True)
     known = {row["id"] for row in rows}
     # Roots: no parent, or a parent that is retired (its active children still show).
     level = [row for row in rows if row["parent"] is None or row["parent"] not in known]
@@ -243,9 +261,32 @@ def _check_tree(rows: list[BureauRow], existing: dict[str, Any]) -> list[RowErro
     return []
 
 
-async def import_bureaus(actor: Actor, data: bytes) -> Imported:
+def _check_scope(
+    rows: list[BureauRow], existing: dict[str, Any], tree: list[Node]
+) -> list[RowError]:
+    """An administrator's file stays within their subtree ``tree`` (their bureau first):
+    their own bureau keeps its place, every other row is or goes beneath it."""
+    root, below = tree[0], {node.name for node in tree[1:]}
+    ids = {r["id"]: name for name, r in existing.items()}
+    in_file = {row.name for row in rows}
+    problems: list[RowError] = []
+    for row in rows:
+        if row.name == root.name:
+            if row.parent != ids.get(root.parent or 0, ""):
+                problems.append(RowError(row.line, "parent", "不能更改本单位的上级单位。"))
+        elif row.name in existing and row.name not in below:
+            problems.append(
+                RowError(row.line, "name", f"「{row.name}」不是{root.name}的下级单位。")
+            )
+        elif row.parent != root.name and row.parent not in below | in_file:
+            problems.append(RowError(row.line, "parent", f"须是{root.name}或其下级单位。"))
+    return problems
+
+
+async def import_bureaus(actor: Actor, data: bytes, root_id: int | None = None) -> Imported:
     """Add or update the bureaus in the file, all or nothing (audited); raise
-    ``ImportRefused``."""
+    ``ImportRefused``. With ``root_id`` (an administrator's bureau, on the staff page)
+    every row must stay beneath that bureau."""
     rows = parse_rows(read_table(data))
     taken = ImportRefused([RowError(0, "", "单位名称与同时进行的导入冲突，请重试。")])
     with unique_or(taken):
@@ -257,6 +298,8 @@ async def import_bureaus(actor: Actor, data: bytes) -> Imported:
                 ).run()
             }
             problems = _check_tree(rows, existing)
+            if root_id is not None and not problems:
+                problems = _check_scope(rows, existing, await subtree(root_id))
             if problems:
                 raise ImportRefused(problems)
             ids = {name: r["id"] for name, r in existing.items()}
@@ -297,3 +340,248 @@ async def import_bureaus(actor: Actor, data: bytes) -> Imported:
                         after={"short_name": row.short_name, "level": row.level.value},
                     )
     return Imported(added, updated)
+
+
+# --- managing the tree on the staff pages ------------------------------------------------
+#
+# An administrator manages the bureaus beneath their own: adds, renames, retires, restores
+# and deletes them. Their own bureau they may rename and add beneath, never retire. A
+# bureau outside that subtree does not exist for them (``NotFound``, a 404).
+
+
+@dataclass(frozen=True)
+class Node:
+    """A bureau in the tree below an administrator's, with what the page needs."""
+
+    id: int
+    name: str
+    short_name: str
+    level: BureauLevel
+    parent: int | None
+    depth: int
+    retired: bool
+    accounts: int
+    former_names: tuple[str, ...]
+
+
+class BureauRefused(Refused):
+    """The change is not allowed for this bureau (its history, its children)."""
+
+
+async def subtree(root_id: int) -> list[Node]:
+    """The bureau ``root_id`` and every bureau below it (retired ones too), each after
+    its parent, children in list order: the order of an indented tree."""
+    rows, children = await _children(active_only=False)
+    root = next((row for row in rows if row["id"] == root_id), None)
+    if root is None:
+        return []
+    accounts = {
+        row["bureau"]: row["count"]
+        for row in await Staff.select(Staff.bureau, Count(Staff.id, alias="count"))
+        .group_by(Staff.bureau)
+        .run()
+    }
+    former: dict[int, list[str]] = {}
+    for row in (
+        await BureauName.select(BureauName.bureau, BureauName.name).order_by(BureauName.until).run()
+    ):
+        former.setdefault(row["bureau"], []).append(row["name"])
+    ordered: list[Node] = []
+    todo = [(root, 0)]
+    while todo:
+        row, depth = todo.pop()
+        ordered.append(
+            Node(
+                id=row["id"],
+                name=row["name"],
+                short_name=row["short_name"],
+                level=BureauLevel(row["level"]),
+                parent=row["parent"],
+                depth=depth,
+                retired=row["retired_at"] is not None,
+                accounts=accounts.get(row["id"], 0),
+                former_names=tuple(former.get(row["id"], ())),
+            )
+        )
+        todo.extend((child, depth + 1) for child in reversed(children.get(row["id"], [])))
+    return ordered
+
+
+async def node_within(root_id: int, bureau_id: int) -> Node:
+    """The bureau, if it is ``root_id`` or below it; else ``NotFound``."""
+    node = next((n for n in await subtree(root_id) if n.id == bureau_id), None)
+    if node is None:
+        raise NotFound("找不到该单位。")
+    return node
+
+
+def check_names(name: str, short_name: str) -> dict[str, str]:
+    """The form errors of a bureau's full and short name (empty when both are fine)."""
+    errors: dict[str, str] = {}
+    for field, value, limit in (
+        ("name", name, MAX_NAME),
+        ("short_name", short_name, MAX_SHORT_NAME),
+    ):
+        label = COLUMN_LABELS[field]
+        if not value:
+            errors[field] = f"请填写{label}。"
+        elif len(value) > limit:
+            errors[field] = f"{label}不能超过 {limit} 个字。"
+        elif hidden := line_error(label, value):
+            errors[field] = hidden
+    return errors
+
+
+def _name_taken() -> Invalid:
+    return Invalid("单位名称已被使用。", {"name": "已有同名单位（含已撤销的单位）。"})
+
+
+async def add_bureau(
+    actor: Actor, root_id: int, parent_id: int, name: str, short_name: str, level: str
+) -> Bureau:
+    """Add a bureau beneath ``parent_id`` (the administrator's bureau or one below it)."""
+    name, short_name = name.strip(), short_name.strip()
+    parent = await node_within(root_id, parent_id)
+    errors = check_names(name, short_name)
+    try:
+        chosen = BureauLevel(level)
+    except ValueError:
+        errors["level"] = "请选择层级。"
+    else:
+        if LEVELS.index(chosen) <= LEVELS.index(parent.level):
+            errors["level"] = f"须低于上级单位的层级（{parent.level.label}）。"
+    if parent.retired:
+        errors["parent"] = "上级单位已撤销。"
+    if errors:
+        raise Invalid("请修改标出的内容。", errors)
+    with unique_or(_name_taken()):
+        async with write_transaction():
+            if await Bureau.exists().where(Bureau.name == name).run():
+                raise _name_taken()
+            last = await Bureau.select(Max(Bureau.position, alias="last")).first().run()
+            bureau = Bureau(
+                name=name,
+                short_name=short_name,
+                level=chosen.value,
+                parent=parent.id,
+                position=((last or {}).get("last") or 0) + 1,
+            )
+            await bureau.save().run()
+            await audit.record(
+                actor,
+                "bureau.create",
+                bureau,
+                after={"short_name": short_name, "level": chosen.value, "parent": parent.name},
+            )
+    return bureau
+
+
+async def rename_bureau(
+    actor: Actor, root_id: int, bureau_id: int, name: str, short_name: str
+) -> Bureau:
+    """Rename a bureau; the old names are kept for the documents of their time."""
+    name, short_name = name.strip(), short_name.strip()
+    await node_within(root_id, bureau_id)
+    errors = check_names(name, short_name)
+    if errors:
+        raise Invalid("请修改标出的内容。", errors)
+    with unique_or(_name_taken()):
+        async with write_transaction():
+            bureau = await Bureau.objects().where(Bureau.id == bureau_id).first().run()
+            if bureau is None:
+                raise NotFound("找不到该单位。")
+            if (bureau.name, bureau.short_name) == (name, short_name):
+                return bureau
+            if name != bureau.name and await Bureau.exists().where(Bureau.name == name).run():
+                raise _name_taken()
+            before = {"name": bureau.name, "short_name": bureau.short_name}
+            await (
+                BureauName(
+                    bureau=bureau.id,
+                    name=bureau.name,
+                    short_name=bureau.short_name,
+                    until=dt.datetime.now(dt.UTC),
+                )
+                .save()
+                .run()
+            )
+            bureau.name, bureau.short_name = name, short_name
+            await bureau.save([Bureau.name, Bureau.short_name]).run()
+            await audit.record(
+                actor,
+                "bureau.rename",
+                bureau,
+                before=before,
+                after={"name": name, "short_name": short_name},
+            )
+    return bureau
+
+
+async def retire_bureau(actor: Actor, root_id: int, bureau_id: int, retire: bool) -> Bureau:
+    """Retire a bureau below the administrator's (kept for history; its accounts can no
+    longer sign in), or restore a retired one."""
+    if bureau_id == root_id:
+        raise BureauRefused("不能撤销本单位。")
+    await node_within(root_id, bureau_id)
+    async with write_transaction():
+        bureau = await Bureau.objects().where(Bureau.id == bureau_id).first().run()
+        if bureau is None:
+            raise NotFound("找不到该单位。")
+        if retire:
+            if await Bureau.exists().where(
+                (Bureau.parent == bureau.id) & Bureau.retired_at.is_null()
+            ):
+                raise BureauRefused(f"「{bureau.name}」还有未撤销的下级单位，请先撤销下级单位。")
+            bureau.retired_at = dt.datetime.now(dt.UTC)
+        else:
+            parent = await Bureau.objects().where(Bureau.id == bureau.parent).first().run()
+            if parent is not None and parent.retired_at is not None:
+                raise BureauRefused(f"上级单位「{parent.name}」已撤销，请先恢复上级单位。")
+            bureau.retired_at = None
+        await bureau.save([Bureau.retired_at]).run()
+        await audit.record(actor, "bureau.retire" if retire else "bureau.restore", bureau)
+    return bureau
+
+
+# The apps' records that tie a bureau to its history: each app registers, under a label,
+# a query "does this bureau have any?" (nominations, stories …), so the kernel need not
+# know their tables.
+HISTORY: dict[str, Callable[[int], Any]] = {}
+
+
+async def delete_bureau(actor: Actor, root_id: int, bureau_id: int) -> str:
+    """Delete a bureau added by mistake: one with no history (no sub-bureau, account,
+    campaign or nomination). Returns its name; ``BureauRefused`` says why not."""
+    if bureau_id == root_id:
+        raise BureauRefused("不能删除本单位。")
+    node = await node_within(root_id, bureau_id)
+    async with write_transaction():
+        reasons = [
+            label
+            for label, used in (
+                ("下级单位", Bureau.exists().where(Bureau.parent == bureau_id)),
+                ("工作人员账号", Staff.exists().where(Staff.bureau == bureau_id)),
+                ("评选活动", Campaign.exists().where(Campaign.organiser == bureau_id)),
+                *[(label, query(bureau_id)) for label, query in HISTORY.items()],
+            )
+            if await used
+        ]
+        if reasons:
+            raise BureauRefused(
+                f"「{node.name}」已有{'、'.join(reasons)}，不能删除；不再使用的单位请撤销。"
+            )
+        await audit.record(actor, "bureau.delete", ("bureau", bureau_id), label=node.name)
+        await Bureau.delete().where(Bureau.id == bureau_id).run()
+    return node.name
+
+
+async def name_at(bureau: Bureau, when: dt.datetime) -> tuple[str, str]:
+    """The bureau's (name, short name) as it was at ``when``."""
+    former = (
+        await BureauName.select(BureauName.name, BureauName.short_name)
+        .where((BureauName.bureau == bureau.id) & (BureauName.until > when))
+        .order_by(BureauName.until)
+        .first()
+        .run()
+    )
+    return (former["name"], former["short_name"]) if former else (bureau.name, bureau.short_name)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from portal import audit
+from portal import audit, bureaus
 from portal.audit import Actor
 from portal.db import unique_or, write_transaction
 from portal.errors import Invalid, NotFound
@@ -303,10 +303,14 @@ async def categories_of(campaign_id: int) -> list[Category]:
 
 
 async def organiser_of(campaign: Campaign) -> Bureau | None:
-    """The bureau that runs the campaign (None for one made before bureaus had a tree)."""
+    """The bureau that runs the campaign (None for one made before bureaus had a tree),
+    named as it was when the campaign was published, if it was renamed since."""
     if campaign.organiser is None:
         return None
-    return await Bureau.objects().where(Bureau.id == campaign.organiser).first().run()
+    bureau = await Bureau.objects().where(Bureau.id == campaign.organiser).first().run()
+    if bureau is not None and campaign.finished_at is not None:
+        bureau.name, bureau.short_name = await bureaus.name_at(bureau, campaign.finished_at)
+    return bureau
 
 
 async def category_of(campaign_id: int, key: str) -> Category | None:

@@ -236,6 +236,9 @@ async def enter(
     campaign.phase = phase.value
     campaign.updated_at = now
     columns = [Campaign.phase, Campaign.updated_at]
+    if phase is Phase.published:
+        campaign.finished_at = now
+        columns.append(Campaign.finished_at)
     columns += [getattr(Campaign, name) for name in details if hasattr(Campaign, name)]
     await campaign.save(columns).run()
     await audit.record(

@@ -4,14 +4,22 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from portal.tables import AuditEntry, Bureau, Campaign, Category, Staff
+from portal.tables import (
+    AuditEntry,
+    Bureau,
+    BureauName,
+    Campaign,
+    Category,
+    SiteIdentity,
+    Staff,
+)
 
 CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 
 APP_CONFIG = AppConfig(
     app_name="portal",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
-    table_classes=[Bureau, Staff, Campaign, Category, AuditEntry],
+    table_classes=[Bureau, BureauName, Staff, Campaign, Category, AuditEntry, SiteIdentity],
     migration_dependencies=[],
     commands=[],
 )

@@ -48,6 +48,32 @@ class Bureau(Table):
     retired_at = Timestamptz(null=True, default=None)
 
 
+class BureauName(Table, tablename="bureau_name"):
+    """A name a bureau had until it was renamed: documents of that time show it."""
+
+    bureau = ForeignKey(references=Bureau, null=False, on_delete=OnDelete.cascade)
+    name = Varchar(length=100)
+    short_name = Varchar(length=50, default="")
+    # The moment the bureau was renamed away from this name.
+    until = Timestamptz(index=True, index_method=IndexMethod.btree)
+
+
+class SiteIdentity(Table, tablename="site_identity"):
+    """What the site says of itself (one row, set by the top bureau's administrators);
+    an empty field falls back to a neutral default (see ``portal.identity``)."""
+
+    site_name = Varchar(length=40, default="")
+    host = Varchar(length=100, default="")  # 主办单位
+    organiser = Varchar(length=200, default="")  # 承办单位
+    address = Varchar(length=200, default="")
+    telephone = Varchar(length=40, default="")
+    icp = Varchar(length=40, default="")  # ICP备案号
+    psb = Varchar(length=40, default="")  # 公安机关备案号
+    site_code = Varchar(length=20, default="")  # 网站标识码
+    logo = Varchar(length=80, default="")  # the stored image's name
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
 class Role(LabelledEnum):
     city_admin = "city_admin", "市局管理员"
     county_clerk = "county_clerk", "县区经办人"
@@ -116,6 +142,9 @@ class Campaign(Table):
     # once it does: final score = review weight × review score + vote weight × vote score.
     review_weight = Numeric(digits=(3, 2), default=Decimal("0.70"))
     vote_weight = Numeric(digits=(3, 2), default=Decimal("0.30"))
+    # When the campaign was published (its designation): its documents name bureaus as
+    # they were named then.
+    finished_at = Timestamptz(null=True, default=None)
     # Page views of the public campaign pages that have been flushed from the store.
     visits = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -17,8 +17,8 @@ from openpyxl.styles import Alignment, Font
 from piccolo.query.functions.aggregate import Count
 
 from portal import sheets
-from portal.campaigns import zone
-from portal.tables import Bureau, BureauLevel, Campaign, Category, CategoryKind, Phase
+from portal.campaigns import organiser_of, zone
+from portal.tables import Campaign, Category, CategoryKind, Phase
 from results.ranking import Method
 from results.services import (
     PUBLIC_PHASES,
@@ -31,8 +31,8 @@ from results.services import (
 )
 from results.tables import Standing, Tally
 
-# The issuer should no city bureau be recorded (the seed always creates one).
-FALLBACK_BUREAU = "市司法局"
+# The issuer of a campaign made before campaigns had an organiser and never linked.
+FALLBACK_BUREAU = "司法局"
 CHINESE_NUMERALS = "一二三四五六七八九十"
 
 
@@ -111,16 +111,10 @@ def thumbnail_url(row: Row) -> str | None:
     return f"/media/candidates/{row.candidate_id}/thumbnail.jpg" if row.photo else None
 
 
-async def issuing_bureau() -> str:
-    """The city bureau's name (市司法局), which issues the decision."""
-    row = (
-        await Bureau.select(Bureau.name)
-        .where(Bureau.level == BureauLevel.city.value)
-        .order_by(Bureau.position)
-        .first()
-        .run()
-    )
-    return row["name"] if row else FALLBACK_BUREAU
+async def issuing_bureau(campaign: Campaign) -> str:
+    """The organiser's name as it was at the designation: it issues the decision."""
+    organiser = await organiser_of(campaign)
+    return organiser.name if organiser else FALLBACK_BUREAU
 
 
 # --- the honour list and the decision -----------------------------------------------------
@@ -177,7 +171,7 @@ async def honour_list(campaign: Campaign) -> HonourList | None:
     row = await tally_of(campaign.id)
     if row is None or row.designated_at is None:
         return None
-    return HonourList(campaign, row, await ranking(campaign), await issuing_bureau())
+    return HonourList(campaign, row, await ranking(campaign), await issuing_bureau(campaign))
 
 
 # --- the yearly archive -------------------------------------------------------------------

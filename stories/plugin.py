@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from litestar.config.app import AppConfig
 
+from portal.bureaus import HISTORY
 from portal.plugins import AppPlugin, extensions_of
 from stories.controllers import ROUTES
 from stories.reading import latest
+from stories.tables import Story
 
 
 async def _latest_stories() -> list:
     return await latest(4)
+
+
+HISTORY["案例稿件"] = lambda bureau_id: Story.exists().where(Story.bureau == bureau_id)
 
 
 class StoriesPlugin(AppPlugin):

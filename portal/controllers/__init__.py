@@ -4,7 +4,9 @@ from portal.controllers.accounts import AccountPages
 from portal.controllers.api import BureauApi, CampaignApi
 from portal.controllers.audit_log import AuditLogPages
 from portal.controllers.auth import AuthPages
+from portal.controllers.bureaus import BureauPages
 from portal.controllers.health import HealthChecks
+from portal.controllers.identity import SiteIdentityPages, SiteLogo
 from portal.controllers.public import PublicPages
 from portal.controllers.staff import CampaignAdmin, Dashboard
 from portal.controllers.staff_api import StaffCampaignApi
@@ -18,6 +20,9 @@ ROUTES = [
     CampaignAdmin,
     StaffCampaignApi,
     AccountPages,
+    BureauPages,
+    SiteIdentityPages,
+    SiteLogo,
     AuditLogPages,
     HealthChecks,
 ]

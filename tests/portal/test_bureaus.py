@@ -1,15 +1,32 @@
-"""The organisation tree: importing it all or nothing, and the bureaus API."""
+"""The organisation tree: importing it all or nothing, the bureaus API, and the staff
+pages where an administrator manages the bureaus below their own."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
 from openpyxl import Workbook
 
+from portal.accounts import load_staff
 from portal.audit import Actor
-from portal.bureaus import ImportRefused, import_bureaus
+from portal.bureaus import (
+    BureauRefused,
+    ImportRefused,
+    active_tree,
+    add_bureau,
+    delete_bureau,
+    import_bureaus,
+    rename_bureau,
+    retire_bureau,
+    subtree,
+)
+from portal.campaigns import organiser_of
+from portal.errors import Invalid
 from portal.tables import AuditEntry, Bureau
+from tests import factories
+from tests.helpers import PASSWORD, csrf_token, login, post_form
 
 ACTOR = Actor.command_line()
 HEADER = "name,short_name,level,parent\n"
@@ -148,3 +165,188 @@ async def test_the_bureaus_api_lists_active_bureaus_parents_first(client, db) ->
         seen.add(item["id"])
     assert next(i for i in body if i["name"] == "安定区司法局")["parent_id"] == ids["定西市司法局"]
     assert {i["level"] for i in body} == {"province", "city", "county"}
+
+
+# --- the staff pages: the tree below an administrator's bureau ------------------------------
+
+
+async def two_cities() -> dict[str, int]:
+    """The province above 定西 (two counties) and 白银; an administrator of each city and
+    of the province, a clerk of 安定区. Returns the bureaus' ids by name."""
+    await import_bureaus(ACTOR, GANSU.encode())
+    await factories.accounts(
+        ("dingxi-admin", "city_admin", "定西市司法局"),
+        ("baiyin-admin", "city_admin", "白银市司法局"),
+        ("anding-clerk", "county_clerk", "安定区司法局"),
+    )
+    return {r["name"]: r["id"] for r in await Bureau.select(Bureau.id, Bureau.name).run()}
+
+
+async def test_an_administrator_sees_and_changes_only_the_tree_below_their_bureau(
+    client, db
+) -> None:
+    ids = await two_cities()
+    await login(client, "dingxi-admin")
+    page = await client.get("/staff/bureaus")
+    assert page.status_code == 200
+    # The tree (the site's header names the installation's host, the province).
+    listed = page.text[page.text.index("<table") : page.text.index("</table>")]
+    assert "定西市司法局" in listed and "安定区司法局" in listed and "临洮县司法局" in listed
+    assert "白银市司法局" not in listed and "甘肃省司法厅" not in listed
+    # The other city's bureaus, and the province above, do not exist for this administrator.
+    for name in ("白银市司法局", "甘肃省司法厅"):
+        assert (await client.get(f"/staff/bureaus/{ids[name]}/edit")).status_code == 404
+        before = await tree()
+        for action, data in (
+            ("edit", {"name": "改名", "short_name": "改名"}),
+            ("retire", {"retire": "1"}),
+            ("delete", {}),
+        ):
+            answer = await post_form(client, f"/staff/bureaus/{ids[name]}/{action}", data)
+            assert answer.status_code == 404, (name, action)
+        assert await tree() == before
+    added = await post_form(
+        client,
+        "/staff/bureaus/new",
+        {
+            "parent": str(ids["白银市司法局"]),
+            "name": "会宁县司法局",
+            "short_name": "会宁县",
+            "level": "county",
+        },
+    )
+    assert added.status_code == 404
+    assert "会宁县司法局" not in await tree()
+
+
+async def test_adding_a_bureau_checks_its_names_and_level(client, db) -> None:
+    ids = await two_cities()
+    await login(client, "dingxi-admin")
+    form = {"parent": str(ids["定西市司法局"]), "short_name": "渭源县", "level": "county"}
+    before = await tree()
+    for data, field_error in (
+        ({**form, "name": ""}, "请填写名称"),
+        ({**form, "name": "安定区司法局"}, "已有同名单位"),
+        ({**form, "name": "白银市司法局"}, "已有同名单位"),
+        ({**form, "name": "渭源县司法局", "level": "city"}, "须低于上级单位的层级"),
+        ({**form, "name": "渭源\u200b县司法局"}, "不可见字符"),
+        ({**form, "name": "渭源县司法局", "parent": "x"}, "请选择上级单位"),
+    ):
+        page = await post_form(client, "/staff/bureaus/new", data)
+        assert page.status_code == 400, data
+        assert field_error in page.text, (data, page.text[:2000])
+        assert "Traceback" not in page.text
+    assert await tree() == before
+    done = await post_form(client, "/staff/bureaus/new", {**form, "name": "渭源县司法局"})
+    assert done.status_code in (302, 303)
+    assert (await tree())["渭源县司法局"] == ("渭源县", "county", "定西市司法局")
+    audit = await AuditEntry.select(AuditEntry.action, AuditEntry.actor_name).run()
+    assert {"action": "bureau.create", "actor_name": "dingxi-admin"} in audit
+
+
+async def test_a_renamed_bureau_keeps_its_old_name_for_finished_campaigns(db) -> None:
+    ids = await two_cities()
+    admin = await factories.user("dingxi-admin")
+    actor = factories.actor_for(admin)
+    finished, _ = await factories.campaign(
+        [],
+        slug="dingxi-2022",
+        title="2022年度评选",
+        year=2022,
+        phase="published",
+        organiser=ids["定西市司法局"],
+        finished_at=dt.datetime(2022, 12, 30, tzinfo=dt.UTC),
+    )
+    running, _ = await factories.campaign(
+        [], slug="dingxi-2024", title="2024年度评选", year=2024, organiser=ids["定西市司法局"]
+    )
+    await rename_bureau(actor, admin.bureau_id, ids["定西市司法局"], "定西市司法局（新）", "定西市")
+    assert (await organiser_of(finished)).name == "定西市司法局"  # type: ignore[union-attr]
+    assert (await organiser_of(running)).name == "定西市司法局（新）"  # type: ignore[union-attr]
+    (node,) = [n for n in await subtree(admin.bureau_id) if n.id == ids["定西市司法局"]]
+    assert node.former_names == ("定西市司法局",)
+    # Renamed twice: each finished campaign keeps the name of its own time.
+    await rename_bureau(actor, admin.bureau_id, ids["定西市司法局"], "定西市司法局", "定西市")
+    assert (await organiser_of(finished)).name == "定西市司法局"  # type: ignore[union-attr]
+    entries = await AuditEntry.select(AuditEntry.before, AuditEntry.after).where(
+        AuditEntry.action == "bureau.rename"
+    )
+    assert len(entries) == 2
+
+
+async def test_retiring_a_bureau_closes_its_accounts_and_keeps_its_history(client, db) -> None:
+    ids = await two_cities()
+    admin = await factories.user("dingxi-admin")
+    actor = factories.actor_for(admin)
+    clerk = await factories.user("anding-clerk")
+    with pytest.raises(BureauRefused, match="不能撤销本单位"):
+        await retire_bureau(actor, admin.bureau_id, admin.bureau_id, True)
+    await retire_bureau(actor, admin.bureau_id, ids["安定区司法局"], True)
+    # The clerk's session ends and the password no longer signs in.
+    assert await load_staff(clerk.id) is None
+    refused_login = await post_form(
+        client, "/login", {"username": "anding-clerk", "password": PASSWORD}
+    )
+    assert refused_login.status_code == 400
+    # It cannot be deleted (it has an account), and a new bureau cannot go below it.
+    with pytest.raises(BureauRefused, match="工作人员账号"):
+        await delete_bureau(actor, admin.bureau_id, ids["安定区司法局"])
+    with pytest.raises(Invalid) as caught:
+        await add_bureau(
+            actor, admin.bureau_id, ids["安定区司法局"], "某司法所", "某镇", "township"
+        )
+    assert "已撤销" in caught.value.errors["parent"]
+    assert "安定区司法局" not in {b["name"] for b in await active_tree()}
+    await retire_bureau(actor, admin.bureau_id, ids["安定区司法局"], False)
+    assert await load_staff(clerk.id) is not None
+
+
+async def test_a_bureau_with_active_children_or_history_is_not_retired_or_deleted(db) -> None:
+    ids = await two_cities()
+    province = Actor.command_line()
+    top = ids["甘肃省司法厅"]
+    with pytest.raises(BureauRefused, match="未撤销的下级单位"):
+        await retire_bureau(province, top, ids["定西市司法局"], True)
+    with pytest.raises(BureauRefused, match="下级单位、工作人员账号"):
+        await delete_bureau(province, top, ids["定西市司法局"])
+    await factories.campaign(
+        [], slug="baiyin-2024", title="评选", year=2024, organiser=ids["白银市司法局"]
+    )
+    with pytest.raises(BureauRefused, match="评选活动"):
+        await delete_bureau(province, top, ids["白银市司法局"])
+    # A bureau added by mistake, with nothing recorded, can go.
+    assert await delete_bureau(province, top, ids["临洮县司法局"]) == "临洮县司法局"
+    assert "临洮县司法局" not in await tree()
+
+
+async def test_an_administrators_import_stays_below_their_bureau(client, db) -> None:
+    await two_cities()
+    await login(client, "dingxi-admin")
+    before = await tree()
+    outside = (
+        HEADER
+        + "渭源县司法局,渭源县,county,定西市司法局\n会宁县司法局,会宁县,county,白银市司法局\n"
+    )
+    page = await client.post(
+        "/staff/bureaus/import",
+        data={"_csrf_token": await csrf_token(client)},
+        files={"file": ("单位.csv", outside.encode(), "text/csv")},
+    )
+    assert page.status_code == 400
+    assert "未导入任何单位" in page.text
+    assert "第 3 行「上级单位」：须是定西市司法局或其下级单位。" in page.text
+    assert await tree() == before
+    inside = HEADER + "渭源县司法局,渭源县,county,定西市司法局\n"
+    done = await client.post(
+        "/staff/bureaus/import",
+        data={"_csrf_token": await csrf_token(client)},
+        files={"file": ("单位.csv", inside.encode(), "text/csv")},
+    )
+    assert done.status_code in (302, 303)
+    assert (await tree())["渭源县司法局"] == ("渭源县", "county", "定西市司法局")
+    not_a_sheet = await client.post(
+        "/staff/bureaus/import",
+        data={"_csrf_token": await csrf_token(client)},
+        files={"file": ("单位.csv", b"\x89PNG\r\n\x1a\n\x00\x00", "text/csv")},
+    )
+    assert not_a_sheet.status_code == 400 and "无法读取该文件" in not_a_sheet.text

@@ -38,7 +38,16 @@ from portal.accounts import load_staff
 from portal.audit import Actor
 from portal.db import get_engine
 from portal.demo import DEMO_SLUG, ensure_demo_campaign
-from portal.tables import AuditEntry, Campaign, Category, Phase, Staff
+from portal.tables import (
+    AuditEntry,
+    Bureau,
+    BureauName,
+    Campaign,
+    Category,
+    Phase,
+    SiteIdentity,
+    Staff,
+)
 from portal.templating import form_time
 from results import services as results
 from results.tables import Objection, Standing, Tally
@@ -56,6 +65,7 @@ from voting.tables import Vote
 ROLES = ("anonymous", "city_admin", "county_clerk", "reviewer", "auditor")
 STAFF_ROLES = ROLES[1:]
 CATEGORY_KEY = "judicial-office"
+SPARE_BUREAU = "岷县司法局"
 COMMITTEES = "mediation-committee"
 # Values that are the same in every run; database ids come from the test's Scene.
 PATH_VALUES = {
@@ -101,6 +111,19 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/staff/accounts/new"):                                     (N, Y, N, N, N),
     ("POST", "/staff/accounts/new"):                                     (N, Y, N, N, N),
     ("POST", "/staff/accounts/{username:str}/active"):                   (N, Y, N, N, N),
+    # The organisation tree below the administrator's bureau; auditors read it.
+    ("GET",  "/staff/bureaus"):                                          (N, Y, N, N, Y),
+    ("GET",  "/staff/bureaus/new"):                                      (N, Y, N, N, N),
+    ("POST", "/staff/bureaus/new"):                                      (N, Y, N, N, N),
+    ("GET",  "/staff/bureaus/{bureau_id:int}/edit"):                     (N, Y, N, N, N),
+    ("POST", "/staff/bureaus/{bureau_id:int}/edit"):                     (N, Y, N, N, N),
+    ("POST", "/staff/bureaus/{bureau_id:int}/retire"):                   (N, Y, N, N, N),
+    ("POST", "/staff/bureaus/{bureau_id:int}/delete"):                   (N, Y, N, N, N),
+    ("POST", "/staff/bureaus/import"):                                   (N, Y, N, N, N),
+    # The site's identity: set by the top bureau's administrators, its logo public.
+    ("GET",  "/staff/identity"):                                         (N, Y, N, N, N),
+    ("POST", "/staff/identity"):                                         (N, Y, N, N, N),
+    ("GET",  "/site/logo.jpg"):                                          (Y, Y, Y, Y, Y),
     ("GET",  "/staff/audit"):                                            (N, Y, N, N, Y),
     # Nominations: a clerk drafts and submits for their own county, the city vets, the
     # auditor reads (pages, files, exports) and changes nothing; reviewers see none.
@@ -459,6 +482,8 @@ class Scene:
     criteria: list[int] = field(default_factory=list)
     objection: int = 0
     stories: dict[str, int] = field(default_factory=dict)
+    # A county bureau with no account or record of its own (renamed, retired, deleted).
+    bureau: int = 0
 
     async def build(self, review_too: bool = True) -> None:
         """The nominations (and the reviewer's open assignment); with ``review_too`` also
@@ -628,6 +653,8 @@ class Scene:
             )
         if self.stories:
             values["story_id"] = str(self.stories[STORY_OF_ROUTE.get(path, "draft")])
+        if self.bureau:
+            values["bureau_id"] = str(self.bureau)
         return values
 
     async def build_stories(self) -> None:
@@ -655,6 +682,8 @@ class Scene:
             await self.build(review_too=is_review_route(path))
         if is_story_route(path):
             await self.build_stories()
+        if "{bureau_id" in path and not self.bureau:
+            self.bureau = await bureau_id(SPARE_BUREAU)
         values = self.values(path)
 
         def value(match: re.Match) -> str:
@@ -665,6 +694,11 @@ class Scene:
         url = re.sub(r"\{(\w+)(?::\w+)?\}", value, path)
         query = QUERIES.get((method, path))
         return f"{url}?{query.format(**values)}" if query else url
+
+
+async def bureau_id(name: str) -> int:
+    row = await Bureau.select(Bureau.id).where(Bureau.name == name).first().run()
+    return row["id"]
 
 
 async def campaign_form(title: str) -> dict[str, str]:
@@ -730,6 +764,15 @@ async def payload(method: str, path: str, scene: Scene) -> tuple[dict, dict | No
             "password2": "a-new-password",
         },
         "/staff/accounts/{username:str}/active": {"active": "0"},
+        "/staff/bureaus/new": {
+            "parent": str(await bureau_id("定西市司法局")),
+            "name": "新设区司法局",
+            "short_name": "新设区",
+            "level": "county",
+        },
+        "/staff/bureaus/{bureau_id:int}/edit": {"name": "岷县司法局（更名）", "short_name": "岷县"},
+        "/staff/bureaus/{bureau_id:int}/retire": {"retire": "1"},
+        "/staff/identity": {"site_name": "调解评选", "icp": "陇ICP备12345678号-1"},
         "/staff/voting/{slug:str}/candidates/{candidate_id:int}/release": {"reason": "核实无误"},
         "/staff/voting/{slug:str}/candidates/{candidate_id:int}/exclude": {"reason": "集中投票"},
         "/staff/results/{slug:str}/candidates/{candidate_id:int}/exclude": {"reason": "材料失实"},
@@ -816,6 +859,9 @@ async def payload(method: str, path: str, scene: Scene) -> tuple[dict, dict | No
                 },
             }
         )
+    if path == "/staff/bureaus/import":
+        tree = "name,short_name,level,parent\n新设区司法局,新设区,county,定西市司法局\n"
+        return {}, {"file": ("单位.csv", tree.encode(), "text/csv")}
     if path == "/staff/nominations/import" and scene.ids:
         workbook = filled_template(scene.categories[CATEGORY_KEY], ["安定区导入的司法所"])
         return forms[path], {"file": ("推荐对象.xlsx", workbook, XLSX)}
@@ -852,6 +898,9 @@ async def snapshot(directory: Path | None = None) -> dict[str, list]:
             "categories": await Category.select().order_by(Category.id).run(),
             "audit": await AuditEntry.select().order_by(AuditEntry.id).run(),
             "staff": await Staff.select(Staff.username, Staff.active).order_by(Staff.id).run(),
+            "bureaus": await Bureau.select().order_by(Bureau.id).run(),
+            "bureau_names": await BureauName.select().order_by(BureauName.id).run(),
+            "site_identity": await SiteIdentity.select().run(),
             "nominations": await Nomination.select().order_by(Nomination.id).run(),
             "documents": await Document.select().order_by(Document.id).run(),
             "criteria": await Criterion.select().order_by(Criterion.id).run(),
