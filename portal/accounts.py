@@ -15,6 +15,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from portal import audit
 from portal.audit import Actor
+from portal.bureaus import bureau_ids_within
 from portal.db import unique_or, write_transaction
 from portal.errors import Invalid, NotFound, RateLimited
 from portal.tables import Bureau, BureauLevel, Role, Staff
@@ -135,12 +136,15 @@ async def create_staff(
     bureau_name: str | None = None,
     display_name: str = "",
     actor: Actor | None = None,
+    within: int | None = None,
 ) -> Staff:
     """Create an active staff account, checking that its role fits its bureau.
 
-    A city admin belongs to the city bureau (the default), a county clerk to a county
-    bureau (required); reviewers and auditors to any bureau (default: the city bureau).
-    With an ``actor`` the creation is audited.
+    An administrator belongs to a bureau that may run campaigns (a province, city or
+    county; default: the top bureau), a clerk to a bureau that nominates to its parent's
+    campaigns (required); reviewers and auditors to any bureau (default: the top
+    bureau). With ``within`` (an administrator's bureau, on the staff pages) the bureau
+    must be that one or below it. With an ``actor`` the creation is audited.
     """
     try:
         role = Role(role)
@@ -158,7 +162,9 @@ async def create_staff(
     check_password(password)
     if bureau_name:
         bureau = await find_bureau(bureau_name)
-        if bureau is None:
+        if bureau is None or bureau.retired_at is not None:
+            raise AccountError(f"找不到单位「{bureau_name}」。")
+        if within is not None and bureau.id not in await bureau_ids_within(within):
             raise AccountError(f"找不到单位「{bureau_name}」。")
     elif role is Role.county_clerk:
         raise AccountError("县区经办人必须指定所属县区单位（--bureau）。")
@@ -172,10 +178,12 @@ async def create_staff(
         )
         if bureau is None:
             raise AccountError("尚未导入单位：请先运行 portal bureaus import 导入单位。")
-    if role is Role.city_admin and bureau.level != BureauLevel.city:
-        raise AccountError("市局管理员必须属于市司法局。")
-    if role is Role.county_clerk and bureau.level != BureauLevel.county:
-        raise AccountError("县区经办人必须属于县区司法局。")
+    if role is Role.city_admin and bureau.level == BureauLevel.township:
+        raise AccountError("管理员须属于主办评选活动的省、市、县司法行政机关，不能属于司法所。")
+    if role is Role.county_clerk and bureau.parent is None:
+        raise AccountError(
+            "县区经办人必须属于县区司法局（或其他下级单位），向上级单位主办的活动推荐。"
+        )
     taken = AccountError(f"用户名「{username}」已存在。")
     if await Staff.exists().where(Staff.username == username).run():
         raise taken
@@ -201,15 +209,18 @@ async def create_staff(
     return staff
 
 
-async def set_active(actor: Actor, username: str, active: bool) -> Staff:
-    """Enable or disable an account (audited); nobody disables their own.
+async def set_active(actor: Actor, username: str, active: bool, within: int | None = None) -> Staff:
+    """Enable or disable an account (audited); nobody disables their own. With
+    ``within`` only an account of that bureau or one below it exists.
 
     A disabled account cannot log in, and its open sessions stop working at once
     (every request reloads the signed-in account and skips inactive ones).
     """
     async with write_transaction():
         staff = await Staff.objects().where(Staff.username == username).first().run()
-        if staff is None:
+        if staff is None or (
+            within is not None and staff.bureau not in await bureau_ids_within(within)
+        ):
             raise NotFound("找不到该账号。")
         if actor.staff_id == staff.id and not active:
             raise AccountError("不能停用自己的账号。")
@@ -226,8 +237,9 @@ async def set_active(actor: Actor, username: str, active: bool) -> Staff:
     return staff
 
 
-async def list_staff() -> list[dict]:
-    """Every account with its bureau, ordered by bureau then role."""
+async def list_staff(within: int) -> list[dict]:
+    """The accounts of the bureau ``within`` and those below it, ordered by bureau then
+    role."""
     return (
         await Staff.select(
             Staff.id,
@@ -239,6 +251,7 @@ async def list_staff() -> list[dict]:
             Staff.bureau.name.as_alias("bureau_name"),
             Staff.bureau.position.as_alias("bureau_position"),
         )
+        .where(Staff.bureau.is_in(list(await bureau_ids_within(within))))
         .order_by(Staff.bureau.position)
         .order_by(Staff.role)
         .order_by(Staff.username)

@@ -407,6 +407,11 @@ async def subtree(root_id: int) -> list[Node]:
     return ordered
 
 
+async def bureau_ids_within(root_id: int) -> set[int]:
+    """The ids of the bureau ``root_id`` and of every bureau below it."""
+    return {node.id for node in await subtree(root_id)}
+
+
 async def node_within(root_id: int, bureau_id: int) -> Node:
     """The bureau, if it is ``root_id`` or below it; else ``NotFound``."""
     node = next((n for n in await subtree(root_id) if n.id == bureau_id), None)

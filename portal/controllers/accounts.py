@@ -1,4 +1,6 @@
-"""Staff accounts: city admins list, create, disable and re-enable them; auditors read."""
+"""Staff accounts: administrators list, create, disable and re-enable the accounts of
+their bureau and those below it; auditors read them. Another organisation's accounts
+do not exist here (404)."""
 
 from __future__ import annotations
 
@@ -14,14 +16,16 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 from portal import accounts
 from portal.audit import Actor
 from portal.auth import requires
-from portal.tables import Bureau, Role
+from portal.bureaus import subtree
+from portal.tables import Role
 
 READERS = requires(Role.city_admin, Role.auditor)
 CITY_ADMIN = requires(Role.city_admin)
 
 
-async def _bureaus() -> list[dict[str, Any]]:
-    return await Bureau.select(Bureau.name, Bureau.level).order_by(Bureau.position).run()
+async def _bureaus(within: int) -> list[dict[str, Any]]:
+    """The bureaus an account may be created for: the administrator's and those below."""
+    return [{"name": n.name, "level": n.level} for n in await subtree(within) if not n.retired]
 
 
 class AccountPages(Controller):
@@ -29,14 +33,13 @@ class AccountPages(Controller):
     include_in_schema = False
 
     @get("/", name="account_list", guards=[READERS])
-    async def index(self) -> Template:
-        return Template(
-            "staff/accounts/list.html", context={"accounts": await accounts.list_staff()}
-        )
+    async def index(self, request: Request) -> Template:
+        listed = await accounts.list_staff(request.user.bureau_id)
+        return Template("staff/accounts/list.html", context={"accounts": listed})
 
     @get("/new", name="account_new", guards=[CITY_ADMIN])
-    async def new_form(self) -> Template:
-        return await self._form({}, "")
+    async def new_form(self, request: Request) -> Template:
+        return await self._form(request, {}, "")
 
     @post("/new", name="account_create", guards=[CITY_ADMIN])
     async def create(self, request: Request, actor: NamedDependency[Actor]) -> Template | Redirect:
@@ -46,7 +49,7 @@ class AccountPages(Controller):
         }
         password = str(form.get("password") or "")
         if password != str(form.get("password2") or ""):
-            return await self._form(values, "两次输入的密码不一致。", HTTP_400_BAD_REQUEST)
+            return await self._form(request, values, "两次输入的密码不一致。", HTTP_400_BAD_REQUEST)
         try:
             staff = await accounts.create_staff(
                 values["username"],
@@ -55,9 +58,10 @@ class AccountPages(Controller):
                 values["bureau"] or None,
                 values["display_name"],
                 actor=actor,
+                within=request.user.bureau_id,
             )
         except accounts.AccountError as exc:
-            return await self._form(values, str(exc), HTTP_400_BAD_REQUEST)
+            return await self._form(request, values, str(exc), HTTP_400_BAD_REQUEST)
         flash(
             request, f"已创建账号 {staff.username}。请通过安全渠道把初始密码告知本人。", "success"
         )
@@ -69,7 +73,7 @@ class AccountPages(Controller):
     ) -> Redirect:
         active = str((await request.form()).get("active") or "") == "1"
         try:
-            staff = await accounts.set_active(actor, username, active)
+            staff = await accounts.set_active(actor, username, active, request.user.bureau_id)
         except accounts.AccountError as exc:
             flash(request, str(exc), "error")
         else:
@@ -77,14 +81,16 @@ class AccountPages(Controller):
         return Redirect(path="/staff/accounts")
 
     @staticmethod
-    async def _form(values: dict[str, str], error: str, status: int = 200) -> Template:
+    async def _form(
+        request: Request, values: dict[str, str], error: str, status: int = 200
+    ) -> Template:
         return Template(
             "staff/accounts/form.html",
             context={
                 "values": values,
                 "error": error,
                 "roles": Role,
-                "bureaus": await _bureaus(),
+                "bureaus": await _bureaus(request.user.bureau_id),
             },
             status_code=status,
         )

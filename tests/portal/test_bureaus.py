@@ -24,7 +24,7 @@ from portal.bureaus import (
 )
 from portal.campaigns import organiser_of
 from portal.errors import Invalid
-from portal.tables import AuditEntry, Bureau
+from portal.tables import AuditEntry, Bureau, Staff
 from tests import factories
 from tests.helpers import PASSWORD, csrf_token, login, post_form
 
@@ -350,3 +350,40 @@ async def test_an_administrators_import_stays_below_their_bureau(client, db) -> 
         files={"file": ("单位.csv", b"\x89PNG\r\n\x1a\n\x00\x00", "text/csv")},
     )
     assert not_a_sheet.status_code == 400 and "无法读取该文件" in not_a_sheet.text
+
+
+async def test_accounts_are_managed_within_the_administrators_tree(client, db) -> None:
+    await two_cities()
+    await factories.accounts(("province-admin", "city_admin", "甘肃省司法厅"))
+    await login(client, "dingxi-admin")
+    listed = (await client.get("/staff/accounts")).text
+    assert "anding-clerk" in listed and "dingxi-admin" in listed
+    assert "baiyin-admin" not in listed and "province-admin" not in listed
+    form = (await client.get("/staff/accounts/new")).text
+    assert "临洮县司法局" in form and "白银市司法局" not in form
+    before = await Staff.select(Staff.username, Staff.active).order_by(Staff.id).run()
+    other = await post_form(client, "/staff/accounts/baiyin-admin/active", {"active": "0"})
+    assert other.status_code == 404
+    outside = {
+        "username": "baiyin-clerk",
+        "role": "county_clerk",
+        "bureau": "白银市司法局",
+        "password": "a-new-password",
+        "password2": "a-new-password",
+    }
+    refused = await post_form(client, "/staff/accounts/new", outside)
+    assert refused.status_code == 400 and "找不到单位「白银市司法局」" in refused.text
+    assert await Staff.select(Staff.username, Staff.active).order_by(Staff.id).run() == before
+    # The province's administrator sees both cities' accounts; a county may have one too.
+    await post_form(client, "/logout")
+    await login(client, "province-admin")
+    listed = (await client.get("/staff/accounts")).text
+    assert "baiyin-admin" in listed and "anding-clerk" in listed
+    county_admin = {**outside, "username": "anding-admin", "role": "city_admin"}
+    made = await post_form(
+        client, "/staff/accounts/new", {**county_admin, "bureau": "安定区司法局"}
+    )
+    assert made.status_code in (302, 303), made.text[:2000]
+    top_clerk = {**outside, "username": "province-clerk", "bureau": "甘肃省司法厅"}
+    refused = await post_form(client, "/staff/accounts/new", top_clerk)
+    assert refused.status_code == 400 and "向上级单位主办的活动推荐" in refused.text
