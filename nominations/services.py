@@ -22,6 +22,7 @@ from nominations.tables import (
 from portal import audit
 from portal.accounts import StaffUser
 from portal.audit import Actor
+from portal.campaigns import seen_by
 from portal.clock import utc_now
 from portal.db import is_unique_violation, write_transaction
 from portal.errors import Hidden, Invalid
@@ -106,6 +107,8 @@ async def load(user: StaffUser, nomination_id: int) -> Context:
     if not may_read(user, nomination) and not await assigned_to(user, nomination.id):
         raise Hidden(nomination_id)
     campaign = await Campaign.objects().where(Campaign.id == nomination.campaign).first().run()
+    if user.role in (Role.city_admin, Role.auditor) and not await seen_by(user, campaign):  # type: ignore[arg-type]
+        raise Hidden(nomination_id)  # another organisation's campaign
     category = await Category.objects().where(Category.id == nomination.category).first().run()
     bureau = await Bureau.objects().where(Bureau.id == nomination.bureau).first().run()
     return Context(nomination, campaign, category, bureau)  # type: ignore[arg-type]

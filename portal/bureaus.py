@@ -407,6 +407,17 @@ async def subtree(root_id: int) -> list[Node]:
     return ordered
 
 
+async def lineage(bureau_id: int) -> list[int]:
+    """The bureau's id and those of the bureaus above it, nearest first."""
+    parents = {r["id"]: r["parent"] for r in await Bureau.select(Bureau.id, Bureau.parent).run()}
+    chain: list[int] = []
+    current: int | None = bureau_id
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = parents.get(current)
+    return chain
+
+
 async def bureau_ids_within(root_id: int) -> set[int]:
     """The ids of the bureau ``root_id`` and of every bureau below it."""
     return {node.id for node in await subtree(root_id)}

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from portal import audit, bureaus
@@ -14,9 +14,12 @@ from portal.audit import Actor
 from portal.db import unique_or, write_transaction
 from portal.errors import Invalid, NotFound
 from portal.phases import PHASES
-from portal.tables import Bureau, Campaign, Category, CategoryKind, Phase
+from portal.tables import Bureau, Campaign, Category, CategoryKind, Phase, Role
 from portal.text import line_error
 from portal.weights import DEFAULT_REVIEW_WEIGHT, DEFAULT_VOTE_WEIGHT, parse_weight
+
+if TYPE_CHECKING:
+    from portal.accounts import StaffUser
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
 KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,48}[a-z0-9])?$")
@@ -282,11 +285,33 @@ async def get_campaign(slug: str) -> Campaign | None:
     return await Campaign.objects().where(Campaign.slug == slug).first().run()
 
 
-async def list_campaigns() -> list[Campaign]:
-    """All campaigns, newest year first."""
+async def organisers_seen_by(user: StaffUser) -> list[int]:
+    """The bureaus whose campaigns a staff member works on: an administrator those of
+    their own bureau; anyone else (reviewers, auditors, clerks) those of their bureau and
+    the bureaus above it. Another organisation's campaigns do not exist for them."""
+    if user.role is Role.city_admin:
+        return [user.bureau_id]
+    return await bureaus.lineage(user.bureau_id)
+
+
+async def seen_by(user: StaffUser, campaign: Campaign) -> bool:
+    """May this staff member see the campaign at all? (A campaign made before campaigns
+    had an organiser belongs to the top bureau.)"""
+    if campaign.organiser is None:
+        return user.top or user.role is not Role.city_admin
+    return campaign.organiser in await organisers_seen_by(user)
+
+
+async def list_campaigns(user: StaffUser | None = None) -> list[Campaign]:
+    """The campaigns ``user`` may see (all, without a user), newest year first."""
+    query = Campaign.objects()
+    if user is not None:
+        seen = Campaign.organiser.is_in(await organisers_seen_by(user))
+        if user.top or user.role is not Role.city_admin:
+            seen = seen | Campaign.organiser.is_null()
+        query = query.where(seen)
     return (
-        await Campaign.objects()
-        .order_by(Campaign.year, ascending=False)
+        await query.order_by(Campaign.year, ascending=False)
         .order_by(Campaign.id, ascending=False)
         .run()
     )

@@ -17,7 +17,7 @@ from nominations.tables import Nomination, Status
 from portal.accounts import StaffUser, create_staff, load_staff
 from portal.audit import Actor
 from portal.db import write_transaction
-from portal.tables import Campaign, Category, Staff
+from portal.tables import Bureau, Campaign, Category, Staff
 from tests.helpers import PASSWORD
 
 
@@ -31,6 +31,11 @@ async def accounts(*specs: tuple[str, str, str | None]) -> None:
     async with write_transaction():
         for username, role, bureau in specs:
             await create_staff(username, PASSWORD, role, bureau)
+
+
+async def bureau_ids() -> list[dict[str, Any]]:
+    """Every bureau's id and name."""
+    return await Bureau.select(Bureau.id, Bureau.name).run()
 
 
 async def user(username: str) -> StaffUser:

@@ -18,6 +18,7 @@ from nominations.services import Context, NominationError
 from nominations.tables import Status
 from portal import campaigns as campaign_svc
 from portal import media
+from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.auth import requires
 from portal.errors import Hidden, not_found
@@ -39,25 +40,21 @@ CITY_ADMIN = requires(Role.city_admin)
 EDITORS = requires(Role.county_clerk, Role.city_admin)
 
 
-async def current_campaign(slug: str | None) -> Campaign | None:
+async def current_campaign(slug: str | None, user: StaffUser) -> Campaign | None:
     """The campaign a nomination page is about: the one asked for, else the latest in
-    nominating or vetting, else the latest that is not a draft."""
+    nominating or vetting, else the latest that is not a draft — among the campaigns
+    ``user`` may see (another organisation's is not found)."""
     if slug:
-        return await campaign_svc.get_campaign(slug)
+        campaign = await campaign_svc.get_campaign(slug)
+        return campaign if campaign and await campaign_svc.seen_by(user, campaign) else None
+    visible = await campaign_svc.list_campaigns(user)
     for phases in (
         (Phase.nominating, Phase.vetting),
         tuple(p for p in Phase if p is not Phase.draft),
     ):
-        found = (
-            await Campaign.objects()
-            .where(Campaign.phase.is_in([p.value for p in phases]))
-            .order_by(Campaign.year, ascending=False)
-            .order_by(Campaign.id, ascending=False)
-            .first()
-            .run()
-        )
+        found = [c for c in visible if Phase(c.phase) in phases]
         if found:
-            return found
+            return found[0]  # newest year first, then newest
     return None
 
 
@@ -101,7 +98,7 @@ class NominationPages(Controller):
         status: FromQuery[str | None] = None,
     ) -> Template:
         user = request.user
-        chosen = await current_campaign(campaign)
+        chosen = await current_campaign(campaign, user)
         if campaign and chosen is None:
             raise not_found("找不到该评选活动。")
         categories = await campaign_svc.categories_of(chosen.id) if chosen else []
@@ -122,7 +119,7 @@ class NominationPages(Controller):
             "nominations/list.html",
             context={
                 "campaign": chosen,
-                "campaigns": await campaign_svc.list_campaigns(),
+                "campaigns": await campaign_svc.list_campaigns(user),
                 "categories": categories,
                 "counties": counties,
                 "rows": rows,
@@ -335,8 +332,7 @@ class NominationPages(Controller):
     @post("/shortlist", name="nomination_shortlist_many", guards=[CITY_ADMIN])
     async def shortlist_many(self, request: Request, actor: NamedDependency[Actor]) -> Redirect:
         form = await request.form()
-        slug = str(form.get("campaign") or "")
-        campaign = await campaign_svc.get_campaign(slug)
+        campaign = await current_campaign(str(form.get("campaign") or "") or "-", request.user)
         if campaign is None:
             raise not_found("找不到该评选活动。")
         ids = []
@@ -351,7 +347,7 @@ class NominationPages(Controller):
             flash(request, exc.message, "error")
         else:
             flash(request, f"已确定 {count} 个推荐对象入围。", "success" if count else "info")
-        return Redirect(path=f"/staff/nominations?campaign={slug}&status=submitted")
+        return Redirect(path=f"/staff/nominations?campaign={campaign.slug}&status=submitted")
 
     @post(
         "/{nomination_id:int}/documents/{document_id:int}/delete",

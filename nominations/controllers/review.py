@@ -46,8 +46,8 @@ class ReviewAdmin(Controller):
     include_in_schema = False
 
     @get("/", name="review_overview", guards=[CITY_READERS])
-    async def overview(self, slug: FromPath[str]) -> Template:
-        campaign = await campaign_or_404(slug)
+    async def overview(self, request: Request, slug: FromPath[str]) -> Template:
+        campaign = await campaign_or_404(slug, request.user)
         categories = await campaign_svc.categories_of(campaign.id)
         criteria = {c.id: await review.criteria_of(c.id) for c in categories}
         assignments = await review.campaign_assignments(campaign.id)
@@ -74,7 +74,7 @@ class ReviewAdmin(Controller):
     async def options(
         self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str]
     ) -> Redirect:
-        campaign = await campaign_or_404(slug)
+        campaign = await campaign_or_404(slug, request.user)
         form = await request.form()
         try:
             per = int(str(form.get("reviewers_per_candidate") or "0"))
@@ -91,7 +91,7 @@ class ReviewAdmin(Controller):
     async def panel(
         self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str]
     ) -> Redirect:
-        campaign = await campaign_or_404(slug)
+        campaign = await campaign_or_404(slug, request.user)
         form = await request.form()
         try:
             await review.set_panel(actor, campaign, ints(form.getall("reviewers", [])))
@@ -105,7 +105,7 @@ class ReviewAdmin(Controller):
     async def assign(
         self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str]
     ) -> Redirect:
-        campaign = await campaign_or_404(slug)
+        campaign = await campaign_or_404(slug, request.user)
         try:
             plan = await review.auto_assign(actor, campaign)
         except NominationError as exc:
@@ -123,7 +123,7 @@ class ReviewAdmin(Controller):
     async def add(
         self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str]
     ) -> Redirect:
-        campaign = await campaign_or_404(slug)
+        campaign = await campaign_or_404(slug, request.user)
         form = await request.form()
         picked = ints([form.get("nomination"), form.get("reviewer")])
         try:
@@ -137,8 +137,10 @@ class ReviewAdmin(Controller):
         return Redirect(path=f"/staff/review/campaigns/{slug}")
 
     @get("/criteria/{key:str}", name="review_criteria", guards=[CITY_ADMIN])
-    async def criteria_form(self, slug: FromPath[str], key: FromPath[str]) -> Template:
-        campaign = await campaign_or_404(slug)
+    async def criteria_form(
+        self, request: Request, slug: FromPath[str], key: FromPath[str]
+    ) -> Template:
+        campaign = await campaign_or_404(slug, request.user)
         category = await category_or_404(campaign, key)
         rows = [
             {
@@ -158,7 +160,7 @@ class ReviewAdmin(Controller):
         slug: FromPath[str],
         key: FromPath[str],
     ) -> Template | Redirect:
-        campaign = await campaign_or_404(slug)
+        campaign = await campaign_or_404(slug, request.user)
         category = await category_or_404(campaign, key)
         form = await request.form()
         rows = [
@@ -199,8 +201,8 @@ class ReviewAdmin(Controller):
         )
 
     @get("/scores.xlsx", name="review_export", guards=[CITY_READERS])
-    async def export(self, slug: FromPath[str]) -> Response:
-        campaign = await campaign_or_404(slug)
+    async def export(self, request: Request, slug: FromPath[str]) -> Response:
+        campaign = await campaign_or_404(slug, request.user)
         data = await review_export(campaign)
         return xlsx_response(data, f"{campaign.year}年度专家评分.xlsx")
 
@@ -403,7 +405,8 @@ class ReviewHome(Controller):
         if user.role is Role.reviewer:
             return Template("review/mine.html", context={"rows": await review.my_assignments(user)})
         return Template(
-            "review/campaigns.html", context={"campaigns": await campaign_svc.list_campaigns()}
+            "review/campaigns.html",
+            context={"campaigns": await campaign_svc.list_campaigns(request.user)},
         )
 
 

@@ -130,7 +130,7 @@ class NominationSheets(Controller):
         guards=[requires(Role.county_clerk, Role.city_admin, Role.auditor)],
     )
     async def export(self, request: Request, campaign: FromQuery[str | None] = None) -> Response:
-        chosen = await current_campaign(campaign)
+        chosen = await current_campaign(campaign, request.user)
         if chosen is None:
             raise not_found("找不到该评选活动。")
         rows = await export_rows(request.user, chosen)

@@ -45,7 +45,7 @@ class Dashboard(Controller):
     @get("/staff", name="dashboard")
     async def dashboard(self, request: Request) -> Template:
         user = request.user
-        campaigns = await svc.list_campaigns()
+        campaigns = await svc.list_campaigns(user)
         by_campaign = {c.id: await svc.categories_of(c.id) for c in campaigns}
         return Template(
             "staff/dashboard.html",
@@ -65,8 +65,8 @@ class CampaignAdmin(Controller):
     include_in_schema = False
 
     @get("/", name="campaign_list", guards=[READERS])
-    async def index(self) -> Template:
-        campaigns = await svc.list_campaigns()
+    async def index(self, request: Request) -> Template:
+        campaigns = await svc.list_campaigns(request.user)
         return Template("staff/campaigns/list.html", context={"campaigns": campaigns})
 
     @get("/new", name="campaign_new", guards=[CITY_ADMIN])
@@ -106,8 +106,8 @@ class CampaignAdmin(Controller):
         return Redirect(path=f"/staff/campaigns/{campaign.slug}")
 
     @get("/{slug:str}", name="campaign_detail", guards=[READERS])
-    async def detail(self, slug: FromPath[str]) -> Template:
-        campaign = await campaign_or_404(slug)
+    async def detail(self, request: Request, slug: FromPath[str]) -> Template:
+        campaign = await campaign_or_404(slug, request.user)
         return Template(
             "staff/campaigns/detail.html",
             context={
@@ -120,8 +120,8 @@ class CampaignAdmin(Controller):
         )
 
     @get("/{slug:str}/edit", name="campaign_edit", guards=[CITY_ADMIN])
-    async def edit_form(self, slug: FromPath[str]) -> Template:
-        campaign = await campaign_or_404(slug)
+    async def edit_form(self, request: Request, slug: FromPath[str]) -> Template:
+        campaign = await campaign_or_404(slug, request.user)
         return Template(
             "staff/campaigns/form.html",
             context={
@@ -136,7 +136,7 @@ class CampaignAdmin(Controller):
     async def update(
         self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str]
     ) -> Template | Redirect:
-        campaign = await campaign_or_404(slug)
+        campaign = await campaign_or_404(slug, request.user)
         values = _form_dict(await request.form())
         try:
             campaign = await svc.update_campaign(actor, slug, svc.parse_campaign(values))
@@ -158,7 +158,7 @@ class CampaignAdmin(Controller):
     async def phase(
         self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str]
     ) -> Redirect:
-        await campaign_or_404(slug)
+        await campaign_or_404(slug, request.user)
         target = str((await request.form()).get("phase") or "")
         try:
             campaign = await phases.move_phase(actor, slug, target)
@@ -169,8 +169,8 @@ class CampaignAdmin(Controller):
         return Redirect(path=f"/staff/campaigns/{slug}")
 
     @get("/{slug:str}/categories/new", name="category_new", guards=[CITY_ADMIN])
-    async def new_category_form(self, slug: FromPath[str]) -> Template:
-        campaign = await campaign_or_404(slug)
+    async def new_category_form(self, request: Request, slug: FromPath[str]) -> Template:
+        campaign = await campaign_or_404(slug, request.user)
         values = {"votes_per_day": 1, "quota": 1, "county_cap": 1}
         return self._category_page(campaign, None, values, {})
 
@@ -181,8 +181,10 @@ class CampaignAdmin(Controller):
         return await self._save_category(request, actor, slug, None)
 
     @get("/{slug:str}/categories/{key:str}/edit", name="category_edit", guards=[CITY_ADMIN])
-    async def edit_category_form(self, slug: FromPath[str], key: FromPath[str]) -> Template:
-        campaign = await campaign_or_404(slug)
+    async def edit_category_form(
+        self, request: Request, slug: FromPath[str], key: FromPath[str]
+    ) -> Template:
+        campaign = await campaign_or_404(slug, request.user)
         category = await category_or_404(campaign, key)
         return self._category_page(campaign, category, category.to_dict(), {})
 
@@ -204,7 +206,7 @@ class CampaignAdmin(Controller):
         slug: FromPath[str],
         key: FromPath[str],
     ) -> Redirect:
-        campaign = await campaign_or_404(slug)
+        campaign = await campaign_or_404(slug, request.user)
         try:
             await svc.delete_category(actor, campaign, key)
         except ValidationFailed as exc:
@@ -232,7 +234,7 @@ class CampaignAdmin(Controller):
     async def _save_category(
         self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str], key: str | None
     ) -> Template | Redirect:
-        campaign = await campaign_or_404(slug)
+        campaign = await campaign_or_404(slug, request.user)
         category = await category_or_404(campaign, key) if key else None
         values = _form_dict(await request.form())
         try:

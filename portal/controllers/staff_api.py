@@ -7,7 +7,7 @@ Session-authenticated like the pages, so unsafe calls carry the CSRF token in th
 from __future__ import annotations
 
 import msgspec
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
@@ -17,6 +17,7 @@ from portal.audit import Actor
 from portal.auth import requires
 from portal.tables import Role
 from portal.web.api import ApiOperation, PhaseName, error_responses
+from portal.web.lookups import campaign_or_404
 
 
 class PhaseChange(msgspec.Struct):
@@ -50,9 +51,11 @@ class StaffCampaignApi(Controller):
     )
     async def move_phase(
         self,
+        request: Request,
         actor: NamedDependency[Actor],
         slug: FromPath[str],
         data: JSONBody[PhaseChange],
     ) -> PhaseState:
+        await campaign_or_404(slug, request.user)  # another organisation's: 404
         campaign = await phases.move_phase(actor, slug, data.phase)
         return PhaseState(slug=campaign.slug, phase=campaign.phase)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from litestar.params import FromPath
 
-from portal.campaigns import category_of, get_campaign
+from portal.accounts import StaffUser
+from portal.campaigns import category_of, get_campaign, seen_by
 from portal.errors import not_found
 from portal.tables import Campaign, Category, Phase
 
@@ -22,10 +23,11 @@ async def public_campaign(slug: FromPath[str]) -> Campaign:
     return campaign
 
 
-async def campaign_or_404(slug: str) -> Campaign:
-    """The campaign with this slug for a staff page, or the friendly 404."""
+async def campaign_or_404(slug: str, user: StaffUser) -> Campaign:
+    """The campaign with this slug for a staff page, or the friendly 404 (also for a
+    campaign of another organisation: its existence is not revealed)."""
     campaign = await get_campaign(slug)
-    if campaign is None:
+    if campaign is None or not await seen_by(user, campaign):
         raise not_found("找不到该评选活动。")
     return campaign
 

@@ -39,7 +39,7 @@ class ObjectionsAdmin(Controller):
 
     @get("/", name="objections_admin", guards=[CITY_READERS])
     async def index(self, request: Request, slug: FromPath[str]) -> Template:
-        campaign = await campaign_or_404(slug)
+        campaign = await campaign_or_404(slug, request.user)
         rows = await objections.objections_of(campaign)
         received, handled = await objections.counts(campaign.id)
         return Template(
@@ -61,7 +61,7 @@ class ObjectionsAdmin(Controller):
     async def evidence(
         self, request: Request, slug: FromPath[str], objection_id: FromPath[int]
     ) -> File:
-        campaign = await campaign_or_404(slug)
+        campaign = await campaign_or_404(slug, request.user)
         objection = await objections.objection_of(campaign, objection_id)
         if objection is None or not objection.evidence:
             raise not_found("找不到该证据材料。")
@@ -100,7 +100,7 @@ class ObjectionsAdmin(Controller):
     async def _handle(
         self, request: Request, actor: Actor, slug: str, objection_id: int, step: str
     ) -> Redirect:
-        campaign = await campaign_or_404(slug)
+        campaign = await campaign_or_404(slug, request.user)
         resolution = str((await request.form()).get("resolution") or "")
         try:
             if step == "investigate":

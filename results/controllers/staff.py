@@ -37,17 +37,17 @@ class ResultsAdmin(Controller):
     include_in_schema = False
 
     @get("/", name="results_index", guards=[CITY_READERS])
-    async def index(self) -> Template:
+    async def index(self, request: Request) -> Template:
         campaigns = [
             c
-            for c in await campaign_svc.list_campaigns()
+            for c in await campaign_svc.list_campaigns(request.user)
             if c.phase in {Phase.voting, Phase.tallying, Phase.notice, Phase.published}
         ]
         return Template("results/staff_index.html", context={"campaigns": campaigns})
 
     @get("/{slug:str}", name="results_admin", guards=[CITY_READERS])
-    async def page(self, slug: FromPath[str]) -> Template:
-        campaign = await campaign_or_404(slug)
+    async def page(self, request: Request, slug: FromPath[str]) -> Template:
+        campaign = await campaign_or_404(slug, request.user)
         tally = await results.tally_of(campaign.id)
         phase = Phase(campaign.phase)
         context = {
@@ -70,7 +70,7 @@ class ResultsAdmin(Controller):
     async def tally(
         self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str]
     ) -> Redirect:
-        await campaign_or_404(slug)
+        await campaign_or_404(slug, request.user)
         try:
             await results.tally(actor, slug)
         except ResultsRefused as exc:
@@ -110,7 +110,7 @@ class ResultsAdmin(Controller):
     async def _decide(
         self, request: Request, actor: Actor, slug: str, candidate_id: int, *, exclude: bool
     ) -> Redirect:
-        campaign = await campaign_or_404(slug)
+        campaign = await campaign_or_404(slug, request.user)
         reason = str((await request.form()).get("reason") or "")
         decide = results.exclude if exclude else results.reinstate
         try:
@@ -130,7 +130,7 @@ class ResultsAdmin(Controller):
     async def notice(
         self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str]
     ) -> Redirect:
-        await campaign_or_404(slug)
+        await campaign_or_404(slug, request.user)
         form = await request.form()
         days = _int(form.get("days"))
         try:
@@ -147,7 +147,7 @@ class ResultsAdmin(Controller):
     async def designate(
         self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str]
     ) -> Redirect:
-        await campaign_or_404(slug)
+        await campaign_or_404(slug, request.user)
         document_no = str((await request.form()).get("document_no") or "")
         try:
             await results.designate(actor, slug, document_no)

@@ -229,9 +229,9 @@ class BrushingDashboard(Controller):
 
     @get("/", name="brushing_overview", guards=[CITY_READERS])
     async def overview(
-        self, voting: NamedDependency[VotingService], slug: FromPath[str]
+        self, request: Request, voting: NamedDependency[VotingService], slug: FromPath[str]
     ) -> Template:
-        campaign = await campaign_or_404(slug)
+        campaign = await campaign_or_404(slug, request.user)
         tallies = await moderation.campaign_tallies(campaign.id)
         sections = []
         for category, candidates in await moderation.campaign_candidates(campaign):
@@ -254,13 +254,14 @@ class BrushingDashboard(Controller):
     @get("/candidates/{candidate_id:int}", name="brushing_candidate", guards=[CITY_READERS])
     async def candidate(
         self,
+        request: Request,
         voting: NamedDependency[VotingService],
         slug: FromPath[str],
         candidate_id: FromPath[int],
         network: FromQuery[str | None] = None,
         until: FromQuery[str | None] = None,
     ) -> Template:
-        campaign = await campaign_or_404(slug)
+        campaign = await campaign_or_404(slug, request.user)
         candidate = await candidate_or_404(campaign, candidate_id)
         zone = ZoneInfo(campaign.timezone)
         tally = (await moderation.campaign_tallies(campaign.id)).get(candidate_id, Tally())
@@ -332,7 +333,7 @@ class BrushingDashboard(Controller):
         candidate_id: int,
         action: str,
     ) -> Redirect:
-        campaign = await campaign_or_404(slug)
+        campaign = await campaign_or_404(slug, request.user)
         await candidate_or_404(campaign, candidate_id)
         form = await request.form()
         selection = Selection(

@@ -1,0 +1,133 @@
+"""Two organisations in one installation: a province above two cities, each city with
+its own campaign. Every staff route that names a campaign answers 404 to the other
+city's administrator (and to the province's, whose campaigns are its own), through
+pages and the staff API, and changes nothing; each sees only its own campaigns."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from nominations.tables import Nomination
+from portal.audit import Actor
+from portal.bureaus import import_bureaus
+from portal.tables import AuditEntry, Campaign, Category
+from tests import factories
+from tests.helpers import csrf_token, login
+from tests.portal.test_roles import ACCESS, allowed
+
+GANSU = (
+    "name,short_name,level,parent\n"
+    "甘肃省司法厅,甘肃省,province,\n"
+    "定西市司法局,定西市,city,甘肃省司法厅\n"
+    "安定区司法局,安定区,county,定西市司法局\n"
+    "白银市司法局,白银市,city,甘肃省司法厅\n"
+    "会宁县司法局,会宁县,county,白银市司法局\n"
+)
+JUDICIAL = {"key": "judicial-office", "title": "“枫桥式”司法所", "kind": "judicial_office"}
+# Every staff route about one campaign, by its slug.
+CAMPAIGN_ROUTES = sorted(
+    (method, path)
+    for method, path in ACCESS
+    if "{slug:str}" in path and path.startswith(("/staff/", "/api/staff/"))
+)
+OTHER_VALUES = {"key": "judicial-office", "candidate_id": "1", "objection_id": "1"}
+
+
+@pytest.fixture
+async def organisations(db) -> dict[str, Campaign]:  # type: ignore[no-untyped-def]
+    await import_bureaus(Actor.command_line(), GANSU.encode())
+    await factories.accounts(
+        ("province-admin", "city_admin", "甘肃省司法厅"),
+        ("dingxi-admin", "city_admin", "定西市司法局"),
+        ("dingxi-auditor", "auditor", "定西市司法局"),
+        ("baiyin-admin", "city_admin", "白银市司法局"),
+    )
+    ids = {r["name"]: r["id"] for r in await factories.bureau_ids()}
+    made = {}
+    for slug, organiser, phase in (
+        ("dingxi-2024", "定西市司法局", "vetting"),
+        ("baiyin-2024", "白银市司法局", "voting"),
+    ):
+        campaign, categories = await factories.campaign(
+            [{**JUDICIAL, "quota": 3, "county_cap": 2}],
+            slug=slug,
+            title=f"{organiser}2024年度评选",
+            year=2024,
+            phase=phase,
+            organiser=ids[organiser],
+        )
+        county = "安定区司法局" if slug.startswith("dingxi") else "会宁县司法局"
+        await factories.save(
+            factories.candidate(categories["judicial-office"], ids[county], f"{county}中心司法所")
+        )
+        made[slug] = campaign
+    return made
+
+
+def concrete(path: str, slug: str) -> str:
+    values = {**OTHER_VALUES, "slug": slug}
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m.group(1)], path)
+
+
+async def state() -> list:
+    return [
+        await Campaign.select().order_by(Campaign.id).run(),
+        await Category.select().order_by(Category.id).run(),
+        await Nomination.select().order_by(Nomination.id).run(),
+        await AuditEntry.count().run(),
+    ]
+
+
+@pytest.mark.parametrize("username", ["dingxi-admin", "province-admin", "dingxi-auditor"])
+async def test_another_organisations_campaign_is_not_found_on_any_staff_route(
+    client, organisations, username: str
+) -> None:
+    await login(client, username)
+    token = await csrf_token(client)
+    before = await state()
+    for method, path in CAMPAIGN_ROUTES:
+        url = concrete(path, "baiyin-2024")
+        if method == "GET":
+            response = await client.get(url)
+        elif path.startswith("/api/"):
+            response = await client.post(
+                url, json={"phase": "tallying"}, headers={"x-csrftoken": token}
+            )
+        else:
+            response = await client.post(url, data={"_csrf_token": token, "phase": "tallying"})
+        # Refused by role (an auditor's POST) or not found: never served, never changed.
+        assert response.status_code in (403, 404), (username, method, url, response.status_code)
+        if response.status_code == 403:  # only where the role itself is refused
+            assert not allowed(method, path, "auditor" if "auditor" in username else "city_admin")
+        if path.startswith("/api/"):
+            assert response.json()["error"] in ("not_found", "forbidden")
+    assert await state() == before
+    if username == "dingxi-admin":  # and its own campaign is there
+        for page in ("/staff/campaigns/dingxi-2024", "/staff/review/campaigns/dingxi-2024"):
+            assert (await client.get(page)).status_code == 200, page
+
+
+async def test_each_organisation_lists_only_its_own_campaigns(client, organisations) -> None:
+    for username, shown, hidden in (
+        ("dingxi-admin", "dingxi-2024", "baiyin-2024"),
+        ("baiyin-admin", "baiyin-2024", "dingxi-2024"),
+        ("dingxi-auditor", "dingxi-2024", "baiyin-2024"),
+    ):
+        client.cookies.clear()
+        await login(client, username)
+        for page in ("/staff", "/staff/campaigns", "/staff/review", "/staff/nominations"):
+            text = (await client.get(page)).text
+            assert hidden not in text, (username, page)
+        assert shown in (await client.get("/staff/campaigns")).text
+        listed = await client.get(f"/staff/nominations?campaign={hidden}")
+        assert listed.status_code == 404
+    # The city's own nomination detail is a 404 for the other city's administrator.
+    client.cookies.clear()
+    await login(client, "baiyin-admin")
+    theirs = await Nomination.select(Nomination.id).where(
+        Nomination.campaign == organisations["dingxi-2024"].id
+    )
+    response = await client.get(f"/staff/nominations/{theirs[0]['id']}")
+    assert response.status_code == 404
