@@ -332,7 +332,8 @@ class NominationPages(Controller):
     @post("/shortlist", name="nomination_shortlist_many", guards=[CITY_ADMIN])
     async def shortlist_many(self, request: Request, actor: NamedDependency[Actor]) -> Redirect:
         form = await request.form()
-        campaign = await current_campaign(str(form.get("campaign") or "") or "-", request.user)
+        slug = str(form.get("campaign") or "")
+        campaign = await current_campaign(slug, request.user) if slug else None
         if campaign is None:
             raise not_found("找不到该评选活动。")
         ids = []
