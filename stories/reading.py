@@ -250,11 +250,11 @@ async def staff_page(user: StaffUser, status: str | None, page: int = 1) -> Page
     where = Story.id > 0
     if status in {s.value for s in StoryStatus}:
         where &= Story.status == status
-    query = services.scope_query(
+    query = await services.scope_query(
         user,
         Story.select(*CARD_COLUMNS, Story.by_county, Story.submitted_at).where(where),
     )
-    count = services.scope_query(user, Story.count().where(where))
+    count = await services.scope_query(user, Story.count().where(where))
     query = query.order_by(Story.updated_at, ascending=False).order_by(Story.id, ascending=False)
     return await _paginate(query, count, page, STAFF_PER_PAGE)
 

@@ -16,10 +16,12 @@ from nominations.tables import Nomination
 from portal import audit
 from portal.accounts import StaffUser
 from portal.audit import Actor
+from portal.bureaus import bureau_ids_within
+from portal.campaigns import seen_by
 from portal.clock import utc_now
 from portal.db import write_transaction
 from portal.errors import Hidden, Invalid
-from portal.tables import Bureau, Campaign, Role
+from portal.tables import Campaign, Role
 from portal.text import line_error
 from stories.tables import (
     Story,
@@ -67,7 +69,8 @@ class Cleaned:
 
 
 def may_read(user: StaffUser, story: Story) -> bool:
-    """City staff and auditors read every story; a clerk only their own county's."""
+    """Administrators and auditors read stories (of their tree: ``load``); a clerk only
+    their own bureau's."""
     if user.role in (Role.city_admin, Role.auditor):
         return True
     return user.role is Role.county_clerk and story.bureau == user.bureau_id
@@ -102,10 +105,11 @@ def may_publish(user: StaffUser, story: Story) -> bool:
     return status in (StoryStatus.submitted, StoryStatus.withdrawn)
 
 
-def scope_query(user: StaffUser, query: Any) -> Any:
-    """Restrict a story query to what the user may read."""
+async def scope_query(user: StaffUser, query: Any) -> Any:
+    """Restrict a story query to what the user may read: administrators and auditors
+    the stories of their bureau and those below it, a clerk their own bureau's."""
     if user.role in (Role.city_admin, Role.auditor):
-        return query
+        return query.where(Story.bureau.is_in(list(await bureau_ids_within(user.bureau_id))))
     if user.role is Role.county_clerk:
         return query.where(Story.bureau == user.bureau_id)
     return query.where(Story.id == -1)
@@ -116,6 +120,10 @@ async def load(user: StaffUser, story_id: int) -> Story:
     story = await Story.objects().where(Story.id == story_id).first().run()
     if story is None or not may_read(user, story):
         raise Hidden(story_id)
+    if user.role in (Role.city_admin, Role.auditor) and story.bureau not in (
+        await bureau_ids_within(user.bureau_id)
+    ):
+        raise Hidden(story_id)  # another organisation's
     return story
 
 
@@ -183,19 +191,18 @@ async def clean(user: StaffUser, data: dict[str, Any]) -> tuple[Cleaned | None, 
             wanted = int(_text(data, "bureau"))
         except ValueError:
             wanted = 0
-        found = await Bureau.exists().where(Bureau.id == wanted).run() if wanted > 0 else False
-        if not found:
+        if wanted not in await bureau_ids_within(user.bureau_id):
             errors["bureau"] = "请选择稿件所属的县区（全市性稿件选择市司法局）。"
         bureau_id = wanted
 
     campaign_id: int | None = None
     slug = _text(data, "campaign")
     if slug:
-        campaign = await Campaign.select(Campaign.id).where(Campaign.slug == slug).first().run()
-        if campaign is None:
+        campaign = await Campaign.objects().where(Campaign.slug == slug).first().run()
+        if campaign is None or not await seen_by(user, campaign):
             errors["campaign"] = "找不到该评选活动，请重新选择。"
         else:
-            campaign_id = campaign["id"]
+            campaign_id = campaign.id
 
     candidate_ids, bad = _ids(data.get("candidates"))
     if bad:

@@ -16,9 +16,11 @@ from portal import media
 from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.auth import requires
+from portal.bureaus import subtree
+from portal.campaigns import list_campaigns
 from portal.errors import Hidden, not_found
 from portal.markdown import render
-from portal.tables import AuditEntry, Bureau, Campaign, Phase, Role
+from portal.tables import AuditEntry, Campaign, Phase, Role
 from portal.web.files import serve, upload_directory
 from portal.web.forms import stage_photo
 from stories import publishing, reading, services
@@ -66,10 +68,12 @@ def discard(request: Request, cover: tuple[str, str] | None) -> None:
 
 
 async def campaign_choices(user: StaffUser) -> list[Campaign]:
-    query = Campaign.objects()
+    """The campaigns a story may be linked to: the user's organisation's (drafts only
+    for administrators)."""
+    campaigns = await list_campaigns(user)
     if user.role is not Role.city_admin:
-        query = query.where(Campaign.phase != Phase.draft.value)
-    return await query.order_by(Campaign.year, ascending=False).order_by(Campaign.id).run()
+        campaigns = [c for c in campaigns if c.phase != Phase.draft.value]
+    return campaigns
 
 
 async def chosen_campaign(campaigns: list[Campaign], slug: str | None) -> Campaign | None:
@@ -94,7 +98,7 @@ async def form_page(
     campaigns = await campaign_choices(user)
     chosen = await chosen_campaign(campaigns, campaign_slug)
     bureaus = (
-        await Bureau.objects().order_by(Bureau.position).order_by(Bureau.id).run()
+        [node for node in await subtree(user.bureau_id) if not node.retired]
         if user.role is Role.city_admin
         else []
     )

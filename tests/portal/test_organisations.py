@@ -13,6 +13,7 @@ from nominations.tables import Nomination
 from portal.audit import Actor
 from portal.bureaus import import_bureaus
 from portal.tables import AuditEntry, Campaign, Category
+from stories.tables import Story
 from tests import factories
 from tests.helpers import csrf_token, login
 from tests.portal.test_roles import ACCESS, allowed
@@ -131,3 +132,22 @@ async def test_each_organisation_lists_only_its_own_campaigns(client, organisati
     )
     response = await client.get(f"/staff/nominations/{theirs[0]['id']}")
     assert response.status_code == 404
+
+
+async def test_another_organisations_stories_are_not_found(client, organisations) -> None:
+    ids = {r["name"]: r["id"] for r in await factories.bureau_ids()}
+    theirs = Story(kind="case", title="会宁县的调解案例", body="经过。", bureau=ids["会宁县司法局"])
+    ours = Story(kind="case", title="安定区的调解案例", body="经过。", bureau=ids["安定区司法局"])
+    await factories.save(theirs, ours)
+    await login(client, "dingxi-admin")
+    listed = (await client.get("/staff/stories")).text
+    assert "安定区的调解案例" in listed and "会宁县的调解案例" not in listed
+    assert (await client.get(f"/staff/stories/{theirs.id}")).status_code == 404
+    assert (await client.get(f"/staff/stories/{ours.id}")).status_code == 200
+    publish = await client.post(
+        f"/staff/stories/{theirs.id}/publish", data={"_csrf_token": await csrf_token(client)}
+    )
+    assert publish.status_code == 404
+    # Nor may a story be filed under the other city's bureau.
+    form = (await client.get("/staff/stories/new")).text
+    assert "会宁县" not in form and "安定区" in form
