@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from litestar import Request
@@ -74,6 +74,14 @@ class Identity:
     psb: str = ""
     site_code: str = ""
     logo: str = ""
+    # Every bureau's level by id: what a campaign's pages call its organiser and the
+    # bureaus that nominate depends on the organiser's level (see ``Wording``).
+    levels: dict[int, str] = field(default_factory=dict, compare=False)
+
+    def wording(self, campaign: object) -> Wording:
+        """The words for a campaign's organiser and its nominating bureaus."""
+        level = self.levels.get(getattr(campaign, "organiser", None) or 0, "city")
+        return WORDING.get(level, WORDING["city"])
 
     @property
     def title_suffix(self) -> str:
@@ -94,6 +102,22 @@ class Identity:
         return f"/site/logo.jpg?v={self.logo.removeprefix('photo-')[:8]}" if self.logo else ""
 
 
+@dataclass(frozen=True)
+class Wording:
+    """How a campaign's documents name its organiser and its nominating bureaus."""
+
+    organiser: str  # 市司法局: the organiser as the notices name it
+    nominators: str  # 县区司法局: the bureaus that nominate
+    area: str  # 县区: the nominating areas, as a column says it
+    scope: str  # 全市: the whole of the organiser's area
+
+
+WORDING = {
+    "province": Wording("省司法厅", "市州司法局", "市州", "全省"),
+    "city": Wording("市司法局", "县区司法局", "县区", "全市"),
+    "county": Wording("县司法局", "司法所", "乡镇", "全县"),
+}
+
 NEUTRAL = Identity()
 
 
@@ -112,7 +136,8 @@ async def load_identity() -> Identity:
         )
         values["host"] = top["name"] if top else ""
     values["site_name"] = values["site_name"] or SITE_NAME
-    return Identity(**values)
+    levels = {r["id"]: r["level"] for r in await Bureau.select(Bureau.id, Bureau.level).run()}
+    return Identity(**values, levels=levels)
 
 
 async def saved_values() -> dict[str, str]:

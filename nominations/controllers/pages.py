@@ -290,7 +290,8 @@ class NominationPages(Controller):
                 )
             flash(request, exc.message, "error")
             return Redirect(path=f"/staff/nominations/{nomination_id}")
-        flash(request, "已报送市司法局审核。", "success")
+        organiser = await campaign_svc.organiser_of(ctx.campaign)
+        flash(request, f"已报送{organiser.name if organiser else '主办单位'}审核。", "success")
         return Redirect(path=f"/staff/nominations/{nomination_id}")
 
     @post("/{nomination_id:int}/withdraw", name="nomination_withdraw", guards=[CLERK])

@@ -189,7 +189,7 @@ def submit_nomination(page: Page) -> int:
     """Press 保存并报送 on a filled form; return the nomination's id."""
     page.get_by_role("button", name="保存并报送").click()
     expect(page).to_have_url(re.compile(r"/staff/nominations/\d+$"))
-    expect(page.get_by_role("status")).to_contain_text("已报送市司法局审核")
+    expect(page.get_by_role("status")).to_contain_text("已报送定西市司法局审核")
     return int(page.url.rsplit("/", 1)[1])
 
 

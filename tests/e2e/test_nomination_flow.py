@@ -88,7 +88,7 @@ def test_nomination_is_returned_revised_and_shortlisted(
     deeds.fill(f"{DEEDS}\n\n{REVISED}")
     page.get_by_role("button", name="保存并报送").click()
     expect(page).to_have_url(re.compile(rf"/staff/nominations/{nomination_id}$"))
-    expect(page.get_by_role("status")).to_contain_text("已报送市司法局审核")
+    expect(page.get_by_role("status")).to_contain_text("已报送定西市司法局审核")
     expect(page.locator(".page-head .badge")).to_have_text("已报送")
     expect(history).to_contain_text("修改后再次报送")
     expect(page.locator(".deeds")).to_contain_text(REVISED)
