@@ -151,3 +151,24 @@ async def test_another_organisations_stories_are_not_found(client, organisations
     # Nor may a story be filed under the other city's bureau.
     form = (await client.get("/staff/stories/new")).text
     assert "会宁县" not in form and "安定区" in form
+
+
+async def test_a_campaigns_pages_speak_of_its_organisers_level(client, organisations) -> None:
+    ids = {r["name"]: r["id"] for r in await factories.bureau_ids()}
+    _, categories = await factories.campaign(
+        [{**JUDICIAL, "quota": 3, "county_cap": 1}],
+        slug="gansu-2024",
+        title="2024年度全省评选",
+        year=2024,
+        phase="voting",
+        organiser=ids["甘肃省司法厅"],
+    )
+    await factories.save(
+        factories.candidate(categories["judicial-office"], ids["定西市司法局"], "定西市某司法所")
+    )
+    vote = (await client.get("/campaigns/gansu-2024/vote")).text
+    assert "全部市州" in vote and "全部县区" not in vote
+    rules = (await client.get("/campaigns/gansu-2024/rules")).text
+    assert "省司法厅核查之前" in rules and "市司法局" not in rules.split("<main")[1]
+    city = (await client.get("/campaigns/baiyin-2024/vote")).text
+    assert "全部县区" in city
