@@ -24,6 +24,9 @@ SQLITE_BUSY_TIMEOUT = 15.0
 # SQLite connections instead of opening one (and its thread) per statement.
 SQLITE_IDLE_CONNECTIONS = 4
 POSTGRES_POOL_SIZE = 10
+# Connections the pool opens at startup; it grows to POSTGRES_POOL_SIZE under load
+# (asyncpg's default would open all ten in every process at once).
+POSTGRES_POOL_MIN = 2
 
 
 class _ClosingTransaction(SQLiteTransaction):
@@ -192,7 +195,7 @@ async def open_database() -> None:
         pool_log = logging.getLogger("asyncpg.pool")
         if not any(isinstance(f, _OutageWithoutTrace) for f in pool_log.filters):
             pool_log.addFilter(_OutageWithoutTrace())
-        await engine.start_connection_pool(max_size=POSTGRES_POOL_SIZE)
+        await engine.start_connection_pool(min_size=POSTGRES_POOL_MIN, max_size=POSTGRES_POOL_SIZE)
 
 
 async def close_database() -> None:
