@@ -174,10 +174,18 @@ def check_complete(kind: str, nomination: Nomination, documents: int) -> dict[st
 # --- drafting -------------------------------------------------------------------------
 
 
-async def county_bureau(user: StaffUser) -> Bureau:
+async def nominating_bureau(user: StaffUser, campaign: Campaign) -> Bureau:
+    """The clerk's bureau, if it nominates to the campaign: a direct subordinate of the
+    organiser (a county for a city's campaign, a city for a province's). A campaign made
+    before campaigns had an organiser takes its nominations from the counties."""
     bureau = await Bureau.objects().where(Bureau.id == user.bureau_id).first().run()
-    if bureau is None or bureau.level != BureauLevel.county.value:
+    if bureau is None:
         raise NominationError("只有县区经办人可以推荐。")
+    if campaign.organiser is None:
+        if bureau.level != BureauLevel.county.value:
+            raise NominationError("只有县区经办人可以推荐。")
+    elif bureau.parent != campaign.organiser:
+        raise NominationError("本单位不是该评选活动主办单位的直接下级单位，不能向该活动推荐。")
     return bureau
 
 
@@ -194,7 +202,7 @@ async def create_draft(
     campaign = await Campaign.objects().where(Campaign.id == category.campaign).first().run()
     if campaign is None or not nominating_open(campaign):
         raise NominationError(window_message(campaign) if campaign else "找不到评选活动。")
-    bureau = await county_bureau(user)
+    bureau = await nominating_bureau(user, campaign)
     values, errors = fields.clean(category.kind, data)
     if errors:
         raise NominationError("请修改标出的问题后再保存。", errors)
@@ -222,7 +230,7 @@ async def create_drafts(
     campaign = await Campaign.objects().where(Campaign.id == category.campaign).first().run()
     if campaign is None or not nominating_open(campaign):
         raise NominationError(window_message(campaign) if campaign else "找不到评选活动。")
-    bureau = await county_bureau(user)
+    bureau = await nominating_bureau(user, campaign)
     created = []
     async with write_transaction():
         for values in rows:

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from nominations import services as nominations
 from nominations.tables import Nomination
 from portal.audit import Actor
 from portal.bureaus import import_bureaus
@@ -16,6 +17,7 @@ from portal.tables import AuditEntry, Campaign, Category
 from stories.tables import Story
 from tests import factories
 from tests.helpers import csrf_token, login
+from tests.nominations.conftest import UNIT
 from tests.portal.test_roles import ACCESS, allowed
 
 GANSU = (
@@ -172,3 +174,31 @@ async def test_a_campaigns_pages_speak_of_its_organisers_level(client, organisat
     assert "省司法厅核查之前" in rules and "市司法局" not in rules.split("<main")[1]
     city = (await client.get("/campaigns/baiyin-2024/vote")).text
     assert "全部县区" in city
+
+
+async def test_only_the_organisers_direct_subordinates_nominate(organisations) -> None:
+    ids = {r["name"]: r["id"] for r in await factories.bureau_ids()}
+    _, categories = await factories.campaign(
+        [{**JUDICIAL, "quota": 3, "county_cap": 2}],
+        slug="gansu-2025",
+        title="2025年度全省评选",
+        year=2025,
+        phase="nominating",
+        organiser=ids["甘肃省司法厅"],
+    )
+    await factories.accounts(
+        ("dingxi-clerk", "county_clerk", "定西市司法局"),
+        ("anding-clerk", "county_clerk", "安定区司法局"),
+    )
+    category = categories["judicial-office"]
+    city = await factories.user("dingxi-clerk")
+    made = await nominations.create_draft(
+        factories.actor_for(city), city, category, {**UNIT, "name": "定西市某司法所"}
+    )
+    assert made.bureau == ids["定西市司法局"]
+    county = await factories.user("anding-clerk")
+    with pytest.raises(nominations.NominationError, match="直接下级单位"):
+        await nominations.create_draft(
+            factories.actor_for(county), county, category, {**UNIT, "name": "安定区某司法所"}
+        )
+    assert await Nomination.count().where(Nomination.campaign == category.campaign) == 1
