@@ -30,7 +30,7 @@ from portal.audit import Actor
 from portal.clock import utc_now
 from portal.db import unique_or, write_transaction
 from portal.errors import Hidden
-from portal.tables import Campaign, Category, Phase, Role, Staff
+from portal.tables import Bureau, Campaign, Category, Phase, Role, Staff
 from portal.text import line_error
 
 TOTAL_POINTS = Decimal(100)
@@ -248,6 +248,32 @@ async def campaign_assignments(campaign_id: int) -> list[dict[str, Any]]:
     )
 
 
+async def tree_conflicts(
+    campaign: Campaign, candidates: dict[int, int], reviewers: dict[int, int]
+) -> dict[int, list[int]]:
+    """Conflicts along the tree, beyond the same bureau: for each candidate (id →
+    nominating bureau), the reviewers (id → bureau) whose bureau lies below the
+    nominating bureau — a county's expert in a province's campaign, for a candidate of
+    that county's city. Above a nominating bureau there is only the organiser (its
+    direct superior) and the bureaus above that: they run the campaign, no party to it."""
+    parents = {r["id"]: r["parent"] for r in await Bureau.select(Bureau.id, Bureau.parent).run()}
+
+    def above(bureau: int) -> set[int]:
+        seen: set[int] = set()
+        parent = parents.get(bureau)
+        while parent is not None and parent not in seen:
+            seen.add(parent)
+            parent = parents.get(parent)
+        return seen
+
+    conflicts: dict[int, list[int]] = defaultdict(list)
+    for cid, nominated_by in candidates.items():
+        for rid, own in reviewers.items():
+            if nominated_by in above(own):
+                conflicts[cid].append(rid)
+    return conflicts
+
+
 async def auto_assign(actor: Actor, campaign: Campaign) -> review_math.Plan:
     """Assign every shortlisted candidate to panel members without a conflict:
     every eligible member, or ``reviewers_per_candidate`` each, balanced."""
@@ -268,6 +294,8 @@ async def auto_assign(actor: Actor, campaign: Campaign) -> review_math.Plan:
             continue  # e.g. a former panel member's submitted score: kept, not planned
         target = existing if row["status"] == AssignmentStatus.assigned.value else excluded
         target[row["nomination"]].append(row["reviewer"])
+    for cid, reviewers in (await tree_conflicts(campaign, candidates, bureaus)).items():
+        excluded[cid].extend(reviewers)
     per = campaign.reviewers_per_candidate or None
     plan = review_math.plan_assignments(candidates, bureaus, per, existing, excluded)
     new = [
@@ -301,8 +329,13 @@ async def add_assignment(
     if reviewer_id not in await panel_ids(campaign.id):
         raise NominationError("请先把该专家加入评审专家名单。")
     reviewer = await Staff.objects().where(Staff.id == reviewer_id).first().run()
+    conflicts = await tree_conflicts(
+        campaign, {nomination_id: candidates[nomination_id]}, {reviewer.id: reviewer.bureau}
+    )
     if reviewer.bureau == candidates[nomination_id]:
         raise NominationError("回避规则：不能把本单位推荐的对象分配给该专家。")
+    if conflicts.get(nomination_id):
+        raise NominationError("回避规则：不能把专家所在单位的上级单位推荐的对象分配给该专家。")
     with unique_or(NominationError("该专家已分配了这个对象，或已声明回避。")):
         async with write_transaction():
             assignment = Assignment(nomination=nomination_id, reviewer=reviewer_id)

@@ -9,8 +9,9 @@ import re
 
 import pytest
 
+from nominations import review
 from nominations import services as nominations
-from nominations.tables import Nomination
+from nominations.tables import Assignment, Nomination
 from portal.audit import Actor
 from portal.bureaus import import_bureaus
 from portal.tables import AuditEntry, Campaign, Category
@@ -202,3 +203,41 @@ async def test_only_the_organisers_direct_subordinates_nominate(organisations) -
             factories.actor_for(county), county, category, {**UNIT, "name": "安定区某司法所"}
         )
     assert await Nomination.count().where(Nomination.campaign == category.campaign) == 1
+
+
+async def test_reviewers_below_a_nominating_bureau_never_score_its_candidates(
+    organisations,
+) -> None:
+    ids = {r["name"]: r["id"] for r in await factories.bureau_ids()}
+    campaign, categories = await factories.campaign(
+        [{**JUDICIAL, "quota": 3, "county_cap": 2}],
+        slug="gansu-2026",
+        title="2026年度全省评选",
+        year=2026,
+        phase="vetting",
+        organiser=ids["甘肃省司法厅"],
+    )
+    candidate = factories.candidate(categories["judicial-office"], ids["定西市司法局"], "定西某所")
+    await factories.save(candidate)
+    await factories.accounts(
+        ("expert-anding", "reviewer", "安定区司法局"),
+        ("expert-baiyin", "reviewer", "白银市司法局"),
+        ("expert-province", "reviewer", "甘肃省司法厅"),
+    )
+    experts = {
+        name: (await factories.user(name)).id
+        for name in ("expert-anding", "expert-baiyin", "expert-province")
+    }
+    admin = await factories.user("province-admin")
+    actor = factories.actor_for(admin)
+    await review.set_panel(actor, campaign, list(experts.values()))
+    await review.auto_assign(actor, campaign)
+    assigned = {
+        row["reviewer"]
+        for row in await Assignment.select(Assignment.reviewer).where(
+            Assignment.nomination == candidate.id
+        )
+    }
+    assert assigned == {experts["expert-baiyin"], experts["expert-province"]}
+    with pytest.raises(nominations.NominationError, match="回避规则"):
+        await review.add_assignment(actor, campaign, candidate.id, experts["expert-anding"])
