@@ -70,6 +70,19 @@ async def organisations(db) -> dict[str, Campaign]:  # type: ignore[no-untyped-d
     return made
 
 
+async def province_campaign(year: int, phase: str) -> tuple[Campaign, dict[str, Category]]:
+    """A campaign of the province (甘肃省司法厅) with one category, in ``phase``."""
+    ids = {r["name"]: r["id"] for r in await factories.bureau_ids()}
+    return await factories.campaign(
+        [{**JUDICIAL, "quota": 3, "county_cap": 2}],
+        slug=f"gansu-{year}",
+        title=f"{year}年度全省评选",
+        year=year,
+        phase=phase,
+        organiser=ids["甘肃省司法厅"],
+    )
+
+
 def concrete(path: str, slug: str) -> str:
     values = {**OTHER_VALUES, "slug": slug}
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m.group(1)], path)
@@ -158,14 +171,7 @@ async def test_another_organisations_stories_are_not_found(client, organisations
 
 async def test_a_campaigns_pages_speak_of_its_organisers_level(client, organisations) -> None:
     ids = {r["name"]: r["id"] for r in await factories.bureau_ids()}
-    _, categories = await factories.campaign(
-        [{**JUDICIAL, "quota": 3, "county_cap": 1}],
-        slug="gansu-2024",
-        title="2024年度全省评选",
-        year=2024,
-        phase="voting",
-        organiser=ids["甘肃省司法厅"],
-    )
+    _, categories = await province_campaign(2024, "voting")
     await factories.save(
         factories.candidate(categories["judicial-office"], ids["定西市司法局"], "定西市某司法所")
     )
@@ -179,14 +185,7 @@ async def test_a_campaigns_pages_speak_of_its_organisers_level(client, organisat
 
 async def test_only_the_organisers_direct_subordinates_nominate(organisations) -> None:
     ids = {r["name"]: r["id"] for r in await factories.bureau_ids()}
-    _, categories = await factories.campaign(
-        [{**JUDICIAL, "quota": 3, "county_cap": 2}],
-        slug="gansu-2025",
-        title="2025年度全省评选",
-        year=2025,
-        phase="nominating",
-        organiser=ids["甘肃省司法厅"],
-    )
+    _, categories = await province_campaign(2025, "nominating")
     await factories.accounts(
         ("dingxi-clerk", "county_clerk", "定西市司法局"),
         ("anding-clerk", "county_clerk", "安定区司法局"),
@@ -209,14 +208,7 @@ async def test_reviewers_below_a_nominating_bureau_never_score_its_candidates(
     organisations,
 ) -> None:
     ids = {r["name"]: r["id"] for r in await factories.bureau_ids()}
-    campaign, categories = await factories.campaign(
-        [{**JUDICIAL, "quota": 3, "county_cap": 2}],
-        slug="gansu-2026",
-        title="2026年度全省评选",
-        year=2026,
-        phase="vetting",
-        organiser=ids["甘肃省司法厅"],
-    )
+    campaign, categories = await province_campaign(2026, "vetting")
     candidate = factories.candidate(categories["judicial-office"], ids["定西市司法局"], "定西某所")
     await factories.save(candidate)
     await factories.accounts(
