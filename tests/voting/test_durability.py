@@ -33,7 +33,7 @@ from tests.voting.deployment import captcha, check_chain, deploy
 
 SLUG = "durable-2024"
 VOTERS = 20  # simulated voters streaming at once
-KILL_AFTER = 100  # acknowledged votes before the kill
+KILL_AFTER = 60  # acknowledged votes before the kill
 KILL_IN_FLIGHT = 3  # ... and then as soon as this many votes are on their way
 AFTER_RESTART = 10  # votes cast on the restarted server
 

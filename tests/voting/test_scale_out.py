@@ -44,7 +44,7 @@ from tests.voting.deployment import captcha, check_chain, deploy
 pytestmark = pytest.mark.postgres_only
 
 TOPOLOGIES = ("workers", "ports")
-BURST = 100  # parallel votes in each burst, half to each serving process
+BURST = 60  # parallel votes in each burst, half to each serving process
 NETWORK_CAP = 5  # votes a day from one network, in the network-cap campaign
 STREAM = 150  # votes acknowledged in the stream
 STREAM_VOTERS = 16  # simulated voters streaming at once
@@ -319,8 +319,9 @@ def assert_both_processes_answered(cluster: Cluster, answers: list[Answer]) -> N
 async def test_parallel_votes_of_one_voter_across_processes_record_exactly_the_allowance(
     cluster: Cluster,
 ) -> None:
-    """100 votes at once by one voter (one cookie, one network) for 100 candidates of a
-    3-a-day category, half to each process: exactly 3 accepted and recorded."""
+    """A burst of votes at once by one voter (one cookie, one network), each for another
+    candidate of a 3-a-day category, half to each process: exactly 3 accepted and
+    recorded."""
     slug = f"{cluster.topology}-allowance"
     candidates = cluster.deployment.campaigns[slug]
     await cluster.pool_filled()
@@ -363,8 +364,8 @@ async def test_parallel_votes_of_one_voter_across_processes_record_exactly_the_a
 async def test_parallel_votes_of_one_voter_for_one_candidate_across_processes_record_one(
     cluster: Cluster,
 ) -> None:
-    """100 votes at once by one voter for one candidate, half to each process: one 201,
-    99 already_voted, one row."""
+    """A burst of votes at once by one voter for one candidate, half to each process: one
+    201, the rest already_voted, one row."""
     slug = f"{cluster.topology}-candidate"
     candidate = cluster.deployment.campaigns[slug]["mediator"][0]
     other = cluster.deployment.campaigns[slug]["judicial-office"][0]
@@ -393,7 +394,7 @@ async def test_parallel_votes_of_one_voter_for_one_candidate_across_processes_re
 
 
 async def test_network_daily_cap_is_exact_across_processes(cluster: Cluster) -> None:
-    """100 new voters at once from one network whose cap is 5 a day, half to each
+    """A burst of new voters at once from one network whose cap is 5 a day, half to each
     process: exactly 5 accepted, the rest rate_limited, 5 rows."""
     slug = f"{cluster.topology}-network"
     mediators = cluster.deployment.campaigns[slug]["mediator"]
@@ -423,8 +424,8 @@ async def test_network_daily_cap_is_exact_across_processes(cluster: Cluster) -> 
 
 
 async def test_one_captcha_is_accepted_once_across_processes(cluster: Cluster) -> None:
-    """One challenge answered by 100 voters at once, from 100 networks, half to each
-    process: one vote accepted, the rest captcha_invalid, one row."""
+    """One challenge answered by a burst of voters at once, each from a network of its
+    own, half to each process: one vote accepted, the rest captcha_invalid, one row."""
     slug = f"{cluster.topology}-captcha"
     candidate = cluster.deployment.campaigns[slug]["mediator"][0]
     await cluster.pool_filled()
