@@ -30,7 +30,8 @@ POSTGRES_POOL_MIN = 2
 
 
 class _ClosingTransaction(SQLiteTransaction):
-    """Piccolo's SQLite transaction, closing its connection whatever fails.
+    """Piccolo's SQLite transaction, closing its connection whatever fails, and taking
+    its connection from the engine's idle ones (and handing it back) while the app runs.
 
     Piccolo leaves the connection (and its aiosqlite thread, which keeps the process
     from exiting) open when ``BEGIN`` fails — the database locked past the busy timeout,
@@ -38,6 +39,11 @@ class _ClosingTransaction(SQLiteTransaction):
     the task marked as inside the transaction, so the task's next one would reuse the
     dead connection (the ledger writer would fail every batch after one fault).
     """
+
+    engine: PortalSQLiteEngine
+
+    async def get_connection(self):  # type: ignore[no-untyped-def]
+        return await self.engine.borrow()
 
     async def __aenter__(self) -> SQLiteTransaction:
         try:
@@ -50,15 +56,24 @@ class _ClosingTransaction(SQLiteTransaction):
             raise
 
     async def __aexit__(self, exception_type, exception, traceback) -> bool:  # type: ignore[no-untyped-def]
+        if self._parent is not None:
+            return exception is None
         try:
-            return await super().__aexit__(exception_type, exception, traceback)
+            # As Piccolo ends it, unless the block already did.
+            if exception is not None:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
         except BaseException:
-            if self._parent is None:
-                with contextlib.suppress(Exception):
-                    await self.connection.close()  # rolls back what was not committed
-                with contextlib.suppress(ValueError, LookupError):
-                    self.engine.current_transaction.reset(self.context)
+            with contextlib.suppress(Exception):
+                await self.connection.close()  # rolls back what was not committed
+            with contextlib.suppress(ValueError, LookupError):
+                self.engine.current_transaction.reset(self.context)
             raise
+        self.engine.current_transaction.reset(self.context)
+        await self.engine.give_back(self.connection)
+        return exception is None
 
 
 class PortalSQLiteEngine(SQLiteEngine):
@@ -66,12 +81,13 @@ class PortalSQLiteEngine(SQLiteEngine):
     and idle connections kept while the application runs.
 
     Piccolo opens a new aiosqlite connection — a thread, a file open, a pragma — for
-    every statement outside a transaction, which made opening connections the largest
-    cost of a simple page. Between ``open_database`` and ``close_database`` such a
-    statement borrows an idle connection instead (opening one only when none is idle)
-    and hands it back when it succeeded and left no transaction open; a connection on
-    which anything failed is closed, never reused. Each statement is still committed on
-    its own, as before. Outside that window (commands, scripts) nothing is kept.
+    every statement outside a transaction and for every transaction, which made opening
+    connections the largest cost of a simple page. Between ``open_database`` and
+    ``close_database`` a statement or a transaction borrows an idle connection instead
+    (opening one only when none is idle) and hands it back when it succeeded and left no
+    transaction open; a connection on which anything failed is closed, never reused.
+    Each statement outside a transaction is still committed on its own, as before.
+    Outside that window (commands, scripts) nothing is kept.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -90,21 +106,16 @@ class PortalSQLiteEngine(SQLiteEngine):
             with contextlib.suppress(Exception):
                 await connection.close()
 
-    async def _run_in_new_connection(  # type: ignore[no-untyped-def]
-        self, query: str, args: list[Any] | None = None, query_type: str = "generic", table=None
-    ):
-        if self._idle is None:
-            return await super()._run_in_new_connection(query, args, query_type, table)
-        connection = self._idle.pop() if self._idle else await self.get_connection()
-        try:
-            # As Piccolo does it: execute, commit, then read (INSERT … RETURNING).
-            async with connection.execute(query, args or []) as cursor:
-                await connection.commit()
-                rows = await cursor.fetchall()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await connection.close()
-            raise
+    async def borrow(self):  # type: ignore[no-untyped-def]
+        """An idle connection if one is kept, else a new one."""
+        if self._idle:
+            return self._idle.pop()
+        return await self.get_connection()
+
+    async def give_back(self, connection) -> None:  # type: ignore[no-untyped-def]
+        """Keep a connection that is done (no transaction open) for the next statement,
+        while the application runs and fewer than ``SQLITE_IDLE_CONNECTIONS`` are idle;
+        close it otherwise."""
         idle = self._idle
         if (
             idle is not None
@@ -114,6 +125,23 @@ class PortalSQLiteEngine(SQLiteEngine):
             idle.append(connection)
         else:
             await connection.close()
+
+    async def _run_in_new_connection(  # type: ignore[no-untyped-def]
+        self, query: str, args: list[Any] | None = None, query_type: str = "generic", table=None
+    ):
+        if self._idle is None:
+            return await super()._run_in_new_connection(query, args, query_type, table)
+        connection = await self.borrow()
+        try:
+            # As Piccolo does it: execute, commit, then read (INSERT … RETURNING).
+            async with connection.execute(query, args or []) as cursor:
+                await connection.commit()
+                rows = await cursor.fetchall()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await connection.close()
+            raise
+        await self.give_back(connection)
         return rows
 
     async def get_connection(self):  # type: ignore[no-untyped-def]
