@@ -5,6 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
+# Every process of the suite (servers, `portal` commands, the passes themselves) starts
+# from cached bytecode: where the environment asks Python not to write it, each one would
+# compile the project from source again.
+unexport PYTHONDONTWRITEBYTECODE
+
 .DEFAULT_GOAL := help
 .PHONY: help install demo serve test test-fast test-sqlite test-postgres lint format clean bench chaos
 
