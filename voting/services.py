@@ -259,6 +259,11 @@ class VotingService:
                 raise Unavailable("上一次相同的投票请求仍在处理中，请稍后重试。")
             await asyncio.sleep(0.05)  # the first attempt is still being recorded
         try:
+            # The first attempt may have been recorded, and its lock released, between
+            # the look-up above and taking the lock: look again under the lock.
+            earlier = await self._by_idempotency_key(rules, ballot.network, key)
+            if earlier is not None:
+                return earlier
             return await self._cast(rules, ballot, voter)
         finally:
             await self.store.delete(lock)
