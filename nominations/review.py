@@ -24,13 +24,13 @@ from nominations.tables import (
     Nomination,
     PanelMember,
 )
-from portal import audit
+from portal import audit, bureaus
 from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.clock import utc_now
 from portal.db import unique_or, write_transaction
 from portal.errors import Hidden
-from portal.tables import Bureau, Campaign, Category, Phase, Role, Staff
+from portal.tables import Campaign, Category, Phase, Role, Staff
 from portal.text import line_error
 
 TOTAL_POINTS = Decimal(100)
@@ -256,20 +256,11 @@ async def tree_conflicts(
     nominating bureau — a county's expert in a province's campaign, for a candidate of
     that county's city. Above a nominating bureau there is only the organiser (its
     direct superior) and the bureaus above that: they run the campaign, no party to it."""
-    parents = {r["id"]: r["parent"] for r in await Bureau.select(Bureau.id, Bureau.parent).run()}
-
-    def above(bureau: int) -> set[int]:
-        seen: set[int] = set()
-        parent = parents.get(bureau)
-        while parent is not None and parent not in seen:
-            seen.add(parent)
-            parent = parents.get(parent)
-        return seen
-
+    parent_of = await bureaus.parents()
     conflicts: dict[int, list[int]] = defaultdict(list)
     for cid, nominated_by in candidates.items():
         for rid, own in reviewers.items():
-            if nominated_by in above(own):
+            if nominated_by in bureaus.chain_up(parent_of, own)[1:]:
                 conflicts[cid].append(rid)
     return conflicts
 
@@ -283,21 +274,21 @@ async def auto_assign(actor: Actor, campaign: Campaign) -> review_math.Plan:
     panel = await panel_ids(campaign.id)
     if not panel:
         raise NominationError("请先选择评审专家。")
-    bureaus = {
+    reviewer_bureaus = {
         r["id"]: r["bureau"]
         for r in await Staff.select(Staff.id, Staff.bureau).where(Staff.id.is_in(list(panel))).run()
     }
     existing: dict[int, list[int]] = defaultdict(list)
     excluded: dict[int, list[int]] = defaultdict(list)
     for row in await campaign_assignments(campaign.id):
-        if row["nomination"] not in candidates or row["reviewer"] not in bureaus:
+        if row["nomination"] not in candidates or row["reviewer"] not in reviewer_bureaus:
             continue  # e.g. a former panel member's submitted score: kept, not planned
         target = existing if row["status"] == AssignmentStatus.assigned.value else excluded
         target[row["nomination"]].append(row["reviewer"])
-    for cid, reviewers in (await tree_conflicts(campaign, candidates, bureaus)).items():
+    for cid, reviewers in (await tree_conflicts(campaign, candidates, reviewer_bureaus)).items():
         excluded[cid].extend(reviewers)
     per = campaign.reviewers_per_candidate or None
-    plan = review_math.plan_assignments(candidates, bureaus, per, existing, excluded)
+    plan = review_math.plan_assignments(candidates, reviewer_bureaus, per, existing, excluded)
     new = [
         (cid, rid)
         for cid, rids in plan.assignments.items()

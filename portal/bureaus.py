@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -387,9 +387,7 @@ async def subtree(root_id: int) -> list[Node]:
     ):
         former.setdefault(row["bureau"], []).append(row["name"])
     ordered: list[Node] = []
-    todo = [(root, 0)]
-    while todo:
-        row, depth = todo.pop()
+    for row, depth in _walk(root, children):
         ordered.append(
             Node(
                 id=row["id"],
@@ -403,24 +401,43 @@ async def subtree(root_id: int) -> list[Node]:
                 former_names=tuple(former.get(row["id"], ())),
             )
         )
-        todo.extend((child, depth + 1) for child in reversed(children.get(row["id"], [])))
     return ordered
+
+
+async def parents() -> dict[int, int | None]:
+    """Every bureau's parent by id (one query, for walks up the tree)."""
+    return {r["id"]: r["parent"] for r in await Bureau.select(Bureau.id, Bureau.parent).run()}
+
+
+def chain_up(parent_of: dict[int, int | None], bureau_id: int | None) -> list[int]:
+    """The bureau's id and those of the bureaus above it, nearest first."""
+    chain: list[int] = []
+    while bureau_id is not None and bureau_id not in chain:
+        chain.append(bureau_id)
+        bureau_id = parent_of.get(bureau_id)
+    return chain
 
 
 async def lineage(bureau_id: int) -> list[int]:
     """The bureau's id and those of the bureaus above it, nearest first."""
-    parents = {r["id"]: r["parent"] for r in await Bureau.select(Bureau.id, Bureau.parent).run()}
-    chain: list[int] = []
-    current: int | None = bureau_id
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = parents.get(current)
-    return chain
+    return chain_up(await parents(), bureau_id)
+
+
+def _walk(root: dict[str, Any], children: dict[Any, list]) -> Iterator[tuple[dict, int]]:
+    """``root`` and every row below it with its depth, each after its parent, children
+    in list order: the order of an indented tree."""
+    todo = [(root, 0)]
+    while todo:
+        row, depth = todo.pop()
+        yield row, depth
+        todo.extend((child, depth + 1) for child in reversed(children.get(row["id"], [])))
 
 
 async def bureau_ids_within(root_id: int) -> set[int]:
-    """The ids of the bureau ``root_id`` and of every bureau below it."""
-    return {node.id for node in await subtree(root_id)}
+    """The ids of the bureau ``root_id`` and of every bureau below it (retired too)."""
+    rows, children = await _children(active_only=False)
+    root = next((row for row in rows if row["id"] == root_id), None)
+    return {row["id"] for row, _ in _walk(root, children)} if root else set()
 
 
 async def node_within(root_id: int, bureau_id: int) -> Node:

@@ -294,11 +294,16 @@ async def organisers_seen_by(user: StaffUser) -> list[int]:
     return await bureaus.lineage(user.bureau_id)
 
 
+def sees_unlinked(user: StaffUser) -> bool:
+    """A campaign made before campaigns had an organiser belongs to the top bureau: its
+    administrators, and every reviewer, auditor and clerk, see it."""
+    return user.top or user.role is not Role.city_admin
+
+
 async def seen_by(user: StaffUser, campaign: Campaign) -> bool:
-    """May this staff member see the campaign at all? (A campaign made before campaigns
-    had an organiser belongs to the top bureau.)"""
+    """May this staff member see the campaign at all?"""
     if campaign.organiser is None:
-        return user.top or user.role is not Role.city_admin
+        return sees_unlinked(user)
     return campaign.organiser in await organisers_seen_by(user)
 
 
@@ -307,7 +312,7 @@ async def list_campaigns(user: StaffUser | None = None) -> list[Campaign]:
     query = Campaign.objects()
     if user is not None:
         seen = Campaign.organiser.is_in(await organisers_seen_by(user))
-        if user.top or user.role is not Role.city_admin:
+        if sees_unlinked(user):
             seen = seen | Campaign.organiser.is_null()
         query = query.where(seen)
     return (
