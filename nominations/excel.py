@@ -359,7 +359,7 @@ def _notes_sheet(
         "数字须符合逻辑：调解成功、随手调均不能多于排查调处数；司法确认不能多于调解成功数；"
         "各类委托移送（法院、公安、乡镇（街道）、信访部门、其他单位）合计不能多于排查调处数。"
         "调解成功率由平台自动计算，无需填写。",
-        "联系人、联系电话仅供市局审核联系，任何时候都不会公开；联系电话请按文字填写，"
+        "联系人、联系电话仅供审核联系，任何时候都不会公开；联系电话请按文字填写，"
         "手机号 11 位，固定电话带区号（如 0932-8212345）。",
         "照片和 PDF 证明材料不能通过表格导入，请在导入后到平台上逐个推荐对象上传。",
     ]
@@ -634,7 +634,7 @@ def parse_workbook(
 
 # --------------------------------------------------------------------------- export
 
-_EXTRA_BEFORE = (("county", "县区"), ("category", "类别"), ("status", "状态"))
+_EXTRA_BEFORE = (("county", "推荐单位"), ("category", "类别"), ("status", "状态"))
 _SUCCESS_RATE = ("success_rate", "调解成功率")
 _SUBMITTED_AT = ("submitted_at", "报送时间")
 
@@ -751,6 +751,6 @@ def _fill_export_sheet(
                 cell.number_format = "yyyy-mm-dd hh:mm:ss"
             elif isinstance(value, str):
                 cell.number_format = "@"
-    ws.freeze_panes = "E2"  # 县区、类别、状态、名称 stay visible
+    ws.freeze_panes = "E2"  # 推荐单位、类别、状态、名称 stay visible
     last = get_column_letter(len(columns))
     ws.auto_filter.ref = f"A1:{last}{max(len(rows) + 1, 1)}"

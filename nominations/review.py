@@ -431,7 +431,7 @@ async def save_scores(
     if assignment.status != AssignmentStatus.assigned.value:
         raise NominationError("您已声明回避，不能评分。")
     if assignment.submitted_at is not None:
-        raise NominationError("评分已提交并锁定；如需修改，请联系市局管理员退回。")
+        raise NominationError("评分已提交并锁定；如需修改，请联系主办单位管理员退回。")
     if not review_open(campaign):
         raise NominationError("不在专家评审时间内，不能评分。")
     criteria = await criteria_of(category.id)

@@ -28,7 +28,7 @@ def workbook(
     titles = {c.id: c.title for c in categories}
     for category in categories:
         ws = sheets.new_sheet(wb, f"汇总-{category.title}", used)
-        sheets.header(ws, ["排名", "对象", "县区", "已评 / 应评", "评审得分", "缺评专家"])
+        sheets.header(ws, ["排名", "对象", "推荐单位", "已评 / 应评", "评审得分", "缺评专家"])
         for rank, item in enumerate(results.get(category.id, []), start=1):
             sheets.append(
                 ws,
@@ -54,7 +54,7 @@ def workbook(
         labels = [
             f"{c.title}（{review_math.display(c.max_points, 1)}）" for _, c in criterion_columns
         ]
-        sheets.header(ws, ["类别", "对象", "县区", *labels, "合计", "状态", "评语"])
+        sheets.header(ws, ["类别", "对象", "推荐单位", *labels, "合计", "状态", "评语"])
         for row in sorted(mine, key=lambda r: (r["category"], r["nomination"])):
             scores = stored_scores(row)
             cells = [

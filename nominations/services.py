@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nominations import fields
+from nominations.designees import designees, taken
 from nominations.tables import (
     HOLDS_PLACE,
     Assignment,
@@ -30,6 +31,8 @@ from portal.tables import AuditEntry, Bureau, BureauLevel, Campaign, Category, P
 
 EDITABLE_BY_COUNTY = frozenset({Status.draft, Status.returned})
 DECIDED = frozenset({Status.shortlisted, Status.rejected})
+# The refusal where a category accepts only the nominating bureau's designees.
+DESIGNEES_ONLY = "该类别只接受本单位命名且在有效期内的对象，请从已命名对象中选择。"
 # Phases in which the city vets (decides on) nominations.
 VETTING_PHASES = frozenset({Phase.nominating, Phase.vetting})
 DECISIONS = {"shortlist": Status.shortlisted, "return": Status.returned, "reject": Status.rejected}
@@ -180,10 +183,10 @@ async def nominating_bureau(user: StaffUser, campaign: Campaign) -> Bureau:
     before campaigns had an organiser takes its nominations from the counties."""
     bureau = await Bureau.objects().where(Bureau.id == user.bureau_id).first().run()
     if bureau is None:
-        raise NominationError("只有县区经办人可以推荐。")
+        raise NominationError("只有推荐单位经办人可以推荐。")
     if campaign.organiser is None:
         if bureau.level != BureauLevel.county.value:
-            raise NominationError("只有县区经办人可以推荐。")
+            raise NominationError("只有推荐单位经办人可以推荐。")
     elif bureau.parent != campaign.organiser:
         raise NominationError("本单位不是该评选活动主办单位的直接下级单位，不能向该活动推荐。")
     return bureau
@@ -198,7 +201,7 @@ async def create_draft(
 ) -> Nomination:
     """A county clerk starts a nomination for their own county (a draft may be incomplete)."""
     if user.role is not Role.county_clerk:
-        raise NominationError("只有县区经办人可以推荐。")
+        raise NominationError("只有推荐单位经办人可以推荐。")
     campaign = await Campaign.objects().where(Campaign.id == category.campaign).first().run()
     if campaign is None or not nominating_open(campaign):
         raise NominationError(window_message(campaign) if campaign else "找不到评选活动。")
@@ -215,10 +218,30 @@ async def create_draft(
         **_stored(category.kind, values),
     )
     async with write_transaction():
+        nomination.designation = await _designation(campaign, category, bureau, data)
         await nomination.save().run()
         await audit.record(actor, "nomination.create", nomination, after={"status": "draft"})
         await _attach(actor, nomination, files)
     return nomination
+
+
+async def _designation(
+    campaign: Campaign, category: Category, bureau: Bureau, data: dict[str, Any]
+) -> int | None:
+    """The earlier designation a new nomination is picked from (``data["designation"]``):
+    one of the bureau's current designees not yet put forward to the campaign; required
+    where the category accepts only designees."""
+    raw = str(data.get("designation") or "").strip()
+    if not raw:
+        if category.requires_designation:
+            raise NominationError(DESIGNEES_ONLY)
+        return None
+    chosen = int(raw) if raw.isdigit() else 0
+    if chosen not in {d.nomination_id for d in await designees(bureau.id, category, campaign)}:
+        raise NominationError("所选对象不是本单位在有效期内命名的对象，请重新选择。")
+    if await taken(campaign, [chosen]):
+        raise NominationError("该命名对象已在本次评选中推荐，不能重复推荐。")
+    return chosen
 
 
 async def create_drafts(
@@ -226,7 +249,9 @@ async def create_drafts(
 ) -> list[Nomination]:
     """Drafts from an imported workbook: all rows in one transaction, or none."""
     if user.role is not Role.county_clerk:
-        raise NominationError("只有县区经办人可以导入推荐对象。")
+        raise NominationError("只有推荐单位经办人可以导入推荐对象。")
+    if category.requires_designation:
+        raise NominationError(f"{DESIGNEES_ONLY}该类别不能从表格导入。")
     campaign = await Campaign.objects().where(Campaign.id == category.campaign).first().run()
     if campaign is None or not nominating_open(campaign):
         raise NominationError(window_message(campaign) if campaign else "找不到评选活动。")
@@ -334,7 +359,7 @@ async def submit(actor: Actor, user: StaffUser, ctx: Context) -> Nomination:
     nomination, campaign, category = ctx.nomination, ctx.campaign, ctx.category
     status = Status(nomination.status)
     if user.role is not Role.county_clerk or nomination.bureau != user.bureau_id:
-        raise NominationError("只有本县区经办人可以报送。")
+        raise NominationError("只有本单位经办人可以报送。")
     if status not in EDITABLE_BY_COUNTY:
         raise NominationError(f"「{Status.label_of(status)}」状态的推荐对象不能报送。")
     if status is Status.draft and not nominating_open(campaign):
@@ -342,6 +367,8 @@ async def submit(actor: Actor, user: StaffUser, ctx: Context) -> Nomination:
     if status is Status.returned and Phase(campaign.phase) not in VETTING_PHASES:
         raise NominationError("审核已结束，不能再次报送。")
     errors = check_complete(category.kind, nomination, len(await documents_of(nomination.id)))
+    if category.requires_designation and nomination.designation is None:
+        errors["designation"] = DESIGNEES_ONLY
     if errors:
         raise NominationError("推荐材料不完整，请补充标出的内容后再报送。", errors)
     for _ in range(PLACE_ATTEMPTS):
@@ -376,7 +403,7 @@ async def _take_place_and_submit(actor: Actor, ctx: Context, status: Status) -> 
             free = [n for n in range(1, category.county_cap + 1) if n not in taken]
             if not free:
                 raise NominationError(
-                    f"本县区在「{category.title}」已报送 {len(taken)} 个，"
+                    f"本单位在「{category.title}」已报送 {len(taken)} 个，"
                     f"达到上限 {category.county_cap} 个，不能再报送。"
                 )
             place = free[0]
@@ -411,7 +438,7 @@ async def withdraw(actor: Actor, user: StaffUser, ctx: Context, reason: str = ""
     """A county takes back its nomination before the city decides; its place is freed."""
     nomination = ctx.nomination
     if user.role is not Role.county_clerk or nomination.bureau != user.bureau_id:
-        raise NominationError("只有本县区经办人可以撤回。")
+        raise NominationError("只有本单位经办人可以撤回。")
     status = Status(nomination.status)
     if status not in (Status.submitted, Status.returned):
         raise NominationError(f"「{Status.label_of(status)}」状态的推荐对象不能撤回。")

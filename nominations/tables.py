@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from piccolo.columns import JSON, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, Integer, Numeric, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -58,6 +58,12 @@ class Nomination(Table):
     entrusted_other = Integer(null=True, default=None)
     contact_name = Varchar(length=50, default="")
     contact_phone = Varchar(length=20, default="")
+
+    # The nominating bureau's earlier designation of this nominee (its nomination in a
+    # finished campaign of that bureau), when it was picked from the designated units.
+    designation = ForeignKey(
+        references="self", null=True, default=None, on_delete=OnDelete.set_null
+    )
 
     # Stored files: random names under the upload folder (see portal.media).
     photo = Varchar(length=80, default="")

@@ -167,7 +167,7 @@ async def create_staff(
         if within is not None and bureau.id not in await bureau_ids_within(within):
             raise AccountError(f"找不到单位「{bureau_name}」。")
     elif role is Role.county_clerk:
-        raise AccountError("县区经办人必须指定所属县区单位（--bureau）。")
+        raise AccountError("经办人必须指定所属单位（--bureau）。")
     else:
         bureau = (
             await Bureau.objects()
@@ -181,9 +181,7 @@ async def create_staff(
     if role is Role.city_admin and bureau.level == BureauLevel.township:
         raise AccountError("管理员须属于主办评选活动的省、市、县司法行政机关，不能属于司法所。")
     if role is Role.county_clerk and bureau.parent is None:
-        raise AccountError(
-            "县区经办人必须属于县区司法局（或其他下级单位），向上级单位主办的活动推荐。"
-        )
+        raise AccountError("经办人必须属于下级单位，向上级单位主办的活动推荐。")
     taken = AccountError(f"用户名「{username}」已存在。")
     if await Staff.exists().where(Staff.username == username).run():
         raise taken

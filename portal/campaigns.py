@@ -14,7 +14,7 @@ from portal.audit import Actor
 from portal.db import unique_or, write_transaction
 from portal.errors import Invalid, NotFound
 from portal.phases import PHASES
-from portal.tables import Bureau, Campaign, Category, CategoryKind, Phase, Role
+from portal.tables import Bureau, BureauLevel, Campaign, Category, CategoryKind, Phase, Role
 from portal.text import line_error
 from portal.weights import DEFAULT_REVIEW_WEIGHT, DEFAULT_VOTE_WEIGHT, parse_weight
 
@@ -211,6 +211,7 @@ class CategoryInput:
     votes_per_day: int
     public_counts: bool
     position: int
+    requires_designation: bool = False
 
     def values(self) -> dict[str, Any]:
         return {
@@ -222,6 +223,7 @@ class CategoryInput:
             "votes_per_day": self.votes_per_day,
             "public_counts": self.public_counts,
             "position": self.position,
+            "requires_designation": self.requires_designation,
         }
 
 
@@ -244,7 +246,7 @@ def parse_category(data: dict[str, Any]) -> CategoryInput:
         errors["kind"] = "请选择对象类型：" + "、".join(kind.label for kind in CategoryKind) + "。"
         kind = CategoryKind.judicial_office
     quota = _int(data, "quota", "命名名额", 1, 1000, errors)
-    county_cap = _int(data, "county_cap", "每县推荐上限", 1, 1000, errors)
+    county_cap = _int(data, "county_cap", "每个推荐单位上限", 1, 1000, errors)
     votes_per_day = _int(data, "votes_per_day", "每人每日投票数", 1, 100, errors)
     position = _int(data, "position", "排序", 0, 1000, errors) if _text(data, "position") else 0
     if errors:
@@ -258,6 +260,7 @@ def parse_category(data: dict[str, Any]) -> CategoryInput:
         votes_per_day=votes_per_day,  # type: ignore[arg-type]
         public_counts=_bool(data.get("public_counts")),
         position=position or 0,
+        requires_designation=_bool(data.get("requires_designation")),
     )
 
 
@@ -341,6 +344,17 @@ async def organiser_of(campaign: Campaign) -> Bureau | None:
     if bureau is not None and campaign.finished_at is not None:
         bureau.name, bureau.short_name = await bureaus.name_at(bureau, campaign.finished_at)
     return bureau
+
+
+async def nominating_bureaus(campaign: Campaign) -> list[Bureau]:
+    """The bureaus that nominate to the campaign, in their order: the organiser's direct
+    subordinates (the county bureaus for a campaign made before campaigns had one)."""
+    where = (
+        Bureau.parent == campaign.organiser
+        if campaign.organiser is not None
+        else Bureau.level == BureauLevel.county.value
+    )
+    return await Bureau.objects().where(where).order_by(Bureau.position).order_by(Bureau.id).run()
 
 
 async def category_of(campaign_id: int, key: str) -> Category | None:

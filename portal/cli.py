@@ -118,9 +118,11 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     """Migrate, load the demo campaigns, print the demo logins, then serve.
 
     dingxi-2023 is in its public vote; dingxi-2022, the year before, is finished and
-    published (honour list, notice with a handled objection, stories).
+    published (honour list, notice with a handled objection, stories); gansu-2024, the
+    province's campaign, is being vetted (its cities nominated, Dingxi from its 2022
+    designees).
     """
-    from portal.demo import DEMO_PASSWORD, DEMO_SLUG
+    from portal.demo import DEMO_PASSWORD, DEMO_SLUG, PROVINCE_SLUG
     from results.demo import SLUG as FINISHED_SLUG
 
     settings = load_settings()
@@ -136,6 +138,10 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     console.print(table)
     console.print(f"演示活动：http://{host}:{port}/campaigns/{DEMO_SLUG}")
     console.print(f"往届活动（已命名）：http://{host}:{port}/campaigns/{FINISHED_SLUG}/honours")
+    console.print(
+        f"省级评选（审核中，以 province-admin 登录查看）：http://{host}:{port}"
+        f"/staff/nominations?campaign={PROVINCE_SLUG}"
+    )
     console.print(f"工作人员登录：http://{host}:{port}/login")
     if not no_serve:
         _serve(host, port, 1)
@@ -158,13 +164,22 @@ def _read_password() -> str:
     return password
 
 
+# Clearer names of the two roles first named after Dingxi's city and counties; the old
+# names keep working.
+ROLE_ALIASES = {"admin": "city_admin", "clerk": "county_clerk"}
+
+
 @main.command()
 @click.argument("username")
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["city_admin", "county_clerk", "reviewer", "auditor"]),
-    help="city_admin (city bureau), county_clerk (one county), reviewer, auditor (read-only).",
+    type=click.Choice(["admin", "clerk", "city_admin", "county_clerk", "reviewer", "auditor"]),
+    help=(
+        "admin (alias city_admin): runs its bureau's campaigns, bureaus and accounts; "
+        "clerk (alias county_clerk): nominates for its bureau to its parent's campaigns; "
+        "reviewer; auditor (read-only)."
+    ),
 )
 @click.option(
     "--bureau",
@@ -178,10 +193,10 @@ def createuser(username: str, role: str, bureau: str | None) -> None:
     load_settings()
     password = _read_password()
     try:
-        run(_createuser, username, password, role, bureau)
+        run(_createuser, username, password, ROLE_ALIASES.get(role, role), bureau)
     except AccountError as exc:
         fail(str(exc))
-    console.print(f"已创建账号 {username}（{role}）。")
+    console.print(f"已创建账号 {username}（{ROLE_ALIASES.get(role, role)}）。")
 
 
 async def _phase(slug: str, target: str) -> str:

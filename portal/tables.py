@@ -75,8 +75,8 @@ class SiteIdentity(Table, tablename="site_identity"):
 
 
 class Role(LabelledEnum):
-    city_admin = "city_admin", "市局管理员"
-    county_clerk = "county_clerk", "县区经办人"
+    city_admin = "city_admin", "管理员"
+    county_clerk = "county_clerk", "经办人"
     reviewer = "reviewer", "评审专家"
     auditor = "auditor", "审计员"
 
@@ -163,6 +163,9 @@ class Category(Table):
     votes_per_day = Integer(default=1)
     public_counts = Boolean(default=False)
     position = Integer(default=0)
+    # Nominees must hold a current designation of the nominating bureau (the level
+    # below): a province's category that accepts only units its cities designated.
+    requires_designation = Boolean(default=False)
 
     # Unique (campaign, key) is a unique index made by the migration: Piccolo's
     # table constraints are added with ALTER TABLE, which SQLite cannot do.

@@ -11,7 +11,7 @@ from rich.table import Table as RichTable
 
 from portal.commands import console, err_console, fail, load_settings, run
 
-RANKING_COLUMNS = ("名次", "名称", "县区", "评审得分", "有效票", "投票得分", "综合得分", "结果")
+RANKING_COLUMNS = ("名次", "名称", "推荐单位", "评审得分", "有效票", "投票得分", "综合得分", "结果")
 
 
 async def _tally(slug: str) -> list[Any]:

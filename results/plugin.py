@@ -6,6 +6,7 @@ from __future__ import annotations
 from click import Group
 from litestar.config.app import AppConfig
 
+from nominations.designees import SOURCES
 from portal.audit import Actor
 from portal.phases import PHASES
 from portal.plugins import AppPlugin, extensions_of, provide, stores_of
@@ -13,7 +14,7 @@ from portal.tables import Phase
 from results import demo, services
 from results.cli import tally
 from results.controllers import ROUTES
-from results.honours import archive
+from results.honours import archive, designees_of
 from results.objections import ObjectionGuard
 
 
@@ -31,6 +32,8 @@ PHASES.guard(Phase.notice, services.notice_blockers)
 PHASES.guard(Phase.published, services.designation_blockers)
 PHASES.entry(Phase.notice, _open_notice)
 PHASES.entry(Phase.published, _designate)
+# Until the register of designations exists, a bureau's designees are its honour lists.
+SOURCES.append(designees_of)
 
 
 class ResultsPlugin(AppPlugin):

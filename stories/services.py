@@ -192,7 +192,7 @@ async def clean(user: StaffUser, data: dict[str, Any]) -> tuple[Cleaned | None, 
         except ValueError:
             wanted = 0
         if wanted not in await bureau_ids_within(user.bureau_id):
-            errors["bureau"] = "请选择稿件所属的县区（全市性稿件选择市司法局）。"
+            errors["bureau"] = "请选择稿件所属的单位（不属于某个下级单位的稿件选择本级）。"
         bureau_id = wanted
 
     campaign_id: int | None = None

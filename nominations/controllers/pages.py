@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -14,6 +15,7 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from nominations import fields, services
 from nominations.controllers.common import FORM_MAX_BODY, context_or_404, discard, stage_files
+from nominations.designees import Designee, copied, designees, earlier, taken
 from nominations.services import Context, NominationError
 from nominations.tables import Status
 from portal import campaigns as campaign_svc
@@ -23,7 +25,7 @@ from portal.audit import Actor
 from portal.auth import requires
 from portal.errors import Hidden, not_found
 from portal.markdown import render
-from portal.tables import Bureau, BureauLevel, Campaign, Category, Phase, Role
+from portal.tables import Campaign, Category, Phase, Role
 from portal.web.files import upload_directory
 from portal.web.forms import form_values
 from portal.web.lookups import category_by_id_or_404
@@ -58,6 +60,33 @@ async def current_campaign(slug: str | None, user: StaffUser) -> Campaign | None
     return None
 
 
+@dataclass
+class Picker:
+    """The designations a new nomination may be picked from (see nominations.designees):
+    those offered, those already put forward, and the one picked."""
+
+    offered: list[Designee] = field(default_factory=list)
+    used: set[int] = field(default_factory=set)
+    picked: Designee | None = None
+
+
+async def picker(user: StaffUser, category: Category, campaign: Campaign, chosen: Any) -> Picker:
+    """What the new-nomination form offers the clerk's bureau, with ``chosen`` (an id
+    from the query or the form) picked if it is one of them and still free."""
+    try:
+        bureau = await services.nominating_bureau(user, campaign)
+    except NominationError:
+        return Picker()
+    offered = await designees(bureau.id, category, campaign)
+    used = await taken(campaign, [d.nomination_id for d in offered])
+    wanted = str(chosen or "")
+    picked = next(
+        (d for d in offered if str(d.nomination_id) == wanted and d.nomination_id not in used),
+        None,
+    )
+    return Picker(offered, used, picked)
+
+
 def form_page(
     category: Category,
     campaign: Campaign,
@@ -67,6 +96,8 @@ def form_page(
     documents: list | None = None,
     status: int = 200,
     message: str = "",
+    choice: Picker | None = None,
+    earlier: Designee | None = None,
 ) -> Template:
     return Template(
         "nominations/form.html",
@@ -79,9 +110,41 @@ def form_page(
             "ctx": ctx,
             "documents": documents or [],
             "message": message,
+            "picker": choice or Picker(),
+            "earlier": earlier,
         },
         status_code=status,
     )
+
+
+async def edit_page(
+    ctx: Context,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+    message: str = "",
+) -> Template:
+    """The form of an existing nomination, with its documents and earlier designation."""
+    return form_page(
+        ctx.category,
+        ctx.campaign,
+        values,
+        errors,
+        ctx,
+        await services.documents_of(ctx.nomination.id),
+        status,
+        message,
+        earlier=await earlier(ctx.nomination, ctx.category, ctx.campaign),
+    )
+
+
+async def visible_category(user: StaffUser, category_id: int) -> tuple[Category, Campaign]:
+    """A category of a campaign the user may see, with its campaign; else 404."""
+    category = await category_by_id_or_404(category_id)
+    campaign = await Campaign.objects().where(Campaign.id == category.campaign).first().run()
+    if campaign is None or not await campaign_svc.seen_by(user, campaign):
+        raise not_found("找不到该评选类别。")
+    return category, campaign
 
 
 class NominationPages(Controller):
@@ -102,12 +165,7 @@ class NominationPages(Controller):
         if campaign and chosen is None:
             raise not_found("找不到该评选活动。")
         categories = await campaign_svc.categories_of(chosen.id) if chosen else []
-        counties = (
-            await Bureau.objects()
-            .where(Bureau.level == BureauLevel.county.value)
-            .order_by(Bureau.position)
-            .run()
-        )
+        counties = await campaign_svc.nominating_bureaus(chosen) if chosen else []
         rows = (
             await services.listed(user, chosen.id, category=category, county=county, status=status)
             if chosen
@@ -137,31 +195,48 @@ class NominationPages(Controller):
         )
 
     @get("/new", name="nomination_new", guards=[CLERK])
-    async def new_form(self, category: Annotated[int, QueryParameter(ge=1)]) -> Template:
-        cat = await category_by_id_or_404(category)
-        campaign = await Campaign.objects().where(Campaign.id == cat.campaign).first().run()
+    async def new_form(
+        self,
+        request: Request,
+        category: Annotated[int, QueryParameter(ge=1)],
+        designation: Annotated[int | None, QueryParameter(ge=1)] = None,
+    ) -> Template:
+        cat, campaign = await visible_category(request.user, category)
         if not services.nominating_open(campaign):
             return form_page(cat, campaign, {}, {}, message=services.window_message(campaign))
-        return form_page(cat, campaign, {}, {})
+        choice = await picker(request.user, cat, campaign, designation)
+        values: dict[str, Any] = {}
+        if choice.picked:
+            # The earlier nomination's name, organisation and figures, all editable.
+            values = await copied(choice.picked, cat.kind)
+        return form_page(cat, campaign, values, {}, choice=choice)
 
     @post("/new", name="nomination_create", guards=[CLERK], request_max_body_size=FORM_MAX_BODY)
     async def create(self, request: Request, actor: NamedDependency[Actor]) -> Template | Redirect:
         form = await request.form()
         values = form_values(form)
         try:
-            cat = await category_by_id_or_404(int(values.get("category") or 0))
+            cat, campaign = await visible_category(request.user, int(values.get("category") or 0))
         except ValueError:
             raise not_found("找不到该评选类别。") from None
-        campaign = await Campaign.objects().where(Campaign.id == cat.campaign).first().run()
+        choice = await picker(request.user, cat, campaign, values.get("designation"))
         staged, file_errors = await stage_files(request, form)
         if file_errors:
-            return form_page(cat, campaign, values, file_errors, status=HTTP_400_BAD_REQUEST)
+            return form_page(
+                cat, campaign, values, file_errors, status=HTTP_400_BAD_REQUEST, choice=choice
+            )
         try:
             nomination = await services.create_draft(actor, request.user, cat, values, staged)
         except NominationError as exc:
             discard(request, staged)
             return form_page(
-                cat, campaign, values, exc.errors, status=HTTP_400_BAD_REQUEST, message=exc.message
+                cat,
+                campaign,
+                values,
+                exc.errors,
+                status=HTTP_400_BAD_REQUEST,
+                message=exc.message,
+                choice=choice,
             )
         if values.get("action") == "submit":
             return await self._submit(request, actor, nomination.id)
@@ -199,6 +274,7 @@ class NominationPages(Controller):
                 and Phase(ctx.campaign.phase) in services.VETTING_PHASES,
                 "errors": errors or {},
                 "statuses": Status,
+                "earlier": await earlier(n, ctx.category, ctx.campaign),
             },
             status_code=status,
         )
@@ -208,14 +284,7 @@ class NominationPages(Controller):
         ctx = await context_or_404(request.user, nomination_id)
         if not services.may_edit(request.user, ctx):
             raise PermissionDeniedException(NOT_EDITABLE)
-        return form_page(
-            ctx.category,
-            ctx.campaign,
-            services.values_of(ctx.nomination),
-            {},
-            ctx,
-            await services.documents_of(ctx.nomination.id),
-        )
+        return await edit_page(ctx, services.values_of(ctx.nomination), {})
 
     @post(
         "/{nomination_id:int}/edit",
@@ -231,32 +300,14 @@ class NominationPages(Controller):
             raise PermissionDeniedException(NOT_EDITABLE)
         form = await request.form()
         values = form_values(form)
-        documents = await services.documents_of(ctx.nomination.id)
         staged, file_errors = await stage_files(request, form)
         if file_errors:
-            return form_page(
-                ctx.category,
-                ctx.campaign,
-                values,
-                file_errors,
-                ctx,
-                documents,
-                HTTP_400_BAD_REQUEST,
-            )
+            return await edit_page(ctx, values, file_errors, HTTP_400_BAD_REQUEST)
         try:
             replaced = await services.update(actor, request.user, ctx, values, staged)
         except NominationError as exc:
             discard(request, staged)
-            return form_page(
-                ctx.category,
-                ctx.campaign,
-                values,
-                exc.errors,
-                ctx,
-                documents,
-                HTTP_400_BAD_REQUEST,
-                exc.message,
-            )
+            return await edit_page(ctx, values, exc.errors, HTTP_400_BAD_REQUEST, exc.message)
         media.remove(upload_directory(request), *replaced)
         if values.get("action") == "submit":
             return await self._submit(request, actor, nomination_id)
@@ -278,13 +329,10 @@ class NominationPages(Controller):
         except NominationError as exc:
             if exc.errors:
                 # Back to the form, each problem shown next to its field.
-                return form_page(
-                    ctx.category,
-                    ctx.campaign,
+                return await edit_page(
+                    ctx,
                     services.values_of(ctx.nomination),
                     exc.errors,
-                    ctx,
-                    await services.documents_of(ctx.nomination.id),
                     HTTP_400_BAD_REQUEST,
                     exc.message,
                 )

@@ -139,5 +139,5 @@ class NominationSheets(Controller):
         data = await anyio.to_thread.run_sync(
             partial(excel.export_workbook, rows, kinds, timezone=chosen.timezone)
         )
-        scope = request.user.county or "全市"
+        scope = request.user.county or "全部"
         return xlsx_response(data, f"{chosen.year}年度推荐对象（{scope}）.xlsx")

@@ -1,4 +1,5 @@
-"""Demo nominations for the 2023 Dingxi campaign (`dingxi-2023`), and their review.
+"""Demo nominations for the 2023 Dingxi campaign (`dingxi-2023`), and their review;
+the cities' nominations to the provincial campaign (`gansu-2024`, see ``province``).
 
 The real campaign had 14 judicial offices, 29 mediation organisations and 38 mediators
 nominated by the seven counties; the demo shortlists exactly as many (``plans``), with
@@ -9,9 +10,10 @@ texts from ``corpus`` written out by ``builder``, photos and approval forms from
 
 from __future__ import annotations
 
+from nominations.demo.province import ensure_province_nominations
 from nominations.demo.review import ensure_demo_review
 from nominations.demo.writer import ensure_demo_nominations
-from portal.demo import DemoContext, DemoStep, ensure_demo_campaign
+from portal.demo import DemoContext, DemoStep, ensure_demo_campaign, ensure_province_campaign
 
 
 async def _load_nominations(context: DemoContext) -> None:
@@ -22,8 +24,14 @@ async def _load_review(context: DemoContext) -> None:
     await ensure_demo_review(await ensure_demo_campaign())
 
 
-# What `portal demo` runs of this app: the 2023 nominations, then their expert review.
+async def _load_province(context: DemoContext) -> None:
+    await ensure_province_nominations(await ensure_province_campaign(), context.var_dir)
+
+
+# What `portal demo` runs of this app: the 2023 nominations, then their expert review;
+# the cities' nominations to the province once Dingxi's 2022 designation is published.
 STEPS = (
     DemoStep("nominations", _load_nominations),
     DemoStep("review", _load_review, after=("nominations",)),
+    DemoStep("province-nominations", _load_province, after=("finished-campaign",)),
 )

@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from nominations.demo.builder import success_rate
-from nominations.demo.corpus import MEDIATOR
+from nominations.demo.corpus import CITY, MEDIATOR
 from nominations.demo.plans import Plan
 from portal import media
 
@@ -126,11 +126,14 @@ def document_pdf(lines: list[str]) -> bytes:
     return bytes(out)
 
 
-def document_lines(plan: Plan, category_title: str, year: int) -> list[str]:
-    """The text of a nomination's approval form (推荐审批表), drawn into its demo PDF."""
+def document_lines(
+    plan: Plan, category_title: str, year: int, scope: str = CITY, nominators: str = "县区"
+) -> list[str]:
+    """The text of a nomination's approval form (推荐审批表), drawn into its demo PDF:
+    ``scope`` is the organiser's area, ``nominators`` what its nominating bureaus are."""
     values = plan.values
     lines = [
-        f"{year}年度定西市“枫桥式”评选推荐审批表",
+        f"{year}年度{scope}“枫桥式”评选推荐审批表",
         f"推荐类别：{category_title}",
         f"推荐对象：{values['name']}",
         f"推荐单位：{plan.county}司法局",
@@ -142,7 +145,7 @@ def document_lines(plan: Plan, category_title: str, year: int) -> list[str]:
         f"排查调处矛盾纠纷 {values['disputes_mediated']} 件，"
         f"调解成功 {values['disputes_resolved']} 件，成功率 {success_rate(values)}",
         f"司法确认 {values['judicial_confirmations']} 件，随手调 {values['on_the_spot']} 件",
-        "县区司法局意见：经研究，同意推荐。",
+        f"{nominators}司法局意见：经研究，同意推荐。",
         "（演示数据，由系统自动生成）",
     ]
     return lines

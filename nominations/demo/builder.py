@@ -40,9 +40,10 @@ from nominations.demo.corpus import (
 class _Gen:
     """The demo's deterministic generator: every choice comes from one seeded Random."""
 
-    def __init__(self, year: int) -> None:
-        self.rng = random.Random(SEED)  # noqa: S311 - demo data, not secrets
+    def __init__(self, year: int, city: str = CITY, seed: int = SEED) -> None:
+        self.rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
         self.year = year
+        self.city = city  # where the addresses are
         self.people: set[str] = {NAMED_MEDIATOR}
         self.unit_names: set[str] = set()
 
@@ -324,9 +325,9 @@ class Builder(_Gen):
         rng = self.rng
         name = f"{county}{town.short}司法所"
         if town.road:
-            address = f"{CITY}{county}{town.road}{rng.randint(2, 240)}号"
+            address = f"{self.city}{county}{town.road}{rng.randint(2, 240)}号"
         else:
-            address = f"{CITY}{county}{town.name}" + rng.choice(
+            address = f"{self.city}{county}{town.name}" + rng.choice(
                 ("人民政府院内", "政府大院综合楼二楼", "综治中心一楼")
             )
         values = {
@@ -352,11 +353,11 @@ class Builder(_Gen):
             trade_name, topic = TRADES[county][trade]
             name, town = f"{county}{trade_name}", seat
             short = trade_name.removesuffix("人民调解委员会") + "调委会"
-            address = f"{CITY}{county}{rng.choice(TRADE_ROADS)}{rng.randint(2, 160)}号"
+            address = f"{self.city}{county}{rng.choice(TRADE_ROADS)}{rng.randint(2, 160)}号"
             place, figures = seat.name, self.figures(100, 480, (0.12, 0.3), topic)
         elif unit_type == "township":
             name, short = f"{county}{town.name}人民调解委员会", f"{town.name}调委会"
-            address = f"{CITY}{county}{town.name}" + rng.choice(
+            address = f"{self.city}{county}{town.name}" + rng.choice(
                 ("综治中心", "矛盾纠纷多元化解中心", "人民政府院内")
             )
             topic = rng.choice(self._committee_topics("township", town))
@@ -369,7 +370,7 @@ class Builder(_Gen):
             )
             name, short = f"{county}{town.name}{spot}人民调解委员会", f"{spot}调委会"
             suffix = "村委会院内" if unit_type == "village" else "党群服务中心"
-            address = f"{CITY}{county}{town.name}{spot.removesuffix('村')}{suffix}"
+            address = f"{self.city}{county}{town.name}{spot.removesuffix('村')}{suffix}"
             topic = rng.choice(self._committee_topics(unit_type))
             place = f"{town.name}{spot}"
             figures = self.figures(60, 240, (0.02, 0.08))

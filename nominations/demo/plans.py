@@ -54,6 +54,7 @@ class Plan:
     photo: bool = True
     document: bool = True
     caption: str = ""  # the characters drawn large on the photo
+    designation: int | None = None  # the earlier nomination it was picked from
     times: dict[str, dt.datetime] = field(default_factory=dict)
     stored: dict[str, Any] = field(default_factory=dict)  # names of the stored files
 
@@ -244,6 +245,14 @@ def schedule(plans: list[Plan], opens: dt.datetime, closes: dt.datetime) -> None
         created = office_hours(
             rng, submitted - dt.timedelta(days=rng.uniform(0.3, 4)), opens, submitted
         )
+        if plan.status is Status.submitted:  # awaiting the organiser's decision
+            plan.times = {
+                "created_at": created,
+                "submitted_at": submitted,
+                "updated_at": submitted,
+                "uploaded_at": created + (submitted - created) * rng.uniform(0.2, 0.9),
+            }
+            continue
         earliest = submitted + dt.timedelta(minutes=30)
         for _ in range(1000):
             decided = office_hours(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from nominations.demo.assets import PALETTE, document_lines, remove_files, store_files
-from nominations.demo.corpus import TOWNS
+from nominations.demo.corpus import CITY, TOWNS
 from nominations.demo.plans import (
     SHORTLISTED,
     Plan,
@@ -85,8 +85,14 @@ class Storage:
     clerks: dict[int, int]
 
 
-async def storage_of(campaign: Campaign, keys: Iterable[str]) -> Storage:
-    """The lookups for ``store_plans``; raise if a category key or a county is missing."""
+async def storage_of(
+    campaign: Campaign,
+    keys: Iterable[str],
+    nominators: Iterable[str] = TOWNS,
+    level: BureauLevel = BureauLevel.county,
+) -> Storage:
+    """The lookups for ``store_plans``; raise if a category key or a nominating bureau
+    (by short name, of ``level``: the counties of the demo city by default) is missing."""
     categories = {
         row["key"]: row
         for row in await Category.select(
@@ -98,10 +104,10 @@ async def storage_of(campaign: Campaign, keys: Iterable[str]) -> Storage:
     bureaus = {
         row["county"]: row["id"]
         for row in await Bureau.select(Bureau.id, Bureau.short_name.as_alias("county"))
-        .where(Bureau.level == BureauLevel.county.value)
+        .where(Bureau.level == level.value)
         .run()
     }
-    missing = [k for k in keys if k not in categories] + [c for c in TOWNS if c not in bureaus]
+    missing = [k for k in keys if k not in categories] + [c for c in nominators if c not in bureaus]
     if missing:
         raise RuntimeError(
             f"the demo campaign {campaign.slug} lacks categories or bureaus: {missing}"
@@ -118,10 +124,16 @@ async def storage_of(campaign: Campaign, keys: Iterable[str]) -> Storage:
 
 
 async def store_plans(
-    campaign: Campaign, plans: list[Plan], storage: Storage, var_dir: Path, palette_offset: int = 0
+    campaign: Campaign,
+    plans: list[Plan],
+    storage: Storage,
+    var_dir: Path,
+    palette_offset: int = 0,
+    form: tuple[str, str] = (CITY, "县区"),
 ) -> None:
     """Draw and store each plan's photo and PDF (in threads), then insert the rows in one
-    transaction; on any failure, or if another process stored them first, the files go."""
+    transaction; on any failure, or if another process stored them first, the files go.
+    ``form``: the approval form's area and nominating bureaus (see ``document_lines``)."""
     directory = media.upload_dir(var_dir)
     year = campaign.year or 2023
     results = await asyncio.gather(
@@ -131,7 +143,7 @@ async def store_plans(
                 plan,
                 directory,
                 PALETTE[(index + palette_offset) % len(PALETTE)],
-                document_lines(plan, storage.categories[plan.key]["title"], year),
+                document_lines(plan, storage.categories[plan.key]["title"], year, *form),
             )
             for index, plan in enumerate(plans)
         ),
@@ -181,6 +193,7 @@ async def insert_plans(
                     photo=plan.stored.get("photo", ""),
                     thumbnail=plan.stored.get("thumbnail", ""),
                     decision_reason=plan.reason,
+                    designation=plan.designation,
                     created_by=clerks.get(bureau),
                     created_at=utc(times["created_at"]),
                     updated_at=utc(times["updated_at"]),
@@ -214,6 +227,9 @@ def _audit_entry(plan: Plan, row: Nomination) -> AuditEntry:
     if plan.status is Status.draft:
         action, before, after = "nomination.create", None, {"status": "draft"}
         at = plan.times["created_at"]
+    elif plan.status is Status.submitted:
+        action, before, after = "nomination.submit", {"status": "draft"}, {"status": "submitted"}
+        at = plan.times["submitted_at"]
     else:
         action = f"nomination.{plan.status.value}"
         before = {"status": Status.submitted.value}

@@ -10,7 +10,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from portal import visits
-from portal.campaigns import WINDOWS, categories_of
+from portal.campaigns import WINDOWS, categories_of, organiser_of
 from portal.plugins import Extensions
 from portal.stores import Stores
 from portal.tables import PHASE_ORDER, Campaign, Phase
@@ -72,5 +72,6 @@ class PublicPages(Controller):
                 "timeline": timeline(campaign),
                 "visits": await visits.visits(store, campaign),
                 "now": dt.datetime.now(dt.UTC),
+                "organiser": await organiser_of(campaign),
             },
         )

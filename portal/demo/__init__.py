@@ -1,5 +1,6 @@
-"""The kernel's demo: the bureaus, demo staff and logins, the demo campaign
-(`dingxi-2023`) and its categories, and the runner of the steps the apps register.
+"""The kernel's demo: the bureaus, demo staff and logins, the demo campaigns
+(`dingxi-2023`; the province's `gansu-2024`) and their categories, and the runner of
+the steps the apps register.
 
 The kernel never imports an app: each app's demo module exposes its ``STEPS`` (what it
 loads, and after which other steps), and the caller hands them to ``load_demo``, which
@@ -30,6 +31,11 @@ COUNTIES = (
     ("岷县", "minxian"),
 )
 DEMO_SLUG = "dingxi-2023"
+# The province above the demo city, and two more of its cities (short name, login).
+PROVINCE = "甘肃省"
+PROVINCE_BUREAU = "甘肃省司法厅"
+OTHER_CITIES = (("兰州市", "lanzhou"), ("天水市", "tianshui"))
+PROVINCE_SLUG = "gansu-2024"
 # Demo accounts share one password, printed at start; `portal demo` refuses production.
 DEMO_PASSWORD = "dingxi-demo-2023"  # noqa: S105 - public by design, demo only
 
@@ -38,6 +44,20 @@ DEMO_CATEGORIES = (
     ("judicial-office", "“枫桥式”司法所", CategoryKind.judicial_office, 7, 2, 3),
     ("mediation-committee", "“枫桥式”人民调解委员会", CategoryKind.mediation_committee, 14, 5, 5),
     ("mediator", "“枫桥式”人民调解员", CategoryKind.mediator, 21, 6, 5),
+)
+PROVINCE_CATEGORIES = (
+    # ... and whether nominees must hold a current designation of their city
+    ("judicial-office", "“枫桥式”司法所", CategoryKind.judicial_office, 10, 3, 3, False),
+    (
+        "mediation-committee",
+        "“枫桥式”人民调解委员会",
+        CategoryKind.mediation_committee,
+        15,
+        4,
+        5,
+        True,
+    ),
+    ("mediator", "“枫桥式”人民调解员", CategoryKind.mediator, 20, 4, 5, False),
 )
 
 
@@ -62,32 +82,60 @@ def demo_logins() -> list[DemoLogin]:
         for county, pinyin in COUNTIES[:5]
     ]
     logins.append(DemoLogin("auditor", Role.auditor, CITY_BUREAU, "审计员"))
+    # The provincial campaign: the province's administrator, a clerk per city.
+    logins.append(DemoLogin("province-admin", Role.city_admin, PROVINCE_BUREAU, "省厅管理员"))
+    logins += [
+        DemoLogin(f"clerk-{pinyin}", Role.county_clerk, f"{city}司法局", f"{city}经办人")
+        for city, pinyin in ((CITY, "dingxi"), *OTHER_CITIES)
+    ]
     return logins
+
+
+async def _ensure_tree(
+    top: str, short: str, levels: tuple[BureauLevel, BureauLevel], below: Sequence[str]
+) -> int:
+    """The bureau ``top`` (a root if new) and bureaus named after the short names
+    ``below`` under it, those missing added; ``levels``: theirs. Returns ``top``'s id."""
+    parent = await Bureau.objects().where(Bureau.name == top).first().run()
+    if parent is None:
+        parent = Bureau(name=top, short_name=short, level=levels[0].value, position=0)
+        await parent.save().run()
+    existing = {row["name"] for row in await Bureau.select(Bureau.name).run()}
+    new = [
+        Bureau(
+            name=f"{name}司法局",
+            short_name=name,
+            level=levels[1].value,
+            parent=parent.id,
+            position=i,
+        )
+        for i, name in enumerate(below, start=1)
+        if f"{name}司法局" not in existing
+    ]
+    if new:
+        await Bureau.insert(*new).run()
+    return parent.id
 
 
 async def ensure_bureaus() -> None:
     """The city bureau and its seven county bureaus below it (idempotent)."""
     async with write_transaction():
-        city = await Bureau.objects().where(Bureau.name == CITY_BUREAU).first().run()
-        if city is None:
-            city = Bureau(
-                name=CITY_BUREAU, short_name=CITY, level=BureauLevel.city.value, position=0
-            )
-            await city.save().run()
-        existing = {row["name"] for row in await Bureau.select(Bureau.name).run()}
-        new = [
-            Bureau(
-                name=f"{county}司法局",
-                short_name=county,
-                level=BureauLevel.county.value,
-                parent=city.id,
-                position=i,
-            )
-            for i, (county, _) in enumerate(COUNTIES, start=1)
-            if f"{county}司法局" not in existing
-        ]
-        if new:
-            await Bureau.insert(*new).run()
+        levels = (BureauLevel.city, BureauLevel.county)
+        await _ensure_tree(CITY_BUREAU, CITY, levels, [county for county, _ in COUNTIES])
+
+
+async def ensure_province() -> None:
+    """The province's bureau above the demo city, and two more cities (idempotent)."""
+    await ensure_bureaus()
+    async with write_transaction():
+        cities = [city for city, _ in OTHER_CITIES]
+        levels = (BureauLevel.province, BureauLevel.city)
+        province = await _ensure_tree(PROVINCE_BUREAU, PROVINCE, levels, cities)
+        await (
+            Bureau.update({Bureau.parent: province, Bureau.position: 0})
+            .where((Bureau.name == CITY_BUREAU) & Bureau.parent.is_null())
+            .run()
+        )
 
 
 async def city_id() -> int:
@@ -97,7 +145,8 @@ async def city_id() -> int:
 
 
 async def ensure_staff() -> list[DemoLogin]:
-    """Create the demo accounts that do not exist yet; return all demo logins."""
+    """Create the demo bureaus and accounts that do not exist yet; return all demo logins."""
+    await ensure_province()
     logins = demo_logins()
     for login in logins:
         if not await Staff.exists().where(Staff.username == login.username).run():
@@ -145,8 +194,43 @@ async def ensure_demo_campaign(today: dt.date | None = None) -> Campaign:
     return campaign
 
 
+async def ensure_province_campaign(today: dt.date | None = None) -> Campaign:
+    """The province's 2024 campaign, nominated to by its cities, in vetting (idempotent)."""
+    today = today or dt.date.today()
+    campaign = await Campaign.objects().where(Campaign.slug == PROVINCE_SLUG).first().run()
+    if campaign is not None:
+        return campaign
+    await ensure_province()
+    organiser = await Bureau.select(Bureau.id).where(Bureau.name == PROVINCE_BUREAU).first().run()
+    async with write_transaction():
+        campaign = Campaign(
+            slug=PROVINCE_SLUG,
+            organiser=organiser["id"],
+            title="2024年度甘肃省“枫桥式”司法所、人民调解委员会、人民调解员评选",
+            year=2024,
+            description=(
+                "为推广新时代“枫桥经验”，甘肃省司法厅在全省开展“枫桥式”司法所、人民调解委员会"
+                "和人民调解员评选命名活动。各市州司法局从本地区择优推荐，其中人民调解委员会须为"
+                "市州命名且在有效期内的“枫桥式”人民调解委员会；省司法厅审核后组织专家评审和网络投票。"
+            ),
+            timezone="Asia/Shanghai",
+            phase=Phase.vetting.value,
+            nominating_opens_at=_at(today - dt.timedelta(days=30), 9),
+            nominating_closes_at=_at(today - dt.timedelta(days=3), 18),
+            reviewing_opens_at=_at(today + dt.timedelta(days=7), 9),
+            reviewing_closes_at=_at(today + dt.timedelta(days=21), 18),
+            voting_opens_at=_at(today + dt.timedelta(days=24), 9),
+            voting_closes_at=_at(today + dt.timedelta(days=38), 18),
+            notice_days=7,
+        )
+        await campaign.save().run()
+        await insert_categories(campaign, PROVINCE_CATEGORIES)
+    return campaign
+
+
 async def insert_categories(campaign: Campaign, rows: Sequence[tuple]) -> None:
-    """A demo campaign's categories: (key, title, kind, quota, county cap, votes a day)."""
+    """A demo campaign's categories: (key, title, kind, quota, cap per nominating bureau,
+    votes a day[, whether nominees must hold a designation of their bureau])."""
     await Category.insert(
         *[
             Category(
@@ -159,8 +243,11 @@ async def insert_categories(campaign: Campaign, rows: Sequence[tuple]) -> None:
                 votes_per_day=per_day,
                 public_counts=True,
                 position=position,
+                requires_designation=any(designees_only),
             )
-            for position, (key, title, kind, quota, cap, per_day) in enumerate(rows)
+            for position, (key, title, kind, quota, cap, per_day, *designees_only) in enumerate(
+                rows
+            )
         ]
     ).run()
 
@@ -215,9 +302,9 @@ async def load_demo(var_dir: Path, steps: Iterable[DemoStep]) -> list[DemoLogin]
     Returns the demo logins.
     """
     ordered = order_steps(steps)
-    await ensure_bureaus()
     logins = await ensure_staff()
     await ensure_demo_campaign()
+    await ensure_province_campaign()
     context = DemoContext(var_dir)
     for step in ordered:
         await step.run(context)

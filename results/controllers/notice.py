@@ -35,6 +35,7 @@ from portal.web.files import upload_directory
 from portal.web.forms import read_limited
 from portal.web.lookups import public_campaign
 from results import objections, services
+from results.honours import issuing_bureau
 from results.objections import NoticePeriod, ObjectionGuard, ObjectionRefused
 from results.tables import ObjectionStatus
 from voting.challenge import captcha_problem, offer_challenge
@@ -168,6 +169,7 @@ class NoticePages(Controller):
                 "published": campaign.phase == Phase.published.value,
                 "ledger_head": await ledger_head(campaign.id),
                 "limits": {"content_min": objections.MIN_CONTENT},
+                "bureau": await issuing_bureau(campaign),
             },
         )
 

@@ -318,7 +318,7 @@ class StoryAdmin(Controller):
                 )
             flash(request, exc.message, "error")
         else:
-            flash(request, "已报送市司法局，等待发布。", "success")
+            flash(request, "已报送，等待发布。", "success")
         return Redirect(path=f"/staff/stories/{story.id}")
 
     @post("/{story_id:int}/publish", name="story_publish", guards=[CITY_ADMIN])
@@ -348,7 +348,7 @@ class StoryAdmin(Controller):
                 return await self._detail(request, story, exc.errors, HTTP_400_BAD_REQUEST)
             flash(request, exc.message, "error")
         else:
-            flash(request, "已退回县区修改。", "success")
+            flash(request, "已退回修改。", "success")
         return Redirect(path=f"/staff/stories/{story.id}")
 
     @post("/{story_id:int}/unpublish", name="story_unpublish", guards=[CITY_ADMIN])

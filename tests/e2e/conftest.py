@@ -7,6 +7,7 @@ what a user sees.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -86,6 +87,40 @@ def server(server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
         server.stop()
     output = server.log.read_text()
     assert "Traceback" not in output, output[-3000:]
+
+
+@contextlib.contextmanager
+def installation(
+    folder: Path, bureaus: str, username: str, password: str, bureau: str | None = None
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """A separate installation, set up as its bureau would: `portal migrate`, `portal
+    bureaus import` of ``bureaus`` (CSV text), the first administrator by `portal
+    createuser` (of ``bureau``, else the top one), then served; yields its base URL and
+    environment. Its log must hold no traceback."""
+    env = infra.portal_env(
+        folder, f"sqlite:///{folder / 'portal.sqlite3'}", test_answer=CAPTCHA_TEST_ANSWER
+    )
+    infra.portal(env, "migrate")
+    (folder / "bureaus.csv").write_text(bureaus, encoding="utf-8")
+    infra.portal(env, "bureaus", "import", str(folder / "bureaus.csv"))
+    options = ["--bureau", bureau] if bureau else []
+    subprocess.run(
+        infra.portal_command("createuser", username, "--role", "admin", *options),
+        env=env,
+        cwd=folder,
+        input=f"{password}\n",
+        text=True,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    server = infra.Server(env, folder / "server.log")
+    try:
+        server.wait_ready()
+        yield server.base, env
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log.read_text()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ import json
 import sys
 
 from portal.db import close_database, open_database
-from portal.tables import Campaign
+from portal.demo import CITY_BUREAU
+from portal.tables import Bureau, Campaign
 from tests.results.conftest import Candidate, make_results_campaign
 
 RESULTS_SPEC = {
@@ -30,7 +31,10 @@ RESULTS_SPEC = {
 
 
 async def results_campaign(slug: str) -> None:
-    scene = await make_results_campaign(RESULTS_SPEC, slug=slug, reviewer="reviewer-anding")
+    city = await Bureau.select(Bureau.id).where(Bureau.name == CITY_BUREAU).first().run()
+    scene = await make_results_campaign(
+        RESULTS_SPEC, slug=slug, reviewer="reviewer-anding", organiser=city["id"]
+    )
     print(json.dumps(scene.ids, ensure_ascii=False))
 
 

@@ -90,11 +90,11 @@ def now() -> dt.datetime:
 # --- signing in and out ----------------------------------------------------------------
 
 
-def sign_in(page: Page, username: str) -> None:
-    """Sign in with the demo password and wait for the dashboard."""
+def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in (with the demo password unless told) and wait for the dashboard."""
     page.goto("/login")
     page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
     expect(page).to_have_url(re.compile(r"/staff$"))
 
@@ -139,18 +139,39 @@ def edit_windows(page: Page, slug: str, windows: dict[str, dt.datetime]) -> None
     expect(page).to_have_url(re.compile(rf"/staff/campaigns/{slug}$"))
 
 
-def add_category(page: Page, slug: str, spec: CategorySpec = CategorySpec()) -> None:
-    """The city admin adds a category to a campaign that is still being set up."""
+def add_category(
+    page: Page, slug: str, spec: CategorySpec = CategorySpec(), designees_only: bool = False
+) -> None:
+    """The city admin adds a category to a campaign that is still being set up (one that
+    accepts only the nominating bureaus' designees if ``designees_only``)."""
     page.goto(f"/staff/campaigns/{slug}")
     page.get_by_role("link", name="增加类别").click()
     page.get_by_label("类别名称").fill(spec.title)
     page.get_by_label("类别标识").fill(spec.key)
     page.get_by_label("对象类型").select_option(spec.subject)
     page.get_by_label("命名名额").fill(str(spec.quota))
-    page.get_by_label("每县推荐上限").fill(str(spec.per_county))
+    page.get_by_label("每个推荐单位上限").fill(str(spec.per_county))
     page.get_by_label("每人每日可投票数").fill(str(spec.votes_per_day))
+    if designees_only:
+        page.get_by_label("只接受推荐单位已命名的对象").check()
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_role("status")).to_contain_text("已保存评选类别")
+
+
+def open_voting_now(page: Page, slug: str) -> None:
+    """The city admin moves the voting window to now (nominations closed a minute
+    before) and opens voting."""
+    opened = now() - dt.timedelta(minutes=2)
+    edit_windows(
+        page,
+        slug,
+        {
+            "推荐申报结束": opened,
+            "网络投票开始": opened,
+            "网络投票结束": opened + dt.timedelta(days=7),
+        },
+    )
+    move_phase(page, slug, "网络投票")
 
 
 def move_phase(page: Page, slug: str, label: str) -> None:
@@ -185,11 +206,11 @@ def fill_nomination(
         page.get_by_label("证明材料（PDF）").set_input_files(evidence)
 
 
-def submit_nomination(page: Page) -> int:
+def submit_nomination(page: Page, organiser: str = "定西市司法局") -> int:
     """Press 保存并报送 on a filled form; return the nomination's id."""
     page.get_by_role("button", name="保存并报送").click()
     expect(page).to_have_url(re.compile(r"/staff/nominations/\d+$"))
-    expect(page.get_by_role("status")).to_contain_text("已报送定西市司法局审核")
+    expect(page.get_by_role("status")).to_contain_text(f"已报送{organiser}审核")
     return int(page.url.rsplit("/", 1)[1])
 
 

@@ -39,7 +39,7 @@ def test_city_admin_creates_a_campaign_and_opens_nominations(page: Page) -> None
     page.get_by_label("类别标识").fill("judicial-office")
     page.get_by_label("对象类型").select_option("judicial_office")
     page.get_by_label("命名名额").fill("7")
-    page.get_by_label("每县推荐上限").fill("2")
+    page.get_by_label("每个推荐单位上限").fill("2")
     page.get_by_label("每人每日可投票数").fill("3")
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_role("status")).to_contain_text("已保存评选类别")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +15,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from bench import infra
-from tests.e2e.conftest import CAPTCHA_TEST_ANSWER, shot
+from tests.e2e.conftest import installation, shot
 
 BUREAUS = (
     "name,short_name,level,parent\n"
@@ -33,28 +31,8 @@ STAFF = ["/staff", "/staff/bureaus", "/staff/accounts", "/staff/identity", "/sta
 def baiyin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The new installation's server (base URL) and its folder."""
     folder = tmp_path_factory.mktemp("baiyin")
-    env = infra.portal_env(
-        folder, f"sqlite:///{folder / 'portal.sqlite3'}", test_answer=CAPTCHA_TEST_ANSWER
-    )
-    infra.portal(env, "migrate")
-    (folder / "bureaus.csv").write_text(BUREAUS, encoding="utf-8")
-    infra.portal(env, "bureaus", "import", str(folder / "bureaus.csv"))
-    subprocess.run(
-        infra.portal_command("createuser", "admin", "--role", "city_admin"),
-        env=env,
-        cwd=folder,
-        input=f"{PASSWORD}\n",
-        text=True,
-        capture_output=True,
-        check=True,
-        timeout=120,
-    )
-    server = infra.Server(env, folder / "server.log")
-    try:
-        server.wait_ready()
-        yield server.base, folder
-    finally:
-        server.stop()
+    with installation(folder, BUREAUS, "admin", PASSWORD) as (base, _):
+        yield base, folder
 
 
 @pytest.fixture

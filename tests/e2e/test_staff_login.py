@@ -11,8 +11,8 @@ from portal.demo import DEMO_PASSWORD
 from tests.e2e.conftest import shot
 
 ROLES = [
-    ("city-admin", "市局管理员", "新建评选活动"),
-    ("clerk-anding", "县区经办人", "本县推荐"),
+    ("city-admin", "管理员", "新建评选活动"),
+    ("clerk-anding", "经办人", "本单位推荐"),
     ("reviewer-tongwei", "评审专家", "专家评审"),
     ("auditor", "审计员", "不能修改任何数据"),
 ]

@@ -458,7 +458,7 @@ async def test_each_countys_export_has_only_its_rows(
         ]
         assert [r["名称"] for r in rows] == names
         county = "安定区" if username == "clerk" else "通渭县"
-        assert {r["县区"] for r in rows} == {county}
+        assert {r["推荐单位"] for r in rows} == {county}
 
 
 # --- what the public sees -----------------------------------------------------------------
@@ -634,7 +634,7 @@ async def test_the_export_opens_and_matches_the_database(
             row = dict(zip(header, values, strict=True))
             db = stored[row["名称"]]
             seen.append(row["名称"])
-            assert row["县区"] == db["county"]
+            assert row["推荐单位"] == db["county"]
             assert row["状态"] == Status(db["status"]).label
             for f in fields.fields_for(
                 "mediator" if ws.title == "人民调解员" else "judicial_office"
@@ -670,7 +670,7 @@ async def test_the_vetting_queue_shows_places_against_caps_and_shortlisted_again
     response = await client.get(f"/staff/nominations?campaign={open_campaign.slug}")
     assert response.status_code == 200
     page = Markup(response.text)
-    header = page.row("县区")
+    header = page.row("推荐单位")
     column = header.index(category.title)
     assert page.row("安定区")[column] == "2 / 2"
     assert page.row("通渭县")[column] == "1 / 2"

@@ -911,7 +911,7 @@ async def test_the_scores_export_has_a_sheet_per_reviewer_and_a_summary_per_cate
     assert sorted(wb.sheetnames) == sorted([*summaries, LABELS["reviewer"], LABELS["rv-longxi"]])
 
     summary = list(wb[f"汇总-{scene.category.title}"[:28]].iter_rows(values_only=True))
-    assert summary[0] == ("排名", "对象", "县区", "已评 / 应评", "评审得分", "缺评专家")
+    assert summary[0] == ("排名", "对象", "推荐单位", "已评 / 应评", "评审得分", "缺评专家")
     # One row per candidate right under the (frozen) header: no empty rows.
     assert [row[1] for row in summary[1:]] == ["安定区甲司法所", "安定区乙司法所", "通渭县丙司法所"]
     for ws in wb:
@@ -923,7 +923,7 @@ async def test_the_scores_export_has_a_sheet_per_reviewer_and_a_summary_per_cate
     assert by_name["安定区乙司法所"][0] is None  # no score, no rank
 
     sheet = list(wb[LABELS["rv-longxi"]].iter_rows(values_only=True))
-    assert sheet[0][:3] == ("类别", "对象", "县区")
+    assert sheet[0][:3] == ("类别", "对象", "推荐单位")
     assert sheet[0][3:5] == ("先进事迹（60.0）", "工作成效（40.0）")
     rows_by_name = {row[1]: row for row in sheet[1:]}
     assert set(rows_by_name) == {"安定区甲司法所", "安定区乙司法所", "通渭县丙司法所"}

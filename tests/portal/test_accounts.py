@@ -39,7 +39,7 @@ async def test_city_admin_creates_an_account_that_can_log_in(client) -> None:
         ({"password2": "something-else"}, "两次输入的密码不一致"),
         ({"password": "short", "password2": "short"}, "密码至少需要 8 个字符"),
         ({"password": "12345678901", "password2": "12345678901"}, "密码不能全是数字"),
-        ({"bureau": "定西市司法局"}, "县区经办人必须属于县区司法局"),
+        ({"bureau": "定西市司法局"}, "经办人必须属于下级单位"),
         ({"username": "admin"}, "用户名「admin」已存在"),
         ({"username": "has space"}, "用户名不能为空、不能含空格"),
         ({"role": "mayor"}, "未知角色"),

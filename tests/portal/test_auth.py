@@ -16,7 +16,7 @@ async def test_login_reaches_dashboard_and_logout_ends_session(client) -> None:
     assert response.headers["location"] == "/staff"
     page = await client.get("/staff")
     assert page.status_code == 200
-    assert "工作台" in page.text and "市局管理员" in page.text
+    assert "工作台" in page.text and "管理员" in page.text
     response = await post_form(client, "/logout")
     assert response.status_code in (302, 303)
     assert (await client.get("/staff")).status_code in (302, 303)

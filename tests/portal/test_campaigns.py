@@ -449,7 +449,7 @@ async def test_categories_are_added_edited_and_deleted_with_audit(client) -> Non
         ({"quota": "0"}, "quota", "命名名额须在 1 到 1000 之间。"),
         ({"quota": "-3"}, "quota", "命名名额须在 1 到 1000 之间。"),
         ({"quota": ""}, "quota", "请填写命名名额。"),
-        ({"county_cap": "0"}, "county_cap", "每县推荐上限须在 1 到 1000 之间。"),
+        ({"county_cap": "0"}, "county_cap", "每个推荐单位上限须在 1 到 1000 之间。"),
         ({"votes_per_day": "101"}, "votes_per_day", "每人每日投票数须在 1 到 100 之间。"),
         ({"key": "司法所"}, "key", "类别标识须为 1–50 位小写字母"),
         ({"title": " "}, "title", "请填写类别名称。"),

@@ -214,9 +214,15 @@ def test_a_new_installation_imports_its_bureaus_then_its_first_accounts(migrated
     admin = portal(env, "createuser", "boss", "--role", "city_admin", stdin="boss-password-1\n")
     assert admin.returncode == 0, admin.stderr
     clerk = portal(
-        env, "createuser", "huining", "--role", "county_clerk", "--bureau", "会宁县",
+        env,
+        "createuser",
+        "huining",
+        "--role",
+        "clerk",
+        "--bureau",
+        "会宁县",
         stdin="huining-password-1\n",
-    )  # fmt: skip
+    )  # fmt: skip  (clerk: the clearer name of county_clerk, as admin is of city_admin)
     assert clerk.returncode == 0, clerk.stderr
     state = inspect(env, [("boss", "boss-password-1"), ("huining", "huining-password-1")])
     assert state["logins"] == [True, True]
@@ -282,29 +288,34 @@ def test_demo_prints_the_logins_and_loads_the_campaign_idempotently(demo) -> Non
         assert username in first.stdout, username
     assert "市局管理员" in first.stdout and "/campaigns/dingxi-2023" in first.stdout
     assert "/campaigns/dingxi-2022/honours" in first.stdout  # the finished year before
+    assert "province-admin" in first.stdout and "campaign=gansu-2024" in first.stdout
 
     again = portal(env, "demo", "--no-serve")
     assert again.returncode == 0, again.stderr
     assert "city-admin" in again.stdout
 
     state = inspect(env, [("city-admin", DEMO_PASSWORD), ("clerk-anding", DEMO_PASSWORD)])
-    assert [(c["slug"], c["phase"]) for c in state["campaigns"]] == [
-        ("dingxi-2023", "voting"),
+    assert sorted((c["slug"], c["phase"]) for c in state["campaigns"]) == [
         ("dingxi-2022", "published"),
+        ("dingxi-2023", "voting"),
+        ("gansu-2024", "vetting"),
     ]
     quotas = {
         slug: [(c["key"], c["quota"]) for c in state["categories"] if c["campaign"] == slug]
-        for slug in ("dingxi-2023", "dingxi-2022")
+        for slug in ("dingxi-2023", "dingxi-2022", "gansu-2024")
     }
     assert quotas == {
         "dingxi-2023": [("judicial-office", 7), ("mediation-committee", 14), ("mediator", 21)],
         "dingxi-2022": [("judicial-office", 5), ("mediation-committee", 10), ("mediator", 14)],
+        "gansu-2024": [("judicial-office", 10), ("mediation-committee", 15), ("mediator", 20)],
     }
-    assert len(state["staff"]) == 14
-    assert len({s["username"] for s in state["staff"]}) == 14
-    assert state["bureaus"] == 8
+    # Dingxi's staff (14), the province's administrator and a clerk per city (4).
+    assert len(state["staff"]) == 18
+    assert len({s["username"] for s in state["staff"]}) == 18
+    # The province, the demo city and its seven counties, two more cities.
+    assert state["bureaus"] == 11
     roles = [s["role"] for s in state["staff"]]
-    assert roles.count("city_admin") == 1 and roles.count("county_clerk") == 7
+    assert roles.count("city_admin") == 2 and roles.count("county_clerk") == 10
     assert roles.count("reviewer") == 5 and roles.count("auditor") == 1
     # The real command hashes at full strength, and the printed password works.
     assert {s["password"] for s in state["staff"]} == {"pbkdf2_sha256$600000"}
@@ -323,7 +334,7 @@ def test_createuser_with_the_password_on_stdin(demo) -> None:  # type: ignore[no
 
     refused = {
         "no-bureau": (["--role", "county_clerk"], NEW_PASSWORD, "--bureau"),
-        "bad-bureau": (["--role", "county_clerk", "--bureau", "兰州市"], NEW_PASSWORD, "兰州市"),
+        "bad-bureau": (["--role", "county_clerk", "--bureau", "酒泉市"], NEW_PASSWORD, "酒泉市"),
         "short-pw": (["--role", "county_clerk", "--bureau", "安定区"], "short", "至少需要 8"),
         "anding-2": (["--role", "reviewer"], NEW_PASSWORD, "已存在"),
     }
@@ -353,7 +364,7 @@ def test_createuser_with_the_password_on_stdin(demo) -> None:  # type: ignore[no
     ]
     usernames = {s["username"] for s in state["staff"]}
     assert not usernames & {"no-bureau", "bad-bureau", "short-pw", "mayor"}
-    assert len(state["staff"]) == 15  # 14 demo accounts and anding-2
+    assert len(state["staff"]) == 19  # 18 demo accounts and anding-2
 
 
 def test_phase_moves_are_audited_and_refusals_explained(demo) -> None:  # type: ignore[no-untyped-def]

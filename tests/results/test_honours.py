@@ -446,7 +446,7 @@ async def test_workbook_matches_the_published_results(client, honours_build, sta
             "排名",
             "名称",
             "单位 / 所属组织",
-            "县区",
+            "推荐单位",
             "专家评审得分",
             "有效票数",
             "投票得分",

@@ -196,7 +196,7 @@ async def test_bad_input_is_shown_per_field_and_nothing_changes(client, world: W
     for message in (
         "请选择稿件类型（典型案例或先进事迹）。",
         "标题不能超过 120 字（现为 121 字）。",
-        "请选择稿件所属的县区（全市性稿件选择市司法局）。",
+        "请选择稿件所属的单位（不属于某个下级单位的稿件选择本级）。",
         "所选候选对象有误，请重新选择。",
     ):
         assert message in response.text

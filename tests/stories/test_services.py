@@ -48,7 +48,7 @@ async def test_a_clerk_drafts_submits_and_the_city_publishes_with_the_next_numbe
     assert await services.candidate_ids_of(story.id) == [mediator.id]
 
     # The city does not publish a county's draft before the county submits it.
-    with pytest.raises(StoryError, match="县区的稿件须由县区报送后才能发布"):
+    with pytest.raises(StoryError, match="下级单位的稿件须由其报送后才能发布"):
         await publishing.publish(actor_for(world.admin), world.admin, story)
 
     await publishing.submit(actor_for(world.clerk), world.clerk, story)
@@ -121,7 +121,7 @@ async def test_form_errors_are_given_per_field_in_chinese(world: World) -> None:
     assert errors == {
         "kind": "请选择稿件类型（典型案例或先进事迹）。",
         "title": "标题不能超过 120 字（现为 121 字）。",
-        "bureau": "请选择稿件所属的县区（全市性稿件选择市司法局）。",
+        "bureau": "请选择稿件所属的单位（不属于某个下级单位的稿件选择本级）。",
         "campaign": "找不到该评选活动，请重新选择。",
         "candidates": "所选候选对象有误，请重新选择。",
     }

@@ -18,7 +18,7 @@ from nominations.candidates import (
     shortlisted,
 )
 from portal import visits
-from portal.campaigns import categories_of
+from portal.campaigns import categories_of, nominating_bureaus
 from portal.markdown import render
 from portal.origin import absolute_url
 from portal.stores import Stores
@@ -88,13 +88,22 @@ class CandidatePages(Controller):
         voting: NamedDependency[VotingService],
         stores: NamedDependency[Stores],
         slug: FromPath[str],
+        county: FromQuery[str | None] = None,
     ) -> Template:
         campaign = await public_campaign(slug)
         await visits.count_visit(stores.state, campaign.id)
         categories = await categories_of(campaign.id)
         rows = await shortlisted(campaign)
+        # The nominating bureaus with candidates, in their order; one of them may be chosen.
+        present = {row["county"] for row in rows}
+        counties = [
+            b.short_name for b in await nominating_bureaus(campaign) if b.short_name in present
+        ]
+        chosen = (county or "").strip()
         by_category: dict[int, list[dict]] = {c.id: [] for c in categories}
         for row in rows:
+            if chosen and row["county"] != chosen:
+                continue
             row["organisation"] = organisation(row)
             row["thumb_url"] = photo_url(row, "thumbnail")
             by_category.setdefault(row["category"], []).append(row)
@@ -105,6 +114,8 @@ class CandidatePages(Controller):
                 "categories": categories,
                 "by_category": by_category,
                 "voting": voting_state(campaign, voting.clock()),
+                "counties": counties,
+                "county": chosen,
             },
         )
 

@@ -39,7 +39,7 @@ from nominations.candidates import (
     shortlisted,
 )
 from portal import visits
-from portal.campaigns import categories_of
+from portal.campaigns import categories_of, nominating_bureaus
 from portal.errors import (
     DomainError,
     NotFound,
@@ -51,7 +51,7 @@ from portal.network import client_network
 from portal.origin import absolute_url
 from portal.pagecache import TtlCache, cached_page
 from portal.stores import Stores
-from portal.tables import Bureau, BureauLevel, Campaign
+from portal.tables import Campaign
 from portal.web.lookups import public_campaign
 from voting.captcha import LIFETIME
 from voting.challenge import offer_challenge
@@ -159,16 +159,6 @@ def qr_png(url: str) -> bytes:
     return out.getvalue()
 
 
-async def county_names() -> list[str]:
-    rows = (
-        await Bureau.select(Bureau.short_name.as_alias("county"))
-        .where(Bureau.level == BureauLevel.county.value)
-        .order_by(Bureau.position)
-        .run()
-    )
-    return [r["county"] for r in rows]
-
-
 class VotePages(Controller):
     include_in_schema = False
 
@@ -210,7 +200,9 @@ class VotePages(Controller):
             current = categories[0]
         rows = await shortlisted(campaign, current.key) if current else []
         present = {row["county"] for row in rows}
-        counties = [name for name in await county_names() if name in present]
+        counties = [
+            b.short_name for b in await nominating_bureaus(campaign) if b.short_name in present
+        ]
         county = (county or "").strip()
         query = (q or "").strip()[:MAX_QUERY]
         shown = [
