@@ -37,7 +37,7 @@ async def submit(actor: Actor, user: StaffUser, story: Story) -> Story:
     if not may_submit(user, story):
         if user.role is Role.county_clerk and story.bureau == user.bureau_id:
             raise StoryError(f"「{StoryStatus.label_of(story.status)}」状态的稿件不能报送。")
-        raise StoryError("只有本县区经办人可以报送稿件。")
+        raise StoryError("只有本单位经办人可以报送稿件。")
     errors = complete(story)
     if errors:
         raise StoryError("稿件还不完整，请补充后再报送。", errors)
@@ -57,7 +57,7 @@ async def submit(actor: Actor, user: StaffUser, story: Story) -> Story:
 async def return_to_county(actor: Actor, user: StaffUser, story: Story, reason: str) -> Story:
     """The city sends a submitted story back to its county, saying why."""
     if user.role is not Role.city_admin:
-        raise StoryError("只有市局管理员可以退回稿件。")
+        raise StoryError("只有管理员可以退回稿件。")
     if story.status != StoryStatus.submitted.value:
         raise StoryError(
             f"只有待发布的稿件可以退回（当前：{StoryStatus.label_of(story.status)}）。"
@@ -71,7 +71,7 @@ async def unpublish(actor: Actor, user: StaffUser, story: Story, reason: str) ->
     """The city takes a published story down. It keeps its series number: 第N期 stays
     its number if it is published again, and no other story ever gets it."""
     if user.role is not Role.city_admin:
-        raise StoryError("只有市局管理员可以撤下稿件。")
+        raise StoryError("只有管理员可以撤下稿件。")
     if story.status != StoryStatus.published.value:
         raise StoryError(
             f"只有已发布的稿件可以撤下（当前：{StoryStatus.label_of(story.status)}）。"
@@ -132,11 +132,11 @@ async def publish(actor: Actor, user: StaffUser, story: Story) -> Story:
     past, and the loser simply takes the next number.
     """
     if user.role is not Role.city_admin:
-        raise StoryError("只有市局管理员可以发布稿件。")
+        raise StoryError("只有管理员可以发布稿件。")
     if not may_publish(user, story):
         status = StoryStatus(story.status)
         if status in EDITABLE_BY_COUNTY and story.by_county:
-            raise StoryError("县区的稿件须由县区报送后才能发布。")
+            raise StoryError("下级单位的稿件须由其报送后才能发布。")
         raise StoryError(f"「{StoryStatus.label_of(status)}」状态的稿件不能发布。")
     errors = complete(story)
     if errors:
