@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from portal import audit, bureaus
 from portal.audit import Actor
-from portal.db import unique_or, write_transaction
+from portal.db import VOTES_LOCK, advisory_lock, unique_or, write_transaction
 from portal.errors import Invalid, NotFound
 from portal.phases import PHASES
 from portal.tables import Bureau, BureauLevel, Campaign, Category, CategoryKind, Phase, Role
@@ -400,6 +400,8 @@ async def _update_campaign(
             raise NotFound("找不到该评选活动。")
         if campaign.phase == Phase.published.value:
             raise ValidationFailed({"title": "已正式命名的活动不能再修改。"})
+        # The voting window may change: no vote is recorded across the change.
+        await advisory_lock(VOTES_LOCK, campaign.id)
         if data.slug != campaign.slug:
             if campaign.phase != Phase.draft.value:
                 raise ValidationFailed({"slug": "活动发布后网址标识不能再修改。"})

@@ -248,6 +248,19 @@ def write_transaction() -> Any:
     return engine.transaction()
 
 
+# A campaign's votes (PostgreSQL advisory lock namespace "Vote", keyed by the campaign):
+# every ledger batch and every change of the campaign's phase or voting window holds it,
+# so a vote is recorded before such a change or is judged by it.
+VOTES_LOCK = 0x566F7465
+
+
+async def advisory_lock(namespace: int, key: int) -> None:
+    """Inside a write transaction: hold the lock ``(namespace, key)`` until it ends. SQLite
+    needs none: its single ``IMMEDIATE`` writer already runs these one at a time."""
+    if not is_sqlite():
+        await get_engine().run_ddl(f"SELECT pg_advisory_xact_lock({int(namespace)}, {int(key)})")
+
+
 async def ping() -> None:
     """Raise if the database cannot answer a trivial query."""
     await get_engine().run_ddl("SELECT 1")

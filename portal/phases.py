@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 
 from portal import audit
 from portal.audit import Actor
-from portal.db import write_transaction
+from portal.db import VOTES_LOCK, advisory_lock, write_transaction
 from portal.errors import Conflict, NotFound, Refused
 from portal.tables import PHASE_ORDER, Campaign, Category, Phase
 
@@ -233,6 +233,8 @@ async def enter(
     """Save ``campaign`` in ``phase`` (with ``details``, columns of the campaign too, e.g.
     ``notice_days``) and audit the move, inside the caller's write transaction."""
     before = campaign.phase
+    # No vote is recorded in the campaign after this move commits (see voting.ledger).
+    await advisory_lock(VOTES_LOCK, campaign.id)
     campaign.phase = phase.value
     campaign.updated_at = now
     columns = [Campaign.phase, Campaign.updated_at]

@@ -14,7 +14,7 @@ from portal import audit
 from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.clock import utc_now
-from portal.db import get_engine, is_sqlite, is_unique_violation, write_transaction
+from portal.db import advisory_lock, is_unique_violation, write_transaction
 from portal.tables import Role
 from stories.services import (
     EDITABLE_BY_COUNTY,
@@ -161,10 +161,7 @@ async def publish_numbered(actor: Actor, story_id: int, expected: StoryStatus) -
 
 async def _publish_once(actor: Actor, story_id: int, expected: StoryStatus) -> Story:
     async with write_transaction():
-        if not is_sqlite():
-            await get_engine().run_ddl(
-                f"SELECT pg_advisory_xact_lock({SERIES_LOCK[0]}, {SERIES_LOCK[1]})"
-            )
+        await advisory_lock(*SERIES_LOCK)
         story = await Story.objects().where(Story.id == story_id).first().run()
         if story is None or story.status != expected.value:
             raise StoryError("该稿件的状态已变化，请刷新页面。")

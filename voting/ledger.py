@@ -16,6 +16,12 @@ succeed, and a vote that is recorded must not be answered as refused.
 The chain is one chain per campaign, whichever process writes: each batch takes the
 campaign's chain lock (a PostgreSQL advisory transaction lock; SQLite's single
 ``IMMEDIATE`` writer), reads the last ``seq`` and ``chain_hash``, and appends.
+
+Closing is final: under the same lock the writer reads the campaign's phase and voting
+window, and a campaign not open for votes at that moment gets none of the batch's votes
+(``VotingClosed``). Every change of a campaign's phase or window takes the lock too
+(``portal.db.VOTES_LOCK``), so a vote is either committed before the change or judged
+by it — on every process and node, whatever a process has cached.
 """
 
 from __future__ import annotations
@@ -25,18 +31,20 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from portal.db import get_engine, is_sqlite, is_unique_violation, write_transaction
+from portal.clock import utc_now
+from portal.db import VOTES_LOCK, advisory_lock, is_unique_violation, write_transaction
+from portal.phases import OPEN, window_status
+from portal.tables import Campaign
 from voting.tables import Vote
 
 log = logging.getLogger("portal.ledger")
 
 GENESIS = "0" * 64
 MAX_BATCH = 500
-# Distinguishes the ledger's advisory locks from any other use of pg_advisory locks.
-LOCK_NAMESPACE = 0x566F7465  # "Vote"
 
 LEDGER_HEADER = ("seq", "cast_at", "candidate_id", "voter_hash", "receipt_hash", "chain_hash")
 
@@ -75,6 +83,11 @@ def first_break(rows: list[dict]) -> int | None:
 
 class LedgerBusy(Exception):
     """The writer did not take the vote in time; it was withdrawn, nothing recorded."""
+
+
+class VotingClosed(Exception):
+    """The campaign was not open for votes when the vote's batch was written: nothing
+    of it was recorded."""
 
 
 @dataclass
@@ -125,15 +138,29 @@ async def ledger_head(campaign_id: int) -> LedgerHead:
     return LedgerHead(last["seq"], last["chain_hash"]) if last else LedgerHead(0, GENESIS)
 
 
-async def _lock_chain(campaign_id: int) -> None:
-    if not is_sqlite():
-        await get_engine().run_ddl(
-            f"SELECT pg_advisory_xact_lock({LOCK_NAMESPACE}, {int(campaign_id)})"
-        )
+async def _open_for_votes(campaign_id: int, at: dt.datetime) -> bool:
+    """Whether the campaign takes votes at ``at``, as its row says now."""
+    row = (
+        await Campaign.select(Campaign.phase, Campaign.voting_opens_at, Campaign.voting_closes_at)
+        .where(Campaign.id == campaign_id)
+        .first()
+        .run()
+    )
+    if row is None:
+        return False
+    opens, closes = (
+        value.replace(tzinfo=dt.UTC) if value and value.tzinfo is None else value
+        for value in (row["voting_opens_at"], row["voting_closes_at"])
+    )
+    return window_status(row["phase"], opens, closes, at) == OPEN
 
 
-async def _append(campaign_id: int, votes: list[PendingVote]) -> None:
-    await _lock_chain(campaign_id)
+async def _append(campaign_id: int, votes: list[PendingVote], at: dt.datetime | None) -> bool:
+    """Append to the campaign's chain; with ``at``, only if it is open for votes then
+    (False: nothing appended)."""
+    await advisory_lock(VOTES_LOCK, campaign_id)
+    if at is not None and not await _open_for_votes(campaign_id, at):
+        return False
     head = await ledger_head(campaign_id)
     seq, previous = head.seq, head.chain_hash
     rows = []
@@ -164,14 +191,23 @@ async def _append(campaign_id: int, votes: list[PendingVote]) -> None:
             )
         )
     await Vote.insert(*rows).run()
+    return True
 
 
-async def commit(votes: list[PendingVote]) -> None:
-    """Append ``votes`` to their campaigns' chains in one transaction."""
+async def commit(votes: list[PendingVote], at: dt.datetime | None = None) -> set[int]:
+    """Append ``votes`` to their campaigns' chains in one transaction.
+
+    With ``at`` (the writer's present), the votes of a campaign that is not open for votes
+    at ``at`` are left out; returns those campaigns' ids. Without it (history loaded by
+    the demo or a test) every vote is appended.
+    """
+    closed = set()
     async with write_transaction():
         ordered = sorted(votes, key=lambda v: v.campaign_id)  # locks in one order: no deadlock
         for campaign_id, group in groupby(ordered, key=lambda v: v.campaign_id):
-            await _append(campaign_id, list(group))
+            if not await _append(campaign_id, list(group), at):
+                closed.add(campaign_id)
+    return closed
 
 
 @dataclass(eq=False)
@@ -187,8 +223,14 @@ class _Queued:
 class LedgerWriter:
     """The per-process group-commit writer (start it in the app's lifespan)."""
 
-    def __init__(self, max_batch: int = MAX_BATCH, max_wait: float | None = None) -> None:
+    def __init__(
+        self,
+        max_batch: int = MAX_BATCH,
+        max_wait: float | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
         self.max_batch = max_batch
+        self.clock = clock  # the present the campaigns' windows are judged at
         # Seconds a vote may wait in the queue before it is withdrawn (None: no bound).
         self.max_wait = max_wait
         self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
@@ -216,7 +258,8 @@ class LedgerWriter:
         seconds; the vote is then withdrawn and will not be recorded.
         """
         if self._task is None:  # not running (a script, a test without lifespan)
-            await commit([vote])
+            if await commit([vote], at=self.clock()):
+                raise VotingClosed(f"campaign {vote.campaign_id} is closed")
             return vote
         item = _Queued(vote, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(item)
@@ -252,7 +295,7 @@ class LedgerWriter:
 
     async def _write(self, batch: list[_Queued]) -> None:
         try:
-            await commit([item.vote for item in batch])
+            closed = await commit([item.vote for item in batch], at=self.clock())
         except Exception as exc:
             if len(batch) > 1 and is_unique_violation(exc):
                 # One vote broke a unique rule: commit the others without it.
@@ -265,5 +308,9 @@ class LedgerWriter:
             return
         self.batches += 1
         for item in batch:
-            if not item.future.done():
+            if item.future.done():
+                continue
+            if item.vote.campaign_id in closed:
+                item.future.set_exception(VotingClosed(f"campaign {item.vote.campaign_id}"))
+            else:
                 item.future.set_result(item.vote)

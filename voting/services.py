@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -41,7 +42,7 @@ from portal.stores import StateStore, StoreUnavailable
 from portal.tables import Campaign, Phase
 from voting.brushing import BrushingChecks
 from voting.captcha import CaptchaService, Outcome
-from voting.ledger import LedgerBusy, LedgerWriter, PendingVote
+from voting.ledger import LedgerBusy, LedgerWriter, PendingVote, VotingClosed
 from voting.tables import Vote, VoteStatus
 
 log = logging.getLogger("portal.voting")
@@ -52,6 +53,11 @@ MAX_IDEMPOTENCY_KEY = 64
 LEDGER_RETRY_AFTER = 2  # seconds a vote the busy ledger writer could not take waits to retry
 # Challenges one network may take per minute (a person needs a few; a pool drainer many).
 CAPTCHA_RATE = RateLimitItemPerMinute(60)
+# Receipts use base32 (A–Z, 2–7): digits a person may type for its letters.
+CONFUSABLE = str.maketrans("018", "OIB")
+# A vote pass spares the voter a CAPTCHA per vote for this long after one is solved.
+PASS_LIFETIME = 15 * 60
+CAPTCHA_REQUIRED = "请输入验证码后再投票。"
 
 
 @dataclass(frozen=True)
@@ -66,17 +72,21 @@ class Ballot:
     network: str
     user_agent: str = ""
     idempotency_key: str | None = None
+    vote_pass: str | None = None  # sent instead of a CAPTCHA
 
 
 @dataclass(frozen=True)
 class CastVote:
-    """What the voter is told about a recorded vote."""
+    """What the voter is told about a recorded vote, with the pass for the next ones
+    (None when the portal wants a CAPTCHA next time)."""
 
     receipt: str
     candidate_id: int
     cast_at: str
     votes_left_today: int
     status: str
+    vote_pass: str | None = None
+    pass_expires_in: int | None = None
 
 
 @dataclass(frozen=True)
@@ -134,10 +144,19 @@ class VotingService:
         self.captcha = captcha
         self.ledger = ledger or LedgerWriter()
         self.brushing = BrushingChecks(store)
-        self.clock = clock
+        self.clock = clock  # and the ledger writer's: it judges the window at commit
         self._secret = hashlib.sha256(b"voting|" + secret.encode()).digest()
         self._burst = MovingWindowRateLimiter(limits)
         self._rules: dict[str, VotingRules] = {}
+
+    @property
+    def clock(self) -> Callable[[], dt.datetime]:
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], dt.datetime]) -> None:
+        self._clock = clock
+        self.ledger.clock = clock
 
     # -- identities --------------------------------------------------------------------
 
@@ -160,6 +179,50 @@ class VotingService:
     def voter_hash(self, campaign_id: int, voter_cookie: str, network: str) -> str:
         return self._mac(f"voter|{campaign_id}|{voter_cookie}|{network}").hex()
 
+    # -- vote passes -----------------------------------------------------------------
+
+    def issue_pass(self, campaign_id: int, voter: str, day: str, now: dt.datetime) -> str:
+        """A pass for ``voter`` (cookie and network) in the campaign, today, for
+        ``PASS_LIFETIME`` seconds: ``campaign.day.expires.signature``."""
+        payload = f"{campaign_id}.{day}.{int(now.timestamp()) + PASS_LIFETIME}"
+        signature = base64.urlsafe_b64encode(self._mac(f"pass|{voter}|{payload}")[:18]).decode()
+        return f"{payload}.{signature}"
+
+    def pass_seconds_left(
+        self, token: str, campaign_id: int, voter: str, day: str, now: dt.datetime
+    ) -> int:
+        """How long ``token`` stays good for this voter, campaign and day (0: not at all:
+        forged, another voter's or network's, another day's, or expired)."""
+        parts = token.split(".")
+        if len(parts) != 4 or parts[0] != str(campaign_id) or parts[1] != day:
+            return 0
+        payload = ".".join(parts[:3])
+        expected = base64.urlsafe_b64encode(self._mac(f"pass|{voter}|{payload}")[:18]).decode()
+        if not hmac.compare_digest(parts[3], expected) or not parts[2].isdigit():
+            return 0
+        return max(0, int(parts[2]) - int(now.timestamp()))
+
+    def pass_left_for(
+        self, token: str | None, campaign_id: int, timezone: str, voter_cookie: str, network: str
+    ) -> int:
+        """``pass_seconds_left`` of a pass as a page sees it: for the voter of this cookie
+        and network, today, now."""
+        if not token:
+            return 0
+        now = self.clock()
+        voter = self.voter_hash(campaign_id, voter_cookie, network)
+        day, _ = local_day(now, timezone)
+        return self.pass_seconds_left(token, campaign_id, voter, day, now)
+
+    @staticmethod
+    def _withdrawn(campaign_id: int, voter: str) -> str:
+        """The store key that withdraws a voter's passes in a campaign."""
+        return f"vpx:{campaign_id}:{voter}"
+
+    async def withdraw_pass(self, campaign_id: int, voter: str) -> None:
+        """Honour none of the voter's passes any more: the next vote needs a CAPTCHA."""
+        await self.store.set(self._withdrawn(campaign_id, voter), b"1", expires_in=PASS_LIFETIME)
+
     def new_receipt(self) -> str:
         """A receipt: 15 random characters and 5 of signature, in groups of four."""
         body = base64.b32encode(secrets.token_bytes(10)).decode()[:15]
@@ -169,7 +232,7 @@ class VotingService:
 
     def normalise_receipt(self, text: str) -> str | None:
         """The canonical form of a typed receipt, or ``None`` if it cannot be genuine."""
-        plain = "".join(ch for ch in text.upper() if ch.isalnum())
+        plain = "".join(ch for ch in text.upper() if ch.isalnum()).translate(CONFUSABLE)
         if len(plain) != 20:
             return None
         body, signature = plain[:15], plain[15:]
@@ -306,22 +369,19 @@ class VotingService:
             raise Invalid("找不到该候选对象。")
         category_id, allowance = target
         cid = rules.campaign_id
+        day, until_midnight = local_day(now, rules.timezone)
 
         burst = RateLimitItemPerMinute(rules.network_votes_per_minute)
         if not await self._burst.hit(burst, "vote", str(cid), ballot.network):
             stats = await self._burst.get_window_stats(burst, "vote", str(cid), ballot.network)
+            if ballot.vote_pass:
+                await self.withdraw_pass(cid, voter)
             raise RateLimited(
                 "您所在网络的投票请求过于频繁，请稍后再试。",
                 retry_after=max(1, int(stats.reset_time - time.time()) + 1),
             )
 
-        outcome = await self.captcha.check(ballot.captcha_id, ballot.captcha_answer)
-        if outcome is Outcome.expired:
-            raise Invalid("验证码已过期，请刷新验证码后重试。", code="captcha_expired")
-        if outcome is not Outcome.correct:
-            raise Invalid("验证码错误或已使用，请重新输入新的验证码。", code="captcha_invalid")
-
-        day, until_midnight = local_day(now, rules.timezone)
+        pass_left = await self._admit(ballot, cid, voter, day, now)
         ttl = until_midnight + 3600
         once = f"vd:{cid}:{day}:{voter}:{ballot.candidate_id}"
         quota = f"vq:{cid}:{category_id}:{day}:{voter}"
@@ -401,6 +461,9 @@ class VotingService:
                 raise Conflict(
                     "您今天已经为该候选对象投过票了，明天再来吧。", code="already_voted"
                 ) from exc
+            if isinstance(exc, VotingClosed):
+                # Closed while the vote waited for the writer: the close is final.
+                raise Refused("当前不在投票时间内。", code="voting_closed") from exc
             if isinstance(exc, LedgerBusy):
                 # Withdrawn before the writer took it: certainly not recorded.
                 raise Unavailable(
@@ -415,13 +478,42 @@ class VotingService:
                 # The vote is recorded: a 503 would tell the voter it was not. The live
                 # counter is for display; `portal counters --repair` rebuilds it.
                 log.warning("live counter of candidate %s not moved", ballot.candidate_id)
+        vote_pass: str | None = None
+        if flags:  # the brushing checks held the vote: the next one needs a CAPTCHA
+            with contextlib.suppress(StoreUnavailable):  # the vote is recorded: say so
+                await self.withdraw_pass(cid, voter)
+        elif ballot.vote_pass:
+            vote_pass = ballot.vote_pass
+        else:
+            vote_pass, pass_left = self.issue_pass(cid, voter, day, now), PASS_LIFETIME
         return CastVote(
             receipt=receipt,
             candidate_id=ballot.candidate_id,
             cast_at=vote.cast_at,
             votes_left_today=allowance - used,
             status=vote.status,
+            vote_pass=vote_pass,
+            pass_expires_in=pass_left if vote_pass else None,
         )
+
+    async def _admit(
+        self, ballot: Ballot, campaign_id: int, voter: str, day: str, now: dt.datetime
+    ) -> int:
+        """Let the vote through its CAPTCHA or its pass, or raise why not. Returns the
+        seconds the pass sent stays good (0 for a CAPTCHA)."""
+        if ballot.vote_pass:
+            left = self.pass_seconds_left(ballot.vote_pass, campaign_id, voter, day, now)
+            if not left or await self.store.exists(self._withdrawn(campaign_id, voter)):
+                raise Invalid(CAPTCHA_REQUIRED, code="captcha_required")
+            return left
+        if not ballot.captcha_id:
+            raise Invalid(CAPTCHA_REQUIRED, code="captcha_required")
+        outcome = await self.captcha.check(ballot.captcha_id, ballot.captcha_answer)
+        if outcome is Outcome.expired:
+            raise Invalid("验证码已过期，请刷新验证码后重试。", code="captcha_expired")
+        if outcome is not Outcome.correct:
+            raise Invalid("验证码错误或已使用，请重新输入新的验证码。", code="captcha_invalid")
+        return 0
 
     # -- live counters -----------------------------------------------------------------
 

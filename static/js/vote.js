@@ -4,7 +4,9 @@
  * Every 投票 button is a plain link to the no-JavaScript form. Where the browser has
  * <dialog>, fetch and JSON, this script opens an in-page dialog instead and votes
  * through the public JSON API (POST /api/v1/captcha, POST /api/v1/campaigns/{slug}/votes).
- * A CAPTCHA is single-use: after any refused attempt a new one is fetched.
+ * A CAPTCHA is single-use: after any refused attempt a new one is fetched. A solved one
+ * earns a vote pass (kept for this tab in sessionStorage until it expires): the next
+ * votes send it instead, until the portal asks for a CAPTCHA again (captcha_required).
  * It also turns [data-copy] buttons into "copy the receipt" buttons.
  *
  * Plain ES5 with promises, for the older in-app browsers people open WeChat links in.
@@ -144,7 +146,45 @@
     var inputs = part("inputs");
     var final = part("final");
     var answer = ask.querySelector("input[name=captcha_answer]");
+    var passed = part("passed");
     var state = { candidateId: null, captchaId: null, key: null, busy: false, loading: 0 };
+    var passKey = "vote-pass:" + slug;
+
+    // The pass earned by the last solved CAPTCHA, while it is good: { token, until }.
+    function currentPass() {
+      try {
+        var kept = JSON.parse(window.sessionStorage.getItem(passKey) || "null");
+        return kept && kept.until > Date.now() + 5000 ? kept : null;
+      } catch (e) {
+        return null;
+      }
+    }
+
+    function keepPass(vote) {
+      try {
+        if (vote.vote_pass && vote.pass_expires_in) {
+          var until = Date.now() + vote.pass_expires_in * 1000;
+          window.sessionStorage.setItem(passKey, JSON.stringify({ token: vote.vote_pass, until: until }));
+        } else {
+          window.sessionStorage.removeItem(passKey);
+        }
+      } catch (e) {
+        // Storage refused (private mode): every vote asks for a CAPTCHA.
+      }
+    }
+
+    // With a pass the CAPTCHA is not asked for; without one it is loaded.
+    function askFor(pass) {
+      passed.hidden = !pass;
+      inputs.hidden = !!pass;
+      if (pass) {
+        state.captchaId = null;
+        submit.disabled = false;
+        submit.focus();
+      } else {
+        loadCaptcha();
+      }
+    }
 
     function say(text) {
       message.textContent = text || "";
@@ -231,7 +271,7 @@
       say("");
       answer.value = "";
       dialog.showModal();
-      loadCaptcha();
+      askFor(currentPass());
     }
 
     function cast(event) {
@@ -240,11 +280,12 @@
         return;
       }
       var text = answer.value.trim();
-      if (!state.captchaId) {
+      var pass = currentPass();
+      if (!pass && !state.captchaId) {
         say("验证码尚未加载，请稍候或点“换一张”。");
         return;
       }
-      if (!text) {
+      if (!pass && !text) {
         say("请输入图中的验证码。");
         answer.focus();
         return;
@@ -253,19 +294,27 @@
       setAsking(false);
       submit.textContent = "正在提交…";
       say("");
-      postJson(
-        "/api/v1/campaigns/" + encodeURIComponent(slug) + "/votes",
-        { candidate_id: state.candidateId, captcha_id: state.captchaId, captcha_answer: text },
-        { "Idempotency-Key": state.key }
-      )
+      var body = pass
+        ? { candidate_id: state.candidateId, vote_pass: pass.token }
+        : { candidate_id: state.candidateId, captcha_id: state.captchaId, captcha_answer: text };
+      postJson("/api/v1/campaigns/" + encodeURIComponent(slug) + "/votes", body, {
+        "Idempotency-Key": state.key
+      })
         .then(function (result) {
           // A definite answer: the next attempt is a new request.
           state.key = randomKey();
           if (result.status === 201) {
+            keepPass(result.data);
             showReceipt(result.data);
             return;
           }
           say(result.data.message || "投票未成功，请稍后再试。");
+          if (result.data.error === "captcha_required") {
+            // The pass is no longer honoured: the same choice, with a CAPTCHA.
+            keepPass({});
+            askFor(null);
+            return;
+          }
           if (FINAL[result.data.error]) {
             // No new CAPTCHA: trying again cannot help today.
             state.captchaId = null;
@@ -274,13 +323,13 @@
             final.hidden = false;
             return;
           }
-          loadCaptcha(); // the attempt consumed the CAPTCHA
+          askFor(pass); // the attempt consumed the CAPTCHA (a pass stays)
         })
         .catch(function () {
           // Unknown whether it was recorded: keep the Idempotency-Key, so a retry
           // returns the same receipt instead of a second vote.
           say("网络连接失败，请检查网络后重试。");
-          loadCaptcha();
+          askFor(currentPass());
         })
         .then(function () {
           state.busy = false;

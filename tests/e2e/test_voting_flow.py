@@ -223,12 +223,10 @@ def test_the_vote_page_on_a_phone(handset: Page) -> None:
     dialog.get_by_role("button", name="完成").click()
     expect(dialog).to_be_hidden()
 
-    # The same candidate again: refused with the reason, no new CAPTCHA offered.
+    # The same candidate again: no CAPTCHA (the vote pass), refused with the reason.
     card.get_by_role("link", name=re.compile("投票")).click()
-    tab.wait_for_function(
-        "() => document.querySelector('#vote-dialog img.captcha-image').naturalWidth > 0"
-    )
-    dialog.get_by_label("请输入图中的验证码").fill(CAPTCHA_TEST_ANSWER)
+    expect(dialog.locator("[data-role=passed]")).to_be_visible()
+    expect(dialog.locator("img.captcha-image")).to_be_hidden()
     dialog.get_by_role("button", name="确认投票").click()
     expect(dialog.get_by_role("alert")).to_contain_text("已经为该候选对象投过票")
     expect(dialog.get_by_role("button", name="确认投票")).to_be_hidden()
@@ -241,3 +239,86 @@ def test_the_vote_page_on_a_phone(handset: Page) -> None:
     expect(tab.get_by_role("heading", level=1)).to_have_text("投票规则")
     fits_the_screen(tab)
     shot(tab, "vote-rules")
+
+
+def test_five_votes_in_the_dialog_take_one_captcha(handset: Page) -> None:
+    """The first vote's CAPTCHA earns a pass: the next four ask for none. A pass the
+    portal no longer honours brings the CAPTCHA back for the same candidate."""
+    tab = handset
+    fetched: list[str] = []
+    tab.on(
+        "request", lambda r: fetched.append(r.url) if r.url.endswith("/api/v1/captcha") else None
+    )
+    tab.goto(f"/campaigns/{SLUG}/vote?category=mediation-committee")
+    dialog = tab.locator("#vote-dialog")
+    cards = tab.locator(".vote-card")
+    for index in range(5):
+        cards.nth(index).get_by_role("link", name=re.compile("投票")).click()
+        expect(dialog).to_be_visible()
+        if index == 0:
+            tab.wait_for_function(
+                "() => document.querySelector('#vote-dialog img.captcha-image').naturalWidth > 0"
+            )
+            dialog.get_by_label("请输入图中的验证码").fill(CAPTCHA_TEST_ANSWER)
+        else:
+            expect(dialog.locator("[data-role=passed]")).to_be_visible()
+            expect(dialog.get_by_label("请输入图中的验证码")).to_be_hidden()
+            if index == 1:
+                viewport_shot(tab, "vote-pass-dialog")
+        dialog.get_by_role("button", name="确认投票").click()
+        expect(dialog.locator("[data-role=done]")).to_be_visible()
+        expect(dialog.locator("[data-role=left]")).to_have_text(str(4 - index))
+        dialog.get_by_role("button", name="完成").click()
+    assert len(fetched) == 1, fetched
+
+    # The portal stops honouring the pass (here: it is spoilt): a CAPTCHA, same choice.
+    tab.evaluate(
+        "() => { const k = 'vote-pass:' + document.querySelector('#vote-dialog').dataset.slug;"
+        " const p = JSON.parse(sessionStorage.getItem(k)); p.token += 'x';"
+        " sessionStorage.setItem(k, JSON.stringify(p)); }"
+    )
+    tab.goto(f"/campaigns/{SLUG}/vote?category=mediator")
+    card = tab.locator(".vote-card").first
+    name = card.locator(".vote-card-name").inner_text().strip()
+    card.get_by_role("link", name=re.compile("投票")).click()
+    dialog.get_by_role("button", name="确认投票").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("请输入验证码")
+    expect(dialog.get_by_role("heading")).to_contain_text(name)
+    tab.wait_for_function(
+        "() => document.querySelector('#vote-dialog img.captcha-image').naturalWidth > 0"
+    )
+    viewport_shot(tab, "vote-pass-withdrawn")
+    dialog.get_by_label("请输入图中的验证码").fill(CAPTCHA_TEST_ANSWER)
+    dialog.get_by_role("button", name="确认投票").click()
+    expect(dialog.locator("[data-role=done]")).to_be_visible()
+    assert len(fetched) == 2, fetched
+
+
+def test_the_plain_form_takes_the_pass_too(plain_handset: Page) -> None:
+    tab = plain_handset
+    first, second, third = candidates(tab, "judicial-office")[3:6]
+    tab.goto(f"/campaigns/{SLUG}/candidates/{first['id']}/vote")
+    tab.get_by_label("请输入图中的验证码").fill(CAPTCHA_TEST_ANSWER)
+    tab.get_by_role("button", name="确认投票").click()
+    expect(tab.get_by_role("status").first).to_contain_text("投票成功")
+
+    tab.goto(f"/campaigns/{SLUG}/candidates/{second['id']}/vote")
+    expect(tab.locator("img.captcha-image")).to_have_count(0)
+    expect(tab.get_by_role("status").first).to_contain_text("无需再输入验证码")
+    shot(tab, "vote-pass-form")
+    tab.get_by_role("button", name="确认投票").click()
+    expect(tab.get_by_role("status").first).to_contain_text("投票成功")
+
+    # A pass no longer honoured: the same candidate's form, now with a CAPTCHA.
+    tab.goto(f"/campaigns/{SLUG}/candidates/{third['id']}/vote")
+    expect(tab.locator("img.captcha-image")).to_have_count(0)
+    server = tab.url.split("/campaigns/")[0]
+    tab.context.add_cookies(
+        [{"name": "portal_vote_pass", "value": "spoilt", "url": f"{server}/campaigns/{SLUG}"}]
+    )
+    tab.get_by_role("button", name="确认投票").click()
+    expect(tab.get_by_role("alert")).to_contain_text("请输入验证码")
+    expect(tab.get_by_role("heading", level=1)).to_contain_text(third["name"])
+    tab.get_by_label("请输入图中的验证码").fill(CAPTCHA_TEST_ANSWER)
+    tab.get_by_role("button", name="确认投票").click()
+    expect(tab.get_by_role("status").first).to_contain_text("投票成功")

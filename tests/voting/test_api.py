@@ -147,7 +147,9 @@ async def test_receipt_shows_the_vote(api, voting_campaign) -> None:
         "status": "counted",
     }
     typed = cast["receipt"].replace("-", "").lower()
-    for text in (typed, cast["receipt"].lower(), f" {typed[:10]} {typed[10:]}"):
+    # Read aloud or copied by hand: O, I and B typed as the digits 0, 1 and 8.
+    confused = cast["receipt"].translate(str.maketrans("OIB", "018"))
+    for text in (typed, cast["receipt"].lower(), f" {typed[:10]} {typed[10:]}", confused):
         again = await api.get(f"/api/v1/receipts/{text}")
         assert again.status_code == 200, text
         assert again.json()["receipt"] == cast["receipt"]
@@ -233,7 +235,8 @@ async def test_a_retry_that_lost_the_cookie_returns_the_first_receipt(api, votin
     api.cookies.clear()
     again = await vote(api, candidates[0], headers=key)
     assert again.status_code == 201, again.text
-    assert again.json() == first.json()
+    # The same vote; its pass was bound to the lost cookie, so the retry gets none.
+    assert again.json() == {**first.json(), "vote_pass": None, "pass_expires_in": None}
     rows = await ledger_rows(voting_campaign["campaign"].id)
     assert [row["receipt"] for row in rows] == [first.json()["receipt"]]
 
@@ -565,8 +568,9 @@ async def test_openapi_documents_the_captcha(openapi) -> None:
 async def test_openapi_documents_the_vote(openapi) -> None:
     """POST votes: the body, Idempotency-Key, 201 fields and 400/403/409/415/429/503 errors."""
     operation = openapi["paths"]["/api/v1/campaigns/{slug}/votes"]["post"]
-    request = {"candidate_id", "captcha_id", "captcha_answer"}
-    assert body_fields(operation["requestBody"], openapi) == (request, request)
+    # A CAPTCHA's id and answer, or the vote pass an earlier vote returned.
+    request = {"candidate_id", "captcha_id", "captcha_answer", "vote_pass"}
+    assert body_fields(operation["requestBody"], openapi) == (request, {"candidate_id"})
     parameters = {(p["name"], p["in"]): p for p in operation["parameters"]}
     assert parameters[("slug", "path")]["required"] is True
     key = parameters[("Idempotency-Key", "header")]
@@ -574,7 +578,14 @@ async def test_openapi_documents_the_vote(openapi) -> None:
     assert key["schema"].get("maxLength") == 64 or any(
         option.get("maxLength") == 64 for option in key["schema"].get("oneOf", [])
     )
-    created = {"receipt", "candidate_id", "cast_at", "votes_left_today"}
+    created = {
+        "receipt",
+        "candidate_id",
+        "cast_at",
+        "votes_left_today",
+        "vote_pass",
+        "pass_expires_in",
+    }
     properties, required = body_fields(operation["responses"]["201"], openapi)
     assert created <= properties and created <= required
     for status in ("400", "403", "404", "409", "415", "429", "503"):

@@ -197,9 +197,9 @@ async def test_a_unique_violation_in_a_batch_fails_only_the_offending_vote(
     attempts: list[int] = []
     commit = voting.ledger.commit
 
-    async def counted_commit(votes: list[PendingVote]) -> None:
+    async def counted_commit(votes: list[PendingVote], at: dt.datetime | None = None) -> set[int]:
         attempts.append(len(votes))
-        await commit(votes)
+        return await commit(votes, at)
 
     monkeypatch.setattr(voting.ledger, "commit", counted_commit)
     batch = [pending(voting_campaign, candidates[i], f"{i:064x}") for i in range(1, 6)]

@@ -42,15 +42,17 @@ def hidden(page: str, name: str) -> str:
 
 
 async def open_form(client: httpx.AsyncClient, candidate_id: int) -> dict[str, str]:
-    """GET the plain form; return what the browser would submit with the test answer."""
+    """GET the plain form; return what the browser would submit with the test answer
+    (no CAPTCHA where the voter's pass spares it)."""
     response = await client.get(form_url(candidate_id))
     assert response.status_code == 200, response.text[:500]
-    return {
+    data = {
         "_csrf_token": await csrf_token(client),
-        "captcha_id": hidden(response.text, "captcha_id"),
         "idempotency_key": hidden(response.text, "idempotency_key"),
-        "captcha_answer": TEST_ANSWER,
     }
+    if 'name="captcha_id"' in response.text:
+        data.update(captcha_id=hidden(response.text, "captcha_id"), captcha_answer=TEST_ANSWER)
+    return data
 
 
 async def submit(client: httpx.AsyncClient, candidate_id: int, **changes: str) -> httpx.Response:
@@ -604,3 +606,22 @@ async def test_the_script_is_served_from_static(client) -> None:
     assert response.status_code == 200
     assert "javascript" in response.headers["content-type"]
     assert "/api/v1/captcha" in response.text and "showModal" in response.text
+
+
+async def test_the_form_spares_the_captcha_while_the_pass_is_good(client, voting_campaign) -> None:
+    """After one vote on the form, the next forms ask for no CAPTCHA; a pass the portal
+    no longer honours brings the CAPTCHA back on the same candidate's form."""
+    first, second, third = voting_campaign["candidates"]["judicial-office"][:3]
+    assert (await submit(client, first)).status_code == 200
+    page = await client.get(form_url(second))
+    assert 'name="captcha_id"' not in page.text and "无需再输入验证码" in page.text
+    taken = await submit(client, second)
+    assert taken.status_code == 200 and "投票成功" in taken.text
+    client.cookies.set("portal_vote_pass", "spoilt", path=f"/campaigns/{SLUG}")
+    refused = await client.post(
+        form_url(third),
+        data={"_csrf_token": await csrf_token(client), "idempotency_key": "k"},
+    )
+    assert refused.status_code == 400 and "请输入验证码" in refused.text
+    assert hidden(refused.text, "captcha_id")  # a fresh CAPTCHA for the same candidate
+    assert len(await recorded()) == 2

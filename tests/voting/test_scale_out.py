@@ -39,7 +39,7 @@ import pytest
 from bench.infra import Deployment, Server, ledger_rows, new_network
 from tests import services
 from tests.voting.conftest import TEST_ANSWER
-from tests.voting.deployment import captcha, check_chain, deploy
+from tests.voting.deployment import captcha, check_chain, deploy, vote_through_the_close
 
 pytestmark = pytest.mark.postgres_only
 
@@ -70,6 +70,7 @@ def campaigns() -> dict[str, dict[str, Any]]:
         }
         made[f"{topology}-captcha"] = {"units": 3, "mediators": 4, **HIGH}
         made[f"{topology}-stream"] = {"units": 8, "mediators": 12}
+        made[f"{topology}-closing"] = {"units": 8, "mediators": 12, **HIGH}
     return made
 
 
@@ -503,3 +504,42 @@ async def test_a_stream_of_votes_to_both_processes_makes_one_chain(cluster: Clus
         f"\n[{cluster.topology}] {len(acked)} votes acknowledged, answered by "
         f"{dict(spread(answers))}; ledger seq 1..{len(rows)}, one chain"
     )
+
+
+async def test_closing_is_final_on_every_process(cluster: Cluster) -> None:
+    """Voters stream votes at both processes while `portal phase SLUG tallying` runs in a
+    third: every 201 was cast before the command returned, every vote sent after it is
+    refused 403 voting_closed on both processes (whose cached rules still said open),
+    and the public ledger read right after the close is the one read after the caches
+    expired (tests/voting/deployment.py, ``Closing.check``)."""
+    slug = f"{cluster.topology}-closing"
+    offices = cluster.deployment.campaigns[slug]["judicial-office"]
+    answers: list[Answer] = []
+    await cluster.pool_filled()
+    async with cluster.routes(STREAM_ROUTES) as routes:
+        turn = itertools.count()
+
+        async def send() -> httpx.Response:
+            route = routes[next(turn) % len(routes)]
+            [ticket] = await cluster.captchas([route], 1)
+            network = cluster.network()
+            answer = await cluster.vote(route, slug, cluster.rng.choice(offices), ticket, network)
+            answers.append(answer)
+            return answer.response
+
+        async def ledger() -> str:
+            response = await routes[0].client.get(f"/api/v1/campaigns/{slug}/ledger.csv")
+            assert response.status_code == 200, response.text
+            return response.text
+
+        def close() -> None:
+            moved = cluster.deployment.portal("phase", slug, "tallying")
+            assert moved.returncode == 0, moved.stdout + moved.stderr
+
+        closing = await vote_through_the_close(
+            send, close, ledger, voters=STREAM_VOTERS // 2, before=BURST // 2
+        )
+    closing.check()
+    late = [a for a in answers if a.status == 403]
+    assert_both_processes_answered(cluster, late)  # both refused, whatever they cached
+    cluster.assert_clean_logs()

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
-from portal.errors import DomainError, Unavailable, as_http, not_found
+from portal.errors import DomainError, Invalid, Unavailable, as_http, not_found
 from portal.network import client_network
 from portal.web.api import ApiOperation, error_responses
 from voting.services import (
@@ -34,9 +34,12 @@ class CaptchaChallenge(msgspec.Struct):
 
 
 class VoteRequest(msgspec.Struct):
+    """A vote: with a solved CAPTCHA, or with the vote pass an earlier vote returned."""
+
     candidate_id: int
-    captcha_id: str
-    captcha_answer: str
+    captcha_id: str | None = None
+    captcha_answer: str | None = None
+    vote_pass: str | None = None
 
 
 class VoteAccepted(msgspec.Struct):
@@ -45,6 +48,9 @@ class VoteAccepted(msgspec.Struct):
     cast_at: str
     votes_left_today: int
     status: str
+    # The pass for the next votes (null: the next vote needs a CAPTCHA) and its seconds.
+    vote_pass: str | None
+    pass_expires_in: int | None
 
 
 class ReceiptStatus(msgspec.Struct):
@@ -83,6 +89,33 @@ def voter_cookie(request: Request, service: VotingService) -> tuple[str, Cookie 
         secure=request.app.state.settings.production,
         path="/",
     )
+
+
+# The no-JavaScript vote form keeps the voter's pass here, sent only to the campaign's
+# own pages (the JSON API takes it in the body).
+PASS_COOKIE = "portal_vote_pass"  # noqa: S105 - a cookie name, not a secret
+
+
+def pass_cookie(request: Request, slug: str, token: str | None, seconds: int | None) -> Cookie:
+    """The pass cookie to set after a vote on the form (expired at once without a pass)."""
+    return Cookie(
+        key=PASS_COOKIE,
+        value=token or "",
+        max_age=seconds if token and seconds else 0,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.production,
+        path=f"/campaigns/{slug}",
+    )
+
+
+def pass_left(request: Request, service: VotingService, campaign_id: int, timezone: str) -> int:
+    """Seconds the form's pass cookie stays good for this voter (0: none, or no more)."""
+    cookie = service.check_voter_cookie(request.cookies.get(VOTER_COOKIE))
+    if cookie is None:
+        return 0
+    token = request.cookies.get(PASS_COOKIE)
+    return service.pass_left_for(token, campaign_id, timezone, cookie, client_network(request))
 
 
 def challenge_media(content: bytes | None, media_type: str) -> Response[bytes]:
@@ -170,7 +203,7 @@ class VoteApi(Controller):
         status_code=HTTP_201_CREATED,
         exclude_from_csrf=True,
         responses=error_responses(
-            (400, "invalid, captcha_invalid or captcha_expired"),
+            (400, "invalid, captcha_invalid, captcha_expired or captcha_required"),
             (403, "voting_closed"),
             (404, "Unknown campaign"),
             (409, "already_voted: this candidate, today"),
@@ -189,15 +222,18 @@ class VoteApi(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[VoteAccepted]:
         cookie_value, new_cookie = voter_cookie(request, voting)
+        if not data.vote_pass and (data.captcha_id is None or data.captcha_answer is None):
+            raise as_http(Invalid("请求须包含验证码（captcha_id 和 captcha_answer）或 vote_pass。"))
         ballot = Ballot(
             slug=slug,
             candidate_id=data.candidate_id,
-            captcha_id=data.captcha_id,
-            captcha_answer=data.captcha_answer,
+            captcha_id=data.captcha_id or "",
+            captcha_answer=data.captcha_answer or "",
             voter_cookie=cookie_value,
             network=client_network(request),
             user_agent=request.headers.get("user-agent", ""),
             idempotency_key=idempotency_key,
+            vote_pass=data.vote_pass or None,
         )
         try:
             vote = await voting.cast(ballot)
@@ -218,6 +254,8 @@ class VoteApi(Controller):
                 cast_at=vote.cast_at,
                 votes_left_today=vote.votes_left_today,
                 status=vote.status,
+                vote_pass=vote.vote_pass,
+                pass_expires_in=vote.pass_expires_in,
             ),
             status_code=HTTP_201_CREATED,
             cookies=[new_cookie] if new_cookie else None,

@@ -55,7 +55,13 @@ from portal.tables import Campaign
 from portal.web.lookups import public_campaign
 from voting.captcha import LIFETIME
 from voting.challenge import offer_challenge
-from voting.controllers.api import NO_STORE, voter_cookie
+from voting.controllers.api import (
+    NO_STORE,
+    PASS_COOKIE,
+    pass_cookie,
+    pass_left,
+    voter_cookie,
+)
 from voting.services import Ballot, CastVote, VotingService, status_totals
 from voting.state import VotingState, counts_public, public_counts, voting_state
 from voting.tables import VoteStatus
@@ -92,6 +98,7 @@ def form_page(
     status: int = HTTP_200_OK,
     cookies: list[Cookie] | None = None,
     headers: dict[str, str] | None = None,
+    pass_seconds: int = 0,
 ) -> Template:
     return Template(
         "voting/form.html",
@@ -103,6 +110,8 @@ def form_page(
             "message": message,
             "final": final,
             "unavailable": unavailable,
+            # The voter's pass spares the CAPTCHA for this many more minutes (0: none).
+            "pass_minutes": (pass_seconds + 59) // 60,
             # "pool": no CAPTCHA ready; "rate": this network asked for too many.
             # A retried submission (a double tap, a reload) returns the same receipt.
             "idempotency_key": secrets.token_urlsafe(18),
@@ -266,6 +275,9 @@ class VotePages(Controller):
         state = voting_state(campaign, voting.clock())
         if not state.open:
             return form_page(campaign, candidate, state)
+        seconds = pass_left(request, voting, campaign.id, campaign.timezone)
+        if seconds:
+            return form_page(campaign, candidate, state, pass_seconds=seconds)
         return await form_with_challenge(request, voting, campaign, candidate, state)
 
     @post("/campaigns/{slug:str}/candidates/{candidate_id:int}/vote", name="vote_submit")
@@ -284,7 +296,9 @@ class VotePages(Controller):
         key = str(form.get("idempotency_key") or "").strip()[:64] or None
         cookie_value, new_cookie = voter_cookie(request, voting)
         cookies = [new_cookie] if new_cookie else []
-        if not captcha_id or not answer:
+        # Without a CAPTCHA, the pass of an earlier vote on the form (if any).
+        token = None if captcha_id else request.cookies.get(PASS_COOKIE) or None
+        if not token and (not captcha_id or not answer):
             if not state.open:
                 return form_page(campaign, candidate, state, status=HTTP_400_BAD_REQUEST)
             return await form_with_challenge(
@@ -306,11 +320,15 @@ class VotePages(Controller):
             network=client_network(request),
             user_agent=request.headers.get("user-agent", ""),
             idempotency_key=key,
+            vote_pass=token,
         )
         try:
             vote = await voting.cast(ballot)
         except DomainError as exc:
+            if exc.code == "captcha_required":  # the pass is spent: a CAPTCHA again
+                cookies.append(pass_cookie(request, campaign.slug, None, None))
             return await self.refused(request, voting, campaign, candidate, exc, cookies)
+        cookies.append(pass_cookie(request, campaign.slug, vote.vote_pass, vote.pass_expires_in))
         return self.accepted(campaign, candidate, vote, cookies)
 
     async def refused(
