@@ -45,6 +45,8 @@ log = logging.getLogger("portal.captcha")
 T = TypeVar("T")
 
 LIFETIME = 300  # seconds a handed-out challenge may be answered
+# How often a request waiting for an empty pool looks again (seconds).
+POOL_POLL = 0.05
 POOL_KEY = "captcha:pool"
 # Letters and digits that are hard to confuse when drawn or spoken.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXY3456789"
@@ -225,6 +227,17 @@ class CaptchaService:
         await self.store.set(f"captcha:live:{raw}", answer, expires_in=LIFETIME)
         await self.store.expire(f"captcha:img:{raw}", LIFETIME + 60)
         return Challenge(self._make_id(raw, now), LIFETIME)
+
+    async def issue_within(self, seconds: float) -> Challenge | None:
+        """``issue``, waiting up to ``seconds`` for the pool's next drawing when it is
+        empty (a surge empties it faster than it is drawn): ``None`` only if it stays
+        empty that long."""
+        deadline = time.monotonic() + seconds
+        while True:
+            challenge = await self.issue()
+            if challenge is not None or time.monotonic() >= deadline:
+                return challenge
+            await asyncio.sleep(POOL_POLL)
 
     # -- media -------------------------------------------------------------------------
 

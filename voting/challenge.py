@@ -7,8 +7,6 @@ network asked for too many (``rate``), or the pool stays empty for a moment (``p
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,19 +39,15 @@ class Offer:
 
 async def issue_challenge(service: VotingService) -> dict[str, Any] | None:
     """A fresh CAPTCHA for a form, waiting briefly for the pool; ``None`` if it stays empty."""
-    deadline = time.monotonic() + POOL_WAIT
-    while True:
-        challenge = await service.captcha.issue()
-        if challenge is not None:
-            return {
-                "captcha_id": challenge.captcha_id,
-                "image_url": challenge.image_url,
-                "audio_url": challenge.audio_url,
-                "minutes": max(1, challenge.expires_in // 60),
-            }
-        if time.monotonic() >= deadline:
-            return None
-        await asyncio.sleep(0.1)
+    challenge = await service.captcha.issue_within(POOL_WAIT)
+    if challenge is None:
+        return None
+    return {
+        "captcha_id": challenge.captcha_id,
+        "image_url": challenge.image_url,
+        "audio_url": challenge.audio_url,
+        "minutes": max(1, challenge.expires_in // 60),
+    }
 
 
 async def offer_challenge(service: VotingService, network: str) -> Offer:

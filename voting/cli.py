@@ -1,4 +1,5 @@
-"""``portal counters`` and ``portal verify-ledger``: the votes checked against the ledger."""
+"""``portal counters`` and ``portal verify-ledger``: the votes checked against the ledger;
+``portal captcha-worker``: CAPTCHA drawing on any machine."""
 
 from __future__ import annotations
 
@@ -292,3 +293,45 @@ def verify_ledger(file: str, results: str | None, head: LedgerHead | None) -> No
     source = "标准输入" if file == "-" else file
     ok = report(console, source, check, entries, mismatches, head, head_problem)
     sys.exit(0 if ok else 1)
+
+
+async def _draw_forever(interval: float) -> None:
+    from portal.stores import create_stores
+    from voting.captcha import CaptchaService
+
+    settings = get_settings()
+    stores = create_stores(settings)
+    service = CaptchaService(
+        stores.state.with_namespace("voting"),
+        settings.secret_key,
+        pool_size=settings.captcha_pool_size,
+    )
+    try:
+        await service.fill_forever(interval)
+    finally:
+        await stores.close()
+
+
+@click.command("captcha-worker")
+@click.option(
+    "--interval",
+    default=0.2,
+    show_default=True,
+    type=click.FloatRange(0.05, 10),
+    help="Seconds between looks at the pool's level.",
+)
+def captcha_worker(interval: float) -> None:
+    """Draw CAPTCHA challenges into the shared pool until stopped (Ctrl-C).
+
+    Every server process draws for the pool too (one drawing process each); to meet a
+    surge, run this on more machines (or once per spare core), with the deployment's
+    REDIS_URL, PORTAL_SECRET_KEY and PORTAL_CAPTCHA_POOL_SIZE: each draws only what the
+    pool is missing.
+    """
+    settings = load_settings()
+    if not settings.redis_url:
+        fail("须设置 REDIS_URL：验证码池在 Redis 中，各服务进程从中取用。")
+    size = settings.captcha_pool_size
+    console.print(f"正在向验证码池绘制验证码（池容量 {size}），按 Ctrl-C 停止。")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_draw_forever(interval))

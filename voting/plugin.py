@@ -15,7 +15,7 @@ from portal.phases import PHASES
 from portal.plugins import AppPlugin, extensions_of, provide, settings_of, stores_of
 from voting import demo
 from voting.captcha import POOL_KEY, CaptchaService
-from voting.cli import counters, verify_ledger
+from voting.cli import captcha_worker, counters, verify_ledger
 from voting.controllers import ROUTES
 from voting.ledger import LedgerWriter
 from voting.services import VotingService
@@ -66,4 +66,5 @@ class VotingPlugin(AppPlugin):
 
     def on_cli_init(self, cli: Group) -> None:
         cli.add_command(counters)
+        cli.add_command(captcha_worker)
         cli.add_command(verify_ledger)

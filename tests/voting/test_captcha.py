@@ -192,8 +192,31 @@ async def test_an_empty_pool_answers_503_never_a_reused_challenge(build_app) -> 
     assert len({service.parse_id(captcha_id)[0] for captcha_id in ids}) == 3
 
 
-async def test_challenges_per_network_are_rate_limited(build_app) -> None:
+async def test_a_request_waits_briefly_for_the_next_drawing(build_app) -> None:
+    """A surge empties the pool: a request waits (up to a second) for the next drawing
+    instead of answering 503 at once."""
+    app = build_app()
+    service = app.state.voting.captcha
+    fill = service.fill
+
+    async def never_fill() -> int:
+        return 0
+
+    service.fill = never_fill
+    async with serve(app) as client:
+        service.pool_size = 1
+
+        async def draw_soon() -> None:
+            await asyncio.sleep(0.3)
+            assert await fill() == 1
+
+        answer, _ = await asyncio.gather(client.post("/api/v1/captcha"), draw_soon())
+    assert answer.status_code == 201, answer.text
+
+
+async def test_challenges_per_network_are_rate_limited(build_app, monkeypatch) -> None:
     """A network asking for more than 60 challenges a minute is refused with rate_limited."""
+    monkeypatch.setattr("voting.controllers.api.API_POOL_WAIT", 0)  # 60 answers at once
     app = build_app()
 
     async def never_fill() -> int:

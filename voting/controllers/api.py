@@ -24,6 +24,8 @@ from voting.services import (
 VOTER_COOKIE = "portal_voter"
 VOTER_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
 NO_STORE = {"Cache-Control": "no-store"}
+# How long POST /api/v1/captcha waits for an empty pool before answering 503 (seconds).
+API_POOL_WAIT = 1.0
 
 
 class CaptchaChallenge(msgspec.Struct):
@@ -146,7 +148,8 @@ class CaptchaApi(Controller):
         self, request: Request, voting: NamedDependency[VotingService]
     ) -> Response[CaptchaChallenge]:
         await voting.limit_captcha(client_network(request))
-        challenge = await voting.captcha.issue()
+        # An empty pool is waited on briefly: the drawing catches up within a second.
+        challenge = await voting.captcha.issue_within(API_POOL_WAIT)
         if challenge is None:
             raise Unavailable("验证码暂时发放完毕，请几秒后再试。", retry_after=2)
         return Response(
