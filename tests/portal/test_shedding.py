@@ -272,10 +272,10 @@ async def test_a_vote_the_busy_ledger_writer_does_not_take_in_time_is_refused_un
     committing, go = asyncio.Event(), asyncio.Event()
     real_commit = ledger_module.commit
 
-    async def held_commit(votes: list[Any]) -> None:
+    async def held_commit(votes: list[Any], at: Any = None) -> set[int]:
         committing.set()
         await go.wait()
-        await real_commit(votes)
+        return await real_commit(votes, at)
 
     monkeypatch.setattr(ledger_module, "commit", held_commit)
     app = create_app(dataclasses.replace(shed_settings, ledger_wait=0.01))
