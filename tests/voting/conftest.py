@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -13,6 +13,7 @@ import pytest
 
 from bench.campaign import SLUG, make_voting_campaign
 from portal.db import write_transaction
+from tests import services
 
 TEST_ANSWER = "PASS9"
 
@@ -170,3 +171,17 @@ async def ledger_rows(campaign_id: int) -> list[dict[str, Any]]:
     from voting.tables import Vote
 
     return await Vote.select().where(Vote.campaign == campaign_id).order_by(Vote.seq).run()
+
+
+@pytest.fixture(scope="module")
+def private_redis() -> Iterator[str]:
+    """A redis-server of the test module's own, removed afterwards: the portal's keys
+    have a fixed prefix, so a deployment's processes sharing the run's Redis would mix
+    them with other tests'."""
+    service = services.start_redis()
+    try:
+        if service.url is None:
+            services.unavailable(f"Redis unavailable: {service.reason}")
+        yield service.url  # type: ignore[misc]
+    finally:
+        service.stop()

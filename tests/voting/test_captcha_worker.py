@@ -7,28 +7,14 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import redis
 
 from bench import infra
-from tests import services
 from voting.captcha import POOL_KEY
 
 SIZE = 12
-
-
-@pytest.fixture
-def private_redis() -> Iterator[str]:
-    service = services.start_redis()
-    try:
-        if service.url is None:
-            services.unavailable(f"Redis unavailable: {service.reason}")
-        yield service.url  # type: ignore[misc]
-    finally:
-        service.stop()
 
 
 def pool_length(client: redis.Redis) -> int:

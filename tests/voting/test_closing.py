@@ -67,11 +67,13 @@ async def test_a_vote_reaching_the_ledger_after_the_close_is_refused(client, bur
 
 
 @pytest.fixture(scope="module")
-def deployment(db_engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """A SQLite deployment (so this runs in the SQLite pass only: test_scale_out.py runs
+    the stream on PostgreSQL and Redis, against two processes)."""
     with deploy(
         tmp_path_factory.mktemp("closing"),
         {STREAM_SLUG: {"units": 8, "mediators": 12}},
-        postgres=db_engine == "postgres",
+        postgres=False,
         pool_size=BEFORE + 4 * VOTERS,
     ) as made:
         yield made

@@ -37,7 +37,6 @@ import httpx
 import pytest
 
 from bench.infra import Deployment, Server, ledger_rows, new_network
-from tests import services
 from tests.voting.conftest import TEST_ANSWER
 from tests.voting.deployment import captcha, check_chain, deploy, vote_through_the_close
 
@@ -70,23 +69,11 @@ def campaigns() -> dict[str, dict[str, Any]]:
         }
         made[f"{topology}-captcha"] = {"units": 3, "mediators": 4, **HIGH}
         made[f"{topology}-stream"] = {"units": 8, "mediators": 12}
-        made[f"{topology}-closing"] = {"units": 8, "mediators": 12, **HIGH}
+    made["ports-closing"] = {"units": 8, "mediators": 12, **HIGH}
     return made
 
 
 # --- the deployment and its processes ---------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def private_redis() -> Iterator[str]:
-    """A redis-server of this module's own, removed afterwards."""
-    service = services.start_redis()
-    try:
-        if service.url is None:
-            services.unavailable(f"Redis unavailable: {service.reason}")
-        yield service.url  # type: ignore[misc]
-    finally:
-        service.stop()
 
 
 @pytest.fixture(scope="module")
@@ -506,6 +493,8 @@ async def test_a_stream_of_votes_to_both_processes_makes_one_chain(cluster: Clus
     )
 
 
+# Two processes on two ports (two nodes) are the case; --workers 2 adds nothing to it.
+@pytest.mark.parametrize("cluster", ["ports"], indirect=True)
 async def test_closing_is_final_on_every_process(cluster: Cluster) -> None:
     """Voters stream votes at both processes while `portal phase SLUG tallying` runs in a
     third: every 201 was cast before the command returned, every vote sent after it is
