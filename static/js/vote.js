@@ -7,6 +7,8 @@
  * A CAPTCHA is single-use: after any refused attempt a new one is fetched. A solved one
  * earns a vote pass (kept for this tab in sessionStorage until it expires): the next
  * votes send it instead, until the portal asks for a CAPTCHA again (captcha_required).
+ * The candidates voted for today (kept in localStorage for the campaign's day) show
+ * "今日已投" on their buttons, and their dialog says so without asking for anything.
  * It also turns [data-copy] buttons into "copy the receipt" buttons.
  *
  * Plain ES5 with promises, for the older in-app browsers people open WeChat links in.
@@ -149,6 +151,53 @@
     var passed = part("passed");
     var state = { candidateId: null, captchaId: null, key: null, busy: false, loading: 0 };
     var passKey = "vote-pass:" + slug;
+    var votedKey = "voted:" + slug;
+    var zone = dialog.getAttribute("data-timezone") || "Asia/Shanghai";
+    var ALREADY = "您今天已经为该候选对象投过票了，明天再来吧。";
+
+    // Today in the campaign's time zone, as the ledger's cast_at starts: YYYY-MM-DD.
+    function today() {
+      try {
+        return new Intl.DateTimeFormat("en-CA", {
+          timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit"
+        }).format(new Date());
+      } catch (e) {
+        return "";
+      }
+    }
+
+    function votedToday() {
+      try {
+        var kept = JSON.parse(window.localStorage.getItem(votedKey) || "null");
+        return kept && kept.day === today() ? kept.ids : [];
+      } catch (e) {
+        return [];
+      }
+    }
+
+    function markVoted(candidateId) {
+      var links = document.querySelectorAll('a.vote-button[data-candidate-id="' + candidateId + '"]');
+      Array.prototype.forEach.call(links, function (link) {
+        link.classList.add("voted");
+        var label = link.querySelector(".vote-button-label");
+        if (label) {
+          label.textContent = "今日已投";
+        }
+      });
+    }
+
+    function rememberVote(candidateId) {
+      var ids = votedToday().slice();
+      if (ids.indexOf(candidateId) < 0) {
+        ids.push(candidateId);
+      }
+      try {
+        window.localStorage.setItem(votedKey, JSON.stringify({ day: today(), ids: ids }));
+      } catch (e) {
+        // Storage refused: the buttons say it until the page is left.
+      }
+      markVoted(candidateId);
+    }
 
     // The pass earned by the last solved CAPTCHA, while it is good: { token, until }.
     function currentPass() {
@@ -271,7 +320,20 @@
       say("");
       answer.value = "";
       dialog.showModal();
+      if (link.classList.contains("voted")) {
+        showFinal(ALREADY); // known here: nothing to ask, nothing to send
+        return;
+      }
       askFor(currentPass());
+    }
+
+    function showFinal(text) {
+      say(text);
+      state.captchaId = null;
+      passed.hidden = true;
+      inputs.hidden = true;
+      submit.hidden = true;
+      final.hidden = false;
     }
 
     function cast(event) {
@@ -305,7 +367,16 @@
           state.key = randomKey();
           if (result.status === 201) {
             keepPass(result.data);
+            rememberVote(result.data.candidate_id);
             showReceipt(result.data);
+            return;
+          }
+          if (result.data.error === "already_voted") {
+            rememberVote(state.candidateId);
+          }
+          if (FINAL[result.data.error]) {
+            // No new CAPTCHA: trying again cannot help today.
+            showFinal(result.data.message);
             return;
           }
           say(result.data.message || "投票未成功，请稍后再试。");
@@ -313,14 +384,6 @@
             // The pass is no longer honoured: the same choice, with a CAPTCHA.
             keepPass({});
             askFor(null);
-            return;
-          }
-          if (FINAL[result.data.error]) {
-            // No new CAPTCHA: trying again cannot help today.
-            state.captchaId = null;
-            inputs.hidden = true;
-            submit.hidden = true;
-            final.hidden = false;
             return;
           }
           askFor(pass); // the attempt consumed the CAPTCHA (a pass stays)
@@ -347,6 +410,7 @@
       open(link);
     });
     ask.addEventListener("submit", cast);
+    votedToday().forEach(markVoted);
     part("refresh").addEventListener("click", function () {
       say("");
       loadCaptcha();
