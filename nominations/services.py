@@ -25,7 +25,7 @@ from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.campaigns import seen_by
 from portal.clock import utc_now
-from portal.db import is_unique_violation, write_transaction
+from portal.db import is_unique_violation, unique_or, write_transaction
 from portal.errors import Hidden, Invalid
 from portal.tables import AuditEntry, Bureau, BureauLevel, Campaign, Category, Phase, Role
 
@@ -33,6 +33,7 @@ EDITABLE_BY_COUNTY = frozenset({Status.draft, Status.returned})
 DECIDED = frozenset({Status.shortlisted, Status.rejected})
 # The refusal where a category accepts only the nominating bureau's designees.
 DESIGNEES_ONLY = "该类别只接受本单位命名且在有效期内的对象，请从已命名对象中选择。"
+ALREADY_PUT_FORWARD = "该命名对象已在本次评选中推荐，不能重复推荐。"
 # Phases in which the city vets (decides on) nominations.
 VETTING_PHASES = frozenset({Phase.nominating, Phase.vetting})
 DECISIONS = {"shortlist": Status.shortlisted, "return": Status.returned, "reject": Status.rejected}
@@ -217,11 +218,13 @@ async def create_draft(
         created_by=user.id,
         **_stored(category.kind, values),
     )
-    async with write_transaction():
-        nomination.designation = await _designation(campaign, category, bureau, data)
-        await nomination.save().run()
-        await audit.record(actor, "nomination.create", nomination, after={"status": "draft"})
-        await _attach(actor, nomination, files)
+    # A designee picked by two drafts at once: the unique index keeps the first.
+    with unique_or(NominationError(ALREADY_PUT_FORWARD)):
+        async with write_transaction():
+            nomination.designation = await _designation(campaign, category, bureau, data)
+            await nomination.save().run()
+            await audit.record(actor, "nomination.create", nomination, after={"status": "draft"})
+            await _attach(actor, nomination, files)
     return nomination
 
 
@@ -240,7 +243,7 @@ async def _designation(
     if chosen not in {d.nomination_id for d in await designees(bureau.id, category, campaign)}:
         raise NominationError("所选对象不是本单位在有效期内命名的对象，请重新选择。")
     if await taken(campaign, [chosen]):
-        raise NominationError("该命名对象已在本次评选中推荐，不能重复推荐。")
+        raise NominationError(ALREADY_PUT_FORWARD)
     return chosen
 
 

@@ -5,6 +5,7 @@ shows the earlier designation."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from decimal import Decimal
 
@@ -235,3 +236,22 @@ async def test_the_submit_error_is_shown_on_the_form(client, scene) -> None:
     assert response.status_code == 400
     assert nominations.DESIGNEES_ONLY in response.text
     assert error_at(response.text, "photo")  # and the rest that is missing
+
+
+async def test_two_drafts_picking_one_designee_at_once_make_one(scene) -> None:
+    """The check in Python can race (PostgreSQL); the unique index decides."""
+    clerk = await factories.user("dingxi-clerk")
+    chosen = scene["earlier"]["福台路人民调解委员会"]
+    data = {"designation": str(chosen), "name": "福台路人民调解委员会"}
+    outcomes = await asyncio.gather(
+        *(
+            nominations.create_draft(factories.actor_for(clerk), clerk, scene["category"], data)
+            for _ in range(4)
+        ),
+        return_exceptions=True,
+    )
+    made = [o for o in outcomes if isinstance(o, Nomination)]
+    refused = [o for o in outcomes if isinstance(o, nominations.NominationError)]
+    assert len(made) == 1 and len(refused) == 3, outcomes
+    assert {r.message for r in refused} == {nominations.ALREADY_PUT_FORWARD}
+    assert await Nomination.count().where(Nomination.designation == chosen).run() == 1
