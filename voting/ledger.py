@@ -148,11 +148,7 @@ async def _open_for_votes(campaign_id: int, at: dt.datetime) -> bool:
     )
     if row is None:
         return False
-    opens, closes = (
-        value.replace(tzinfo=dt.UTC) if value and value.tzinfo is None else value
-        for value in (row["voting_opens_at"], row["voting_closes_at"])
-    )
-    return window_status(row["phase"], opens, closes, at) == OPEN
+    return window_status(row["phase"], row["voting_opens_at"], row["voting_closes_at"], at) == OPEN
 
 
 async def _append(campaign_id: int, votes: list[PendingVote], at: dt.datetime | None) -> bool:

@@ -185,8 +185,10 @@ class VotingService:
         """A pass for ``voter`` (cookie and network) in the campaign, today, for
         ``PASS_LIFETIME`` seconds: ``campaign.day.expires.signature``."""
         payload = f"{campaign_id}.{day}.{int(now.timestamp()) + PASS_LIFETIME}"
-        signature = base64.urlsafe_b64encode(self._mac(f"pass|{voter}|{payload}")[:18]).decode()
-        return f"{payload}.{signature}"
+        return f"{payload}.{self._pass_signature(voter, payload)}"
+
+    def _pass_signature(self, voter: str, payload: str) -> str:
+        return base64.urlsafe_b64encode(self._mac(f"pass|{voter}|{payload}")[:18]).decode()
 
     def pass_seconds_left(
         self, token: str, campaign_id: int, voter: str, day: str, now: dt.datetime
@@ -196,8 +198,7 @@ class VotingService:
         parts = token.split(".")
         if len(parts) != 4 or parts[0] != str(campaign_id) or parts[1] != day:
             return 0
-        payload = ".".join(parts[:3])
-        expected = base64.urlsafe_b64encode(self._mac(f"pass|{voter}|{payload}")[:18]).decode()
+        expected = self._pass_signature(voter, ".".join(parts[:3]))
         if not hmac.compare_digest(parts[3], expected) or not parts[2].isdigit():
             return 0
         return max(0, int(parts[2]) - int(now.timestamp()))

@@ -219,25 +219,24 @@ class NominationPages(Controller):
             cat, campaign = await visible_category(request.user, int(values.get("category") or 0))
         except ValueError:
             raise not_found("找不到该评选类别。") from None
-        choice = await picker(request.user, cat, campaign, values.get("designation"))
+
+        async def again(errors: dict[str, str], message: str = "") -> Template:
+            # The form once more, with the designees to pick from (only when refused:
+            # create_draft checks the designation itself).
+            choice = await picker(request.user, cat, campaign, values.get("designation"))
+            return form_page(
+                cat, campaign, values, errors, status=HTTP_400_BAD_REQUEST, message=message,
+                choice=choice,
+            )  # fmt: skip
+
         staged, file_errors = await stage_files(request, form)
         if file_errors:
-            return form_page(
-                cat, campaign, values, file_errors, status=HTTP_400_BAD_REQUEST, choice=choice
-            )
+            return await again(file_errors)
         try:
             nomination = await services.create_draft(actor, request.user, cat, values, staged)
         except NominationError as exc:
             discard(request, staged)
-            return form_page(
-                cat,
-                campaign,
-                values,
-                exc.errors,
-                status=HTTP_400_BAD_REQUEST,
-                message=exc.message,
-                choice=choice,
-            )
+            return await again(exc.errors, exc.message)
         if values.get("action") == "submit":
             return await self._submit(request, actor, nomination.id)
         flash(request, "已保存草稿。材料齐全后请点击“报送”。", "success")
