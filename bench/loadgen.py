@@ -24,6 +24,12 @@ request unanswered after ``request_timeout`` seconds is abandoned and counted.
 Every request that carries a client address gets a new one in ``10.0.0.0/8`` (sent as
 ``X-Forwarded-For``; the portal believes it from the trusted proxy 127.0.0.1), so
 each simulated voter is its own network and a new cookie voter.
+
+The ``flow`` kind is what a voter's browser does, on each connection in a closed loop:
+a new voter (a new address, no cookie) takes a CAPTCHA, casts a first vote with its
+answer, then ``votes_per_voter - 1`` more votes for other candidates with the vote pass
+and the voter cookie that vote returned (a refused vote ends the voter's session). Votes
+are timed as votes; the challenges' answers are counted apart (``captcha_statuses``).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Literal
 
-Kind = Literal["get", "captcha", "vote"]
+Kind = Literal["get", "captcha", "vote", "flow"]
 
 CONNECT_TIMEOUT = 10.0
 # An idle keep-alive connection older than this is not reused: the server closes idle
@@ -51,6 +57,9 @@ KEEPALIVE_IDLE = 3.0
 # A phase that has not ended this long after its deadline is abandoned.
 TAIL_TIMEOUT = 30.0
 USER_AGENT = "portal-bench/1"
+VOTER_COOKIE = b"portal_voter="
+# A flow's voter whose CAPTCHA request was refused tries again as a new voter after this.
+FLOW_RETRY_PAUSE = 0.05
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,10 @@ class LoadSpec:
     rate: float = 0.0
     max_connections: int = 1000
     request_timeout: float = 30.0
+    # Flows: the candidates voted for, in turn, and the votes each voter casts.
+    candidates: tuple[int, ...] = ()
+    votes_per_voter: int = 1
+    captcha_path: str = "/api/v1/captcha"
 
 
 @dataclass
@@ -104,6 +117,7 @@ class LoadResult:
     ran_out: bool = False
     collected: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # what ended a connection early
+    captcha_statuses: Counter[int] = field(default_factory=Counter)  # flows' challenges
 
 
 def client_address(offset: int) -> str:
@@ -141,6 +155,22 @@ class _Run:
         if self.ran_out_at is None:
             self.ran_out_at = time.time()
 
+    def post(
+        self, path: str, address: str, body: bytes = b"", cookie: bytes | None = None
+    ) -> bytes:
+        """A POST by the voter at ``address``. Each voter has its own browser too: one
+        User-Agent for every vote would trip the brushing rule on User-Agent bursts and
+        time the "held" path instead."""
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
+            f"User-Agent: {USER_AGENT} (voter {address})\r\nX-Forwarded-For: {address}\r\n"
+            + ("Content-Type: application/json\r\n" if body else "")
+            + f"Content-Length: {len(body)}\r\n"
+        ).encode()
+        if cookie:
+            head += b"Cookie: " + cookie + b"\r\n"
+        return head + b"\r\n" + body
+
     def next_request(self) -> bytes | None:
         """The bytes of the next request, or ``None`` when there is nothing left to send."""
         spec = self.spec
@@ -150,28 +180,16 @@ class _Run:
         if spec.kind == "get":
             return self.static
         if spec.kind == "captcha":
-            return (
-                f"POST {spec.path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
-                f"User-Agent: {USER_AGENT}\r\nX-Forwarded-For: {self._address()}\r\n"
-                "Content-Length: 0\r\n\r\n"
-            ).encode()
+            return self.post(spec.path, self._address())
         if self.next_ballot >= len(spec.ballots):
             return self._ran_out()
         candidate_id, captcha_id = spec.ballots[self.next_ballot]
         self.next_ballot += 1
-        address = self._address()
         body = (
             f'{{"candidate_id":{candidate_id},"captcha_id":"{captcha_id}",'
             f'"captcha_answer":"{spec.answer}"}}'
         ).encode()
-        # Each voter has its own browser too: one User-Agent for every vote would trip
-        # the brushing rule on User-Agent bursts and time the "held" path instead.
-        head = (
-            f"POST {spec.path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
-            f"User-Agent: {USER_AGENT} (voter {address})\r\nX-Forwarded-For: {address}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode()
-        return head + body
+        return self.post(spec.path, self._address(), body)
 
     def record(self, status: int, body: bytes, started: float, finished: float) -> None:
         """Count one answer; time it if it is a success (open loop: any answer) inside
@@ -181,7 +199,7 @@ class _Run:
         ok = status == self.spec.ok_status
         if ok and self.spec.collect:
             result.collected.append(json.loads(body)["captcha_id"])
-        elif ok and self.spec.kind == "vote" and b'"status":"held"' in body:
+        elif ok and self.spec.kind in ("vote", "flow") and b'"status":"held"' in body:
             result.held += 1
         if not ok and not self.spec.rate:
             return
@@ -208,12 +226,14 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         await reader.readexactly(2)
 
 
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
-    """(status, body, whether the server closes the connection) of one answer."""
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool, bytes | None]:
+    """(status, body, whether the server closes the connection, the voter cookie it sets
+    as ``name=value``) of one answer."""
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     length = 0
     chunked = close = False
+    cookie = None
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
         name = name.strip().lower()
@@ -223,57 +243,122 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]
             chunked = b"chunked" in value.lower()
         elif name == b"connection":
             close = b"close" in value.lower()
+        elif name == b"set-cookie" and value.strip().startswith(VOTER_COOKIE):
+            cookie = value.strip().split(b";", 1)[0]
     if chunked:
         body = await _read_chunked(reader)
     else:
         body = await reader.readexactly(length) if length else b""
-    return status, body, close
+    return status, body, close, cookie
+
+
+class _Link:
+    """One keep-alive connection, opened again after an error or a close."""
+
+    def __init__(self, spec: LoadSpec) -> None:
+        self.spec = spec
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.wait_for(
+            asyncio.open_connection(self.spec.host, self.spec.port), CONNECT_TIMEOUT
+        )
+
+    def drop(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def exchange(self, request: bytes) -> tuple[int, bytes, bytes | None] | None:
+        """Send one request and read its answer: (status, body, voter cookie), or
+        ``None`` when the connection failed (it is dropped; the next call opens one).
+        Raises ``OSError`` or ``TimeoutError`` when no connection can be opened."""
+        if self.writer is None:
+            await self.open()
+        assert self.reader is not None and self.writer is not None
+        try:
+            self.writer.write(request)
+            status, body, close, cookie = await read_response(self.reader)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            self.drop()
+            return None
+        if close:
+            self.drop()
+        return status, body, cookie
 
 
 async def _connection(run: _Run) -> None:
     """One keep-alive connection: send, read, repeat until the deadline."""
-    spec = run.spec
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
-
-    async def connect() -> None:
-        nonlocal reader, writer
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(spec.host, spec.port), CONNECT_TIMEOUT
-        )
-
-    def drop() -> None:
-        nonlocal reader, writer
-        if writer is not None:
-            writer.close()
-        reader = writer = None
-
+    link = _Link(run.spec)
     try:
-        await connect()
-        await asyncio.sleep(max(0.0, spec.start_at - time.time()))
+        await link.open()
+        await asyncio.sleep(max(0.0, run.spec.start_at - time.time()))
         while time.time() < run.deadline:
             request = run.next_request()
             if request is None:
                 return
-            if writer is None:
-                await connect()
-            assert reader is not None and writer is not None
             started = time.perf_counter()
-            try:
-                writer.write(request)
-                status, body, close = await read_response(reader)
-            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            answer = await link.exchange(request)
+            if answer is None:
                 run.result.connection_errors += 1
-                drop()
                 await asyncio.sleep(0.05)
                 continue
-            run.record(status, body, started, time.perf_counter())
-            if close:
-                drop()
+            run.record(answer[0], answer[1], started, time.perf_counter())
     except (OSError, TimeoutError):
         run.result.connection_errors += 1
     finally:
-        drop()
+        link.drop()
+
+
+async def _voters(run: _Run) -> None:
+    """One connection of voters in turn (closed loop) until the deadline."""
+    link = _Link(run.spec)
+    try:
+        await link.open()
+        await asyncio.sleep(max(0.0, run.spec.start_at - time.time()))
+        while time.time() < run.deadline:
+            await _voter(run, link)
+    except (OSError, TimeoutError):
+        run.result.connection_errors += 1
+    finally:
+        link.drop()
+
+
+async def _voter(run: _Run, link: _Link) -> None:
+    """One voter: a CAPTCHA, a vote with its answer, then votes with the vote pass."""
+    spec = run.spec
+    address = run._address()
+    answer = await link.exchange(run.post(spec.captcha_path, address))
+    if answer is None or answer[0] != 201:
+        if answer is None:
+            run.result.connection_errors += 1
+        else:
+            run.result.captcha_statuses[answer[0]] += 1
+        await asyncio.sleep(FLOW_RETRY_PAUSE)
+        return
+    run.result.captcha_statuses[201] += 1
+    proof = f'"captcha_id":"{json.loads(answer[1])["captcha_id"]}","captcha_answer":"{spec.answer}"'
+    cookie: bytes | None = None
+    first = run.next_ballot
+    run.next_ballot += spec.votes_per_voter
+    for k in range(spec.votes_per_voter):
+        if time.time() >= run.deadline:
+            return
+        candidate = spec.candidates[(first + k) % len(spec.candidates)]
+        body = f'{{"candidate_id":{candidate},{proof}}}'.encode()
+        started = time.perf_counter()
+        answer = await link.exchange(run.post(spec.path, address, body, cookie))
+        if answer is None:
+            run.result.connection_errors += 1
+            return
+        status, body, set_cookie = answer
+        run.record(status, body, started, time.perf_counter())
+        vote_pass = json.loads(body).get("vote_pass") if status == 201 else None
+        if not vote_pass:
+            return  # refused, or no pass: this voter's session ends
+        cookie = cookie or set_cookie
+        proof = f'"vote_pass":"{vote_pass}"'
 
 
 class _Pool:
@@ -339,7 +424,7 @@ async def _one_request(run: _Run, pool: _Pool, request: bytes, due: float) -> No
     run.result.send_lags_ms.append((time.time() - due) * 1000.0)
     try:
         writer.write(request)
-        status, body, close = await asyncio.wait_for(
+        status, body, close, _cookie = await asyncio.wait_for(
             read_response(reader), run.spec.request_timeout
         )
     except TimeoutError:
@@ -402,6 +487,8 @@ async def _main(spec: LoadSpec) -> LoadResult:
     run = _Run(spec)
     if spec.rate:
         tasks = [asyncio.create_task(_open_loop(run))]
+    elif spec.kind == "flow":
+        tasks = [asyncio.create_task(_voters(run)) for _ in range(spec.connections)]
     else:
         tasks = [asyncio.create_task(_connection(run)) for _ in range(spec.connections)]
     budget = max(0.0, run.deadline - time.time()) + TAIL_TIMEOUT

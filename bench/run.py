@@ -18,17 +18,33 @@ same number of keep-alive connections:
   the portal must shed load (``503`` with ``Retry-After``) rather than queue it, so
   every answer is 201, 409, 429 or 503 and none waits long (``overload_5xx``,
   ``overload_p99_ms``);
-- ``captcha``: ``POST /api/v1/captcha``, last, since it drains the pool.
+
+Then the server is started again as deployed (the default CAPTCHA pool size), and
+measured from the moment ``/healthz/ready`` answers 200, with ``--voters`` simulated
+voters in a closed loop, each taking what a browser takes (``bench.loadgen``, kind
+``flow``):
+
+- ``flow``: one CAPTCHA per vote (a new voter takes a challenge and votes once);
+- ``session``: one CAPTCHA per voting session (a new voter takes a challenge, votes with
+  its answer, then casts 4 more votes with the vote pass it got back);
+- ``captcha``: ``POST /api/v1/captcha`` alone, timed over the same window as the others:
+  the pool is soon drained, and hand-out then runs at the drawing's pace.
+
+These give the votes per second a voter's path reaches, the server CPU per recorded vote
+with the CAPTCHA drawing included (``cpu_ms_per_vote``), and the share of ``503``
+answers (challenges included) while the drawing keeps up or does not (``share_503``).
 
 Every vote and challenge request comes from its own client address (``X-Forwarded-For``
-from the trusted proxy 127.0.0.1) without a cookie: each is a new voter on its own
-network, so no per-voter or per-network limit refuses it. Afterwards the rows of the
-``vote`` table are counted in the database and compared with the 201 answers.
+from the trusted proxy 127.0.0.1) without a cookie (a session's later votes send the
+cookie its first vote set): each voter is new, on its own network, so no per-voter or
+per-network limit refuses it. Afterwards the rows of the ``vote`` table are counted in
+the database and compared with the 201 answers.
 
 The run fails (exit 1) on a setup error, on a 5xx answer (in the overload phase: any
-answer but 201, 409, 429 and 503, a connection error or a request left unanswered), or
-when the acknowledged votes differ from the ledger rows; a missed speed target (the
-overload p99 included) is reported, never a failure.
+answer but 201, 409, 429 and 503, a connection error or a request left unanswered; in
+the phases of the deployed server a ``503`` is a target missed, ``share_503``), or when
+the acknowledged votes differ from the ledger rows; a missed speed target (the overload
+p99 included) is reported, never a failure.
 """
 
 from __future__ import annotations
@@ -84,6 +100,11 @@ ADDRESS_BLOCKS = 16
 POOL_STILL_POLLS = 4
 TEST_ANSWER = "BENCH"  # longer than any real answer (4 characters)
 CONFIGS = {"postgres+redis": 2, "sqlite+memory": 1}  # configuration → server workers
+# The phases of the server as deployed; a 503 there is the CAPTCHA supply running dry.
+SUPPLY_PHASES = ("flow", "session", "captcha")
+SESSION_VOTES = 5  # votes a session's voter casts (the mediator category's allowance)
+# session_ratio target per configuration (votes per second against /healthz).
+SESSION_TARGET = {"postgres+redis": 0.15, "sqlite+memory": 0.25}
 
 # Overload: answers the portal may give past its capacity, and the latency bound. The
 # server runs with the default shedding settings: a request waits at most
@@ -104,6 +125,10 @@ TARGETS: dict[str, str] = {
     "vote_ratio": "vote_rps / bare_rps >= 0.5",
     "vote_p99": "vote_p99_ms <= 3 x bare_p99_ms",
     "captcha_ratio": "captcha_rps / bare_rps >= 0.8",
+    "session_ratio": "session_votes_per_s / bare_rps >= "
+    + ", ".join(f"{v} ({k})" for k, v in SESSION_TARGET.items()),
+    "session_p99": "session vote p99_ms <= 5 x bare_p99_ms",
+    "share_503": f"no 503 at --voters concurrent voters ({', '.join(SUPPLY_PHASES)})",
     "page_ratio": "page_rps / bare_rps >= 0.5",
     "errors_5xx": "errors_5xx = 0",
     "overload_5xx": "overload_5xx = 0 (open loop at 2 x vote_rps)",
@@ -130,6 +155,7 @@ class Options:
     output: Path
     overload_factor: float = 2.0
     overload_duration: float = 10.0
+    voters: int = 50
 
 
 @dataclass
@@ -155,9 +181,25 @@ class Phase:
     # Server CPU time per answer in this phase (warm-up included), in ms; None: unknown.
     serving_cpu_ms: float | None = None
     drawing_cpu_ms: float | None = None
+    # Flows: the answers to their CAPTCHA requests, and the server CPU (drawing included)
+    # per recorded vote.
+    captcha_statuses: Counter[int] = field(default_factory=Counter)
+    cpu_ms_per_vote: float | None = None
 
     def errors_5xx(self) -> int:
-        return sum(n for status, n in self.statuses.items() if status >= 500)
+        """5xx answers (in the deployed server's phases a 503 is counted as ``share_503``)."""
+        supply = self.name in SUPPLY_PHASES
+        return sum(
+            n
+            for status, n in (self.statuses + self.captcha_statuses).items()
+            if status >= 500 and not (supply and status == 503)
+        )
+
+    def share_503(self) -> float:
+        """The share of 503 answers, challenges included."""
+        every = self.statuses + self.captcha_statuses
+        total = sum(every.values())
+        return every[503] / total if total else 0.0
 
     def overload_5xx(self) -> int:
         """Failures under overload: 5xx other than a 503 shed, and requests with no answer."""
@@ -199,6 +241,18 @@ class Phase:
             "server_cpu_ms_per_answer": _round(self.serving_cpu_ms),
             "drawing_cpu_ms_per_answer": _round(self.drawing_cpu_ms),
             **({"held_for_review": self.held} if self.name == "vote" else {}),
+            **(
+                {
+                    "captcha_statuses": {
+                        str(k): v for k, v in sorted(self.captcha_statuses.items())
+                    },
+                    "cpu_ms_per_vote": _round(self.cpu_ms_per_vote),
+                    "share_503": round(self.share_503(), 4),
+                    "held_for_review": self.held,
+                }
+                if self.name in ("flow", "session")
+                else {}
+            ),
         }
 
 
@@ -219,6 +273,7 @@ class ConfigRun:
     overload_ledger_rows: int = 0
     notes: list[str] = field(default_factory=list)
     services: dict[str, str] = field(default_factory=dict)
+    votes_before: int = 0
 
     def ratio(self, phase: str) -> float:
         bare = self.phases["bare"].rps
@@ -248,6 +303,9 @@ class ConfigRun:
             "vote_ratio": self.ratio("vote") >= 0.5,
             "vote_p99": vote.p99_ms <= 3 * bare.p99_ms,
             "captcha_ratio": self.ratio("captcha") >= 0.8,
+            "session_ratio": self.ratio("session") >= SESSION_TARGET[self.config],
+            "session_p99": self.phases["session"].p99_ms <= 5 * bare.p99_ms,
+            "share_503": all(self.phases[name].share_503() == 0 for name in SUPPLY_PHASES),
             "page_ratio": self.ratio("page") >= 0.5,
             "errors_5xx": self.errors_5xx == 0,
             "overload_5xx": self.overload_5xx == 0,
@@ -270,6 +328,16 @@ class ConfigRun:
             "captcha_ratio": round(self.ratio("captcha"), 3),
             "page_rps": round(p["page"].rps, 1),
             "page_ratio": round(self.ratio("page"), 3),
+            "session_votes_per_s": round(p["session"].rps, 1),
+            "session_ratio": round(self.ratio("session"), 3),
+            "session_p99_ms": round(p["session"].p99_ms, 2),
+            "cpu_ms_per_vote": _round(p["session"].cpu_ms_per_vote),
+            "share_503": round(p["session"].share_503(), 4),
+            "flow_votes_per_s": round(p["flow"].rps, 1),
+            "flow_ratio": round(self.ratio("flow"), 3),
+            "flow_p99_ms": round(p["flow"].p99_ms, 2),
+            "flow_cpu_ms_per_vote": _round(p["flow"].cpu_ms_per_vote),
+            "flow_share_503": round(p["flow"].share_503(), 4),
             "overload_rps": round(p["overload"].rate, 1),
             "overload_5xx": self.overload_5xx,
             "overload_p99_ms": round(p["overload"].p99_ms, 2),
@@ -330,11 +398,15 @@ class Load:
         timed: bool = True,
         rate: float = 0.0,
         duration: float | None = None,
+        candidates: Sequence[int] = (),
+        votes_per_voter: int = 1,
     ) -> list[LoadResult]:
         """Run one phase on every load process; return their results.
 
         With a ``rate`` (requests per second, all processes together) the phase is an
-        open loop, lasting ``duration`` (default ``--duration``) after the warm-up.
+        open loop, lasting ``duration`` (default ``--duration``) after the warm-up. A
+        ``flow`` runs ``--voters`` voters, each voting ``votes_per_voter`` times for
+        ``candidates`` in turn.
         """
         options = self.options
         n = options.processes
@@ -343,6 +415,8 @@ class Load:
             start_at += 1.0  # an open loop opens its pool first
         timed_for = duration if duration is not None else options.duration
         connections = OVERLOAD_CONNECTIONS * n if rate else options.connections
+        if kind == "flow":
+            connections = options.voters
         specs = [
             LoadSpec(
                 kind=kind,
@@ -362,6 +436,9 @@ class Load:
                 rate=rate / n,
                 max_connections=OVERLOAD_MAX_CONNECTIONS,
                 request_timeout=OVERLOAD_REQUEST_TIMEOUT,
+                # Each process starts its voters at another candidate.
+                candidates=tuple(candidates[i:]) + tuple(candidates[:i]),
+                votes_per_voter=votes_per_voter,
             )
             for i, base in enumerate(self._addresses(kind))
         ]
@@ -389,6 +466,7 @@ class Load:
             rate=kw.get("rate", 0.0),
             sent=sum(r.sent for r in results),
             timeouts=sum(r.timeouts for r in results),
+            captcha_statuses=sum((r.captcha_statuses for r in results), Counter()),
         )
         by_status: dict[int, list[float]] = {}
         for r in results:
@@ -401,12 +479,18 @@ class Load:
         if cpu_before and cpu_after and answers:
             phase.serving_cpu_ms = (cpu_after["serving"] - cpu_before["serving"]) * 1e3 / answers
             phase.drawing_cpu_ms = (cpu_after["drawing"] - cpu_before["drawing"]) * 1e3 / answers
+            if kind == "flow" and phase.statuses[201]:
+                phase.cpu_ms_per_vote = (
+                    (phase.serving_cpu_ms + phase.drawing_cpu_ms) * answers / phase.statuses[201]
+                )
         others = {k: v for k, v in phase.statuses.items() if k != ok}
         console.print(
             f"{phase.rps:,.0f} rps, p50 {phase.p50_ms:.1f} ms, p99 {phase.p99_ms:.1f} ms"
             + (f", timed {phase.window_s:.1f} s" if phase.ran_out else "")
             + (f", server CPU {phase.serving_cpu_ms:.2f} ms/answer" if phase.serving_cpu_ms else "")
             + (f", other answers {others}" if others else "")
+            + (f", CPU {phase.cpu_ms_per_vote:.2f} ms/vote" if phase.cpu_ms_per_vote else "")
+            + (f", challenges {dict(phase.captcha_statuses)}" if phase.captcha_statuses else "")
             + (f", connection errors {phase.connection_errors}" if phase.connection_errors else "")
             + (f", unanswered {phase.timeouts}" if phase.timeouts else "")
             + (
@@ -518,27 +602,34 @@ def bench_config(config: str, options: Options, load: Load) -> ConfigRun:
         )
 
         portal(env, "demo", "--no-serve")
-        server = Server(env, workdir / "server.log", workers=CONFIGS[config])
-        stack.callback(server.stop)
-        server.wait_ready()
-        try:
-            measure(run, server, env, options, load)
-        except SetupError:
-            raise
-        except Exception as exc:
-            raise SetupError(f"{exc!r}\nserver log:\n{server.log_tail()}") from exc
-        if server.proc.poll() is not None:
-            raise SetupError(f"the server exited during the run:\n{server.log_tail()}")
+        # The same database and store, served again as deployed (the default pool).
+        deployed = {k: v for k, v in env.items() if k != "PORTAL_CAPTCHA_POOL_SIZE"}
+        for name, environment, phases in (
+            ("server", env, measure),
+            ("deployed", deployed, measure_flows),
+        ):
+            server = Server(environment, workdir / f"{name}.log", workers=CONFIGS[config])
+            stack.callback(server.stop)
+            server.wait_ready()
+            try:
+                phases(run, server, env, options, load)
+            except SetupError:
+                raise
+            except Exception as exc:
+                raise SetupError(f"{exc!r}\nserver log:\n{server.log_tail()}") from exc
+            if server.proc.poll() is not None:
+                raise SetupError(f"the server exited during the run:\n{server.log_tail()}")
+            server.stop()
     return run
 
 
 def measure(
     run: ConfigRun, server: Server, env: dict[str, str], options: Options, load: Load
 ) -> None:
-    """The phases of one configuration, on its running server."""
+    """The phases with challenges fetched beforehand, on a server with a large pool."""
     pool_size = options.pool_size
     wait_for_pool(server, pool_size)
-    votes_before = count_votes(env["DATABASE_URL"], SLUG)
+    run.votes_before = count_votes(env["DATABASE_URL"], SLUG)
 
     run.phases["bare"] = load.phase("bare", server, "get", "/healthz", 200)
     page = choose_page(server, run)
@@ -586,29 +677,31 @@ def measure(
     run.overload_acknowledged = overload.statuses[201]
     run.overload_ledger_rows = count_votes(env["DATABASE_URL"], SLUG) - before_overload
 
-    # Last: it drains the pool. It stops short of emptying it (an empty pool answers
-    # 503), so with a fast hand-out the timed window can end before --duration.
-    level = int(server.health()["captcha_pool"])
-    limit = max(0, level - options.connections - level // 50)
-    run.phases["captcha"] = load.phase(
-        "captcha", server, "captcha", "/api/v1/captcha", 201, limit=limit
-    )
-    if run.phases["captcha"].ran_out:
-        run.notes.append(
-            f"the captcha phase stopped after {limit} challenges (the pool held {level}): "
-            f"timed for {run.phases['captcha'].window_s:.1f} s (raise --pool-size)"
-        )
-
     run.acknowledged = run.phases["vote"].statuses[201] + overload.statuses[201]
     if run.phases["vote"].held:
         run.notes.append(
             f"{run.phases['vote'].held} of the accepted votes were held by the brushing checks"
         )
+
+
+def measure_flows(
+    run: ConfigRun, server: Server, env: dict[str, str], options: Options, load: Load
+) -> None:
+    """The voters' paths and the challenges alone, on the server as deployed, from the
+    moment it reports ready; then the ledger is checked against every 201."""
+    candidates = mediator_candidates(server)
+    vote_path = f"/api/v1/campaigns/{SLUG}/votes"
+    for name, votes in (("flow", 1), ("session", SESSION_VOTES)):
+        run.phases[name] = load.phase(
+            name, server, "flow", vote_path, 201, candidates=candidates, votes_per_voter=votes
+        )
+        run.acknowledged += run.phases[name].statuses[201]
+    run.phases["captcha"] = load.phase("captcha", server, "captcha", "/api/v1/captcha", 201)
     # Let the server finish what it has started, then read the ledger from the database.
     time.sleep(0.5)
-    run.ledger_rows = count_votes(env["DATABASE_URL"], SLUG) - votes_before
-    if votes_before:
-        run.notes.append(f"{votes_before} votes were in the ledger before the run")
+    run.ledger_rows = count_votes(env["DATABASE_URL"], SLUG) - run.votes_before
+    if run.votes_before:
+        run.notes.append(f"{run.votes_before} votes were in the ledger before the run")
 
 
 # --- report ----------------------------------------------------------------------------
@@ -635,6 +728,16 @@ def report(runs: list[ConfigRun]) -> None:
         ("vote rps", lambda r: f"{r['vote_rps']:,.0f}"),
         ("vote p99 ms", lambda r: f"{r['vote_p99_ms']:.1f}"),
         ("vote ratio", lambda r: f"{r['vote_ratio']:.2f}"),
+        ("flow (CAPTCHA per vote): votes/s", lambda r: f"{r['flow_votes_per_s']:,.0f}"),
+        ("flow: p99 ms, 503 share", lambda r: f"{r['flow_p99_ms']:.1f}, {r['flow_share_503']:.1%}"),
+        ("flow: CPU ms per vote", lambda r: f"{r['flow_cpu_ms_per_vote'] or 0:.2f}"),
+        ("session (5 votes): votes/s", lambda r: f"{r['session_votes_per_s']:,.0f}"),
+        ("session ratio", lambda r: f"{r['session_ratio']:.2f}"),
+        (
+            "session: p99 ms, 503 share",
+            lambda r: f"{r['session_p99_ms']:.1f}, {r['share_503']:.1%}",
+        ),
+        ("session: CPU ms per vote", lambda r: f"{r['cpu_ms_per_vote'] or 0:.2f}"),
         ("captcha rps", lambda r: f"{r['captcha_rps']:,.0f}"),
         ("captcha ratio", lambda r: f"{r['captcha_ratio']:.2f}"),
         ("page rps", lambda r: f"{r['page_rps']:,.0f}"),
@@ -655,7 +758,7 @@ def report(runs: list[ConfigRun]) -> None:
     cpu.add_column("phase")
     for run in runs:
         cpu.add_column(run.config, justify="right")
-    for name in ("bare", "page", "vote", "overload", "captcha"):
+    for name in ("bare", "page", "vote", "overload", "flow", "session", "captcha"):
         cells = []
         for run in runs:
             phase = run.phases[name]
@@ -700,6 +803,8 @@ def write_results(
             "captcha_pool_size": options.pool_size,
             "prefetched_ballots": options.ballots,
             "overload_factor": options.overload_factor,
+            "voters": options.voters,
+            "session_votes": SESSION_VOTES,
             "overload_duration_s": options.overload_duration,
             "overload_open_loop": {
                 "connections_per_load_process": f"{OVERLOAD_CONNECTIONS} opened first, "
@@ -768,6 +873,12 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         help="timed seconds of the overload phase (default: --duration)",
     )
     parser.add_argument(
+        "--voters",
+        type=int,
+        default=50,
+        help="simulated voters in a closed loop in the flow and session phases (default 50)",
+    )
+    parser.add_argument(
         "--config",
         dest="configs",
         action="append",
@@ -787,6 +898,8 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     overload_duration = args.duration if args.overload_duration is None else args.overload_duration
     if args.overload_factor <= 0 or overload_duration <= 0:
         parser.error("--overload-factor and --overload-duration must be positive")
+    if args.voters < args.processes:
+        parser.error("--voters must be at least --processes")
     return Options(
         configs=tuple(args.configs or CONFIGS),
         duration=args.duration,
@@ -798,6 +911,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         output=args.output,
         overload_factor=args.overload_factor,
         overload_duration=overload_duration,
+        voters=args.voters,
     )
 
 
