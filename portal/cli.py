@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,9 @@ def _serve(host: str, port: int, workers: int) -> None:
 
     from portal.db import pending_migrations
 
+    # CAPTCHA drawing follows the machine: its cores shared among the workers (each
+    # worker reads the setting from the environment it inherits).
+    os.environ.setdefault("PORTAL_CAPTCHA_DRAWERS", str(max(1, (os.cpu_count() or 1) // workers)))
     settings = load_settings()
     try:
         settings.check(workers=workers)

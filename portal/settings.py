@@ -144,8 +144,11 @@ class Settings:
     # every absolute URL is built from it (portal/origin.py). None: the request's host.
     public_url: str | None = None
     captcha_test_answer: str | None = None
-    # Challenges kept drawn ahead in the store (PORTAL_CAPTCHA_POOL_SIZE).
+    # Challenges kept drawn ahead in the store (PORTAL_CAPTCHA_POOL_SIZE), and the
+    # drawing processes of each server process (PORTAL_CAPTCHA_DRAWERS; `portal serve`
+    # defaults it to the machine's cores shared among its workers).
     captcha_pool_size: int = 200
+    captcha_drawers: int = 1
     # Seconds anonymous visitors' vote and candidate pages are served from memory
     # (PORTAL_PAGE_CACHE_SECONDS; 0 turns the cache off).
     page_cache_seconds: float = 2.0
@@ -182,6 +185,7 @@ class Settings:
             public_url=public_url,
             captcha_test_answer=env_map.get("PORTAL_CAPTCHA_TEST_ANSWER") or None,
             captcha_pool_size=_positive(env_map, "PORTAL_CAPTCHA_POOL_SIZE", 200),
+            captcha_drawers=_positive(env_map, "PORTAL_CAPTCHA_DRAWERS", 1),
             page_cache_seconds=_seconds(env_map, "PORTAL_PAGE_CACHE_SECONDS", 2.0),
             max_inflight=_positive(env_map, "PORTAL_MAX_INFLIGHT", 128),
             queue_timeout=_milliseconds(env_map, "PORTAL_QUEUE_TIMEOUT_MS", 500),

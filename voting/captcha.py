@@ -1,9 +1,11 @@
 """CAPTCHA challenges: drawn ahead of time into a pool, handed out once, answered once.
 
-Drawing costs CPU (an image ~5–8 ms, a WAV ~300–500 ms), so it never happens on the
+Drawing costs CPU (an image ~2–4 ms, a WAV ~300–500 ms), so it never happens on the
 event loop: a background task keeps a pool in the shared store topped up, drawing
-images in a separate worker process. Each pooled challenge is popped atomically, so it
-is handed out exactly once; an empty pool is a 503, never a reused challenge.
+images in separate drawing processes (``PORTAL_CAPTCHA_DRAWERS`` per server process,
+batches drawn side by side). Each pooled challenge is popped atomically, so it is handed
+out exactly once; a request finding the pool empty waits briefly for the next drawing,
+and only then is it a 503, never a reused challenge.
 
 A handed-out challenge is identified by ``<raw id>.<issued at>.<signature>``: the
 signature lets the portal tell an expired challenge from an unknown one without
@@ -26,6 +28,7 @@ import base64
 import ctypes
 import hashlib
 import hmac
+import io
 import logging
 import multiprocessing
 import multiprocessing.pool
@@ -51,24 +54,35 @@ POOL_KEY = "captcha:pool"
 # Letters and digits that are hard to confuse when drawn or spoken.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXY3456789"
 LENGTH = 4
+# The image options: the cheapest measured (`python -m bench.captcha_options`, README)
+# that an off-the-shelf OCR still cannot read: ~40 % less CPU than the package's
+# defaults (160 × 60, fonts 42/50/56, PNG level 6). Pages show it at the old size.
+IMAGE_SIZE = (120, 45)
+FONT_SIZES = (34, 40)
+PNG_COMPRESSION = 1  # zlib level: the noise compresses badly at any level
 BATCH = 32
 # Images of pooled challenges expire if the pool is not drained in this time.
 POOLED_IMAGE_LIFETIME = 24 * 3600
 
 _pool: multiprocessing.pool.Pool | None = None
+_drawers = 1  # processes in the pool
 
 
-def _drawing_pool() -> multiprocessing.pool.Pool:
-    """One drawing process per server process, shared by every app instance.
+def _drawing_pool(processes: int = 1) -> multiprocessing.pool.Pool:
+    """The server process's drawing processes, shared by every app instance (the first
+    caller sets how many).
 
     A ``multiprocessing`` pool rather than a ``ProcessPoolExecutor``: its worker is a
     daemon, ended when the server process exits, and it exits by itself when the server
     is killed (its task pipe closes), so no drawing process ever outlives the server.
     """
-    global _pool
+    global _pool, _drawers
     if _pool is None:
         # "spawn": the server process runs threads and an event loop; forking it is unsafe.
-        _pool = multiprocessing.get_context("spawn").Pool(processes=1, initializer=_bind_to_parent)
+        _pool = multiprocessing.get_context("spawn").Pool(
+            processes=processes, initializer=_bind_to_parent
+        )
+        _drawers = processes
         atexit.register(_pool.terminate)
     return _pool
 
@@ -89,7 +103,7 @@ def _bind_to_parent() -> None:
 
 
 async def _draw(function: Callable[..., T], *args: Any) -> T:
-    """Run ``function(*args)`` in the drawing process; wait without blocking the loop."""
+    """Run ``function(*args)`` in a drawing process; wait without blocking the loop."""
     pending = _drawing_pool().apply_async(function, args)
     return await asyncio.get_running_loop().run_in_executor(None, pending.get)
 
@@ -98,12 +112,13 @@ def draw_images(count: int) -> list[tuple[str, str, bytes]]:
     """In the drawing process: ``count`` new challenges as (raw id, answer, PNG)."""
     from captcha.image import ImageCaptcha
 
-    painter = ImageCaptcha(width=160, height=60)
+    painter = ImageCaptcha(width=IMAGE_SIZE[0], height=IMAGE_SIZE[1], font_sizes=FONT_SIZES)
     challenges = []
     for _ in range(count):
         answer = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
-        png = painter.generate(answer, format="png").getvalue()
-        challenges.append((secrets.token_hex(12), answer, png))
+        png = io.BytesIO()
+        painter.generate_image(answer).save(png, format="png", compress_level=PNG_COMPRESSION)
+        challenges.append((secrets.token_hex(12), answer, png.getvalue()))
     return challenges
 
 
@@ -145,8 +160,10 @@ class CaptchaService:
         *,
         pool_size: int = 200,
         test_answer: str | None = None,
+        drawers: int = 1,
     ) -> None:
         self.store = store
+        self.drawers = drawers
         self._secret = hashlib.sha256(b"captcha|" + secret.encode()).digest()
         self.pool_size = pool_size
         self.test_answer = test_answer.strip().upper() if test_answer else None
@@ -174,27 +191,38 @@ class CaptchaService:
 
     # -- pool --------------------------------------------------------------------------
 
+    async def warm(self) -> None:
+        """Start the drawing processes and load what they draw with, so that the first
+        challenges after the server starts are drawn at once (the server waits for this
+        before it takes requests)."""
+        _drawing_pool(self.drawers)
+        await asyncio.gather(*(_draw(draw_images, 0) for _ in range(_drawers)))
+
     async def fill(self) -> int:
         """Top the pool up to its size; return how many challenges were added.
 
-        The level is read again before each batch: with several worker processes
-        filling one shared pool, each draws only what is still missing, so the pool
-        does not grow to workers × size.
+        Up to one batch per drawing process is drawn at a time, each pooled as soon as
+        it is drawn. The level is read again before each round: with several server
+        processes filling one shared pool, each draws only what is still missing, so the
+        pool does not grow to processes × size.
         """
         added = 0
         while (missing := self.pool_size - await self.store.length(POOL_KEY)) > 0:
-            drawn = await _draw(draw_images, min(BATCH, missing))
-            await self.store.batch(
-                [
-                    ("set", f"captcha:img:{raw}", png, POOLED_IMAGE_LIFETIME)
-                    for raw, _answer, png in drawn
-                ]
-            )
-            await self.store.push(
-                POOL_KEY, *(f"{raw}:{answer}:{int(time.time())}" for raw, answer, _ in drawn)
-            )
-            added += len(drawn)
+            rounds = min(self.drawers, -(-missing // BATCH))
+            sizes = [min(BATCH, missing - i * BATCH) for i in range(rounds)]
+            added += sum(await asyncio.gather(*(self._draw_batch(n) for n in sizes)))
         return added
+
+    async def _draw_batch(self, count: int) -> int:
+        """Draw ``count`` challenges and put them in the pool."""
+        drawn = await _draw(draw_images, count)
+        await self.store.batch(
+            [("set", f"captcha:img:{raw}", png, POOLED_IMAGE_LIFETIME) for raw, _a, png in drawn]
+        )
+        await self.store.push(
+            POOL_KEY, *(f"{raw}:{answer}:{int(time.time())}" for raw, answer, _ in drawn)
+        )
+        return len(drawn)
 
     async def fill_forever(self, interval: float = 0.5) -> None:
         """The background task: keep the pool topped up until cancelled."""

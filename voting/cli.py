@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -295,7 +296,7 @@ def verify_ledger(file: str, results: str | None, head: LedgerHead | None) -> No
     sys.exit(0 if ok else 1)
 
 
-async def _draw_forever(interval: float) -> None:
+async def _draw_forever(interval: float, processes: int) -> None:
     from portal.stores import create_stores
     from voting.captcha import CaptchaService
 
@@ -305,6 +306,7 @@ async def _draw_forever(interval: float) -> None:
         stores.state.with_namespace("voting"),
         settings.secret_key,
         pool_size=settings.captcha_pool_size,
+        drawers=processes,
     )
     try:
         await service.fill_forever(interval)
@@ -320,11 +322,18 @@ async def _draw_forever(interval: float) -> None:
     type=click.FloatRange(0.05, 10),
     help="Seconds between looks at the pool's level.",
 )
-def captcha_worker(interval: float) -> None:
+@click.option(
+    "--processes",
+    default=os.cpu_count() or 1,
+    show_default="the machine's cores",
+    type=click.IntRange(1, 256),
+    help="Drawing processes (batches drawn side by side).",
+)
+def captcha_worker(interval: float, processes: int) -> None:
     """Draw CAPTCHA challenges into the shared pool until stopped (Ctrl-C).
 
-    Every server process draws for the pool too (one drawing process each); to meet a
-    surge, run this on more machines (or once per spare core), with the deployment's
+    Every server process draws for the pool too (PORTAL_CAPTCHA_DRAWERS drawing
+    processes each); to meet a surge, run this on more machines, with the deployment's
     REDIS_URL, PORTAL_SECRET_KEY and PORTAL_CAPTCHA_POOL_SIZE: each draws only what the
     pool is missing.
     """
@@ -334,4 +343,4 @@ def captcha_worker(interval: float) -> None:
     size = settings.captcha_pool_size
     console.print(f"正在向验证码池绘制验证码（池容量 {size}），按 Ctrl-C 停止。")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_draw_forever(interval))
+        asyncio.run(_draw_forever(interval, processes))

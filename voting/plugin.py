@@ -35,6 +35,7 @@ class VotingPlugin(AppPlugin):
                 settings.secret_key,
                 pool_size=settings.captcha_pool_size,
                 test_answer=settings.captcha_test_answer,
+                drawers=settings.captcha_drawers,
             ),
             settings.secret_key,
             ledger=LedgerWriter(max_wait=settings.ledger_wait or None),  # 0: no bound
@@ -43,6 +44,9 @@ class VotingPlugin(AppPlugin):
         @contextlib.asynccontextmanager
         async def lifespan(app: Litestar) -> AsyncIterator[None]:
             service.ledger.start()
+            # Ready to draw before the first request: an empty pool is then refilled
+            # within the wait a challenge request allows (API_POOL_WAIT).
+            await service.captcha.warm()
             filler = asyncio.create_task(service.captcha.fill_forever())
             try:
                 yield

@@ -1,0 +1,116 @@
+"""`python -m bench.captcha_options`: what the `captcha` package's image options cost,
+and how well an off-the-shelf OCR reads the result.
+
+Drawing is the ceiling of the one-CAPTCHA-per-vote path (each challenge is drawn once,
+in a drawing process), so the portal takes the cheapest options that stay hard to read
+by machine. For each candidate (image size, font sizes, PNG compression) this draws
+``--samples`` challenges of the portal's alphabet and length and reports the CPU time
+per PNG (drawing and encoding, measured in this process) and, where Debian's
+``tesseract`` is installed, the share of challenges it reads whole and of characters it
+reads right (upscaled ×3, one text line, the alphabet as its whitelist). The options the
+portal uses are marked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import secrets
+import shutil
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from voting.captcha import ALPHABET, FONT_SIZES, IMAGE_SIZE, LENGTH, PNG_COMPRESSION
+
+
+@dataclass(frozen=True)
+class Option:
+    size: tuple[int, int]
+    font_sizes: tuple[int, ...] | None  # None: the package's (42, 50, 56)
+    compression: int  # zlib level of the PNG (the package's default: 6)
+
+    def label(self) -> str:
+        fonts = "/".join(map(str, self.font_sizes)) if self.font_sizes else "42/50/56"
+        return f"{self.size[0]}×{self.size[1]}, fonts {fonts}, PNG level {self.compression}"
+
+
+OPTIONS = (
+    Option((160, 60), None, 6),  # the package's defaults
+    Option((160, 60), None, 1),
+    Option((160, 60), (42, 50), 1),
+    Option((130, 50), (36, 42), 1),
+    Option((120, 45), (34, 40), 1),
+    Option((100, 38), (28, 33), 1),
+)
+
+
+def draw(painter: object, option: Option, answer: str) -> bytes:
+    image = painter.generate_image(answer)  # type: ignore[attr-defined]
+    out = io.BytesIO()
+    image.save(out, format="png", compress_level=option.compression)
+    return out.getvalue()
+
+
+def ocr(png: bytes) -> str:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("L")
+    image = image.resize((image.width * 3, image.height * 3))
+    scaled = io.BytesIO()
+    image.save(scaled, format="png")
+    read = subprocess.run(  # noqa: S603 - a fixed command line
+        ["tesseract", "stdin", "stdout", "--psm", "7", "-c", f"tessedit_char_whitelist={ALPHABET}"],  # noqa: S607
+        input=scaled.getvalue(),
+        capture_output=True,
+        check=False,
+    )
+    return "".join(ch for ch in read.stdout.decode() if ch in ALPHABET)
+
+
+def measure(
+    option: Option, samples: int, with_ocr: bool
+) -> tuple[float, float | None, float | None]:
+    """(ms per PNG, share read whole, share of characters read right)."""
+    from captcha.image import ImageCaptcha
+
+    painter = ImageCaptcha(
+        width=option.size[0], height=option.size[1], font_sizes=option.font_sizes
+    )
+    answers = ["".join(secrets.choice(ALPHABET) for _ in range(LENGTH)) for _ in range(samples)]
+    draw(painter, option, answers[0])  # fonts loaded outside the timing
+    started = time.process_time()
+    pngs = [draw(painter, option, answer) for answer in answers]
+    ms = (time.process_time() - started) * 1000 / samples
+    if not with_ocr:
+        return ms, None, None
+    read = [ocr(png) for png in pngs]
+    whole = sum(got == answer for got, answer in zip(read, answers, strict=True)) / samples
+    chars = sum(
+        sum(a == b for a, b in zip(answer, got, strict=False))
+        for got, answer in zip(read, answers, strict=True)
+    )
+    return ms, whole, chars / (samples * LENGTH)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.captcha_options", description=__doc__)
+    parser.add_argument("--samples", type=int, default=200, help="challenges per option")
+    args = parser.parse_args(argv)
+    with_ocr = shutil.which("tesseract") is not None
+    if not with_ocr:
+        print("tesseract not installed (apt-get install tesseract-ocr): CPU time only")
+    chosen = Option(IMAGE_SIZE, FONT_SIZES, PNG_COMPRESSION)
+    print("| options | ms per PNG | OCR: whole | OCR: characters |")
+    print("| --- | ---: | ---: | ---: |")
+    for option in OPTIONS:
+        ms, whole, chars = measure(option, args.samples, with_ocr)
+        mark = " (used)" if option == chosen else ""
+        read = f"{whole:.1%} | {chars:.1%}" if whole is not None else "– | –"
+        print(f"| {option.label()}{mark} | {ms:.2f} | {read} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
