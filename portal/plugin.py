@@ -18,7 +18,13 @@ from litestar.static_files import create_static_files_router
 
 from portal import apidocs, visits
 from portal.accounts import LoginGuard
-from portal.auth import StaffMiddleware, actor_of, security_headers, session_config
+from portal.auth import (
+    PUBLIC_WITHOUT_SESSION,
+    StaffMiddleware,
+    actor_of,
+    security_headers,
+    session_config,
+)
 from portal.controllers import ROUTES
 from portal.db import close_database, open_database
 from portal.errors import EXCEPTION_HANDLERS, JsonBodyRequest, unknown_path_ids
@@ -100,6 +106,9 @@ class PortalPlugin(AppPlugin):
             cookie_samesite="lax",
             # Forms carry the token; no script reads the cookie.
             cookie_httponly=True,
+            # The public API takes JSON only (415 otherwise), which no cross-site form
+            # can send, and no session: no token to check or to hand out.
+            exclude=[PUBLIC_WITHOUT_SESSION],
         )
         app_config.stores = {"sessions": stores.state.with_namespace("sessions")}
         app_config.dependencies.update(

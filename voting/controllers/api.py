@@ -137,7 +137,6 @@ class CaptchaApi(Controller):
         operation_id="createCaptcha",
         operation_class=ApiOperation,
         status_code=HTTP_201_CREATED,
-        exclude_from_csrf=True,
         responses=error_responses(
             (400, "Invalid request"),
             (429, "Too many challenges from this network"),
@@ -204,7 +203,6 @@ class VoteApi(Controller):
         operation_id="castVote",
         operation_class=ApiOperation,
         status_code=HTTP_201_CREATED,
-        exclude_from_csrf=True,
         responses=error_responses(
             (400, "invalid, captcha_invalid, captcha_expired or captcha_required"),
             (403, "voting_closed"),
