@@ -158,6 +158,12 @@ def _redis_command(url: str, *args: str) -> object:
         client.close()
 
 
+def flush_redis(url: str) -> None:
+    """Empty the Redis database of ``url`` (a benchmark's own: see
+    ``private_or_shared_redis``)."""
+    _redis_command(url, "FLUSHDB")
+
+
 def find_redis() -> Service:
     given = _given("REDIS_URL", _redis_answers)
     if given is not None:

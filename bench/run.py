@@ -77,6 +77,7 @@ from bench.infra import (
     Server,
     SetupError,
     count_votes,
+    flush_redis,
     fresh_postgres_database,
     portal,
     portal_env,
@@ -620,6 +621,10 @@ def bench_config(config: str, options: Options, load: Load) -> ConfigRun:
             if server.proc.poll() is not None:
                 raise SetupError(f"the server exited during the run:\n{server.log_tail()}")
             server.stop()
+            if redis_url:
+                # The store as a new deployment finds it: the first server's large pool
+                # would spare the drawing that the voters' paths must pay for.
+                flush_redis(redis_url)
     return run
 
 
