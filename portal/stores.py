@@ -4,14 +4,15 @@ One backend serves the whole app: Redis when ``REDIS_URL`` is set (shared by eve
 worker process), otherwise an in-process store for a single process. Both implement
 Litestar's ``Store`` interface, so Litestar's server-side sessions use them directly,
 plus the few atomic operations the portal needs on top (counters with an expiry,
-take-once values, FIFO lists). Rate limits use the ``limits`` library on the same
-backend.
+take-once values, FIFO lists, and scripts: several steps as one). Rate limits use the
+``limits`` library on the same backend.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Self
@@ -32,6 +33,23 @@ _BATCH_OPS = {"incr": "incr", "get": "get", "set": "set", "set_if_absent": "set_
 
 class StoreUnavailable(Exception):
     """The shared store (Redis) cannot be reached; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Script:
+    """Several steps on the store as one atomic step, in one round trip.
+
+    ``lua`` runs on Redis (``KEYS`` namespaced, ``ARGV`` as given); ``twin`` is the same
+    steps for the in-process store, written with the store's own methods and awaiting
+    nothing else, so that it runs within one step of the event loop (atomic there). The
+    keys the script builds itself (``KEYS[i] .. ':' .. n``) extend a key it was given,
+    so they stay in the store's namespace. Results: integers, byte strings, ``None``
+    (Redis turns Lua numbers into integers, ``false`` into ``None``).
+    """
+
+    name: str
+    lua: str
+    twin: Callable[[StateStore, list[str], list[Any]], Awaitable[list[Any]]]
 
 
 def _seconds(expires_in: int | timedelta | None) -> int | None:
@@ -69,34 +87,6 @@ class StateStore(NamespacedStore):
         """Give an existing key a new expiry (no effect when the key does not exist)."""
         raise NotImplementedError
 
-    async def take(
-        self, flag: str, counters: list[tuple[str, int]], expires_in: int | timedelta
-    ) -> tuple[int | None, list[int]]:
-        """Set ``flag`` if absent, then add one to each counter within its limit:
-        all or nothing, as one atomic step.
-
-        Returns ``(None, values)`` when everything was taken, with the counters' new
-        values; otherwise ``(i, [])`` where ``i`` is what refused — 0 the flag was
-        already set, ``k`` the ``k``-th counter (1-based) would pass its limit — and
-        nothing was changed. New keys get ``expires_in``.
-
-        This default runs without yielding to the event loop between steps, which makes
-        it atomic for the in-process store; Redis runs it as one script.
-        """
-        if not await self.set_if_absent(flag, b"1", expires_in):
-            return 0, []
-        values = []
-        for position, (key, limit) in enumerate(counters, start=1):
-            value = await self.incr(key, 1, expires_in)
-            if value > limit:
-                await self.incr(key, -1)
-                for taken_key, _ in reversed(counters[: position - 1]):
-                    await self.incr(taken_key, -1)
-                await self.delete(flag)
-                return position, []
-            values.append(value)
-        return None, values
-
     async def batch(self, ops: list[Op]) -> list[Any]:
         """Run several operations in one round trip; return their results in order.
 
@@ -125,6 +115,21 @@ class StateStore(NamespacedStore):
     async def length(self, key: str) -> int:
         """The number of values in a list."""
         raise NotImplementedError
+
+    def key_from(self, other: StateStore, key: str) -> str:
+        """``other``'s ``key`` as this store names it (``other`` is this store, or one
+        made from it by ``with_namespace``)."""
+        if other.namespace == self.namespace:
+            return key
+        prefix = f"{self.namespace}:"
+        if not other.namespace.startswith(prefix):
+            raise ValueError(f"{other.namespace!r} is not within {self.namespace!r}")
+        return f"{other.namespace.removeprefix(prefix)}:{key}"
+
+    async def run(self, script: Script, keys: list[str], args: list[Any]) -> list[Any]:
+        """Run ``script`` on ``keys`` (un-namespaced, as every method takes them) and
+        ``args``, atomically; its results."""
+        return await script.twin(self, keys, args)
 
     async def ping(self) -> None:
         """Raise ``StoreUnavailable`` when the backend does not answer."""
@@ -266,32 +271,6 @@ class MemoryStateStore(StateStore):
         return len(item.value) if item is not None and isinstance(item.value, deque) else 0
 
 
-# StateStore.take as one Redis script: atomic across every worker and node.
-_TAKE = """
-local ttl = tonumber(ARGV[1])
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ttl) then
-  return {0}
-end
-local values = {}
-for i = 2, #KEYS do
-  local value = redis.call('INCR', KEYS[i])
-  if redis.call('TTL', KEYS[i]) < 0 then
-    redis.call('EXPIRE', KEYS[i], ttl)
-  end
-  if value > tonumber(ARGV[i]) then
-    for j = 2, i do
-      redis.call('DECR', KEYS[j])
-    end
-    redis.call('DEL', KEYS[1])
-    return {i - 1}
-  end
-  values[#values + 1] = value
-end
-table.insert(values, 1, -1)
-return values
-"""
-
-
 class RedisStateStore(StateStore):
     """Redis-backed store shared by every worker and node."""
 
@@ -301,7 +280,7 @@ class RedisStateStore(StateStore):
         self._redis = client
         self.namespace = namespace
         self._owner = owner
-        self._take_script = client.register_script(_TAKE)  # EVALSHA, loaded on first use
+        self._scripts: dict[str, Any] = {}  # registered: EVALSHA, loaded on first use
 
     @classmethod
     def from_url(cls, url: str, namespace: str = "portal") -> RedisStateStore:
@@ -388,16 +367,11 @@ class RedisStateStore(StateStore):
     async def expire(self, key: str, expires_in: int | timedelta) -> None:
         await self._call(self._redis.expire(self._key(key), _seconds(expires_in)))
 
-    async def take(
-        self, flag: str, counters: list[tuple[str, int]], expires_in: int | timedelta
-    ) -> tuple[int | None, list[int]]:
-        keys = [self._key(flag), *(self._key(key) for key, _ in counters)]
-        args = [_seconds(expires_in), *(limit for _, limit in counters)]
-        result = await self._call(self._take_script(keys=keys, args=args))
-        refused, *values = (int(v) for v in result)
-        if refused >= 0:
-            return refused, []
-        return None, values
+    async def run(self, script: Script, keys: list[str], args: list[Any]) -> list[Any]:
+        registered = self._scripts.get(script.name)
+        if registered is None:
+            registered = self._scripts[script.name] = self._redis.register_script(script.lua)
+        return await self._call(registered(keys=[self._key(k) for k in keys], args=args))
 
     async def batch(self, ops: list[Op]) -> list[Any]:
         if not ops:

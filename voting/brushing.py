@@ -39,9 +39,11 @@ import datetime as dt
 import hashlib
 import itertools
 import math
+from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from portal.stores import StateStore
+from portal.stores import Script, StateStore
 
 # A network burst: more than this many votes for one candidate from one network in one
 # ten-minute window. A family or an office behind one address votes a few times; ten
@@ -119,6 +121,85 @@ def is_regular(intervals: list[float], relative: float, floor: float) -> bool:
     return spread <= max(floor, relative * mean)
 
 
+# The counters of every rule, moved for one vote: a Lua function (``brushing(K, A)``, which
+# ``voting.admission`` runs within the vote's one script) and its in-process twin.
+# K: network burst, agent burst, regular-interval prefix (its slot counter is ``:n``, its
+# slots ``:1``, ``:2`` …), this cookie's mark, the cookie count, the candidate's current
+# hour, its total, its first hour. A: the TTLs of the burst, regular-interval, cookie and
+# history keys, the current hour's start, the intervals wanted, this vote's time.
+# Returns: the two burst counts, this vote's slot, the cookie count, the hour's count,
+# the total, the first hour, then the times in the ``wanted`` slots before this one.
+BRUSHING_LUA = """
+local function incr_ttl(key, ttl)
+  local value = redis.call('INCR', key)
+  if redis.call('TTL', key) < 0 then
+    redis.call('EXPIRE', key, ttl)
+  end
+  return value
+end
+
+local function brushing(K, A)
+  local burst_ttl, regular_ttl = tonumber(A[1]), tonumber(A[2])
+  local cookie_ttl, history_ttl = tonumber(A[3]), tonumber(A[4])
+  local wanted = tonumber(A[6])
+  local out = {incr_ttl(K[1], burst_ttl), incr_ttl(K[2], burst_ttl)}
+  local slot = incr_ttl(K[3] .. ':n', regular_ttl)
+  out[3] = slot
+  if redis.call('SET', K[4], '1', 'NX', 'EX', cookie_ttl) then
+    out[4] = incr_ttl(K[5], cookie_ttl)
+  else
+    out[4] = tonumber(redis.call('GET', K[5]) or '0')
+  end
+  out[5] = incr_ttl(K[6], 7200)
+  out[6] = incr_ttl(K[7], history_ttl)
+  redis.call('SET', K[8], A[5], 'NX', 'EX', history_ttl)
+  out[7] = tonumber(redis.call('GET', K[8]))
+  redis.call('SET', K[3] .. ':' .. slot, A[7], 'EX', regular_ttl)
+  if slot > wanted then
+    for n = slot - wanted, slot - 1 do
+      out[#out + 1] = redis.call('GET', K[3] .. ':' .. n)
+    end
+  end
+  return out
+end
+"""
+
+
+async def brushing_twin(store: StateStore, keys: list[str], args: list[Any]) -> list[Any]:
+    """``brushing(K, A)`` on the in-process store."""
+    burst_ttl, regular_ttl, cookie_ttl, history_ttl, hour_start, wanted, stamp = args
+    out = [await store.incr(keys[0], 1, burst_ttl), await store.incr(keys[1], 1, burst_ttl)]
+    slot = await store.incr(f"{keys[2]}:n", 1, regular_ttl)
+    out.append(slot)
+    if await store.set_if_absent(keys[3], b"1", cookie_ttl):
+        out.append(await store.incr(keys[4], 1, cookie_ttl))
+    else:
+        out.append(int(await store.get(keys[4]) or 0))
+    out.append(await store.incr(keys[5], 1, 7200))
+    out.append(await store.incr(keys[6], 1, history_ttl))
+    await store.set_if_absent(keys[7], str(hour_start), history_ttl)
+    out.append(int(await store.get(keys[7]) or hour_start))
+    await store.set(f"{keys[2]}:{slot}", stamp, regular_ttl)
+    if slot > wanted:
+        out += [await store.get(f"{keys[2]}:{n}") for n in range(slot - wanted, slot)]
+    return out
+
+
+BRUSHING = Script("brushing", BRUSHING_LUA + "\nreturn brushing(KEYS, ARGV)\n", brushing_twin)
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One vote as the rules' counters see it: the keys and arguments of
+    ``brushing(K, A)``, and what judging its results needs."""
+
+    keys: list[str]
+    args: list[Any]
+    stamp: float
+    hour: int
+    hour_start: int
+
+
 class BrushingChecks:
     """The rules, evaluated for every vote before it is recorded.
 
@@ -178,59 +259,65 @@ class BrushingChecks:
         now: dt.datetime,
         timezone: str,
     ) -> list[str]:
-        """The names of the rules this vote trips (empty: it counts).
+        """The names of the rules this vote trips (empty: it counts), its counters moved
+        in one atomic round trip (the vote path moves them within its own script)."""
+        sighting = self.sighting(
+            campaign_id=campaign_id,
+            candidate_id=candidate_id,
+            network=network,
+            agent_hash=agent_hash,
+            voter_cookie=voter_cookie,
+            now=now,
+            timezone=timezone,
+        )
+        return self.judge(sighting, await self.store.run(BRUSHING, sighting.keys, sighting.args))
 
-        Every counter the rules keep is moved in two batched round trips to the store
-        (each operation atomic on its own): the vote path pays two round trips, not one
-        per counter.
-        """
+    def sighting(
+        self,
+        *,
+        campaign_id: int,
+        candidate_id: int,
+        network: str,
+        agent_hash: str,
+        voter_cookie: str,
+        now: dt.datetime,
+        timezone: str,
+    ) -> Sighting:
+        """The counters this vote moves. Each vote takes the next regular-interval slot
+        number and writes its time there, and reads the previous slots back."""
         stamp = now.timestamp()
         burst = int(stamp) // int(self.burst_window)
-        burst_ttl = int(self.burst_window) * 2
         regular = f"br:{candidate_id}:{network}"
-        regular_ttl = int(self.regular_memory)
-        cookie_ttl = int(self.cookie_window) * 2
         cookies = f"bc:{candidate_id}:{network}:{int(stamp) // int(self.cookie_window)}"
         cookie = hashlib.sha256(voter_cookie.encode()).hexdigest()[:16]
         hour_start, hour = local_hour_start(now, timezone)
         history = f"bh:{candidate_id}"
-        history_ttl = int(self.night_memory)
-        (
-            network_count,
-            agent_count,
-            slot,
-            new_cookie,
-            cookie_count,
-            hour_count,
-            total,
-            _,
-            first,
-        ) = await self.store.batch(
-            [
-                ("incr", f"bn:{candidate_id}:{network}:{burst}", 1, burst_ttl),
-                ("incr", f"ba:{candidate_id}:{agent_hash}:{burst}", 1, burst_ttl),
-                ("incr", f"{regular}:n", 1, regular_ttl),
-                ("set_if_absent", f"{cookies}:{cookie}", b"1", cookie_ttl),
-                ("get", f"{cookies}:n"),
-                ("incr", f"{history}:{hour_start}", 1, 7200),
-                ("incr", f"{history}:total", 1, history_ttl),
-                ("set_if_absent", f"{history}:first", str(hour_start), history_ttl),
-                ("get", f"{history}:first"),
-            ]
-        )
-        # Each vote takes the next slot number (atomic) and writes its time there; the
-        # previous slots are read back in the same round trip.
-        wanted = int(self.regular_intervals)
-        second: list[tuple] = [("set", f"{regular}:{slot}", f"{stamp:.3f}", regular_ttl)]
-        if new_cookie:
-            second.append(("incr", f"{cookies}:n", 1, cookie_ttl))
-        if slot > wanted:
-            second += [("get", f"{regular}:{n}") for n in range(slot - wanted, slot)]
-        answers = await self.store.batch(second)
-        if new_cookie:
-            cookie_count = answers[1]
-        previous = answers[2 if new_cookie else 1 :]
+        keys = [
+            f"bn:{candidate_id}:{network}:{burst}",
+            f"ba:{candidate_id}:{agent_hash}:{burst}",
+            regular,
+            f"{cookies}:{cookie}",
+            f"{cookies}:n",
+            f"{history}:{hour_start}",
+            f"{history}:total",
+            f"{history}:first",
+        ]
+        args = [
+            int(self.burst_window) * 2,
+            int(self.regular_memory),
+            int(self.cookie_window) * 2,
+            int(self.night_memory),
+            hour_start,
+            int(self.regular_intervals),
+            f"{stamp:.3f}",
+        ]
+        return Sighting(keys, args, stamp, hour, hour_start)
 
+    def judge(self, sighting: Sighting, counts: list[Any]) -> list[str]:
+        """The rules the vote trips, from what ``brushing(K, A)`` returned for it."""
+        network_count, agent_count, slot, cookie_count, hour_count, total, first, *previous = counts
+        stamp, hour, hour_start = sighting.stamp, sighting.hour, sighting.hour_start
+        wanted = int(self.regular_intervals)
         flags = []
         if network_count > self.network_burst:
             flags.append("network_burst")

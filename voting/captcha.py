@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
-from portal.stores import StateStore, StoreUnavailable
+from portal.stores import Script, StateStore, StoreUnavailable
 
 log = logging.getLogger("portal.captcha")
 T = TypeVar("T")
@@ -127,6 +127,40 @@ def draw_audio(answer: str) -> bytes:
     from captcha.audio import AudioCaptcha
 
     return bytes(AudioCaptcha().generate(answer))
+
+
+# Hand out a pooled challenge. KEYS: the pool, the prefixes of answers and of images.
+# ARGV: the oldest drawing time still handed out, the answer's and the image's lifetime.
+# Returns {raw id}, or {} when the pool is empty.
+ISSUE_LUA = """
+while true do
+  local entry = redis.call('LPOP', KEYS[1])
+  if not entry then
+    return {}
+  end
+  local raw, answer, drawn = string.match(entry, '([^:]+):([^:]+):([^:]+)')
+  if tonumber(drawn) >= tonumber(ARGV[1]) then
+    redis.call('SET', KEYS[2] .. ':' .. raw, answer, 'EX', ARGV[2])
+    redis.call('EXPIRE', KEYS[3] .. ':' .. raw, ARGV[3])
+    return {raw}
+  end
+end
+"""
+
+
+async def issue_twin(store: StateStore, keys: list[str], args: list[Any]) -> list[Any]:
+    """The hand-out script on the in-process store."""
+    oldest, lifetime, image_lifetime = args
+    while (entry := await store.pop(keys[0])) is not None:
+        raw, answer, drawn_at = entry.decode().split(":")
+        if int(drawn_at) >= oldest:
+            await store.set(f"{keys[1]}:{raw}", answer, lifetime)
+            await store.expire(f"{keys[2]}:{raw}", image_lifetime)
+            return [raw.encode()]
+    return []
+
+
+ISSUE = Script("issue-captcha", ISSUE_LUA, issue_twin)
 
 
 class Outcome(Enum):
@@ -242,19 +276,17 @@ class CaptchaService:
             await asyncio.sleep(interval)
 
     async def issue(self) -> Challenge | None:
-        """Hand out one pooled challenge, or ``None`` when the pool is empty."""
-        while True:
-            entry = await self.store.pop(POOL_KEY)
-            if entry is None:
-                return None
-            raw, answer, drawn_at = entry.decode().split(":")
-            if time.time() - int(drawn_at) < POOLED_IMAGE_LIFETIME - LIFETIME * 2:
-                break
-            # Drawn so long ago that its image may expire before it is answered.
+        """Hand out one pooled challenge, or ``None`` when the pool is empty (one round
+        trip: the pop, its answer made live, its image kept as long)."""
         now = int(time.time())
-        await self.store.set(f"captcha:live:{raw}", answer, expires_in=LIFETIME)
-        await self.store.expire(f"captcha:img:{raw}", LIFETIME + 60)
-        return Challenge(self._make_id(raw, now), LIFETIME)
+        # One drawn so long ago that its image may expire before it is answered is not
+        # handed out.
+        oldest = now - (POOLED_IMAGE_LIFETIME - LIFETIME * 2)
+        keys = [POOL_KEY, "captcha:live", "captcha:img"]
+        popped = await self.store.run(ISSUE, keys, [oldest, LIFETIME, LIFETIME + 60])
+        if not popped:
+            return None
+        return Challenge(self._make_id(popped[0].decode(), now), LIFETIME)
 
     async def issue_within(self, seconds: float) -> Challenge | None:
         """``issue``, waiting up to ``seconds`` for the pool's next drawing when it is
@@ -302,17 +334,27 @@ class CaptchaService:
 
     # -- answers -----------------------------------------------------------------------
 
+    def answer_key(self, captcha_id: str) -> tuple[str, int]:
+        """The store key (of this service's store) holding the challenge's answer while
+        it may be answered, and when it was handed out; for an id the portal did not
+        sign, a key that never holds one."""
+        parsed = self.parse_id(captcha_id)
+        raw, issued_at = parsed or ("-", 0)
+        return f"captcha:live:{raw}", issued_at
+
+    @staticmethod
+    def missing(issued_at: int) -> Outcome:
+        """Why a challenge handed out at ``issued_at`` has no answer to take any more."""
+        if issued_at and time.time() - issued_at >= LIFETIME:
+            return Outcome.expired
+        return Outcome.unknown  # answered before, never handed out, or not ours
+
     async def check(self, captcha_id: str, answer: str) -> Outcome:
         """Consume the challenge and say whether ``answer`` solves it."""
-        parsed = self.parse_id(captcha_id)
-        if parsed is None:
-            return Outcome.unknown
-        raw, issued_at = parsed
-        expected = await self.store.get_delete(f"captcha:live:{raw}")
+        key, issued_at = self.answer_key(captcha_id)
+        expected = await self.store.get_delete(key)
         if expected is None:
-            if time.time() - issued_at >= LIFETIME:
-                return Outcome.expired
-            return Outcome.unknown  # answered before, or never handed out
+            return self.missing(issued_at)
         given = answer.strip().upper()
         if hmac.compare_digest(given.encode(), expected.upper()):
             return Outcome.correct

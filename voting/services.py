@@ -36,10 +36,19 @@ from nominations.candidates import shortlisted_in
 from nominations.tables import Nomination
 from portal.clock import utc_now
 from portal.db import is_unique_violation
-from portal.errors import Conflict, Invalid, NotFound, RateLimited, Refused, Unavailable
+from portal.errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    RateLimited,
+    Refused,
+    Unavailable,
+)
 from portal.phases import OPEN, window_status
 from portal.stores import StateStore, StoreUnavailable
 from portal.tables import Campaign, Phase
+from voting.admission import CAPTCHA_MODE, PASS_MODE, Admission, NotAdmitted, Refusal, admit
 from voting.brushing import BrushingChecks
 from voting.captcha import CaptchaService, Outcome
 from voting.ledger import LedgerBusy, LedgerWriter, PendingVote, VotingClosed
@@ -51,6 +60,7 @@ CATALOG_TTL = 2.0  # seconds a campaign's voting rules are cached in a process
 IDEMPOTENCY_WAIT = 10.0  # seconds a retry waits for the first attempt to finish
 MAX_IDEMPOTENCY_KEY = 64
 LEDGER_RETRY_AFTER = 2  # seconds a vote the busy ledger writer could not take waits to retry
+BURST_WINDOW = 60.0  # seconds over which a network's votes are limited (votes per minute)
 # Challenges one network may take per minute (a person needs a few; a pool drainer many).
 CAPTCHA_RATE = RateLimitItemPerMinute(60)
 # Receipts use base32 (A–Z, 2–7): digits a person may type for its letters.
@@ -148,6 +158,10 @@ class VotingService:
         self._secret = hashlib.sha256(b"voting|" + secret.encode()).digest()
         self._burst = MovingWindowRateLimiter(limits)
         self._rules: dict[str, VotingRules] = {}
+        # The read of a campaign's rules in progress, shared by every vote that needs
+        # it (one query, not one per waiting vote), and what makes a read stale.
+        self._loading: dict[str, asyncio.Future[VotingRules | None]] = {}
+        self._generation = 0
 
     @property
     def clock(self) -> Callable[[], dt.datetime]:
@@ -247,19 +261,35 @@ class VotingService:
     def forget(self, slug: str | None = None) -> None:
         """Drop the cached rules of campaign ``slug`` (all without one), after a staff
         change in this process (``portal.phases`` calls it on every change)."""
+        self._generation += 1  # a read under way may predate the change: not kept
         if slug is None:
             self._rules.clear()
+            self._loading.clear()
         else:
             self._rules.pop(slug, None)
+            self._loading.pop(slug, None)
 
     async def rules(self, slug: str) -> VotingRules | None:
-        """The campaign's voting rules, cached for ``CATALOG_TTL`` seconds."""
+        """The campaign's voting rules, cached for ``CATALOG_TTL`` seconds; when they
+        are stale, the votes arriving meanwhile wait for one read of the database."""
         cached = self._rules.get(slug)
         if cached and time.monotonic() - cached.loaded_at < CATALOG_TTL:
             return cached
+        loading = self._loading.get(slug)
+        if loading is None:
+            loading = asyncio.ensure_future(self._read_rules(slug, self._generation))
+            self._loading[slug] = loading
+            loading.add_done_callback(
+                lambda done: self._loading.pop(slug) if self._loading.get(slug) is done else None
+            )
+        # Shielded: a waiter that gives up does not cancel the read the others wait for.
+        return await asyncio.shield(loading)
+
+    async def _read_rules(self, slug: str, generation: int) -> VotingRules | None:
         campaign = await Campaign.objects().where(Campaign.slug == slug).first().run()
         if campaign is None or campaign.phase == Phase.draft.value:
-            self._rules.pop(slug, None)
+            if generation == self._generation:
+                self._rules.pop(slug, None)
             return None
         rows = (
             await Nomination.select(
@@ -282,7 +312,8 @@ class VotingService:
             candidates={r["id"]: (r["category"], r["vpd"]) for r in rows},
             loaded_at=time.monotonic(),
         )
-        self._rules[slug] = rules
+        if generation == self._generation:
+            self._rules[slug] = rules
         return rules
 
     async def limit_captcha(self, network: str) -> None:
@@ -371,28 +402,21 @@ class VotingService:
         category_id, allowance = target
         cid = rules.campaign_id
         day, until_midnight = local_day(now, rules.timezone)
-
-        burst = RateLimitItemPerMinute(rules.network_votes_per_minute)
-        if not await self._burst.hit(burst, "vote", str(cid), ballot.network):
-            stats = await self._burst.get_window_stats(burst, "vote", str(cid), ballot.network)
-            if ballot.vote_pass:
-                await self.withdraw_pass(cid, voter)
-            raise RateLimited(
-                "您所在网络的投票请求过于频繁，请稍后再试。",
-                retry_after=max(1, int(stats.reset_time - time.time()) + 1),
-            )
-
-        pass_left = await self._admit(ballot, cid, voter, day, now)
-        ttl = until_midnight + 3600
-        once = f"vd:{cid}:{day}:{voter}:{ballot.candidate_id}"
-        quota = f"vq:{cid}:{category_id}:{day}:{voter}"
-        network_day = f"vn:{cid}:{day}:{ballot.network}"
+        agent = hashlib.sha256(ballot.user_agent.encode()).hexdigest()[:16]
+        admission, pass_left, issued_at = self._admission(
+            rules, ballot, voter, agent, target, day, until_midnight, now
+        )
+        try:
+            admitted = await admit(self.store, admission)
+        except NotAdmitted as refused:
+            raise self._refusal(refused, allowance, until_midnight, issued_at) from None
+        flags = self.brushing.judge(admission.sighting, admitted.counts)
 
         # Each step once, in order, however often give_back() is retried.
         steps = [
-            lambda: self.store.delete(once),
-            lambda: self.store.incr(quota, -1),
-            lambda: self.store.incr(network_day, -1),
+            lambda: self.store.delete(admission.once_key),
+            lambda: self.store.incr(admission.quota_key, -1),
+            lambda: self.store.incr(admission.network_day_key, -1),
         ]
 
         async def give_back() -> None:
@@ -400,37 +424,7 @@ class VotingService:
                 await steps[0]()
                 steps.pop(0)
 
-        # Not twice today, the allowance, the network's cap: one atomic step (a single
-        # script on Redis), all taken or nothing.
-        refused, taken = await self.store.take(
-            once, [(quota, allowance), (network_day, rules.network_votes_per_day)], ttl
-        )
-        if refused == 0:
-            raise Conflict("您今天已经为该候选对象投过票了，明天再来吧。", code="already_voted")
-        if refused == 1:
-            raise RateLimited(
-                f"您今天在本类别的 {allowance} 票已经投完，明天再来吧。",
-                retry_after=until_midnight,
-                code="limit_reached",
-            )
-        if refused == 2:
-            raise RateLimited(
-                "您所在网络今天的投票次数已达上限，明天再来吧。",
-                retry_after=until_midnight,
-            )
-        used = taken[0]
-
         try:
-            agent = hashlib.sha256(ballot.user_agent.encode()).hexdigest()[:16]
-            flags = await self.brushing.assess(
-                campaign_id=cid,
-                candidate_id=ballot.candidate_id,
-                network=ballot.network,
-                agent_hash=agent,
-                voter_cookie=ballot.voter_cookie,
-                now=now,
-                timezone=rules.timezone,
-            )
             receipt = self.new_receipt()
             vote = PendingVote(
                 campaign_id=cid,
@@ -491,30 +485,96 @@ class VotingService:
             receipt=receipt,
             candidate_id=ballot.candidate_id,
             cast_at=vote.cast_at,
-            votes_left_today=allowance - used,
+            votes_left_today=allowance - admitted.used,
             status=vote.status,
             vote_pass=vote_pass,
             pass_expires_in=pass_left if vote_pass else None,
         )
 
-    async def _admit(
-        self, ballot: Ballot, campaign_id: int, voter: str, day: str, now: dt.datetime
-    ) -> int:
-        """Let the vote through its CAPTCHA or its pass, or raise why not. Returns the
-        seconds the pass sent stays good (0 for a CAPTCHA)."""
+    def _admission(
+        self,
+        rules: VotingRules,
+        ballot: Ballot,
+        voter: str,
+        agent: str,
+        target: tuple[int, int],
+        day: str,
+        until_midnight: int,
+        now: dt.datetime,
+    ) -> tuple[Admission, int, int]:
+        """What the store is asked for this vote; with the seconds the pass sent stays
+        good (0 for a CAPTCHA) and when the CAPTCHA was handed out. A pass that is not
+        this voter's for today, or no proof at all, is refused here."""
+        cid, (category_id, allowance) = rules.campaign_id, target
+        issued_at = 0
         if ballot.vote_pass:
-            left = self.pass_seconds_left(ballot.vote_pass, campaign_id, voter, day, now)
-            if not left or await self.store.exists(self._withdrawn(campaign_id, voter)):
+            pass_left = self.pass_seconds_left(ballot.vote_pass, cid, voter, day, now)
+            if not pass_left:
                 raise Invalid(CAPTCHA_REQUIRED, code="captcha_required")
-            return left
-        if not ballot.captcha_id:
+            mode, proof_key = PASS_MODE, self._withdrawn(cid, voter)
+        elif ballot.captcha_id:
+            pass_left, mode = 0, CAPTCHA_MODE
+            answer_key, issued_at = self.captcha.answer_key(ballot.captcha_id)
+            proof_key = self.store.key_from(self.captcha.store, answer_key)
+        else:
             raise Invalid(CAPTCHA_REQUIRED, code="captcha_required")
-        outcome = await self.captcha.check(ballot.captcha_id, ballot.captcha_answer)
-        if outcome is Outcome.expired:
-            raise Invalid("验证码已过期，请刷新验证码后重试。", code="captcha_expired")
-        if outcome is not Outcome.correct:
-            raise Invalid("验证码错误或已使用，请重新输入新的验证码。", code="captcha_invalid")
-        return 0
+        admission = Admission(
+            now=now.timestamp(),
+            burst_key=f"vb:{cid}:{ballot.network}",
+            burst_limit=rules.network_votes_per_minute,
+            burst_window=BURST_WINDOW,
+            mode=mode,
+            proof_key=proof_key,
+            answer=ballot.captcha_answer.strip().upper() if mode == CAPTCHA_MODE else "",
+            test_answer=self.captcha.test_answer or "",
+            pass_lifetime=PASS_LIFETIME,
+            once_key=f"vd:{cid}:{day}:{voter}:{ballot.candidate_id}",
+            quota_key=f"vq:{cid}:{category_id}:{day}:{voter}",
+            allowance=allowance,
+            network_day_key=f"vn:{cid}:{day}:{ballot.network}",
+            network_cap=rules.network_votes_per_day,
+            reservation_ttl=until_midnight + 3600,
+            sighting=self.brushing.sighting(
+                campaign_id=cid,
+                candidate_id=ballot.candidate_id,
+                network=ballot.network,
+                agent_hash=agent,
+                voter_cookie=ballot.voter_cookie,
+                now=now,
+                timezone=rules.timezone,
+            ),
+        )
+        return admission, pass_left, issued_at
+
+    def _refusal(
+        self, refused: NotAdmitted, allowance: int, until_midnight: int, issued_at: int
+    ) -> DomainError:
+        """The voter's answer to a vote the store refused."""
+        match refused.refusal:
+            case Refusal.burst:
+                return RateLimited(
+                    "您所在网络的投票请求过于频繁，请稍后再试。",
+                    retry_after=max(1, refused.detail),
+                )
+            case Refusal.captcha_missing if self.captcha.missing(issued_at) is Outcome.expired:
+                return Invalid("验证码已过期，请刷新验证码后重试。", code="captcha_expired")
+            case Refusal.captcha_missing | Refusal.captcha_wrong:
+                return Invalid("验证码错误或已使用，请重新输入新的验证码。", code="captcha_invalid")
+            case Refusal.pass_withdrawn:
+                return Invalid(CAPTCHA_REQUIRED, code="captcha_required")
+            case Refusal.taken if refused.detail == 0:
+                return Conflict(
+                    "您今天已经为该候选对象投过票了，明天再来吧。", code="already_voted"
+                )
+            case Refusal.taken if refused.detail == 1:
+                return RateLimited(
+                    f"您今天在本类别的 {allowance} 票已经投完，明天再来吧。",
+                    retry_after=until_midnight,
+                    code="limit_reached",
+                )
+        return RateLimited(
+            "您所在网络今天的投票次数已达上限，明天再来吧。", retry_after=until_midnight
+        )
 
     # -- live counters -----------------------------------------------------------------
 

@@ -74,28 +74,6 @@ async def test_batched_increments_are_exact_under_concurrency(store: StateStore)
     assert await store.get("c") == b"50"
 
 
-async def test_take_is_all_or_nothing(store: StateStore) -> None:
-    """The flag, then each counter within its limit; a refusal changes nothing."""
-    assert await store.take("f1", [("a", 2), ("b", 5)], 60) == (None, [1, 1])
-    assert await store.take("f1", [("a", 2), ("b", 5)], 60) == (0, [])  # flag already set
-    assert await store.take("f2", [("a", 2), ("b", 5)], 60) == (None, [2, 2])
-    assert await store.take("f3", [("a", 2), ("b", 5)], 60) == (1, [])  # a would be 3
-    assert await store.get_many(["a", "b", "f3"]) == [b"2", b"2", None]
-    await store.set("c", b"1")
-    assert await store.take("f4", [("d", 9), ("c", 1)], 60) == (2, [])  # c would be 2
-    assert await store.get_many(["d", "c", "f4"]) == [b"0", b"1", None]
-    assert 0 < (await store.expires_in("a") or 0) <= 60
-
-
-async def test_take_is_exact_under_concurrency(store: StateStore) -> None:
-    """100 concurrent takes with distinct flags against a limit of 7: exactly 7 succeed."""
-    results = await asyncio.gather(
-        *(store.take(f"flag{i}", [("shared", 7), ("wide", 1000)], 60) for i in range(100))
-    )
-    assert sum(refused is None for refused, _ in results) == 7
-    assert await store.get_many(["shared", "wide"]) == [b"7", b"7"]
-
-
 async def test_namespaces_are_separate(store: StateStore) -> None:
     a, b = store.with_namespace("a"), store.with_namespace("b")
     await a.set("k", b"1")

@@ -601,25 +601,25 @@ async def test_openapi_documents_the_receipt(openapi) -> None:
     assert body_fields(operation["responses"]["404"], openapi)[1] >= {"error", "message"}
 
 
-async def test_a_store_failure_after_the_reservations_leaves_the_vote_retryable(
+async def test_a_vote_the_ledger_does_not_take_hands_its_reservations_back(
     api, voting_campaign
 ) -> None:
-    """The store failing after the reservations (in the brushing checks): 503, nothing
+    """Refused after the admission (the ledger writer too busy to take it): 503, nothing
     recorded, the reservations handed back, and the retry counts."""
-    from portal.stores import StoreUnavailable
+    from voting.ledger import LedgerBusy
 
     candidate = voting_campaign["candidates"]["mediator"][0]
     service = voting_service(api)
-    assess = service.brushing.assess
+    record = service.ledger.record
     failed: list[bool] = []
 
-    async def flaky_assess(**kwargs: Any) -> list[str]:
+    async def busy_once(vote: Any) -> None:
         if not failed:
             failed.append(True)
-            raise StoreUnavailable("injected")
-        return await assess(**kwargs)
+            raise LedgerBusy
+        await record(vote)
 
-    service.brushing.assess = flaky_assess  # type: ignore[method-assign]
+    service.ledger.record = busy_once  # type: ignore[method-assign]
     sign_in_voter(api)  # a returning voter: the retry is the same voter
     assert_error(await vote(api, candidate), 503, "unavailable")
     assert failed
@@ -629,19 +629,19 @@ async def test_a_store_failure_after_the_reservations_leaves_the_vote_retryable(
     assert retry.json()["votes_left_today"] == 1  # the failed attempt used none
 
 
-async def test_a_store_failure_at_the_reservations_records_nothing(api, voting_campaign) -> None:
-    """The reservation step itself failing: 503 and nothing recorded."""
+async def test_a_store_failure_at_the_admission_records_nothing(api, voting_campaign) -> None:
+    """The admission step itself failing: 503 and nothing recorded."""
     from portal.stores import StoreUnavailable
 
     candidate = voting_campaign["candidates"]["mediator"][0]
     store = voting_service(api).store
-    take = store.take
+    run = store.run
 
-    async def failing_take(*args: Any, **kwargs: Any) -> Any:
-        store.take = take  # type: ignore[method-assign]
+    async def failing_run(*args: Any, **kwargs: Any) -> Any:
+        store.run = run  # type: ignore[method-assign]
         raise StoreUnavailable("injected")
 
-    store.take = failing_take  # type: ignore[method-assign]
+    store.run = failing_run  # type: ignore[method-assign]
     sign_in_voter(api)
     assert_error(await vote(api, candidate), 503, "unavailable")
     assert await ledger_rows(voting_campaign["campaign"].id) == []

@@ -23,7 +23,7 @@ from tests.voting.conftest import (
     vote,
     voting_service,
 )
-from voting.captcha import LIFETIME, POOL_KEY, CaptchaService
+from voting.captcha import LIFETIME, POOL_KEY, POOLED_IMAGE_LIFETIME, CaptchaService
 
 pytestmark = pytest.mark.usefixtures("bureaus")
 
@@ -190,6 +190,18 @@ async def test_an_empty_pool_answers_503_never_a_reused_challenge(build_app) -> 
         assert await service.store.length(POOL_KEY) == 0
     ids = [r.json()["captcha_id"] for r in handed]
     assert len({service.parse_id(captcha_id)[0] for captcha_id in ids}) == 3
+
+
+async def test_a_challenge_drawn_too_long_ago_is_not_handed_out(store) -> None:  # type: ignore[no-untyped-def]
+    """Its image may expire before it is answered: the next one in the pool is taken."""
+    service = CaptchaService(store, "secret")
+    stale = int(time.time()) - POOLED_IMAGE_LIFETIME + LIFETIME
+    await store.push(POOL_KEY, f"old:ABCD:{stale}", f"new:EFGH:{int(time.time())}")
+    challenge = await service.issue()
+    assert challenge is not None and service.parse_id(challenge.captcha_id)[0] == "new"
+    assert await store.get_many(["captcha:live:new", "captcha:live:old"]) == [b"EFGH", None]
+    assert 0 < (await store.expires_in("captcha:live:new") or 0) <= LIFETIME
+    assert await service.issue() is None  # the pool is empty now
 
 
 async def test_a_request_waits_briefly_for_the_next_drawing(build_app) -> None:
