@@ -68,6 +68,12 @@ CONFUSABLE = str.maketrans("018", "OIB")
 # A vote pass spares the voter a CAPTCHA per vote for this long after one is solved.
 PASS_LIFETIME = 15 * 60
 CAPTCHA_REQUIRED = "请输入验证码后再投票。"
+ALREADY_VOTED = "您今天已经为该候选对象投过票了，明天再来吧。"
+
+
+def allowance_spent(allowance: int) -> str:
+    """The refusal of a vote past the voter's allowance in a category."""
+    return f"您今天在本类别的 {allowance} 票已经投完，明天再来吧。"
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,25 @@ class VotingRules:
     def is_open(self, now: dt.datetime) -> bool:
         """Whether a vote cast at ``now`` is taken (the same rule as the public pages)."""
         return window_status(self.phase, self.opens_at, self.closes_at, now) == OPEN
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a voter stands today: votes left per category id, candidates voted for."""
+
+    day: str
+    left: dict[int, int]
+    voted: frozenset[int]
+
+
+def quota_key(campaign_id: int, category_id: int, day: str, voter: str) -> str:
+    """The store key counting a voter's votes in a category on a day."""
+    return f"vq:{campaign_id}:{category_id}:{day}:{voter}"
+
+
+def once_key(campaign_id: int, day: str, voter: str, candidate_id: int) -> str:
+    """The store key marking a voter's vote for a candidate on a day."""
+    return f"vd:{campaign_id}:{day}:{voter}:{candidate_id}"
 
 
 def local_day(now: dt.datetime, timezone: str) -> tuple[str, int]:
@@ -316,6 +341,30 @@ class VotingService:
             self._rules[slug] = rules
         return rules
 
+    async def standing(
+        self, rules: VotingRules, voter_cookie: str | None, network: str
+    ) -> Standing:
+        """Where the voter of this cookie and network stands today (one round trip to
+        the store; a voter without a cookie has voted for nobody yet)."""
+        day, _ = local_day(self.clock(), rules.timezone)
+        allowances = dict(rules.candidates.values())
+        if voter_cookie is None:
+            return Standing(day, allowances, frozenset())
+        voter = self.voter_hash(rules.campaign_id, voter_cookie, network)
+        categories, candidates = sorted(allowances), sorted(rules.candidates)
+        values = await self.store.get_many(
+            [quota_key(rules.campaign_id, c, day, voter) for c in categories]
+            + [once_key(rules.campaign_id, day, voter, c) for c in candidates]
+        )
+        used = values[: len(categories)]
+        return Standing(
+            day,
+            {c: max(0, allowances[c] - int(n or 0)) for c, n in zip(categories, used, strict=True)},
+            frozenset(
+                c for c, mark in zip(candidates, values[len(categories) :], strict=True) if mark
+            ),
+        )
+
     async def limit_captcha(self, network: str) -> None:
         """Refuse a network that asks for challenges faster than any person would."""
         if not await self._burst.hit(CAPTCHA_RATE, "captcha", network):
@@ -382,7 +431,7 @@ class VotingService:
         if row is None:
             return None
         category_id, allowance = rules.candidates.get(row["candidate"], (0, 0))
-        quota = f"vq:{rules.campaign_id}:{category_id}:{row['day']}:{row['voter_hash']}"
+        quota = quota_key(rules.campaign_id, category_id, row["day"], row["voter_hash"])
         used = int(await self.store.get(quota) or 0)
         return CastVote(
             receipt=row["receipt"],
@@ -453,9 +502,7 @@ class VotingService:
                 # voter's retry would be refused as already voted.
                 retry_later(give_back)
             if is_unique_violation(exc):
-                raise Conflict(
-                    "您今天已经为该候选对象投过票了，明天再来吧。", code="already_voted"
-                ) from exc
+                raise Conflict(ALREADY_VOTED, code="already_voted") from exc
             if isinstance(exc, VotingClosed):
                 # Closed while the vote waited for the writer: the close is final.
                 raise Refused("当前不在投票时间内。", code="voting_closed") from exc
@@ -528,8 +575,8 @@ class VotingService:
             answer=ballot.captcha_answer.strip().upper() if mode == CAPTCHA_MODE else "",
             test_answer=self.captcha.test_answer or "",
             pass_lifetime=PASS_LIFETIME,
-            once_key=f"vd:{cid}:{day}:{voter}:{ballot.candidate_id}",
-            quota_key=f"vq:{cid}:{category_id}:{day}:{voter}",
+            once_key=once_key(cid, day, voter, ballot.candidate_id),
+            quota_key=quota_key(cid, category_id, day, voter),
             allowance=allowance,
             network_day_key=f"vn:{cid}:{day}:{ballot.network}",
             network_cap=rules.network_votes_per_day,
@@ -563,12 +610,10 @@ class VotingService:
             case Refusal.pass_withdrawn:
                 return Invalid(CAPTCHA_REQUIRED, code="captcha_required")
             case Refusal.taken if refused.detail == 0:
-                return Conflict(
-                    "您今天已经为该候选对象投过票了，明天再来吧。", code="already_voted"
-                )
+                return Conflict(ALREADY_VOTED, code="already_voted")
             case Refusal.taken if refused.detail == 1:
                 return RateLimited(
-                    f"您今天在本类别的 {allowance} 票已经投完，明天再来吧。",
+                    allowance_spent(allowance),
                     retry_after=until_midnight,
                     code="limit_reached",
                 )

@@ -7,8 +7,12 @@
  * A CAPTCHA is single-use: after any refused attempt a new one is fetched. A solved one
  * earns a vote pass (kept for this tab in sessionStorage until it expires): the next
  * votes send it instead, until the portal asks for a CAPTCHA again (captcha_required).
- * The candidates voted for today (kept in localStorage for the campaign's day) show
- * "今日已投" on their buttons, and their dialog says so without asking for anything.
+ * Where the voter stands today comes from the portal (GET /campaigns/{slug}/vote/standing,
+ * never cached, as the pages are): the votes left in each category are shown before the
+ * voter starts, and the candidates voted for today show "今日已投" on their buttons (also
+ * kept in localStorage for the campaign's day, for a page opened without the network);
+ * their dialog, or one in a category whose votes are spent, says so without asking for
+ * anything.
  * It also turns [data-copy] buttons into "copy the receipt" buttons.
  *
  * Plain ES5 with promises, for the older in-app browsers people open WeChat links in.
@@ -154,6 +158,39 @@
     var votedKey = "voted:" + slug;
     var zone = dialog.getAttribute("data-timezone") || "Asia/Shanghai";
     var ALREADY = "您今天已经为该候选对象投过票了，明天再来吧。";
+    var left = {}; // category id → votes left today, as the portal last said
+
+    function showLeft() {
+      var notes = document.querySelectorAll("[data-votes-left-for]");
+      Array.prototype.forEach.call(notes, function (note) {
+        var value = left[note.getAttribute("data-votes-left-for")];
+        if (typeof value === "number") {
+          note.querySelector('[data-role="left-count"]').textContent = String(value);
+          note.hidden = false;
+        }
+      });
+    }
+
+    // Ask the portal where this voter stands (after a vote too: it is the authority).
+    function fetchStanding() {
+      return window
+        .fetch("/campaigns/" + encodeURIComponent(slug) + "/vote/standing", {
+          credentials: "same-origin",
+          headers: { Accept: "application/json" }
+        })
+        .then(readJson)
+        .then(function (result) {
+          if (result.status !== 200) {
+            return;
+          }
+          left = result.data.left || {};
+          showLeft();
+          (result.data.voted || []).forEach(rememberVote);
+        })
+        .catch(function () {
+          // Offline: the buttons keep what localStorage knows.
+        });
+    }
 
     // Today in the campaign's time zone, as the ledger's cast_at starts: YYYY-MM-DD.
     function today() {
@@ -324,6 +361,10 @@
         showFinal(ALREADY); // known here: nothing to ask, nothing to send
         return;
       }
+      if (left[link.getAttribute("data-category-id")] === 0) {
+        showFinal("您今天在本类别的票已经投完，明天再来吧。");
+        return;
+      }
       askFor(currentPass());
     }
 
@@ -369,6 +410,7 @@
             keepPass(result.data);
             rememberVote(result.data.candidate_id);
             showReceipt(result.data);
+            fetchStanding();
             return;
           }
           if (result.data.error === "already_voted") {
@@ -411,6 +453,7 @@
     });
     ask.addEventListener("submit", cast);
     votedToday().forEach(markVoted);
+    fetchStanding();
     part("refresh").addEventListener("click", function () {
       say("");
       loadCaptcha();

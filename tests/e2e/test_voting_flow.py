@@ -253,6 +253,8 @@ def test_five_votes_in_the_dialog_take_one_captcha(handset: Page) -> None:
     tab.goto(f"/campaigns/{SLUG}/vote?category=mediation-committee")
     dialog = tab.locator("#vote-dialog")
     cards = tab.locator(".vote-card")
+    left = tab.locator("[data-votes-left-for]")
+    expect(left).to_have_text("您今天还可投 5 票。")  # before the voter starts
     for index in range(5):
         cards.nth(index).get_by_role("link", name=re.compile("投票")).click()
         expect(dialog).to_be_visible()
@@ -270,6 +272,21 @@ def test_five_votes_in_the_dialog_take_one_captcha(handset: Page) -> None:
         expect(dialog.locator("[data-role=done]")).to_be_visible()
         expect(dialog.locator("[data-role=left]")).to_have_text(str(4 - index))
         dialog.get_by_role("button", name="完成").click()
+        expect(left).to_have_text(f"您今天还可投 {4 - index} 票。")
+    assert len(fetched) == 1, fetched
+
+    # Where the voter stands comes from the portal, not only from this browser's storage;
+    # a sixth vote in the category asks for nothing.
+    tab.evaluate("() => localStorage.clear()")
+    tab.reload()
+    expect(cards.nth(0).get_by_role("link", name=re.compile("今日已投"))).to_be_visible()
+    expect(left).to_have_text("您今天还可投 0 票。")
+    tab.evaluate("() => window.scrollTo(0, 0)")
+    viewport_shot(tab, "vote-page-votes-left")
+    cards.nth(5).get_by_role("link", name=re.compile("投票")).click()
+    expect(dialog.get_by_role("alert")).to_contain_text("本类别的票已经投完")
+    expect(dialog.locator("img.captcha-image")).to_be_hidden()
+    dialog.get_by_role("button", name="知道了").click()
     assert len(fetched) == 1, fetched
 
     # The portal stops honouring the pass (here: it is spoilt): a CAPTCHA, same choice.

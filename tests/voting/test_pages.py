@@ -129,14 +129,16 @@ async def test_the_plain_form_casts_a_vote_and_shows_the_receipt(client, voting_
 async def test_the_form_and_the_api_share_one_voter_and_its_limits(client, voting_campaign) -> None:
     first, second = voting_campaign["candidates"]["mediator"][:2]  # 2 votes a day
     assert (await submit(client, first)).status_code == 200
-    again = await submit(client, first)
+    # A form posted again (opened before the vote, or the back button) with the pass.
+    stale = {"_csrf_token": await csrf_token(client), "idempotency_key": "again"}
+    again = await client.post(form_url(first), data=stale)
     assert again.status_code == 409
     assert "已经为该候选对象投过票" in again.text
     assert 'name="captcha_id"' not in again.text  # no CAPTCHA wasted on a pointless retry
     # The JSON API sees the same voter (the cookie the form set) and its allowance.
     assert (await vote(client, second)).status_code == 201
     third = voting_campaign["candidates"]["mediator"][2]
-    spent = await submit(client, third)
+    spent = await client.post(form_url(third), data={**stale, "idempotency_key": "spent"})
     assert spent.status_code == 429
     assert "2 票已经投完" in spent.text
     assert int(spent.headers["retry-after"]) > 0
@@ -625,3 +627,36 @@ async def test_the_form_spares_the_captcha_while_the_pass_is_good(client, voting
     assert refused.status_code == 400 and "请输入验证码" in refused.text
     assert hidden(refused.text, "captcha_id")  # a fresh CAPTCHA for the same candidate
     assert len(await recorded()) == 2
+
+
+async def test_the_voter_sees_where_they_stand_before_voting(client, voting_campaign) -> None:
+    """Votes left in the category on the form, and from the standing endpoint the vote
+    page's script reads; a vote that would be refused asks for no CAPTCHA."""
+    category = await Category.objects().where(Category.key == "mediator").first().run()
+    first, second, third = voting_campaign["candidates"]["mediator"][:3]  # 2 votes a day
+    standing = await client.get(f"/campaigns/{SLUG}/vote/standing")
+    assert standing.status_code == 200 and standing.headers["cache-control"] == "no-store"
+    assert standing.json()["left"][str(category.id)] == 2 and standing.json()["voted"] == []
+    page = await client.get(form_url(first))
+    assert "您今天在本类别还可投 <strong>2</strong> 票" in page.text
+
+    assert "投票成功" in (await submit(client, first)).text
+    standing = (await client.get(f"/campaigns/{SLUG}/vote/standing")).json()
+    assert standing["left"][str(category.id)] == 1 and standing["voted"] == [first]
+    again = await client.get(form_url(first))
+    assert "您今天已经为该候选对象投过票了" in again.text
+    assert 'name="captcha_id"' not in again.text  # nothing to solve: it would be refused
+    assert "您今天在本类别还可投 <strong>1</strong> 票" in (await client.get(form_url(second))).text
+
+    assert "投票成功" in (await submit(client, second)).text
+    spent = await client.get(form_url(third))
+    assert "您今天在本类别的 2 票已经投完" in spent.text and 'name="captcha_id"' not in spent.text
+    assert len(await recorded()) == 2
+    # The vote page says where the count goes; its script fills it in.
+    vote_page = (await client.get(f"/campaigns/{SLUG}/vote?category=mediator")).text
+    assert f'data-votes-left-for="{category.id}"' in vote_page
+    assert f'data-category-id="{category.id}"' in vote_page
+
+
+async def test_the_standing_of_an_unknown_campaign_is_404(client) -> None:
+    assert (await client.get("/campaigns/no-such/vote/standing")).status_code == 404

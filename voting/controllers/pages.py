@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import io
 import secrets
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -50,7 +51,7 @@ from portal.errors import (
 from portal.network import client_network
 from portal.origin import absolute_url
 from portal.pagecache import TtlCache, cached_page
-from portal.stores import Stores
+from portal.stores import Stores, StoreUnavailable
 from portal.tables import Campaign
 from portal.web.lookups import public_campaign
 from voting.captcha import LIFETIME
@@ -58,11 +59,21 @@ from voting.challenge import offer_challenge
 from voting.controllers.api import (
     NO_STORE,
     PASS_COOKIE,
+    VOTER_COOKIE,
     pass_cookie,
     pass_left,
     voter_cookie,
 )
-from voting.services import Ballot, CastVote, VotingService, status_totals
+from voting.services import (
+    ALREADY_VOTED,
+    Ballot,
+    CastVote,
+    Standing,
+    VotingRules,
+    VotingService,
+    allowance_spent,
+    status_totals,
+)
 from voting.state import VotingState, counts_public, public_counts, voting_state
 from voting.tables import VoteStatus
 
@@ -99,6 +110,7 @@ def form_page(
     cookies: list[Cookie] | None = None,
     headers: dict[str, str] | None = None,
     pass_seconds: int = 0,
+    left: int | None = None,
 ) -> Template:
     return Template(
         "voting/form.html",
@@ -112,6 +124,8 @@ def form_page(
             "unavailable": unavailable,
             # The voter's pass spares the CAPTCHA for this many more minutes (0: none).
             "pass_minutes": (pass_seconds + 59) // 60,
+            # Votes the voter has left today in the candidate's category (None: unknown).
+            "left": left,
             # "pool": no CAPTCHA ready; "rate": this network asked for too many.
             # A retried submission (a double tap, a reload) returns the same receipt.
             "idempotency_key": secrets.token_urlsafe(18),
@@ -133,6 +147,7 @@ async def form_with_challenge(
     status: int = HTTP_200_OK,
     cookies: list[Cookie] | None = None,
     headers: dict[str, str] | None = None,
+    left: int | None = None,
 ) -> Template:
     """The form with a new CAPTCHA; when none can be had, say so (503 on a fresh form)."""
     offer = await offer_challenge(voting, client_network(request))
@@ -149,7 +164,29 @@ async def form_with_challenge(
         status=offer.status_after(status),
         cookies=cookies,
         headers={**(headers or {}), **offer.headers},
+        left=left,
     )
+
+
+@dataclass(frozen=True)
+class VoterStanding(Standing):
+    rules: VotingRules
+
+
+async def voter_standing(
+    request: Request, voting: VotingService, slug: str
+) -> VoterStanding | None:
+    """Where the requesting voter stands today in the campaign, with its voting rules;
+    ``None`` for a campaign without any, or while the store does not answer."""
+    rules = await voting.rules(slug)
+    if rules is None:
+        return None
+    cookie = voting.check_voter_cookie(request.cookies.get(VOTER_COOKIE))
+    try:
+        standing = await voting.standing(rules, cookie, client_network(request))
+    except StoreUnavailable:
+        return None
+    return VoterStanding(standing.day, standing.left, standing.voted, rules)
 
 
 @lru_cache(maxsize=512)
@@ -275,10 +312,40 @@ class VotePages(Controller):
         state = voting_state(campaign, voting.clock())
         if not state.open:
             return form_page(campaign, candidate, state)
+        # Where the voter stands first: a vote that would be refused asks for nothing.
+        standing = await voter_standing(request, voting, slug)
+        left = None
+        if standing is not None:
+            category_id, allowance = standing.rules.candidates.get(candidate_id, (0, 0))
+            left = standing.left.get(category_id)
+            if candidate_id in standing.voted:
+                return form_page(campaign, candidate, state, message=ALREADY_VOTED, final=True)
+            if left == 0:
+                spent = allowance_spent(allowance)
+                return form_page(campaign, candidate, state, message=spent, final=True)
         seconds = pass_left(request, voting, campaign.id, campaign.timezone)
         if seconds:
-            return form_page(campaign, candidate, state, pass_seconds=seconds)
-        return await form_with_challenge(request, voting, campaign, candidate, state)
+            return form_page(campaign, candidate, state, pass_seconds=seconds, left=left)
+        return await form_with_challenge(request, voting, campaign, candidate, state, left=left)
+
+    @get("/campaigns/{slug:str}/vote/standing", name="vote_standing")
+    async def standing(
+        self, request: Request, voting: NamedDependency[VotingService], slug: FromPath[str]
+    ) -> Response[dict[str, Any]]:
+        """Where this voter stands today, for the vote page's script (never cached: the
+        pages themselves are the same for every visitor): votes left per category id and
+        the candidates voted for."""
+        standing = await voter_standing(request, voting, slug)
+        if standing is None:
+            raise not_found("找不到该评选活动。")
+        return Response(
+            {
+                "day": standing.day,
+                "left": {str(k): v for k, v in standing.left.items()},
+                "voted": sorted(standing.voted),
+            },
+            headers=NO_STORE,
+        )
 
     @post("/campaigns/{slug:str}/candidates/{candidate_id:int}/vote", name="vote_submit")
     async def submit(
