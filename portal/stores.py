@@ -346,6 +346,8 @@ class RedisStateStore(StateStore):
         self, key: str, amount: int = 1, expires_in: int | timedelta | None = None
     ) -> int:
         full = self._key(key)
+        if expires_in is None:  # one command: no transaction needed
+            return int(await self._call(self._redis.incrby(full, amount)))
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incrby(full, amount)
             if expires_in is not None:

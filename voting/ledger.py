@@ -34,6 +34,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
+from typing import Any
 
 from portal.clock import utc_now
 from portal.db import VOTES_LOCK, advisory_lock, is_unique_violation, write_transaction
@@ -151,6 +152,31 @@ async def _open_for_votes(campaign_id: int, at: dt.datetime) -> bool:
     return window_status(row["phase"], row["voting_opens_at"], row["voting_closes_at"], at) == OPEN
 
 
+# The ledger's columns in the order _append gives them.
+_INSERT_COLUMNS = (
+    Vote.campaign,
+    Vote.seq,
+    Vote.category,
+    Vote.candidate,
+    Vote.cast_at,
+    Vote.cast_ts,
+    Vote.day,
+    Vote.voter_hash,
+    Vote.receipt,
+    Vote.receipt_hash,
+    Vote.chain_hash,
+    Vote.status,
+    Vote.network,
+    Vote.agent_hash,
+    Vote.flags,
+    Vote.idempotency_key,
+)
+_QUOTED = ", ".join(f'"{column._meta.db_column_name}"' for column in _INSERT_COLUMNS)
+# Names from the table's own definition, never from input: the values are parameters.
+_INSERT_HEAD = f'INSERT INTO "{Vote._meta.tablename}" ({_QUOTED}) VALUES '  # noqa: S608
+_INSERT_ROW = "(" + ", ".join("{}" for _ in _INSERT_COLUMNS) + ")"
+
+
 async def _append(campaign_id: int, votes: list[PendingVote], at: dt.datetime | None) -> bool:
     """Append to the campaign's chain; with ``at``, only if it is open for votes then
     (False: nothing appended)."""
@@ -159,34 +185,34 @@ async def _append(campaign_id: int, votes: list[PendingVote], at: dt.datetime | 
         return False
     head = await ledger_head(campaign_id)
     seq, previous = head.seq, head.chain_hash
-    rows = []
+    values: list[Any] = []
     for vote in votes:
         seq += 1
         vote.seq = seq
         vote.chain_hash = previous = chain_link(
             previous, seq, vote.cast_at, vote.candidate_id, vote.voter_hash, vote.receipt_hash
         )
-        rows.append(
-            Vote(
-                campaign=campaign_id,
-                seq=seq,
-                category=vote.category_id,
-                candidate=vote.candidate_id,
-                cast_at=vote.cast_at,
-                cast_ts=vote.cast_ts,
-                day=vote.day,
-                voter_hash=vote.voter_hash,
-                receipt=vote.receipt,
-                receipt_hash=vote.receipt_hash,
-                chain_hash=vote.chain_hash,
-                status=vote.status,
-                network=vote.network,
-                agent_hash=vote.agent_hash,
-                flags=vote.flags,
-                idempotency_key=vote.idempotency_key,
-            )
+        values += (
+            campaign_id,
+            seq,
+            vote.category_id,
+            vote.candidate_id,
+            vote.cast_at,
+            vote.cast_ts,
+            vote.day,
+            vote.voter_hash,
+            vote.receipt,
+            vote.receipt_hash,
+            vote.chain_hash,
+            vote.status,
+            vote.network,
+            vote.agent_hash,
+            vote.flags,
+            vote.idempotency_key,
         )
-    await Vote.insert(*rows).run()
+    # One statement with parameters, written here: building a Vote object per row and
+    # the query from them was a tenth of a vote's CPU.
+    await Vote.raw(_INSERT_HEAD + ", ".join([_INSERT_ROW] * len(votes)), *values).run()
     return True
 
 
