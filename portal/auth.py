@@ -37,10 +37,10 @@ from portal.network import client_network
 from portal.tables import Role
 
 SESSION_COOKIE = "portal_session"
-# Static files, and the public JSON API: anonymous and stateless (its clients send no
-# session, and a vote is one of the hottest requests), so neither sessions, the
-# signed-in user nor CSRF tokens are looked at there.
-PUBLIC_WITHOUT_SESSION = "^/(static|api)/"
+# Static files, and the public JSON API (/api/v1/; the staff API has sessions): anonymous
+# and stateless (its clients send no session, and a vote is one of the hottest
+# requests), so neither sessions, the signed-in user nor CSRF tokens are looked at there.
+PUBLIC_WITHOUT_SESSION = "^/(static|api/v1)/"
 SESSION_MAX_AGE = 8 * 3600
 _ROTATE = "portal_rotate_session"
 _NEW_ID = "portal_new_session_id"
@@ -105,7 +105,7 @@ class StaffMiddleware(ASGIMiddleware):
     def should_bypass_for_scope(scope: Scope) -> bool:
         # Static files and the public API need no user (a path-pattern exclusion would
         # change in Litestar 3).
-        return scope["path"].startswith(("/static/", "/api/"))
+        return scope["path"].startswith(("/static/", "/api/v1/"))
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         user: StaffUser | None = None

@@ -248,28 +248,11 @@ class BrushingChecks:
             f"且超过 {self.night_floor} 票",
         }
 
-    async def assess(
-        self,
-        *,
-        campaign_id: int,
-        candidate_id: int,
-        network: str,
-        agent_hash: str,
-        voter_cookie: str,
-        now: dt.datetime,
-        timezone: str,
-    ) -> list[str]:
-        """The names of the rules this vote trips (empty: it counts), its counters moved
-        in one atomic round trip (the vote path moves them within its own script)."""
-        sighting = self.sighting(
-            campaign_id=campaign_id,
-            candidate_id=candidate_id,
-            network=network,
-            agent_hash=agent_hash,
-            voter_cookie=voter_cookie,
-            now=now,
-            timezone=timezone,
-        )
+    async def assess(self, **vote: Any) -> list[str]:
+        """The names of the rules this vote (``sighting``'s keyword arguments) trips
+        (empty: it counts), its counters moved in one atomic round trip; the vote path
+        moves them within its own script instead."""
+        sighting = self.sighting(**vote)
         return self.judge(sighting, await self.store.run(BRUSHING, sighting.keys, sighting.args))
 
     def sighting(

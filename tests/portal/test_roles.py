@@ -223,6 +223,8 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/api/v1/campaigns/{slug:str}/ledger.csv"):                 (Y, Y, Y, Y, Y),
     # Voting pages: the vote page, the plain vote form, rules, QR codes and receipts.
     ("GET",  "/campaigns/{slug:str}/vote"):                              (Y, Y, Y, Y, Y),
+    # Where the requesting voter stands today (their own cookie's votes only).
+    ("GET",  "/campaigns/{slug:str}/vote/standing"):                     (Y, Y, Y, Y, Y),
     ("GET",  "/campaigns/{slug:str}/rules"):                             (Y, Y, Y, Y, Y),
     ("GET",  "/campaigns/{slug:str}/candidates/{candidate_id:int}/vote"): (Y, Y, Y, Y, Y),
     ("POST", "/campaigns/{slug:str}/candidates/{candidate_id:int}/vote"): (Y, Y, Y, Y, Y),

