@@ -13,7 +13,7 @@ from rich.table import Table as RichTable
 
 from portal.app import PLUGINS
 from portal.commands import console, err_console, fail, load_settings, run
-from portal.settings import ConfigError, get_settings
+from portal.settings import ConfigError, Settings, get_settings
 
 if TYPE_CHECKING:
     from portal.demo import DemoStep
@@ -63,7 +63,7 @@ def _serve(host: str, port: int, workers: int, access_log: bool = False) -> None
 
     # CAPTCHA drawing follows the machine: its cores shared among the workers (each
     # worker reads the setting from the environment it inherits).
-    os.environ.setdefault("PORTAL_CAPTCHA_DRAWERS", str(max(1, (os.cpu_count() or 1) // workers)))
+    os.environ.setdefault("PORTAL_CAPTCHA_DRAWERS", str(Settings.drawers_for(workers)))
     settings = load_settings()
     try:
         settings.check(workers=workers)

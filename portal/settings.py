@@ -193,6 +193,12 @@ class Settings:
             var_dir=var_dir,
         )
 
+    @staticmethod
+    def drawers_for(workers: int, cores: int | None = None) -> int:
+        """The CAPTCHA drawing processes each of ``workers`` server processes starts by
+        default: the machine's cores shared among them, at least one each."""
+        return max(1, (cores or os.cpu_count() or 1) // workers)
+
     @property
     def production(self) -> bool:
         return self.env == "production"

@@ -264,6 +264,8 @@
       passed.hidden = !pass;
       inputs.hidden = !!pass;
       if (pass) {
+        var minutes = Math.max(1, Math.ceil((pass.until - Date.now()) / 60000));
+        passed.textContent = "您刚才已通过验证码验证，" + minutes + " 分钟内在本活动投票无需再输入验证码。";
         state.captchaId = null;
         submit.disabled = false;
         submit.focus();

@@ -36,6 +36,12 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.captcha_test_answer is None
     assert settings.public_url is None  # development: the request's host
     assert settings.var_dir == var
+    assert (settings.captcha_pool_size, settings.captcha_drawers) == (200, 1)
+
+
+def test_portal_serve_shares_the_cores_among_its_workers_for_drawing() -> None:
+    assert [Settings.drawers_for(w, cores=8) for w in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
+    assert Settings.drawers_for(2, cores=2) == 1
 
 
 def test_default_var_dir_is_the_project_var_folder() -> None:
@@ -88,8 +94,10 @@ def test_values_from_the_environment(tmp_path: Path) -> None:
             "REDIS_URL": "redis://127.0.0.1:6379/0",
             "PORTAL_SECRET_KEY": GOOD_KEY,
             "PORTAL_CAPTCHA_TEST_ANSWER": "",
+            "PORTAL_CAPTCHA_DRAWERS": "3",
         }
     )
+    assert settings.captcha_drawers == 3
     assert settings.env == "production"
     assert settings.database_url == PG_URL and not settings.uses_sqlite
     assert settings.redis_url == "redis://127.0.0.1:6379/0"
