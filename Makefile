@@ -45,7 +45,7 @@ test-sqlite: $(STAMP) ## The suite on a fresh SQLite database, with the browser 
 test-postgres: $(STAMP) ## The suite on a fresh PostgreSQL database (the browser tests run in the SQLite pass)
 	$(BIN)/pytest --db postgres
 
-bench: $(STAMP) ## Load benchmark: votes, CAPTCHA, vote page vs /healthz; writes bench/results.json
+bench: $(STAMP) ## Load benchmark: votes, the voters' paths (CAPTCHA + votes), CAPTCHA, vote page vs /healthz; writes bench/results.json
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 chaos: $(STAMP) ## Faults under real servers: SIGKILL, Redis and PostgreSQL stopped, SQLite locked or full
