@@ -34,7 +34,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from limits.aio.storage import MemoryStorage
 from piccolo.query.functions.aggregate import Max
 
 from nominations.demo.builder import Builder
@@ -310,7 +309,7 @@ async def _review_brushing(actor: Actor, campaign: Campaign) -> None:
     secret = get_settings().secret_key
     # The live counters are the server's; a held vote never counted, so nothing moves.
     store = MemoryStateStore()
-    voting = VotingService(store, MemoryStorage(), CaptchaService(store, secret), secret)
+    voting = VotingService(store, CaptchaService(store, secret), secret)
     for row in held:
         last = row["last"]
         if isinstance(last, str):  # SQLite returns MAX() of a timestamp as text

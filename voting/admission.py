@@ -46,21 +46,55 @@ CAPTCHA_MODE = "captcha"
 # ARGV: 1 now, 2 burst limit, 3 burst window (s), 4 mode, 5 answer given, 6 test answer
 # (or ""), 7 pass lifetime (s), 8 reservations' TTL, 9 allowance, 10 network cap,
 # 11–17 brushing.
+# A moving window: at most ``limit`` hits in the last ``window`` seconds, the times of the
+# last ``limit`` kept newest first. ``window_hit`` takes one, or returns the seconds until
+# the window lets one through (0: taken).
+WINDOW_LUA = """
+local function window_hit(key, now, limit, window)
+  local oldest = redis.call('LINDEX', key, limit - 1)
+  if oldest and tonumber(oldest) > now - window then
+    return math.ceil(tonumber(oldest) + window - now)
+  end
+  redis.call('LPUSH', key, now)
+  redis.call('LTRIM', key, 0, limit - 1)
+  redis.call('EXPIRE', key, math.ceil(window))
+  return 0
+end
+"""
+
+
+async def window_hit(store: StateStore, key: str, now: float, limit: int, window: float) -> int:
+    """``window_hit`` on the in-process store."""
+    recent = [float(t) for t in (await store.get(key) or b"").split()]
+    if len(recent) >= limit and recent[limit - 1] > now - window:
+        return math.ceil(recent[limit - 1] + window - now)
+    await store.set(key, " ".join(map(repr, [now, *recent][:limit])), math.ceil(window))
+    return 0
+
+
+async def _window_twin(store: StateStore, keys: list[str], args: list[Any]) -> list[Any]:
+    return [await window_hit(store, keys[0], float(args[0]), int(args[1]), float(args[2]))]
+
+
+# One hit on a moving window (KEYS: its key; ARGV: now, limit, window): {seconds to wait}.
+WINDOW = Script(
+    "moving-window",
+    WINDOW_LUA
+    + "return {window_hit(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))}\n",
+    _window_twin,
+)
+
 ADMIT_LUA = (
     BRUSHING_LUA
+    + WINDOW_LUA
     + """
-local now = tonumber(ARGV[1])
-local limit, window = tonumber(ARGV[2]), tonumber(ARGV[3])
-local oldest = redis.call('LINDEX', KEYS[1], limit - 1)
-if oldest and tonumber(oldest) > now - window then
+local wait = window_hit(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+if wait > 0 then
   if ARGV[4] == 'pass' then
     redis.call('SET', KEYS[2], '1', 'EX', ARGV[7])
   end
-  return {1, math.ceil(tonumber(oldest) + window - now)}
+  return {1, wait}
 end
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, limit - 1)
-redis.call('EXPIRE', KEYS[1], math.ceil(window))
 
 if ARGV[4] == 'captcha' then
   local expected = redis.call('GETDEL', KEYS[2])
@@ -104,15 +138,12 @@ return result
 
 async def admit_twin(store: StateStore, keys: list[str], args: list[Any]) -> list[Any]:
     """The admission script on the in-process store."""
-    now, limit, window = float(args[0]), int(args[1]), float(args[2])
     mode, given, test_answer, pass_lifetime = args[3], args[4], args[5], int(args[6])
-    recent = [float(t) for t in (await store.get(keys[0]) or b"").split()]
-    if len(recent) >= limit and recent[limit - 1] > now - window:
+    wait = await window_hit(store, keys[0], float(args[0]), int(args[1]), float(args[2]))
+    if wait:
         if mode == PASS_MODE:
             await store.set(keys[1], b"1", pass_lifetime)
-        return [Refusal.burst, math.ceil(recent[limit - 1] + window - now)]
-    recent = [now, *recent][:limit]
-    await store.set(keys[0], " ".join(map(repr, recent)), math.ceil(window))
+        return [Refusal.burst, wait]
 
     if mode == CAPTCHA_MODE:
         expected = await store.get_delete(keys[1])

@@ -47,7 +47,6 @@ async def _counters(slug: str, repair: bool) -> tuple[str, list[tuple[int, str, 
     try:
         service = VotingService(
             stores.state,
-            stores.limits,
             CaptchaService(stores.state.with_namespace("voting"), settings.secret_key),
             settings.secret_key,
         )

@@ -37,8 +37,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from limits.aio.storage import MemoryStorage
-
 from nominations.candidates import shortlisted_in
 from nominations.tables import Nomination
 from portal.demo import DemoContext, DemoStep, ensure_demo_campaign
@@ -399,7 +397,7 @@ async def _shortlisted(campaign_id: int) -> list[dict]:
 def _pending(campaign: Campaign, planned: list[PlannedVote], secret: str) -> list[PendingVote]:
     """The ledger rows of the plan: voter hashes and receipts keyed by ``secret``."""
     store = MemoryStateStore()
-    service = VotingService(store, MemoryStorage(), CaptchaService(store, secret), secret)
+    service = VotingService(store, CaptchaService(store, secret), secret)
     agent_hashes: dict[str, str] = {}
     pending = []
     for vote in planned:

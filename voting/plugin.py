@@ -29,7 +29,6 @@ class VotingPlugin(AppPlugin):
         stores = stores_of(app_config)
         service = VotingService(
             stores.state,
-            stores.limits,
             CaptchaService(
                 stores.state.with_namespace("voting"),
                 settings.secret_key,

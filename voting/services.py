@@ -27,9 +27,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from limits import RateLimitItemPerMinute
-from limits.aio.storage import Storage
-from limits.aio.strategies import MovingWindowRateLimiter
 from piccolo.query.functions.aggregate import Count
 
 from nominations.candidates import shortlisted_in
@@ -48,7 +45,15 @@ from portal.errors import (
 from portal.phases import OPEN, window_status
 from portal.stores import StateStore, StoreUnavailable
 from portal.tables import Campaign, Phase
-from voting.admission import CAPTCHA_MODE, PASS_MODE, Admission, NotAdmitted, Refusal, admit
+from voting.admission import (
+    CAPTCHA_MODE,
+    PASS_MODE,
+    WINDOW,
+    Admission,
+    NotAdmitted,
+    Refusal,
+    admit,
+)
 from voting.brushing import BrushingChecks
 from voting.captcha import CaptchaService, Outcome
 from voting.ledger import LedgerBusy, LedgerWriter, PendingVote, VotingClosed
@@ -62,7 +67,7 @@ MAX_IDEMPOTENCY_KEY = 64
 LEDGER_RETRY_AFTER = 2  # seconds a vote the busy ledger writer could not take waits to retry
 BURST_WINDOW = 60.0  # seconds over which a network's votes are limited (votes per minute)
 # Challenges one network may take per minute (a person needs a few; a pool drainer many).
-CAPTCHA_RATE = RateLimitItemPerMinute(60)
+CAPTCHA_PER_MINUTE = 60
 # Receipts use base32 (A–Z, 2–7): digits a person may type for its letters.
 CONFUSABLE = str.maketrans("018", "OIB")
 # A vote pass spares the voter a CAPTCHA per vote for this long after one is solved.
@@ -168,7 +173,6 @@ class VotingService:
     def __init__(
         self,
         store: StateStore,
-        limits: Storage,
         captcha: CaptchaService,
         secret: str,
         *,
@@ -181,7 +185,6 @@ class VotingService:
         self.brushing = BrushingChecks(store)
         self.clock = clock  # and the ledger writer's: it judges the window at commit
         self._secret = hashlib.sha256(b"voting|" + secret.encode()).digest()
-        self._burst = MovingWindowRateLimiter(limits)
         self._rules: dict[str, VotingRules] = {}
         # The read of a campaign's rules in progress, shared by every vote that needs
         # it (one query, not one per waiting vote), and what makes a read stale.
@@ -367,12 +370,10 @@ class VotingService:
 
     async def limit_captcha(self, network: str) -> None:
         """Refuse a network that asks for challenges faster than any person would."""
-        if not await self._burst.hit(CAPTCHA_RATE, "captcha", network):
-            stats = await self._burst.get_window_stats(CAPTCHA_RATE, "captcha", network)
-            raise RateLimited(
-                "获取验证码过于频繁，请稍后再试。",
-                retry_after=max(1, int(stats.reset_time - time.time()) + 1),
-            )
+        key, now = f"cr:{network}", time.time()
+        [wait] = await self.store.run(WINDOW, [key], [now, CAPTCHA_PER_MINUTE, 60.0])
+        if wait:
+            raise RateLimited("获取验证码过于频繁，请稍后再试。", retry_after=max(1, int(wait)))
 
     # -- casting -----------------------------------------------------------------------
 

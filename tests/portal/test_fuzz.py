@@ -38,7 +38,7 @@ from schemathesis.python import asgi as schemathesis_asgi
 from portal.app import create_app
 from portal.settings import Settings
 from tests.conftest import DemoTemplate
-from voting.services import CAPTCHA_RATE
+from voting.services import CAPTCHA_PER_MINUTE
 
 SCHEMA_PATH = "/schema/openapi.json"
 # Random examples per operation and generation mode (the coverage phase adds its own).
@@ -48,7 +48,6 @@ TEST_ANSWER = "fuzzword"
 VOTING_SLUG = "dingxi-2023"  # the demo's campaign in voting
 PUBLISHED_SLUG = "dingxi-2022"  # the demo's finished campaign: results and ledger public
 POOL_WAIT_SECONDS = 120.0
-CAPTCHA_PER_MINUTE = CAPTCHA_RATE.amount
 
 
 def fuzz_settings(var_dir: Path) -> Settings:

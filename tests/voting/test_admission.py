@@ -9,7 +9,15 @@ import datetime as dt
 import pytest
 
 from portal.stores import StateStore
-from voting.admission import CAPTCHA_MODE, PASS_MODE, Admission, NotAdmitted, Refusal, admit
+from voting.admission import (
+    CAPTCHA_MODE,
+    PASS_MODE,
+    WINDOW,
+    Admission,
+    NotAdmitted,
+    Refusal,
+    admit,
+)
 from voting.brushing import BrushingChecks
 
 NOW = dt.datetime(2026, 5, 1, 4, 0, tzinfo=dt.UTC)  # noon in the campaign's zone
@@ -168,3 +176,12 @@ async def test_regular_interval_slots_come_back(store: StateStore) -> None:
         counts = (await admit(store, a)).counts
     assert counts[2] == wanted + 1
     assert [float(t) for t in counts[7:]] == [NOW.timestamp() + k for k in range(wanted)]
+
+
+async def test_the_moving_window_alone(store: StateStore) -> None:
+    """The window the CAPTCHA requests of a network share (and a vote's burst limit)."""
+    t = NOW.timestamp()
+    hits = [(await store.run(WINDOW, ["w"], [t + k, 3, 60.0]))[0] for k in range(3)]
+    assert hits == [0, 0, 0]
+    assert await store.run(WINDOW, ["w"], [t + 10, 3, 60.0]) == [50]
+    assert await store.run(WINDOW, ["w"], [t + 60.5, 3, 60.0]) == [0]  # the first left

@@ -10,7 +10,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from limits.aio.storage import MemoryStorage
 
 from nominations.tables import Nomination, Status
 from portal.cli import demo_steps
@@ -31,7 +30,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 def service() -> VotingService:
     store = MemoryStateStore()
     secret = os.environ["PORTAL_SECRET_KEY"]
-    return VotingService(store, MemoryStorage(), CaptchaService(store, secret), secret)
+    return VotingService(store, CaptchaService(store, secret), secret)
 
 
 def verify_chain(rows: list[dict]) -> None:
