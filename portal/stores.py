@@ -4,8 +4,8 @@ One backend serves the whole app: Redis when ``REDIS_URL`` is set (shared by eve
 worker process), otherwise an in-process store for a single process. Both implement
 Litestar's ``Store`` interface, so Litestar's server-side sessions use them directly,
 plus the few atomic operations the portal needs on top (counters with an expiry,
-take-once values, FIFO lists, and scripts: several steps as one). Rate limits use the
-``limits`` library on the same backend.
+take-once values, FIFO lists, and scripts: several steps as one). Login throttling uses
+the ``limits`` library on the same backend.
 """
 
 from __future__ import annotations

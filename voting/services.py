@@ -1,9 +1,9 @@
 """Casting a vote: the window, the CAPTCHA, the limits, brushing checks, the ledger.
 
-Every limit is kept with atomic operations on the shared store (Redis across worker
-processes and nodes, or the in-process store for one process), so it is exact under
-concurrency: a reservation is taken with one atomic increment or set-if-absent, and
-handed back if a later step refuses the vote. The database's unique indexes refuse
+Every limit is kept on the shared store (Redis across worker processes and nodes, or
+the in-process store for one process), taken with the vote's other checks in one atomic
+step (``voting.admission``), so it is exact under concurrency; the reservations are
+handed back if a later step (the ledger) refuses the vote. The database's unique indexes refuse
 whatever might still slip by (one vote per voter, candidate and day; one vote per
 idempotency key from a network).
 
