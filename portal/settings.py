@@ -131,6 +131,9 @@ def _load_or_create_secret(var_dir: Path) -> str:
     return key
 
 
+MAX_DEFAULT_DRAWERS = 4
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the portal reads from its environment."""
@@ -196,8 +199,10 @@ class Settings:
     @staticmethod
     def drawers_for(workers: int, cores: int | None = None) -> int:
         """The CAPTCHA drawing processes each of ``workers`` server processes starts by
-        default: the machine's cores shared among them, at least one each."""
-        return max(1, (cores or os.cpu_count() or 1) // workers)
+        default: the machine's cores shared among them, at least one and at most
+        ``MAX_DEFAULT_DRAWERS`` each (each holds ~50 MB; past that, add machines with
+        ``portal captcha-worker``)."""
+        return max(1, min(MAX_DEFAULT_DRAWERS, (cores or os.cpu_count() or 1) // workers))
 
     @property
     def production(self) -> bool:
