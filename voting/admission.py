@@ -26,6 +26,7 @@ from typing import Any
 
 from portal.stores import Script, StateStore
 from voting.brushing import BRUSHING_LUA, Sighting, brushing_twin
+from voting.captcha import solves
 
 
 class Refusal(IntEnum):
@@ -149,7 +150,7 @@ async def admit_twin(store: StateStore, keys: list[str], args: list[Any]) -> lis
         expected = await store.get_delete(keys[1])
         if expected is None:
             return [Refusal.captcha_missing]
-        if given != expected.decode().upper() and (not test_answer or given != test_answer):
+        if not solves(given, expected, test_answer):
             return [Refusal.captcha_wrong]
     elif await store.exists(keys[1]):
         return [Refusal.pass_withdrawn]

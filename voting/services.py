@@ -74,6 +74,7 @@ CONFUSABLE = str.maketrans("018", "OIB")
 PASS_LIFETIME = 15 * 60
 CAPTCHA_REQUIRED = "请输入验证码后再投票。"
 ALREADY_VOTED = "您今天已经为该候选对象投过票了，明天再来吧。"
+VOTING_CLOSED = "当前不在投票时间内。"
 
 
 def allowance_spent(allowance: int) -> str:
@@ -133,8 +134,10 @@ class VotingRules:
 
 @dataclass(frozen=True)
 class Standing:
-    """Where a voter stands today: votes left per category id, candidates voted for."""
+    """Where a voter stands today under a campaign's rules: votes left per category id,
+    candidates voted for."""
 
+    rules: VotingRules
     day: str
     left: dict[int, int]
     voted: frozenset[int]
@@ -352,7 +355,7 @@ class VotingService:
         day, _ = local_day(self.clock(), rules.timezone)
         allowances = dict(rules.candidates.values())
         if voter_cookie is None:
-            return Standing(day, allowances, frozenset())
+            return Standing(rules, day, allowances, frozenset())
         voter = self.voter_hash(rules.campaign_id, voter_cookie, network)
         categories, candidates = sorted(allowances), sorted(rules.candidates)
         values = await self.store.get_many(
@@ -361,6 +364,7 @@ class VotingService:
         )
         used = values[: len(categories)]
         return Standing(
+            rules,
             day,
             {c: max(0, allowances[c] - int(n or 0)) for c, n in zip(categories, used, strict=True)},
             frozenset(
@@ -445,7 +449,7 @@ class VotingService:
     async def _cast(self, rules: VotingRules, ballot: Ballot, voter: str) -> CastVote:
         now = self.clock()
         if not rules.is_open(now):
-            raise Refused("当前不在投票时间内。", code="voting_closed")
+            raise Refused(VOTING_CLOSED, code="voting_closed")
         target = rules.candidates.get(ballot.candidate_id)
         if target is None:
             raise Invalid("找不到该候选对象。")
@@ -506,7 +510,7 @@ class VotingService:
                 raise Conflict(ALREADY_VOTED, code="already_voted") from exc
             if isinstance(exc, VotingClosed):
                 # Closed while the vote waited for the writer: the close is final.
-                raise Refused("当前不在投票时间内。", code="voting_closed") from exc
+                raise Refused(VOTING_CLOSED, code="voting_closed") from exc
             if isinstance(exc, LedgerBusy):
                 # Withdrawn before the writer took it: certainly not recorded.
                 raise Unavailable(

@@ -153,7 +153,7 @@
     var final = part("final");
     var answer = ask.querySelector("input[name=captcha_answer]");
     var passed = part("passed");
-    var state = { candidateId: null, captchaId: null, key: null, busy: false, loading: 0 };
+    var state = { candidateId: null, categoryId: null, captchaId: null, key: null, busy: false, loading: 0 };
     var passKey = "vote-pass:" + slug;
     var votedKey = "voted:" + slug;
     var zone = dialog.getAttribute("data-timezone") || "Asia/Shanghai";
@@ -171,7 +171,7 @@
       });
     }
 
-    // Ask the portal where this voter stands (after a vote too: it is the authority).
+    // Ask the portal where this voter stands when the page opens (it is the authority).
     function fetchStanding() {
       return window
         .fetch("/campaigns/" + encodeURIComponent(slug) + "/vote/standing", {
@@ -349,6 +349,7 @@
 
     function open(link) {
       state.candidateId = parseInt(link.getAttribute("data-candidate-id"), 10);
+      state.categoryId = link.getAttribute("data-category-id");
       state.key = randomKey();
       part("name").textContent = link.getAttribute("data-candidate-name") || "";
       ask.hidden = false;
@@ -412,7 +413,11 @@
             keepPass(result.data);
             rememberVote(result.data.candidate_id);
             showReceipt(result.data);
-            fetchStanding();
+            if (state.categoryId) {
+              // The answer says what is left: no second request on the busiest path.
+              left[state.categoryId] = result.data.votes_left_today;
+              showLeft();
+            }
             return;
           }
           if (result.data.error === "already_voted") {

@@ -13,7 +13,6 @@ import datetime as dt
 import hashlib
 import io
 import secrets
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -69,7 +68,6 @@ from voting.services import (
     Ballot,
     CastVote,
     Standing,
-    VotingRules,
     VotingService,
     allowance_spent,
     status_totals,
@@ -168,14 +166,7 @@ async def form_with_challenge(
     )
 
 
-@dataclass(frozen=True)
-class VoterStanding(Standing):
-    rules: VotingRules
-
-
-async def voter_standing(
-    request: Request, voting: VotingService, slug: str
-) -> VoterStanding | None:
+async def voter_standing(request: Request, voting: VotingService, slug: str) -> Standing | None:
     """Where the requesting voter stands today in the campaign, with its voting rules;
     ``None`` for a campaign without any, or while the store does not answer."""
     rules = await voting.rules(slug)
@@ -183,10 +174,9 @@ async def voter_standing(
         return None
     cookie = voting.check_voter_cookie(request.cookies.get(VOTER_COOKIE))
     try:
-        standing = await voting.standing(rules, cookie, client_network(request))
+        return await voting.standing(rules, cookie, client_network(request))
     except StoreUnavailable:
         return None
-    return VoterStanding(standing.day, standing.left, standing.voted, rules)
 
 
 @lru_cache(maxsize=512)
