@@ -40,6 +40,9 @@ class Bureau(Table):
     # The area's name as lists say it (XX省, XX市, XX县).
     short_name = Varchar(length=50, default="")
     level = Varchar(length=10, choices=BureauLevel)
+    # The pattern of the certificate numbers of the designations it makes, e.g.
+    # "定司证〔{year}〕第{number:03d}号"; empty: the portal's default from its short name.
+    certificate_pattern = Varchar(length=100, default="")
     # NO ACTION, checked at the end of each statement: a bureau with children cannot go,
     # yet a whole subtree may be deleted in one statement.
     parent = ForeignKey(references="self", null=True, default=None, on_delete=OnDelete.no_action)
@@ -145,6 +148,11 @@ class Campaign(Table):
     # When the campaign was published (its designation): its documents name bureaus as
     # they were named then.
     finished_at = Timestamptz(null=True, default=None)
+    # A designation's term of validity (有效期) in years from the designation date.
+    term_years = Integer(default=3)
+    # Recommendation conditions (推荐条件): "refuse" a nomination that fails one, or
+    # "flag" the failure to the organiser and let it be submitted.
+    conditions_mode = Varchar(length=10, default="refuse")
     # Page views of the public campaign pages that have been flushed from the store.
     visits = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
@@ -166,6 +174,10 @@ class Category(Table):
     # Nominees must hold a current designation of the nominating bureau (the level
     # below): a province's category that accepts only units its cities designated.
     requires_designation = Boolean(default=False)
+    # Recommendation conditions (推荐条件) a nominee must meet, as the notice words them:
+    # a list of {"field", "op", "value", "wording"} comparisons on nomination figures
+    # or {"declaration", "wording"} yes/no statements (nominations.conditions).
+    conditions = JSON(default=[])
 
     # Unique (campaign, key) is a unique index made by the migration: Piccolo's
     # table constraints are added with ALTER TABLE, which SQLite cannot do.

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from nominations.tables import Nomination
 from portal.labels import LabelledEnum
-from portal.tables import Campaign, Category, Staff
+from portal.tables import Bureau, Campaign, Category, Staff
 
 
 class Tally(Table):
@@ -88,3 +97,35 @@ class Objection(Table):
     handled_at = Timestamptz(null=True, default=None)
     network = Varchar(length=64, default="")
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class DesignationStatus(LabelledEnum):
+    active = "active", "有效"
+    expired = "expired", "已到期"
+    revoked = "revoked", "已撤销"
+
+
+class Designation(Table):
+    """A title awarded at a campaign's designation (命名), as the register (名录) keeps it.
+
+    One row per designated candidate, written in the designation's transaction with its
+    certificate number (荣誉证书编号) from the organiser's series: ``serial`` counts per
+    organiser and campaign year, and both the number and (organiser, year, serial) carry
+    unique indexes, so a number is never given twice nor reused. The status is derived:
+    revoked when ``revoked_on`` is set, expired after ``valid_until``, else active.
+    A revocation keeps the row (and the honour list marks the title as later revoked).
+    """
+
+    campaign = ForeignKey(references=Campaign, null=False, index=True)
+    category = ForeignKey(references=Category, null=False)
+    candidate = ForeignKey(references=Nomination, null=False)
+    organiser = ForeignKey(references=Bureau, null=False, index=True)
+    year = Integer()
+    serial = Integer()
+    certificate_no = Varchar(length=60)
+    designated_on = Date()
+    valid_until = Date()
+    revoked_on = Date(null=True, default=None)
+    revocation_reason = Text(default="")
+    revoked_by = ForeignKey(references=Staff, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,28 @@
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.engine import engine_finder
+
+ID = "2026-12-04T10:21:41:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "a certificate number is given once, a candidate designated once"
+
+INDEXES = {
+    "designation_certificate_no": "designation (certificate_no)",
+    "designation_series": "designation (organiser, year, serial)",
+    "designation_candidate": "designation (candidate)",
+}
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="results", description=DESCRIPTION)
+
+    async def run():
+        for name, target in INDEXES.items():
+            await engine_finder().run_ddl(f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {target}")
+
+    async def run_backwards():
+        for name in INDEXES:
+            await engine_finder().run_ddl(f"DROP INDEX IF EXISTS {name}")
+
+    manager.add_raw(run)
+    manager.add_raw_backwards(run_backwards)
+    return manager
