@@ -8,7 +8,7 @@ bureau's current designees, copies the one picked (name, organisation, figures; 
 editable) and keeps a link to the earlier nomination, which vetting shows.
 
 The app that keeps designations registers where they come from in ``SOURCES`` (today
-``results``: the honour lists of the bureau's finished campaigns); nominations only
+``results``: the register of designations, revoked titles left out); nominations only
 reads them here and never imports that app.
 """
 
@@ -23,7 +23,8 @@ from nominations import fields
 from nominations.tables import HOLDS_PLACE, Nomination, Status
 from portal.tables import Campaign, Category
 
-# A designation's usual term (任期): it counts in campaigns of the years it covers.
+# A designation's usual term (任期) when its source states none: it counts in
+# campaigns of the years it covers.
 TERM_YEARS = 3
 
 
@@ -40,10 +41,15 @@ class Designee:
     designated_on: dt.date
     document_no: str
     designated_by: str  # the designating bureau's name as it was then
+    valid_until: dt.date | None = None  # the term's last day, as the register keeps it
 
     def current_in(self, year: int) -> bool:
-        """Whether the designation's term covers a campaign of ``year``."""
-        return self.designated_on.year <= year < self.designated_on.year + TERM_YEARS
+        """Whether the designation's term covers a campaign of ``year`` (the years from
+        the designation's to the one before its term ends)."""
+        if self.valid_until is None:
+            return self.designated_on.year <= year < self.designated_on.year + TERM_YEARS
+        ends = self.valid_until + dt.timedelta(days=1)
+        return self.designated_on.year <= year < ends.year
 
     @property
     def described(self) -> str:

@@ -41,7 +41,7 @@ class Bureau(Table):
     short_name = Varchar(length=50, default="")
     level = Varchar(length=10, choices=BureauLevel)
     # The pattern of the certificate numbers of the designations it makes, e.g.
-    # "定司证〔{year}〕第{number:03d}号"; empty: the portal's default from its short name.
+    # "X司证〔{year}〕第{number:03d}号"; empty: the default from its short name.
     certificate_pattern = Varchar(length=100, default="")
     # NO ACTION, checked at the end of each statement: a bureau with children cannot go,
     # yet a whole subtree may be deleted in one statement.
@@ -157,6 +157,17 @@ class Campaign(Table):
     visits = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class VisitDay(Table, tablename="visit_day"):
+    """A campaign's page views on one local day (the campaign's time zone), as the visit
+    counters were flushed that day. Kept only since per-day counting began: views before
+    it exist only in ``Campaign.visits``. Unique (campaign, day) is an index made by the
+    migration."""
+
+    campaign = ForeignKey(references=Campaign, null=False, on_delete=OnDelete.cascade)
+    day = Varchar(length=10)  # YYYY-MM-DD
+    visits = Integer(default=0)
 
 
 class Category(Table):

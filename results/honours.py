@@ -16,8 +16,6 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from piccolo.query.functions.aggregate import Count
 
-from nominations.designees import Designee
-from nominations.fields import organisation
 from portal import sheets
 from portal.campaigns import organiser_of, zone
 from portal.tables import Campaign, Category, CategoryKind, Phase
@@ -174,62 +172,6 @@ async def honour_list(campaign: Campaign) -> HonourList | None:
     if row is None or row.designated_at is None:
         return None
     return HonourList(campaign, row, await ranking(campaign), await issuing_bureau(campaign))
-
-
-async def designees_of(bureau_id: int, kind: str) -> list[Designee]:
-    """The bureau's designees of a kind, from the honour lists of the campaigns it
-    organised (where nominations look for designations from below)."""
-    campaigns = {
-        c.id: c
-        for c in await Campaign.objects()
-        .where((Campaign.organiser == bureau_id) & (Campaign.phase == Phase.published.value))
-        .run()
-    }
-    if not campaigns:
-        return []
-    tallies = {
-        t.campaign: t
-        for t in await Tally.objects().where(Tally.campaign.is_in(list(campaigns))).run()
-        if t.designated_at is not None
-    }
-    rows = (
-        await Standing.select(
-            Standing.campaign,
-            Standing.candidate.as_alias("id"),
-            Standing.candidate.name.as_alias("name"),
-            Standing.candidate.township.as_alias("township"),
-            Standing.candidate.committee.as_alias("committee"),
-            Standing.category.title.as_alias("title"),
-            Standing.category.kind.as_alias("kind"),
-        )
-        .where(
-            Standing.campaign.is_in(list(tallies))
-            & (Standing.designated == True)  # noqa: E712
-            & (Standing.category.kind == kind)
-        )
-        .run()
-        if tallies
-        else []
-    )
-    issuers = {cid: await issuing_bureau(campaigns[cid]) for cid in {r["campaign"] for r in rows}}
-    found = []
-    for row in rows:
-        campaign, tally = campaigns[row["campaign"]], tallies[row["campaign"]]
-        designated_at = tally.designated_at.astimezone(zone(campaign.timezone))
-        found.append(
-            Designee(
-                nomination_id=row["id"],
-                name=row["name"],
-                organisation=organisation(row),
-                category=row["title"],
-                campaign_slug=campaign.slug,
-                year=campaign.year,
-                designated_on=designated_at.date(),
-                document_no=tally.document_no,
-                designated_by=issuers[row["campaign"]],
-            )
-        )
-    return found
 
 
 # --- the yearly archive -------------------------------------------------------------------

@@ -14,8 +14,9 @@ from portal.tables import Phase
 from results import demo, services
 from results.cli import tally
 from results.controllers import ROUTES
-from results.honours import archive, designees_of
+from results.honours import archive
 from results.objections import ObjectionGuard
+from results.register import designees_of
 
 
 async def _open_notice(actor: Actor, slug: str, goal: Phase) -> None:
@@ -32,7 +33,7 @@ PHASES.guard(Phase.notice, services.notice_blockers)
 PHASES.guard(Phase.published, services.designation_blockers)
 PHASES.entry(Phase.notice, _open_notice)
 PHASES.entry(Phase.published, _designate)
-# Until the register of designations exists, a bureau's designees are its honour lists.
+# A bureau's designees, for its parent's campaigns: its register, revoked titles left out.
 SOURCES.append(designees_of)
 
 

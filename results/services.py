@@ -30,6 +30,7 @@ from portal.phases import PHASES, enter, voting_has_closed
 from portal.tables import Campaign, Category, Phase
 from portal.weights import cents
 from results.ranking import Entry, Method, rank_category
+from results.register import register_designees
 from results.tables import OBJECTION_HANDLED, Objection, Standing, Tally
 from voting.ledger import ledger_head
 from voting.services import ledger_counts, status_totals
@@ -482,7 +483,8 @@ async def designation_blockers(campaign: Campaign, now: dt.datetime | None = Non
 async def designate(
     actor: Actor, slug: str, document_no: str = "", now: dt.datetime | None = None
 ) -> Tally:
-    """After the notice period, publish the honour list: the campaign is ``published``."""
+    """After the notice period, publish the honour list: the campaign is ``published``
+    and every designee enters the register with its certificate number."""
     now = now or utc_now()
     document_no = (document_no or "").strip()
     if len(document_no) > 60:
@@ -498,6 +500,7 @@ async def designate(
         row.designated_at = now
         row.document_no = document_no
         await row.save([Tally.designated_at, Tally.document_no]).run()
+        await register_designees(campaign, now)
         await enter(actor, campaign, Phase.published, now, document_no=document_no)
     PHASES.changed(slug)
     return row

@@ -17,6 +17,7 @@ from nominations.tables import Nomination, Status
 from portal.audit import Actor
 from portal.bureaus import import_bureaus
 from portal.tables import Campaign, Category, Phase
+from results.register import register_designees
 from results.tables import Standing, Tally
 from tests import factories
 from tests.helpers import login, post_form
@@ -35,7 +36,8 @@ COMMITTEE = {
 async def finished(
     slug: str, organiser: str, year: int, county: str, named: list[str], others: tuple = ()
 ) -> Campaign:
-    """A published campaign of ``organiser`` whose honour list names ``named``."""
+    """A published campaign of ``organiser`` whose honour list (and register) names
+    ``named``."""
     ids = {r["name"]: r["id"] for r in await factories.bureau_ids()}
     campaign, categories = await factories.campaign(
         [COMMITTEE],
@@ -83,6 +85,8 @@ async def finished(
             for rank, row in enumerate(rows, start=1)
         ],
     )
+    # As the designation does: the designees enter the organiser's register.
+    await register_designees(campaign, dt.datetime(year, 12, 5, 2, tzinfo=dt.UTC))
     return campaign
 
 
