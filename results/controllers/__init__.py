@@ -4,6 +4,18 @@ from results.controllers.api import ResultsApi
 from results.controllers.honours import HonourPages
 from results.controllers.notice import NoticePages
 from results.controllers.objections_admin import ObjectionsAdmin
+from results.controllers.register import CertificatePrinting, RegisterApi, RegisterPages
 from results.controllers.staff import ResultsAdmin
+from results.controllers.statistics import StatisticsPages
 
-ROUTES = [ResultsApi, ResultsAdmin, HonourPages, NoticePages, ObjectionsAdmin]
+ROUTES = [
+    ResultsApi,
+    ResultsAdmin,
+    HonourPages,
+    NoticePages,
+    ObjectionsAdmin,
+    RegisterApi,
+    RegisterPages,
+    CertificatePrinting,
+    StatisticsPages,
+]

@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import secrets
-from functools import lru_cache
 from typing import Any
 
-import qrcode
-import qrcode.constants
-import qrcode.image.pil
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
@@ -53,6 +48,7 @@ from portal.pagecache import TtlCache, cached_page
 from portal.stores import Stores, StoreUnavailable
 from portal.tables import Campaign
 from portal.web.lookups import public_campaign
+from portal.web.qr import qr_png
 from voting.captcha import LIFETIME
 from voting.challenge import offer_challenge
 from voting.controllers.api import (
@@ -177,22 +173,6 @@ async def voter_standing(request: Request, voting: VotingService, slug: str) -> 
         return await voting.standing(rules, cookie, client_network(request))
     except StoreUnavailable:
         return None
-
-
-@lru_cache(maxsize=512)
-def qr_png(url: str) -> bytes:
-    """A QR code of ``url`` as PNG (drawn once per URL and process)."""
-    code = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
-        box_size=8,
-        border=2,
-        image_factory=qrcode.image.pil.PilImage,
-    )
-    code.add_data(url)
-    code.make(fit=True)
-    out = io.BytesIO()
-    code.make_image().save(out)
-    return out.getvalue()
 
 
 class VotePages(Controller):
