@@ -74,6 +74,11 @@ PATH_VALUES = {
     "username": "reviewer",
     "captcha_id": "0123abcd.1700000000.not-signed",
     "receipt": "AAAA-BBBB-CCCC-DDDD-EEEE",
+    # The register: a number no designation holds (the check answers 404 for everyone),
+    # and a designation id of none (the seeded campaign is not designated).
+    "certificate_no": "某司证〔2023〕第001号",
+    "number": "某司证〔2023〕第001号",
+    "designation_id": "1",
 }
 
 Y, N = True, False
@@ -211,6 +216,18 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/campaigns/{slug:str}/honours"):                           (Y, Y, Y, Y, Y),
     ("GET",  "/campaigns/{slug:str}/announcement"):                      (Y, Y, Y, Y, Y),
     ("GET",  "/campaigns/{slug:str}/results.xlsx"):                      (Y, Y, Y, Y, Y),
+    # The register of designations and the certificate check are public; the organiser's
+    # admin prints the certificates and the plaque list, the auditor reads them.
+    ("GET",  "/api/v1/designations"):                                    (Y, Y, Y, Y, Y),
+    ("GET",  "/api/v1/certificates/{certificate_no:str}"):               (Y, Y, Y, Y, Y),
+    ("GET",  "/register"):                                               (Y, Y, Y, Y, Y),
+    ("GET",  "/register.xlsx"):                                          (Y, Y, Y, Y, Y),
+    ("GET",  "/certificates"):                                           (Y, Y, Y, Y, Y),
+    ("GET",  "/certificates/{number:str}"):                              (Y, Y, Y, Y, Y),
+    ("GET",  "/staff/results/{slug:str}/certificates"):                  (N, Y, N, N, Y),
+    ("GET",  "/staff/results/{slug:str}/certificates/{designation_id:int}"):
+                                                                         (N, Y, N, N, Y),
+    ("GET",  "/staff/results/{slug:str}/plaques.xlsx"):                  (N, Y, N, N, Y),
     ("GET",  "/healthz"):                                                (Y, Y, Y, Y, Y),
     ("GET",  "/healthz/ready"):                                          (Y, Y, Y, Y, Y),
     # Voting: the public API is open to everyone (the CAPTCHA and limits guard it).
