@@ -10,7 +10,7 @@ from nominations.services import undecided_count
 from nominations.tables import Nomination
 from portal.bureaus import HISTORY
 from portal.phases import PHASES
-from portal.plugins import AppPlugin
+from portal.plugins import AppPlugin, extensions_of
 from portal.tables import Campaign, Phase
 
 
@@ -31,4 +31,7 @@ class NominationsPlugin(AppPlugin):
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.route_handlers.extend(ROUTES)
+        extensions_of(app_config).category_pages["推荐条件"] = (
+            "/staff/campaigns/{slug}/categories/{key}/conditions"
+        )
         return app_config

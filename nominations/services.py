@@ -7,10 +7,11 @@ and the audit entries of a nomination are its timeline.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from nominations import fields
+from nominations import conditions, fields
 from nominations.designees import designees, taken
 from nominations.tables import (
     HOLDS_PLACE,
@@ -152,6 +153,52 @@ def values_of(nomination: Nomination) -> dict[str, Any]:
     return {f.key: getattr(nomination, f.key) for f in fields.FIELDS}
 
 
+def form_values_of(nomination: Nomination) -> dict[str, Any]:
+    """The nomination's fields and declaration answers as its edit form sends them."""
+    values = values_of(nomination)
+    values.update({f"declaration-{k}": v for k, v in answers_of(nomination).items()})
+    return values
+
+
+def answers_of(nomination: Nomination | dict[str, Any]) -> dict[str, str]:
+    """The nominee's answers to the category's declarations (stored JSON, read back)."""
+    raw = (
+        nomination.get("declarations") if isinstance(nomination, dict) else nomination.declarations
+    )
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw or "{}")
+        except ValueError:
+            raw = {}
+    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def conditions_of(category: Category | dict[str, Any]) -> list[conditions.Condition]:
+    """The category's recommendation conditions (none when it sets none)."""
+    if isinstance(category, dict):
+        return conditions.stored(category.get("conditions"), category["kind"])
+    return conditions.stored(category.conditions, category.kind)
+
+
+def outcomes_of(category: Category, nomination: Nomination) -> list[conditions.Outcome]:
+    """How the nomination stands on each of its category's conditions."""
+    return conditions.evaluate(
+        conditions_of(category), values_of(nomination), answers_of(nomination)
+    )
+
+
+def check_conditions(
+    category: Category, data: dict[str, Any]
+) -> tuple[list[conditions.Outcome], dict[str, str]]:
+    """The conditions against a form as it is now (not saved): the outcomes, and the
+    format errors of the figures (a figure in error counts as not yet answered)."""
+    values, errors = fields.clean(category.kind, data)
+    values = {k: (None if k in errors else v) for k, v in values.items()}
+    rules = conditions_of(category)
+    answers = conditions.declarations_from(data, rules)
+    return conditions.evaluate(rules, values, answers), errors
+
+
 def _stored(kind: str, values: dict[str, Any]) -> dict[str, Any]:
     """Cleaned values as columns: empty texts as "", empty numbers as NULL."""
     stored = {}
@@ -216,6 +263,7 @@ async def create_draft(
         bureau=bureau.id,
         status=Status.draft.value,
         created_by=user.id,
+        declarations=conditions.declarations_from(data, conditions_of(category)),
         **_stored(category.kind, values),
     )
     # A designee picked by two drafts at once: the unique index keeps the first.
@@ -293,8 +341,13 @@ async def update(
     if errors:
         raise NominationError("请修改标出的问题后再保存。", errors)
     nomination = ctx.nomination
-    stored = _stored(ctx.category.kind, values)
+    stored: dict[str, Any] = _stored(ctx.category.kind, values)
+    rules = conditions_of(ctx.category)
+    if any(c.is_declaration for c in rules):
+        stored["declarations"] = conditions.declarations_from(data, rules)
     before = {k: getattr(nomination, k) for k in stored}
+    if "declarations" in before:
+        before["declarations"] = answers_of(nomination)
     old, new = audit.changed_fields(before, stored)
     replaced = [n for n in (nomination.photo, nomination.thumbnail) if n and files and files.photo]
     async with write_transaction():
@@ -374,9 +427,13 @@ async def submit(actor: Actor, user: StaffUser, ctx: Context) -> Nomination:
         errors["designation"] = DESIGNEES_ONLY
     if errors:
         raise NominationError("推荐材料不完整，请补充标出的内容后再报送。", errors)
+    unmet = conditions.unmet(outcomes_of(category, nomination))
+    if unmet and campaign.conditions_mode != "flag":
+        message = conditions.refusal(unmet)
+        raise NominationError(message, {"conditions": message})
     for _ in range(PLACE_ATTEMPTS):
         try:
-            return await _take_place_and_submit(actor, ctx, status)
+            return await _take_place_and_submit(actor, ctx, status, unmet)
         except Exception as exc:
             if not is_unique_violation(exc):
                 raise
@@ -384,7 +441,9 @@ async def submit(actor: Actor, user: StaffUser, ctx: Context) -> Nomination:
     raise NominationError("同时报送的人较多，请稍后重试。")
 
 
-async def _take_place_and_submit(actor: Actor, ctx: Context, status: Status) -> Nomination:
+async def _take_place_and_submit(
+    actor: Actor, ctx: Context, status: Status, unmet: list[conditions.Outcome]
+) -> Nomination:
     nomination, category = ctx.nomination, ctx.category
     async with write_transaction():
         # Re-read inside the transaction: the nomination and the places held now.
@@ -427,13 +486,10 @@ async def _take_place_and_submit(actor: Actor, ctx: Context, status: Status) -> 
             .run()
         )
         action = "nomination.resubmit" if status is Status.returned else "nomination.submit"
-        await audit.record(
-            actor,
-            action,
-            nomination,
-            before={"status": status.value},
-            after={"status": "submitted"},
-        )
+        after: dict[str, Any] = {"status": "submitted"}
+        if unmet:  # the campaign lets it through, flagged to the organiser
+            after["conditions_unmet"] = [o.condition.wording for o in unmet]
+        await audit.record(actor, action, nomination, before={"status": status.value}, after=after)
     return nomination
 
 
@@ -568,6 +624,8 @@ async def listed(
         Nomination.bureau,
         Nomination.submitted_at,
         Nomination.updated_at,
+        *(getattr(Nomination, f.key) for f in fields.FIELDS if f.kind == "int"),
+        Nomination.declarations,
         Nomination.bureau.short_name.as_alias("county"),
         Nomination.category.title.as_alias("category_title"),
     ).where(Nomination.campaign == campaign_id)

@@ -56,8 +56,15 @@ class Nomination(Table):
     entrusted_government = Integer(null=True, default=None)
     entrusted_petition = Integer(null=True, default=None)
     entrusted_other = Integer(null=True, default=None)
+    criminal_escalations = Integer(null=True, default=None)
+    mass_incidents = Integer(null=True, default=None)
+    staff_count = Integer(null=True, default=None)
     contact_name = Varchar(length=50, default="")
     contact_phone = Varchar(length=20, default="")
+
+    # The nominee's answers to the category's yes/no recommendation conditions
+    # (nominations.conditions): declaration key → "yes" or "no".
+    declarations = JSON(default={})
 
     # The nominating bureau's earlier designation of this nominee (its nomination in a
     # finished campaign of that bureau), when it was picked from the designated units.

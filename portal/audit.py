@@ -26,6 +26,7 @@ ACTION_LABELS = {
     "campaign.phase": "变更活动阶段",
     "category.create": "增加评选类别",
     "category.update": "修改评选类别",
+    "category.conditions": "设置推荐条件",
     "category.delete": "删除评选类别",
     "nomination.create": "新建推荐草稿",
     "nomination.import": "Excel 批量导入草稿",

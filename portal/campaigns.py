@@ -34,6 +34,11 @@ WINDOWS = (
     ("voting_opens_at", "voting_closes_at", "网络投票"),
 )
 WINDOW_FIELDS = tuple(name for pair in WINDOWS for name in pair[:2])
+# What a nomination that fails a recommendation condition (推荐条件) meets at submission.
+CONDITIONS_MODES = {
+    "refuse": "不能报送",
+    "flag": "可以报送，不符合的条件提示主办单位审核",
+}
 
 
 class ValidationFailed(Invalid):
@@ -104,9 +109,11 @@ class CampaignInput:
     network_votes_per_minute: int = 20
     review_weight: Decimal = DEFAULT_REVIEW_WEIGHT
     vote_weight: Decimal = DEFAULT_VOTE_WEIGHT
+    conditions_mode: str = "refuse"
 
     def values(self) -> dict[str, Any]:
         return {
+            "conditions_mode": self.conditions_mode,
             "slug": self.slug,
             "title": self.title,
             "year": self.year,
@@ -148,6 +155,9 @@ def parse_campaign(data: dict[str, Any]) -> CampaignInput:
         else 20
     )
     review_weight, vote_weight = _weights(data, errors)
+    conditions_mode = _text(data, "conditions_mode") or "refuse"
+    if conditions_mode not in CONDITIONS_MODES:
+        errors["conditions_mode"] = "请选择不符合推荐条件时的处理方式。"
     tz = zone(timezone)
     windows: dict[str, dt.datetime | None] = {}
     for name in WINDOW_FIELDS:
@@ -179,6 +189,7 @@ def parse_campaign(data: dict[str, Any]) -> CampaignInput:
         network_votes_per_minute=network_minute or 20,
         review_weight=review_weight,
         vote_weight=vote_weight,
+        conditions_mode=conditions_mode,
     )
 
 
@@ -278,6 +289,7 @@ def campaign_values(campaign: Campaign) -> dict[str, Any]:
             "network_votes_per_minute",
             "review_weight",
             "vote_weight",
+            "conditions_mode",
             "phase",
             *WINDOW_FIELDS,
         )

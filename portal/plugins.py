@@ -32,10 +32,14 @@ ReadyProbe = Callable[[], Awaitable[int]]
 
 @dataclass
 class Extensions:
-    """Where apps add to the kernel's pages: home-page sections and readiness figures."""
+    """Where apps add to the kernel's pages: home-page sections, readiness figures and
+    pages of a campaign's categories."""
 
     home_sections: dict[str, HomeSection] = field(default_factory=dict)
     ready_probes: dict[str, ReadyProbe] = field(default_factory=dict)
+    # Pages an app adds to each category of the campaign admin: link text → path, with
+    # ``{slug}`` and ``{key}`` (e.g. a category's recommendation conditions).
+    category_pages: dict[str, str] = field(default_factory=dict)
 
 
 class AppPlugin(InitPluginProtocol, CLIPluginProtocol):

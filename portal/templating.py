@@ -46,6 +46,16 @@ def changes(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def json_list(value: Any) -> list:
+    """A JSON list column as a list (Piccolo hands JSON columns back as text)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value or "[]")
+        except ValueError:
+            return []
+    return value if isinstance(value, list) else []
+
+
 def _configure(env: Environment) -> None:
     env.filters.update(
         localtime=localtime,
@@ -54,6 +64,7 @@ def _configure(env: Environment) -> None:
         kind_label=CategoryKind.label_of,
         role_label=Role.label_of,
         changes=changes,
+        json_list=json_list,
     )
     env.globals.update(
         PHASES=PHASE_ORDER,

@@ -1,5 +1,6 @@
 """Route handlers of the nominations package."""
 
+from nominations.controllers.conditions import ConditionsAdmin
 from nominations.controllers.files import NominationFiles, PublicMedia
 from nominations.controllers.pages import NominationPages
 from nominations.controllers.review import (
@@ -12,6 +13,7 @@ from nominations.controllers.sheets import NominationSheets
 
 ROUTES = [
     NominationPages,
+    ConditionsAdmin,
     NominationFiles,
     NominationSheets,
     PublicMedia,

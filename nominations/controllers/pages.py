@@ -13,7 +13,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
-from nominations import fields, services
+from nominations import conditions, fields, services
 from nominations.controllers.common import FORM_MAX_BODY, context_or_404, discard, stage_files
 from nominations.designees import Designee, copied, designees, earlier, taken
 from nominations.services import Context, NominationError
@@ -98,10 +98,15 @@ def form_page(
     message: str = "",
     choice: Picker | None = None,
     earlier: Designee | None = None,
+    checked: bool = False,
 ) -> Template:
+    outcomes, _ = services.check_conditions(category, values)
     return Template(
         "nominations/form.html",
         context={
+            "rules": services.conditions_of(category),
+            "outcomes": outcomes,
+            "checked": checked,
             "category": category,
             "campaign": campaign,
             "fields": fields.fields_for(category.kind),
@@ -123,6 +128,7 @@ async def edit_page(
     errors: dict[str, str],
     status: int = 200,
     message: str = "",
+    checked: bool = False,
 ) -> Template:
     """The form of an existing nomination, with its documents and earlier designation."""
     return form_page(
@@ -135,6 +141,7 @@ async def edit_page(
         status,
         message,
         earlier=await earlier(ctx.nomination, ctx.category, ctx.campaign),
+        checked=checked,
     )
 
 
@@ -171,6 +178,11 @@ class NominationPages(Controller):
             if chosen
             else []
         )
+        rules = {c.id: services.conditions_of(c) for c in categories}
+        for row in rows:
+            row["conditions"] = conditions.evaluate(
+                rules.get(row["category"], []), row, services.answers_of(row)
+            )
         places = await services.county_counts(chosen.id) if chosen else {}
         by_status = await services.status_counts(chosen.id) if chosen else {}
         return Template(
@@ -181,6 +193,7 @@ class NominationPages(Controller):
                 "categories": categories,
                 "counties": counties,
                 "rows": rows,
+                "with_conditions": any(rules.values()),
                 "places": places,
                 "by_status": by_status,
                 "filters": {
@@ -192,6 +205,21 @@ class NominationPages(Controller):
                 "open": bool(chosen and services.nominating_open(chosen)),
                 "vetting": bool(chosen and Phase(chosen.phase) in services.VETTING_PHASES),
             },
+        )
+
+    @post("/conditions/check", name="nomination_conditions_check", guards=[EDITORS])
+    async def check_conditions(self, request: Request) -> Template:
+        """The conditions panel for the form as typed (conditions.js asks as the clerk
+        types; the 检查条件 button does the same without scripts). Nothing is stored."""
+        values = form_values(await request.form())
+        try:
+            cat, campaign = await visible_category(request.user, int(values.get("category") or 0))
+        except ValueError:
+            raise not_found("找不到该评选类别。") from None
+        outcomes, _ = services.check_conditions(cat, values)
+        return Template(
+            "nominations/conditions_status.html",
+            context={"outcomes": outcomes, "mode": campaign.conditions_mode},
         )
 
     @get("/new", name="nomination_new", guards=[CLERK])
@@ -229,6 +257,10 @@ class NominationPages(Controller):
                 choice=choice,
             )  # fmt: skip
 
+        if values.get("action") == "check":
+            # Only the conditions, against what is typed: nothing is stored.
+            choice = await picker(request.user, cat, campaign, values.get("designation"))
+            return form_page(cat, campaign, values, {}, choice=choice, checked=True)
         staged, file_errors = await stage_files(request, form)
         if file_errors:
             return await again(file_errors)
@@ -274,6 +306,7 @@ class NominationPages(Controller):
                 "errors": errors or {},
                 "statuses": Status,
                 "earlier": await earlier(n, ctx.category, ctx.campaign),
+                "outcomes": services.outcomes_of(ctx.category, n),
             },
             status_code=status,
         )
@@ -283,7 +316,7 @@ class NominationPages(Controller):
         ctx = await context_or_404(request.user, nomination_id)
         if not services.may_edit(request.user, ctx):
             raise PermissionDeniedException(NOT_EDITABLE)
-        return await edit_page(ctx, services.values_of(ctx.nomination), {})
+        return await edit_page(ctx, services.form_values_of(ctx.nomination), {})
 
     @post(
         "/{nomination_id:int}/edit",
@@ -299,6 +332,8 @@ class NominationPages(Controller):
             raise PermissionDeniedException(NOT_EDITABLE)
         form = await request.form()
         values = form_values(form)
+        if values.get("action") == "check":
+            return await edit_page(ctx, values, {}, checked=True)
         staged, file_errors = await stage_files(request, form)
         if file_errors:
             return await edit_page(ctx, values, file_errors, HTTP_400_BAD_REQUEST)
@@ -330,7 +365,7 @@ class NominationPages(Controller):
                 # Back to the form, each problem shown next to its field.
                 return await edit_page(
                     ctx,
-                    services.values_of(ctx.nomination),
+                    services.form_values_of(ctx.nomination),
                     exc.errors,
                     HTTP_400_BAD_REQUEST,
                     exc.message,

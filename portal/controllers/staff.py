@@ -18,6 +18,7 @@ from portal.audit import Actor
 from portal.auth import ALL_STAFF, requires
 from portal.campaigns import ValidationFailed
 from portal.phases import PhaseRefused
+from portal.plugins import Extensions
 from portal.tables import Campaign, Category, CategoryKind, Phase, Role
 from portal.templating import form_time
 from portal.web.lookups import campaign_or_404, category_or_404
@@ -106,7 +107,9 @@ class CampaignAdmin(Controller):
         return Redirect(path=f"/staff/campaigns/{campaign.slug}")
 
     @get("/{slug:str}", name="campaign_detail", guards=[READERS])
-    async def detail(self, request: Request, slug: FromPath[str]) -> Template:
+    async def detail(
+        self, request: Request, slug: FromPath[str], extensions: NamedDependency[Extensions]
+    ) -> Template:
         campaign = await campaign_or_404(slug, request.user)
         return Template(
             "staff/campaigns/detail.html",
@@ -116,6 +119,7 @@ class CampaignAdmin(Controller):
                 "next_phase": phases.next_phase(campaign.phase),
                 "previous_phase": phases.previous_phase(campaign.phase),
                 "method_locked": svc.method_locked(campaign),
+                "category_pages": extensions.category_pages,
             },
         )
 

@@ -26,6 +26,9 @@ UNIT = {
     "entrusted_government": "3",
     "entrusted_petition": "1",
     "entrusted_other": "2",
+    "criminal_escalations": "0",
+    "mass_incidents": "0",
+    "staff_count": "6",
     "contact_name": "王敏",
     "contact_phone": "13919001234",
 }

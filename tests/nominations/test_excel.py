@@ -78,6 +78,8 @@ UNIT = {
     "entrusted_government": 4,
     "entrusted_petition": 1,
     "entrusted_other": 2,
+    "criminal_escalations": 0,
+    "mass_incidents": 0,
     "contact_name": "李娟",
     "contact_phone": "0932-8212345",
 }
@@ -253,7 +255,7 @@ def test_columns_found_by_header_in_any_order_with_marker_and_spaces() -> None:
         header = field.label.replace("（", "(").replace("）", ")")
         ws.cell(1, i, f" {header} * " if i % 2 else header + "  ")
     for i, field in enumerate(columns, start=1):
-        ws.cell(2, i, UNIT[field.key])
+        ws.cell(2, i, UNIT.get(field.key))
     ws.cell(3, columns.index(fields.FIELDS_BY_KEY["name"]) + 1, "通渭县平襄镇司法所")
     ws.cell(3, columns.index(fields.FIELDS_BY_KEY["disputes_mediated"]) + 1, "abc")
     out = io.BytesIO()

@@ -55,6 +55,8 @@ MEDIATOR = {
     "entrusted_government": "1",
     "entrusted_petition": "1",
     "entrusted_other": "0",
+    "criminal_escalations": "0",
+    "mass_incidents": "0",
     "contact_name": "赵春燕",
     "contact_phone": "0932-8212345",
 }
