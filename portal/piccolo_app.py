@@ -12,6 +12,7 @@ from portal.tables import (
     Category,
     SiteIdentity,
     Staff,
+    VisitDay,
 )
 
 CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
@@ -19,7 +20,16 @@ CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 APP_CONFIG = AppConfig(
     app_name="portal",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
-    table_classes=[Bureau, BureauName, Staff, Campaign, Category, AuditEntry, SiteIdentity],
+    table_classes=[
+        Bureau,
+        BureauName,
+        Staff,
+        Campaign,
+        Category,
+        AuditEntry,
+        SiteIdentity,
+        VisitDay,
+    ],
     migration_dependencies=[],
     commands=[],
 )

@@ -7,6 +7,11 @@ figure shown is the persisted total plus what is still pending in the store.
 Other tables count views of their own pages the same way: ``register(Story, "story")``
 returns the ``Counted`` to pass to ``count_visit`` and ``visits``, and ``flush`` moves
 every registered table's counters into its ``visits`` column.
+
+A campaign's views are also added to its ``VisitDay`` row of the day they are flushed
+(local to the campaign; flushes run every few seconds, so a view lands on the day it
+was made but for those in the last seconds before midnight). Days before this record
+began have no rows: their views are only in the total.
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ from dataclasses import dataclass
 
 from piccolo.table import Table
 
+from portal.campaigns import zone
+from portal.clock import utc_now
+from portal.db import write_transaction
 from portal.stores import StateStore, StoreUnavailable
-from portal.tables import Campaign
+from portal.tables import Campaign, VisitDay
 
 log = logging.getLogger("portal.visits")
 
@@ -72,23 +80,43 @@ async def flush(store: StateStore) -> int:
     never count a view twice.
     """
     moved = 0
+    now = utc_now()
     for counted in list(_COUNTED.values()):
         table = counted.table
         column = table._meta.get_column_by_name("visits")
-        for row in await table.select(table._meta.primary_key).run():
+        by_day = counted is CAMPAIGNS
+        columns = [table._meta.primary_key] + ([Campaign.timezone] if by_day else [])
+        for row in await table.select(*columns).run():
             key = counted.key(row["id"])
             taken = await store.get_delete(key)
             if not taken or int(taken) == 0:
                 continue
             count = int(taken)
             try:
-                await table.update({column: column + count}).where(table.id == row["id"]).run()
+                async with write_transaction():
+                    await table.update({column: column + count}).where(table.id == row["id"]).run()
+                    if by_day:
+                        day = now.astimezone(zone(row["timezone"])).date().isoformat()
+                        await add_day(row["id"], day, count)
             except Exception:
                 # Not written: hand the views back so the next flush moves them.
                 await store.incr(key, count)
                 raise
             moved += count
     return moved
+
+
+async def add_day(campaign_id: int, day: str, count: int) -> None:
+    """Add ``count`` views to the campaign's row of ``day`` (made on its first view)."""
+    await (
+        VisitDay.insert(VisitDay(campaign=campaign_id, day=day, visits=count))
+        .on_conflict(
+            target=(VisitDay.campaign, VisitDay.day),
+            action="DO UPDATE",
+            values=[(VisitDay.visits, VisitDay.visits + count)],
+        )
+        .run()
+    )
 
 
 async def flush_forever(store: StateStore, interval: float = FLUSH_INTERVAL) -> None:

@@ -23,6 +23,7 @@ from portal.audit import Actor
 from portal.auth import requires
 from portal.errors import not_found
 from portal.tables import Campaign, Role
+from portal.web.charts import Bar, Segment, Tick, grid_lines, nice_ceiling
 from portal.web.forms import ints
 from portal.web.lookups import campaign_or_404
 from voting import moderation
@@ -50,27 +51,6 @@ async def candidate_or_404(campaign: Campaign, candidate_id: int) -> dict:
 
 
 @dataclass(frozen=True)
-class Segment:
-    status: str
-    y: float
-    height: float
-
-
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    width: float
-    title: str
-    segments: list[Segment]
-
-
-@dataclass(frozen=True)
-class Tick:
-    x: float
-    lines: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Chart:
     """Geometry of the votes-per-hour chart (SVG user units)."""
 
@@ -91,18 +71,6 @@ class Chart:
     @property
     def bottom(self) -> int:
         return self.top + self.plot_height
-
-
-def nice_ceiling(value: int) -> int:
-    """The axis maximum: 1, 2 or 5 times a power of ten, at least ``value``."""
-    if value <= 4:
-        return 4
-    magnitude = 1
-    while True:
-        for step in (1, 2, 5):
-            if step * magnitude * 4 >= value:
-                return step * magnitude * 4
-        magnitude *= 10
 
 
 def hour_text(hour: dt.datetime) -> str:
@@ -163,9 +131,7 @@ def build_chart(
             f"有效 {tally.counted} 票，待核查 {tally.held} 票，已剔除 {tally.excluded} 票"
         )
         bars.append(Bar(round(x + (slot_w - bar_w) / 2, 2), round(bar_w, 2), title, segments))
-    grid = [
-        (round(top + plot_h - v * scale, 2), v) for v in range(0, top_value + 1, top_value // 4)
-    ]
+    grid = grid_lines(top, plot_h, top_value)
     end = slots[-1] + dt.timedelta(hours=1)
     summary = (
         f"{hour_text(slots[0])} 至 {hour_text(end.astimezone(start.tzinfo))}（当地时间）"
