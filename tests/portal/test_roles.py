@@ -216,6 +216,10 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/campaigns/{slug:str}/honours"):                           (Y, Y, Y, Y, Y),
     ("GET",  "/campaigns/{slug:str}/announcement"):                      (Y, Y, Y, Y, Y),
     ("GET",  "/campaigns/{slug:str}/results.xlsx"):                      (Y, Y, Y, Y, Y),
+    # The statistics (数据): public in every phase but draft, each figure as its phase allows.
+    ("GET",  "/campaigns/{slug:str}/statistics"):                        (Y, Y, Y, Y, Y),
+    ("GET",  "/campaigns/{slug:str}/statistics.xlsx"):                   (Y, Y, Y, Y, Y),
+    ("GET",  "/statistics"):                                             (Y, Y, Y, Y, Y),
     # The register of designations and the certificate check are public; the organiser's
     # admin prints the certificates and the plaque list, the auditor reads them.
     ("GET",  "/api/v1/designations"):                                    (Y, Y, Y, Y, Y),
