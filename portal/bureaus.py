@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,10 @@ LEVELS = list(BureauLevel)
 MAX_ROWS = 2000
 MAX_NAME = 100
 MAX_SHORT_NAME = 50
+# A bureau's certificate series (荣誉证书编号): its pattern, or this default.
+DEFAULT_CERTIFICATE_PATTERN = "{abbr}证〔{year}〕第{number:03d}号"
+CERTIFICATE_FIELDS = frozenset({"abbr", "year", "number"})
+MAX_CERTIFICATE_NUMBER = 60
 UNREADABLE = "无法读取该文件：请上传 UTF-8 编码的 CSV 文件或 .xlsx 工作簿。"
 
 
@@ -465,6 +470,42 @@ def check_names(name: str, short_name: str) -> dict[str, str]:
     return errors
 
 
+def abbreviation(bureau: Bureau) -> str:
+    """The bureau's short form in document numbers: its short name's first character and
+    司 (a city 某市 → 某司), as bureaus number their documents."""
+    name = (bureau.short_name or bureau.name or "司").strip()
+    return f"{name[0]}司"
+
+
+def check_certificate_pattern(pattern: str) -> str:
+    """A certificate pattern as typed (empty: the default), or ``Invalid`` saying what is
+    wrong (zh-CN)."""
+    pattern = (pattern or "").strip()
+    if not pattern:
+        return ""
+    fields = set(re.findall(r"\{(\w*)[^}]*\}", pattern))
+    if fields - CERTIFICATE_FIELDS or "number" not in fields:
+        raise Invalid(
+            "证书编号格式须包含 {number}（序号，如 {number:03d}），"
+            "可用 {year}（年度）和 {abbr}（单位简称）。"
+        )
+    try:
+        sample = pattern.format(abbr="某司", year=2023, number=1)
+    except (ValueError, IndexError, KeyError):
+        raise Invalid(
+            f"证书编号格式无法识别，请参照“{DEFAULT_CERTIFICATE_PATTERN}”填写。"
+        ) from None
+    if len(sample) > MAX_CERTIFICATE_NUMBER:
+        raise Invalid(f"证书编号不能超过 {MAX_CERTIFICATE_NUMBER} 个字符。")
+    return pattern
+
+
+def certificate_number(bureau: Bureau, year: int, number: int) -> str:
+    """The ``number``-th certificate of ``year`` in the bureau's series."""
+    pattern = bureau.certificate_pattern or DEFAULT_CERTIFICATE_PATTERN
+    return pattern.format(abbr=abbreviation(bureau), year=year, number=number)
+
+
 def _name_taken() -> Invalid:
     return Invalid("单位名称已被使用。", {"name": "已有同名单位（含已撤销的单位）。"})
 
@@ -510,12 +551,24 @@ async def add_bureau(
 
 
 async def rename_bureau(
-    actor: Actor, root_id: int, bureau_id: int, name: str, short_name: str
+    actor: Actor,
+    root_id: int,
+    bureau_id: int,
+    name: str,
+    short_name: str,
+    certificate_pattern: str | None = None,
 ) -> Bureau:
-    """Rename a bureau; the old names are kept for the documents of their time."""
+    """Rename a bureau; the old names are kept for the documents of their time. With
+    ``certificate_pattern`` also set the pattern of its certificate numbers (numbers
+    already given keep theirs)."""
     name, short_name = name.strip(), short_name.strip()
     await node_within(root_id, bureau_id)
     errors = check_names(name, short_name)
+    if certificate_pattern is not None:
+        try:
+            certificate_pattern = check_certificate_pattern(certificate_pattern)
+        except Invalid as exc:
+            errors["certificate_pattern"] = exc.message
     if errors:
         raise Invalid("请修改标出的内容。", errors)
     with unique_or(_name_taken()):
@@ -523,6 +576,19 @@ async def rename_bureau(
             bureau = await Bureau.objects().where(Bureau.id == bureau_id).first().run()
             if bureau is None:
                 raise NotFound("找不到该单位。")
+            if certificate_pattern is not None and certificate_pattern != (
+                bureau.certificate_pattern
+            ):
+                before = {"certificate_pattern": bureau.certificate_pattern}
+                bureau.certificate_pattern = certificate_pattern
+                await bureau.save([Bureau.certificate_pattern]).run()
+                await audit.record(
+                    actor,
+                    "bureau.certificate_pattern",
+                    bureau,
+                    before=before,
+                    after={"certificate_pattern": certificate_pattern},
+                )
             if (bureau.name, bureau.short_name) == (name, short_name):
                 return bureau
             if name != bureau.name and await Bureau.exists().where(Bureau.name == name).run():

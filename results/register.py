@@ -4,7 +4,7 @@
 designated candidate gets one ``Designation`` with the next number of its organiser's
 certificate series for the campaign's year, its term (``Campaign.term_years`` from the
 designation date) and no revocation. Numbers come from the organiser's pattern
-(``Bureau.certificate_pattern``, by default ``{abbr}证〔{year}〕第{number:03d}号``) and are taken
+(``Bureau.certificate_pattern``, see ``portal.bureaus.certificate_number``) and are taken
 under the organiser's lock with unique indexes behind it: never twice, never reused.
 
 The register is the source of a higher level's nominees (``nominations.designees``)
@@ -23,55 +23,18 @@ from piccolo.query.functions.aggregate import Max
 from nominations.designees import Designee
 from nominations.fields import organisation
 from portal import bureaus
+from portal.bureaus import MAX_CERTIFICATE_NUMBER, certificate_number
 from portal.campaigns import zone
 from portal.clock import utc_now
 from portal.db import advisory_lock
-from portal.errors import Invalid
 from portal.tables import Bureau, BureauLevel, Campaign, CategoryKind, Phase
 from results.tables import Designation, DesignationStatus, Standing, Tally
 
 # PostgreSQL advisory lock namespace "Cert", keyed by the organiser: one series writer.
 CERTIFICATES_LOCK = 0x43657274
-DEFAULT_PATTERN = "{abbr}证〔{year}〕第{number:03d}号"
-PATTERN_FIELDS = frozenset({"abbr", "year", "number"})
-MAX_NUMBER_LENGTH = 60
 
 
 # --- certificate numbers ------------------------------------------------------------------
-
-
-def abbreviation(bureau: Bureau) -> str:
-    """The bureau's short form in document numbers: its short name's first character and
-    司 (a city 某市 → 某司), as bureaus number their documents."""
-    name = (bureau.short_name or bureau.name or "司").strip()
-    return f"{name[0]}司"
-
-
-def check_pattern(pattern: str) -> str:
-    """A certificate pattern as typed, or ``Invalid`` naming what is wrong (zh-CN)."""
-    pattern = (pattern or "").strip()
-    if not pattern:
-        return ""
-    fields = set(re.findall(r"\{(\w*)[^}]*\}", pattern))
-    unknown = fields - PATTERN_FIELDS
-    if unknown or "number" not in fields:
-        raise Invalid(
-            "证书编号格式须包含 {number}（序号，如 {number:03d}），"
-            "可用 {year}（年度）和 {abbr}（单位简称）。"
-        )
-    try:
-        sample = pattern.format(abbr="某司", year=2023, number=1)
-    except (ValueError, IndexError, KeyError):
-        raise Invalid(f"证书编号格式无法识别，请参照“{DEFAULT_PATTERN}”填写。") from None
-    if len(sample) > MAX_NUMBER_LENGTH:
-        raise Invalid(f"证书编号不能超过 {MAX_NUMBER_LENGTH} 个字符。")
-    return pattern
-
-
-def certificate_number(bureau: Bureau, year: int, number: int) -> str:
-    """The ``number``-th certificate of ``year`` in the bureau's series."""
-    pattern = bureau.certificate_pattern or DEFAULT_PATTERN
-    return pattern.format(abbr=abbreviation(bureau), year=year, number=number)
 
 
 def term_end(designated_on: dt.date, years: int) -> dt.date:
@@ -348,7 +311,7 @@ def normalise_number(text: str) -> str:
     text = re.sub(r"\s+", "", text or "")
     for plain, official in (("[", "〔"), ("]", "〕"), ("【", "〔"), ("】", "〕")):
         text = text.replace(plain, official)
-    return text[:MAX_NUMBER_LENGTH]
+    return text[:MAX_CERTIFICATE_NUMBER]
 
 
 async def certificate(number: str) -> Entry | None:

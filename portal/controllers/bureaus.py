@@ -18,14 +18,14 @@ from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.auth import requires
 from portal.errors import Invalid
-from portal.tables import BureauLevel, Role
+from portal.tables import Bureau, BureauLevel, Role
 from portal.web.forms import files_of
 
 READERS = requires(Role.city_admin, Role.auditor)
 ADMIN = requires(Role.city_admin)
 # A bureau file is a few thousand rows at most.
 IMPORT_MAX_BODY = 2 * 1024 * 1024
-FIELDS = ("name", "short_name", "level", "parent")
+FIELDS = ("name", "short_name", "level", "parent", "certificate_pattern")
 
 
 def _values(form: Any) -> dict[str, str]:
@@ -69,7 +69,12 @@ class BureauPages(Controller):
     @get("/{bureau_id:int}/edit", name="bureau_edit", guards=[ADMIN])
     async def edit_form(self, request: Request, bureau_id: FromPath[int]) -> Template:
         node = await bureaus.node_within(request.user.bureau_id, bureau_id)
-        values = {"name": node.name, "short_name": node.short_name}
+        bureau = await Bureau.objects().where(Bureau.id == bureau_id).first().run()
+        values = {
+            "name": node.name,
+            "short_name": node.short_name,
+            "certificate_pattern": bureau.certificate_pattern,
+        }
         return await self._form(request.user, node, values, {})
 
     @post("/{bureau_id:int}/edit", name="bureau_rename", guards=[ADMIN])
@@ -81,7 +86,12 @@ class BureauPages(Controller):
         values = _values(await request.form())
         try:
             bureau = await bureaus.rename_bureau(
-                actor, user.bureau_id, bureau_id, values["name"], values["short_name"]
+                actor,
+                user.bureau_id,
+                bureau_id,
+                values["name"],
+                values["short_name"],
+                values["certificate_pattern"] if node.level.value != "township" else None,
             )
         except Invalid as exc:
             return await self._form(user, node, values, exc.errors or {"name": exc.message})
@@ -159,6 +169,10 @@ class BureauPages(Controller):
                 # Where a new bureau may go: an active bureau above the lowest level.
                 "parents": [n for n in tree if not n.retired and n.level != BureauLevel.township],
                 "levels": [level for level in BureauLevel if level is not BureauLevel.province],
+                "default_pattern": bureaus.DEFAULT_CERTIFICATE_PATTERN,
+                "abbr": bureaus.abbreviation(Bureau(name=node.name, short_name=node.short_name))
+                if node
+                else "",
             },
             status_code=HTTP_400_BAD_REQUEST if errors else 200,
         )

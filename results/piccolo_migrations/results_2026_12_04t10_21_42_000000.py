@@ -4,7 +4,8 @@ from types import SimpleNamespace
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.table import Table
 
-from results.register import certificate_number, term_end
+from portal.bureaus import certificate_number
+from results.register import term_end
 
 ID = "2026-12-04T10:21:42:000000"
 VERSION = "1.38.0"

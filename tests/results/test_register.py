@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import json
 import re
 from urllib.parse import quote
 
@@ -19,15 +20,16 @@ import pytest
 from openpyxl import load_workbook
 
 from portal.audit import Actor
+from portal.bureaus import certificate_number, check_certificate_pattern
 from portal.clock import utc_now
 from portal.db import write_transaction
 from portal.errors import Invalid
-from portal.tables import Bureau, Campaign
+from portal.tables import AuditEntry, Bureau, Campaign
 from results import register
 from results import services as results
-from results.register import certificate_number, check_pattern, term_end
+from results.register import term_end
 from results.tables import Designation, Standing
-from tests.helpers import login
+from tests.helpers import login, post_form
 from tests.results.conftest import NOTICE_SLUG
 
 DEMO_2022 = "dingxi-2022"
@@ -64,7 +66,7 @@ def test_certificate_numbers_follow_the_bureau_pattern_or_the_default() -> None:
     assert certificate_number(city, 2023, 1) == "某司证〔2023〕第001号"
     city.certificate_pattern = "某司证字〔{year}〕{number:04d}号"
     assert certificate_number(city, 2023, 12) == "某司证字〔2023〕0012号"
-    assert check_pattern("  ") == ""
+    assert check_certificate_pattern("  ") == ""
     for bad in (
         "某司证〔{year}〕",
         "{name}第{number}号",
@@ -72,7 +74,7 @@ def test_certificate_numbers_follow_the_bureau_pattern_or_the_default() -> None:
         "{number}" + "号" * 60,
     ):
         with pytest.raises(Invalid):
-            check_pattern(bad)
+            check_certificate_pattern(bad)
 
 
 def test_typed_numbers_are_read_with_the_brackets_people_type() -> None:
@@ -299,3 +301,27 @@ def test_dates_in_the_api_are_iso() -> None:
     assert entry.certificate()["revoked_on"] == "2024-06-01"
     assert entry.certificate()["title"] == "2023年度“枫桥式”司法所"
     assert entry.listed()["valid_until"] == "2026-12-04"
+
+
+async def test_the_administrator_sets_the_bureaus_certificate_pattern(client, staff) -> None:  # type: ignore[no-untyped-def]
+    city = await Bureau.objects().where(Bureau.name == "定西市司法局").first()
+    await login(client, staff["city_admin"])
+    form = await client.get(f"/staff/bureaus/{city.id}/edit")
+    assert form.status_code == 200 and "荣誉证书编号格式" in form.text and "定司" in form.text
+    values = {"name": city.name, "short_name": city.short_name}
+    refused = await post_form(
+        client, f"/staff/bureaus/{city.id}/edit", {**values, "certificate_pattern": "第{n}号"}
+    )
+    assert refused.status_code == 400 and "须包含 {number}" in refused.text
+    assert (await Bureau.objects().where(Bureau.id == city.id).first()).certificate_pattern == ""
+    pattern = "定司证字〔{year}〕{number:04d}号"
+    saved = await post_form(
+        client, f"/staff/bureaus/{city.id}/edit", {**values, "certificate_pattern": pattern}
+    )
+    assert saved.status_code in (302, 303)
+    city = await Bureau.objects().where(Bureau.id == city.id).first()
+    assert certificate_number(city, 2024, 7) == "定司证字〔2024〕0007号"
+    entry = (
+        await AuditEntry.objects().where(AuditEntry.action == "bureau.certificate_pattern").first()
+    )
+    assert json.loads(entry.after) == {"certificate_pattern": pattern}
