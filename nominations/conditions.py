@@ -21,6 +21,7 @@ a nomination's values and answers, each condition met, failed or not yet answere
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -235,6 +236,11 @@ def parse(items: Iterable[Mapping[str, Any]], kind: CategoryKind | str) -> list[
 def stored(raw: Any, kind: CategoryKind | str) -> list[Condition]:
     """A category's stored conditions; a list that no longer parses counts as none
     rather than breaking every page (it was checked when it was saved)."""
+    if isinstance(raw, str):  # a JSON column as Piccolo hands it back
+        try:
+            raw = json.loads(raw or "[]")
+        except ValueError:
+            return []
     if not raw:
         return []
     try:

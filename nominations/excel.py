@@ -35,7 +35,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from nominations import fields
+from nominations import conditions, fields
 from nominations.fields import Field
 from portal import sheets
 from portal.tables import CategoryKind
@@ -476,8 +476,33 @@ def _is_example(value: Any) -> bool:
     return text.startswith((EXAMPLE_PREFIX, "(示例)", "【示例】", "示例："))
 
 
+def _condition_errors(
+    rules: Iterable[conditions.Condition], excel_row: int, values: dict[str, Any]
+) -> list[RowError]:
+    """A row's figures that fail the category's recommendation conditions, each at the
+    column it concerns (the success rate at 调解成功). Declarations are answered on the
+    form and a figure left empty may be filled in later: neither is an import error."""
+    errors = []
+    for outcome in conditions.evaluate([r for r in rules if not r.is_declaration], values, {}):
+        if outcome.state != conditions.FAILED:
+            continue
+        field = outcome.condition.field
+        key = "disputes_resolved" if field == conditions.SUCCESS_RATE else field
+        errors.append(
+            RowError(
+                excel_row,
+                fields.FIELDS_BY_KEY[key].label,
+                f"不符合推荐条件“{outcome.condition.wording}”：{outcome.message}",
+            )
+        )
+    return errors
+
+
 def parse_workbook(
-    data: bytes, kind: CategoryKind | str, max_rows: int = MAX_ROWS
+    data: bytes,
+    kind: CategoryKind | str,
+    max_rows: int = MAX_ROWS,
+    rules: Iterable[conditions.Condition] = (),
 ) -> list[dict[str, Any]]:
     """The nominations of a filled template, cleaned by ``fields.clean`` (keys = field keys,
     choices as keys, figures as ints), in sheet order.
@@ -485,8 +510,11 @@ def parse_workbook(
     All rows or none: every problem found is raised at once as ``ImportFailed``. Rows need a
     name (drafts may otherwise be incomplete); empty rows and the example row are skipped.
     A formula cell is refused at its row and column, as is text ``fields.clean`` refuses
-    (a name starting like a formula, invisible characters).
+    (a name starting like a formula, invisible characters). A figure that fails one of
+    ``rules`` (the category's recommendation conditions, when its campaign refuses such
+    nominations) is refused at its row and column too.
     """
+    rules = list(rules)
     kind = _kind(kind)
     columns = fields.fields_for(kind)
     wb = _open(data)
@@ -623,6 +651,8 @@ def parse_workbook(
                 )
             else:
                 seen[identity] = excel_row
+        if not row_errors:
+            errors.extend(_condition_errors(rules, excel_row, values))
         results.append(values)
 
     if errors:

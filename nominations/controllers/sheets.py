@@ -97,8 +97,13 @@ class NominationSheets(Controller):
                 category, campaign, [excel.RowError(0, "文件", "请选择要导入的 Excel 文件。")]
             )
         data = await uploads[0].read(IMPORT_MAX_BODY + 1)
+        # The same rules as submitting: where failing a condition refuses a nomination,
+        # a row that fails one is refused at its row and column.
+        rules = services.conditions_of(category) if campaign.conditions_mode != "flag" else []
         try:
-            rows = await anyio.to_thread.run_sync(excel.parse_workbook, data, category.kind)
+            rows = await anyio.to_thread.run_sync(
+                partial(excel.parse_workbook, data, category.kind, rules=rules)
+            )
         except excel.ImportFailed as exc:
             return self._failed(category, campaign, exc.errors)
         if not rows:

@@ -91,6 +91,10 @@ class _Gen:
             "entrusted_government": government,
             "entrusted_petition": petition,
             "entrusted_other": rest - government - petition,
+            # A designee's year had no escalation to a criminal case and no mass incident
+            # (the demo's recommendation conditions, see portal.demo.DEMO_CONDITIONS).
+            "criminal_escalations": 0,
+            "mass_incidents": 0,
         }
 
     # texts
@@ -336,6 +340,8 @@ class Builder(_Gen):
             "unit_type": "township",
             "address": address,
             **self.figures(180, 900, (0.05, 0.14)),
+            # From the name, not the generator: the other figures stay as they were.
+            "staff_count": 3 + sum(map(ord, name)) % 4,
             "contact_name": self.person()[0],
             "contact_phone": self.phone(),
         }

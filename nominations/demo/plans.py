@@ -55,6 +55,9 @@ class Plan:
     document: bool = True
     caption: str = ""  # the characters drawn large on the photo
     designation: int | None = None  # the earlier nomination it was picked from
+    # Answers to the category's declarations; None: every one answered "yes" once
+    # submitted (a draft has not answered yet).
+    declarations: dict[str, str] | None = None
     times: dict[str, dt.datetime] = field(default_factory=dict)
     stored: dict[str, Any] = field(default_factory=dict)  # names of the stored files
 
@@ -124,15 +127,20 @@ def build_plans(year: int, counties: list[str]) -> list[Plan]:
         return SHORTLISTED[key][counties.index(county)] + 1
 
     zhangxian, tongwei, minxian, weiyuan = "漳县", "通渭县", "岷县", "渭源县"
+    failing = gen.committee(zhangxian, "village", rng.choice(TOWNS[zhangxian][1:]))
+    # It fails a recommendation condition: the campaign lets such a nomination be
+    # submitted with the failure shown to the city, which returned it.
+    failing["criminal_escalations"] = 1
     add(
         COMMITTEE,
         zhangxian,
-        gen.committee(zhangxian, "village", rng.choice(TOWNS[zhangxian][1:])),
+        failing,
         Status.returned,
         place=free_place(COMMITTEE, zhangxian),
         reason=(
-            "事迹材料中的典型案例未写明调解结果和当事人履行情况，请补充；"
-            "联系人请填写调委会主任本人，并核实联系电话。"
+            "所报本年度民转刑案件 1 件，不符合推荐条件“本年度未发生因矛盾纠纷调处不当引发的"
+            "民转刑案件”，请核实该案件情况后修改或撤回；"
+            "事迹材料中的典型案例未写明调解结果和当事人履行情况，请补充。"
         ),
     )
     returned = gen.mediator(tongwei)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nominations import conditions
 from nominations.demo.assets import PALETTE, document_lines, remove_files, store_files
 from nominations.demo.corpus import CITY, TOWNS
 from nominations.demo.plans import (
@@ -96,7 +97,12 @@ async def storage_of(
     categories = {
         row["key"]: row
         for row in await Category.select(
-            Category.id, Category.key, Category.title, Category.kind, Category.county_cap
+            Category.id,
+            Category.key,
+            Category.title,
+            Category.kind,
+            Category.county_cap,
+            Category.conditions,
         )
         .where(Category.campaign == campaign.id)
         .run()
@@ -193,6 +199,7 @@ async def insert_plans(
                     photo=plan.stored.get("photo", ""),
                     thumbnail=plan.stored.get("thumbnail", ""),
                     decision_reason=plan.reason,
+                    declarations=answers(plan, category),
                     designation=plan.designation,
                     created_by=clerks.get(bureau),
                     created_at=utc(times["created_at"]),
@@ -221,6 +228,26 @@ async def insert_plans(
             await Document.insert(*documents).run()
         await AuditEntry.insert(*entries).run()
     return True
+
+
+def answers(plan: Plan, category: dict[str, Any]) -> dict[str, str]:
+    """A plan's answers to its category's declarations ("yes" to each once submitted),
+    checked: a nomination the city shortlisted or is vetting meets every condition."""
+    rules = conditions.stored(category.get("conditions"), category["kind"])
+    if plan.declarations is not None:
+        given = plan.declarations
+    elif plan.status is Status.draft:
+        given = {}
+    else:
+        given = {rule.key: conditions.YES for rule in rules if rule.is_declaration}
+    if plan.status in (Status.shortlisted, Status.submitted):
+        values = columns(category["kind"], plan.values)
+        unmet = conditions.unmet(conditions.evaluate(rules, values, given))
+        if unmet:
+            raise AssertionError(
+                f"demo nomination {plan.values.get('name')} fails {unmet[0].condition.wording}"
+            )
+    return given
 
 
 def _audit_entry(plan: Plan, row: Nomination) -> AuditEntry:

@@ -45,6 +45,57 @@ DEMO_CATEGORIES = (
     ("mediation-committee", "“枫桥式”人民调解委员会", CategoryKind.mediation_committee, 14, 5, 5),
     ("mediator", "“枫桥式”人民调解员", CategoryKind.mediator, 21, 6, 5),
 )
+# The recommendation conditions (推荐条件) of every demo campaign's categories, by kind,
+# in the words such notices use (the rules: nominations.conditions).
+DEMO_CONDITIONS: dict[CategoryKind, list[dict]] = {
+    CategoryKind.judicial_office: [
+        {
+            "field": "success_rate",
+            "op": ">=",
+            "value": 97,
+            "wording": "年度矛盾纠纷调解成功率不低于97%",
+        },
+        {
+            "field": "criminal_escalations",
+            "op": "=",
+            "value": 0,
+            "wording": "本年度辖区内未发生因矛盾纠纷排查化解不力引发的民转刑案件",
+        },
+        {"field": "staff_count", "op": ">=", "value": 3, "wording": "司法所在编工作人员不少于3人"},
+        {"declaration": "d1", "wording": "本年度辖区内未发生因调解不当引发的群体性事件"},
+    ],
+    CategoryKind.mediation_committee: [
+        {
+            "field": "success_rate",
+            "op": ">=",
+            "value": 97,
+            "wording": "年度矛盾纠纷调解成功率不低于97%",
+        },
+        {
+            "field": "criminal_escalations",
+            "op": "=",
+            "value": 0,
+            "wording": "本年度未发生因矛盾纠纷调处不当引发的民转刑案件",
+        },
+        {"declaration": "d1", "wording": "调委会组织健全、制度完善，人民调解员均经过业务培训"},
+    ],
+    CategoryKind.mediator: [
+        {
+            "field": "success_rate",
+            "op": ">=",
+            "value": 97,
+            "wording": "个人年度调解成功率不低于97%",
+        },
+        {"field": "years_of_service", "op": ">=", "value": 3, "wording": "从事人民调解工作3年以上"},
+        {
+            "field": "mass_incidents",
+            "op": "=",
+            "value": 0,
+            "wording": "所调解的纠纷未引发群体性事件",
+        },
+        {"declaration": "d1", "wording": "遵纪守法、公道正派，热心人民调解工作，群众公认"},
+    ],
+}
 PROVINCE_CATEGORIES = (
     # ... and whether nominees must hold a current designation of their city
     ("judicial-office", "“枫桥式”司法所", CategoryKind.judicial_office, 10, 3, 3, False),
@@ -188,6 +239,9 @@ async def ensure_demo_campaign(today: dt.date | None = None) -> Campaign:
             voting_opens_at=_at(today - dt.timedelta(days=6), 9),
             voting_closes_at=_at(today + dt.timedelta(days=14), 18),
             notice_days=7,
+            # A nomination failing a condition was let through, flagged to the city
+            # (which returned one: see nominations.demo.plans).
+            conditions_mode="flag",
         )
         await campaign.save().run()
         await insert_categories(campaign, DEMO_CATEGORIES)
@@ -230,7 +284,8 @@ async def ensure_province_campaign(today: dt.date | None = None) -> Campaign:
 
 async def insert_categories(campaign: Campaign, rows: Sequence[tuple]) -> None:
     """A demo campaign's categories: (key, title, kind, quota, cap per nominating bureau,
-    votes a day[, whether nominees must hold a designation of their bureau])."""
+    votes a day[, whether nominees must hold a designation of their bureau]), each with
+    the demo's recommendation conditions of its kind."""
     await Category.insert(
         *[
             Category(
@@ -244,6 +299,7 @@ async def insert_categories(campaign: Campaign, rows: Sequence[tuple]) -> None:
                 public_counts=True,
                 position=position,
                 requires_designation=any(designees_only),
+                conditions=DEMO_CONDITIONS[kind],
             )
             for position, (key, title, kind, quota, cap, per_day, *designees_only) in enumerate(
                 rows
