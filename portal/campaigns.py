@@ -34,6 +34,8 @@ WINDOWS = (
     ("voting_opens_at", "voting_closes_at", "网络投票"),
 )
 WINDOW_FIELDS = tuple(name for pair in WINDOWS for name in pair[:2])
+# A designation's usual term of validity (有效期), in years from its date.
+DEFAULT_TERM_YEARS = 3
 # What a nomination that fails a recommendation condition (推荐条件) meets at submission.
 CONDITIONS_MODES = {
     "refuse": "不能报送",
@@ -110,10 +112,12 @@ class CampaignInput:
     review_weight: Decimal = DEFAULT_REVIEW_WEIGHT
     vote_weight: Decimal = DEFAULT_VOTE_WEIGHT
     conditions_mode: str = "refuse"
+    term_years: int = DEFAULT_TERM_YEARS
 
     def values(self) -> dict[str, Any]:
         return {
             "conditions_mode": self.conditions_mode,
+            "term_years": self.term_years,
             "slug": self.slug,
             "title": self.title,
             "year": self.year,
@@ -155,6 +159,12 @@ def parse_campaign(data: dict[str, Any]) -> CampaignInput:
         else 20
     )
     review_weight, vote_weight = _weights(data, errors)
+    # Blank: the usual three years (a designation's 有效期, counted from its date).
+    term_years = (
+        _int(data, "term_years", "命名有效期", 1, 10, errors)
+        if _text(data, "term_years")
+        else DEFAULT_TERM_YEARS
+    )
     conditions_mode = _text(data, "conditions_mode") or "refuse"
     if conditions_mode not in CONDITIONS_MODES:
         errors["conditions_mode"] = "请选择不符合推荐条件时的处理方式。"
@@ -190,6 +200,7 @@ def parse_campaign(data: dict[str, Any]) -> CampaignInput:
         review_weight=review_weight,
         vote_weight=vote_weight,
         conditions_mode=conditions_mode,
+        term_years=term_years or DEFAULT_TERM_YEARS,
     )
 
 
@@ -290,6 +301,7 @@ def campaign_values(campaign: Campaign) -> dict[str, Any]:
             "review_weight",
             "vote_weight",
             "conditions_mode",
+            "term_years",
             "phase",
             *WINDOW_FIELDS,
         )

@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 
 from portal.audit import Actor
 from portal.bureaus import certificate_number, check_certificate_pattern
+from portal.campaigns import parse_campaign
 from portal.clock import utc_now
 from portal.db import write_transaction
 from portal.errors import Invalid
@@ -325,3 +326,20 @@ async def test_the_administrator_sets_the_bureaus_certificate_pattern(client, st
         await AuditEntry.objects().where(AuditEntry.action == "bureau.certificate_pattern").first()
     )
     assert json.loads(entry.after) == {"certificate_pattern": pattern}
+
+
+async def test_the_campaigns_term_sets_the_validity(notice_scene) -> None:  # type: ignore[no-untyped-def]
+    await Campaign.update({Campaign.term_years: 5}).where(Campaign.slug == NOTICE_SLUG)
+    campaign = await designate_notice_scene()
+    rows = await Designation.objects().where(Designation.campaign == campaign.id)
+    assert rows and all(r.valid_until == term_end(r.designated_on, 5) for r in rows)
+
+
+def test_the_campaign_form_takes_a_term_of_one_to_ten_years() -> None:
+    base = {"slug": "term-2024", "title": "评选", "year": "2024", "notice_days": "7"}
+    assert parse_campaign(base).term_years == 3
+    assert parse_campaign({**base, "term_years": "5"}).term_years == 5
+    for bad in ("0", "11", "三"):
+        with pytest.raises(Invalid) as refused:
+            parse_campaign({**base, "term_years": bad})
+        assert "term_years" in refused.value.errors
