@@ -169,6 +169,16 @@ def test_a_database_of_the_previous_release_migrates_forward_and_keeps_its_data(
             assert status == 200
             assert sum(c["votes"] or 0 for c in candidates) > 0  # type: ignore[union-attr]
 
+            # The finished campaign's designees entered the register with the migration,
+            # numbered in the organiser's series in the honour list's order.
+            status, register = server.get_json("/api/v1/designations?campaign=dingxi-2022")
+            assert status == 200
+            designated = sum(row["designated"] for row in ranking)
+            assert len(register) == designated  # type: ignore[arg-type]
+            assert [d["certificate_no"] for d in register] == [  # type: ignore[union-attr]
+                f"定司证〔2022〕第{n:03d}号" for n in range(1, designated + 1)
+            ]
+
             # Notice, objections and stories are still public.
             assert server.status("/campaigns/dingxi-2022/honours") == 200
             status, page = server.get("/stories")
