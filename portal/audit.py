@@ -63,6 +63,14 @@ ACTION_LABELS = {
     "objection.investigating": "开始核查异议",
     "objection.upheld": "异议成立，取消候选资格",
     "objection.dismissed": "异议不成立",
+    "designation.revoke": "撤销命名",
+    "designation.reinstate": "恢复命名",
+    "recheck.open": "开启年度复核",
+    "recheck.report": "报送复核报告",
+    "recheck.report.amend": "修改复核报告",
+    "recheck.passed": "复核合格",
+    "recheck.rectify": "复核限期整改",
+    "recheck.rectified": "整改合格",
 }
 
 

@@ -28,18 +28,23 @@ if TYPE_CHECKING:
 HomeSection = Callable[[], Awaitable[Any]]
 # A figure for ``/healthz/ready`` read from the store (raises StoreUnavailable).
 ReadyProbe = Callable[[], Awaitable[int]]
+# What an app asks of a signed-in staff member now, for their home page (/staff): a list
+# of items with ``text``, ``href`` and ``urgent`` (e.g. re-check reports overdue).
+StaffReminders = Callable[[Any], Awaitable[list[Any]]]
 
 
 @dataclass
 class Extensions:
-    """Where apps add to the kernel's pages: home-page sections, readiness figures and
-    pages of a campaign's categories."""
+    """Where apps add to the kernel's pages: home-page sections, readiness figures, pages
+    of a campaign's categories and reminders on the staff home page."""
 
     home_sections: dict[str, HomeSection] = field(default_factory=dict)
     ready_probes: dict[str, ReadyProbe] = field(default_factory=dict)
     # Pages an app adds to each category of the campaign admin: link text → path, with
     # ``{slug}`` and ``{key}`` (e.g. a category's recommendation conditions).
     category_pages: dict[str, str] = field(default_factory=dict)
+    # What each app reminds a staff member of on /staff (StaffReminders, by app).
+    staff_reminders: dict[str, StaffReminders] = field(default_factory=dict)
 
 
 class AppPlugin(InitPluginProtocol, CLIPluginProtocol):

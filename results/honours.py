@@ -29,7 +29,7 @@ from results.services import (
     ranking,
     tally_of,
 )
-from results.tables import Standing, Tally
+from results.tables import Designation, Standing, Tally
 
 # The issuer of a campaign made before campaigns had an organiser and never linked.
 FALLBACK_BUREAU = "司法局"
@@ -128,6 +128,14 @@ class HonourList:
     tally: Tally
     categories: list[CategoryRanking]
     bureau: str
+    # Candidate id → (date, reason) of a title revoked since (撤销命名): the list keeps
+    # the designee and says so, never erases it.
+    revoked: dict[int, tuple[dt.date, str]] = field(default_factory=dict)
+
+    def revocation(self, row: Row) -> str:
+        """（已于2024年3月20日撤销命名） for a title revoked since, else empty."""
+        found = self.revoked.get(row.candidate_id)
+        return f"（已于{chinese_date(found[0])}撤销命名）" if found else ""
 
     @property
     def named(self) -> list[CategoryRanking]:
@@ -171,7 +179,23 @@ async def honour_list(campaign: Campaign) -> HonourList | None:
     row = await tally_of(campaign.id)
     if row is None or row.designated_at is None:
         return None
-    return HonourList(campaign, row, await ranking(campaign), await issuing_bureau(campaign))
+    revoked = {
+        r["candidate"]: (_day(r["revoked_on"]), r["revocation_reason"])
+        for r in await Designation.select(
+            Designation.candidate, Designation.revoked_on, Designation.revocation_reason
+        )
+        .where((Designation.campaign == campaign.id) & Designation.revoked_on.is_not_null())
+        .run()
+    }
+    return HonourList(
+        campaign, row, await ranking(campaign), await issuing_bureau(campaign), revoked
+    )
+
+
+def _day(value: dt.date | dt.datetime | str) -> dt.date:
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 # --- the yearly archive -------------------------------------------------------------------

@@ -4,14 +4,30 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from results.tables import Designation, Objection, Standing, Tally
+from results.tables import (
+    Designation,
+    Objection,
+    Recheck,
+    RecheckEvidence,
+    RecheckItem,
+    Standing,
+    Tally,
+)
 
 CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 
 APP_CONFIG = AppConfig(
     app_name="results",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
-    table_classes=[Tally, Standing, Objection, Designation],
+    table_classes=[
+        Tally,
+        Standing,
+        Objection,
+        Designation,
+        Recheck,
+        RecheckItem,
+        RecheckEvidence,
+    ],
     migration_dependencies=["voting.piccolo_app"],
     commands=[],
 )

@@ -16,6 +16,7 @@ from results.cli import tally
 from results.controllers import ROUTES
 from results.honours import archive
 from results.objections import ObjectionGuard
+from results.rechecks import reminders
 from results.register import designees_of
 
 
@@ -46,6 +47,7 @@ class ResultsPlugin(AppPlugin):
             ObjectionGuard(stores_of(app_config).limits)
         )
         extensions_of(app_config).home_sections["archive"] = archive
+        extensions_of(app_config).staff_reminders["rechecks"] = reminders
         return app_config
 
     def on_cli_init(self, cli: Group) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from piccolo.columns import (
+    JSON,
     Boolean,
     Date,
     ForeignKey,
@@ -129,3 +130,69 @@ class Designation(Table):
     revocation_reason = Text(default="")
     revoked_by = ForeignKey(references=Staff, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class RecheckVerdict(LabelledEnum):
+    pending = "pending", "待结论"
+    passed = "passed", "合格"
+    rectify = "rectify", "限期整改"
+    revoked = "revoked", "撤销命名"
+
+
+class Recheck(Table):
+    """An organiser's yearly re-check (年度复核) of its designations in their term.
+
+    One per organiser and year (unique index): it covers every designation of the
+    organiser that is active on the day it opens and was made before the re-check's
+    year, whatever campaign made it (``results.rechecks`` says why).
+    """
+
+    organiser = ForeignKey(references=Bureau, null=False, index=True)
+    # The year whose work is re-checked (the reports give that year's figures).
+    year = Integer()
+    title = Varchar(length=200)
+    # What the notice asks of the nominating bureaus (shown above every report form).
+    instructions = Text(default="")
+    # The last day (Beijing time) a report counts as on time; later ones are marked late.
+    deadline = Date()
+    opened_at = Timestamptz(default=TimestamptzNow())
+    opened_by = ForeignKey(references=Staff, null=True, default=None)
+
+
+class RecheckItem(Table):
+    """One designation in a re-check: the nominating bureau's report and the verdict.
+
+    ``bureau`` is the designee's nominating bureau (copied at opening): it files the
+    report. A verdict of 限期整改 names a deadline and a demand; the follow-up records
+    what was done and the later verdict (``followup_verdict``: passed or revoked).
+    """
+
+    recheck = ForeignKey(references=Recheck, null=False, index=True)
+    designation = ForeignKey(references=Designation, null=False, index=True)
+    bureau = ForeignKey(references=Bureau, null=False, index=True)
+    # The report: the year's figures (nomination "record" fields), a statement.
+    figures = JSON(default={})
+    statement = Text(default="")
+    reported_at = Timestamptz(null=True, default=None)
+    reported_by = ForeignKey(references=Staff, null=True, default=None)
+    late = Boolean(default=False)
+    # The organiser's verdict.
+    verdict = Varchar(length=10, choices=RecheckVerdict, default=RecheckVerdict.pending)
+    verdict_note = Text(default="")
+    decided_at = Timestamptz(null=True, default=None)
+    decided_by = ForeignKey(references=Staff, null=True, default=None)
+    rectify_by = Date(null=True, default=None)
+    followup = Text(default="")
+    followup_verdict = Varchar(length=10, default="")
+    followup_at = Timestamptz(null=True, default=None)
+
+
+class RecheckEvidence(Table, tablename="recheck_evidence"):
+    """A PDF filed with a re-check report (checked by content as nomination files are)."""
+
+    item = ForeignKey(references=RecheckItem, null=False, index=True)
+    stored_name = Varchar(length=80)
+    filename = Varchar(length=200)
+    size = Integer(default=0)
+    uploaded_at = Timestamptz(default=TimestamptzNow())
+    uploaded_by = ForeignKey(references=Staff, null=True, default=None)

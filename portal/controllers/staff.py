@@ -44,9 +44,16 @@ class Dashboard(Controller):
     guards = [requires(*ALL_STAFF)]
 
     @get("/staff", name="dashboard")
-    async def dashboard(self, request: Request) -> Template:
+    async def dashboard(
+        self, request: Request, extensions: NamedDependency[Extensions]
+    ) -> Template:
         user = request.user
         campaigns = await svc.list_campaigns(user)
+        # What the apps ask of this person now (overdue reports …), most urgent first.
+        reminders = [
+            r for remind in extensions.staff_reminders.values() for r in await remind(user)
+        ]
+        reminders.sort(key=lambda r: not r.urgent)
         by_campaign = {c.id: await svc.categories_of(c.id) for c in campaigns}
         return Template(
             "staff/dashboard.html",
@@ -55,6 +62,7 @@ class Dashboard(Controller):
                 "categories": by_campaign,
                 "role": user.role.value,
                 "now": dt.datetime.now(dt.UTC),
+                "reminders": reminders,
             },
         )
 

@@ -4,6 +4,7 @@ from results.controllers.api import ResultsApi
 from results.controllers.honours import HonourPages
 from results.controllers.notice import NoticePages
 from results.controllers.objections_admin import ObjectionsAdmin
+from results.controllers.rechecks import DesignationAdmin, RecheckPages
 from results.controllers.register import CertificatePrinting, RegisterApi, RegisterPages
 from results.controllers.staff import ResultsAdmin
 from results.controllers.statistics import StatisticsPages
@@ -18,4 +19,6 @@ ROUTES = [
     RegisterPages,
     CertificatePrinting,
     StatisticsPages,
+    RecheckPages,
+    DesignationAdmin,
 ]
