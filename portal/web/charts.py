@@ -121,7 +121,7 @@ def bar_chart(
     values: Sequence[Sequence[int]],
     *,
     unit: str,
-    width: int = 720,
+    width: int = 0,
     height: int = 300,
     tick_width: int = 0,
 ) -> BarChart:
@@ -129,13 +129,17 @@ def bar_chart(
 
     The y axis runs from 0 to a round ceiling of the tallest bar; every label gets a
     tick unless there are too many, when every n-th one does (the table under the chart
-    has them all). ``tick_width`` wraps tick labels at that many characters (0: keep).
+    has them all). ``tick_width`` wraps tick labels at that many characters (0: keep);
+    ``width`` 0 sizes the chart to its number of bars.
     """
     series = [
         s if s.fill else Series(s.key, s.label, SERIES_STYLES[i % len(SERIES_STYLES)])
         for i, s in enumerate(series)
     ]
-    left, right, top, bottom = 56, 12, 14, 52
+    left, right, top, bottom = 56, 12, 28, 52
+    # Wide enough for its bars and no wider: a chart of three bars stays readable on a
+    # phone at its own size, a chart of many days scrolls there.
+    width = width or max(400, min(720, left + right + 76 * max(1, len(labels))))
     plot_w, plot_h = width - left - right, height - top - bottom
     count = max(1, len(labels))
     totals = [sum(row) for row in values]

@@ -36,12 +36,14 @@ def short_bureau(name: str) -> str:
     return name
 
 
-def funnel_series(seen_nominated: bool, seen_designated: bool) -> list[Series]:
+def funnel_series(
+    seen_nominated: bool, seen_designated: bool, rest: str = "入围未命名"
+) -> list[Series]:
     """The stacked parts of a nominated → shortlisted → designated bar."""
     parts = []
     if seen_designated:
         parts.append(Series("designated", "已命名"))
-    parts.append(Series("shortlisted", "入围未命名" if seen_designated else "入围"))
+    parts.append(Series("shortlisted", rest if seen_designated else "入围"))
     if seen_nominated:
         parts.append(Series("other", "未入围"))
     return parts
@@ -132,7 +134,9 @@ def series_chart(points: list[YearPoint]) -> BarChart | None:
         ]
         for p in points
     ]
-    return bar_chart([f"{p.year}年" for p in points], funnel_series(True, True), values, unit="个")
+    # A year not designated yet has all its shortlisted in the middle part.
+    series = funnel_series(True, True, rest="其余入围")
+    return bar_chart([f"{p.year}年" for p in points], series, values, unit="个")
 
 
 class StatisticsPages(Controller):
