@@ -207,11 +207,12 @@ class NominationPages(Controller):
             },
         )
 
-    @post("/conditions/check", name="nomination_conditions_check", guards=[EDITORS])
+    @get("/conditions/check", name="nomination_conditions_check", guards=[EDITORS])
     async def check_conditions(self, request: Request) -> Template:
-        """The conditions panel for the form as typed (conditions.js asks as the clerk
-        types; the 检查条件 button does the same without scripts). Nothing is stored."""
-        values = form_values(await request.form())
+        """The conditions panel for the form as typed, from the query (conditions.js asks
+        as the clerk types; the 检查条件 button does the same without scripts). A read:
+        nothing is stored, so a GET."""
+        values = {key: request.query_params.get(key) for key in request.query_params}
         try:
             cat, campaign = await visible_category(request.user, int(values.get("category") or 0))
         except ValueError:

@@ -357,10 +357,9 @@ async def test_check_without_javascript_shows_failures_and_stores_nothing(
 
 async def test_the_check_route_answers_the_panel(client, clerks, with_conditions) -> None:
     await login(client, "clerk")
-    response = await send_form(
-        client,
+    response = await client.get(
         "/staff/nominations/conditions/check",
-        {**UNIT, "criminal_escalations": "1", "category": str(with_conditions.id)},
+        params={**UNIT, "criminal_escalations": "1", "category": str(with_conditions.id)},
     )
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<div id="conditions-status"')
@@ -373,7 +372,8 @@ async def test_the_check_route_answers_the_panel(client, clerks, with_conditions
     ]
     assert "现为 1 件，要求为 0 件" in response.text
     assert await Nomination.count().run() == 0
-    other = await send_form(client, "/staff/nominations/conditions/check", {"category": "999999"})
+    other = await client.get("/staff/nominations/conditions/check?category=999999")
+
     assert other.status_code == 404
 
 

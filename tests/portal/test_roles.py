@@ -111,6 +111,9 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/staff/campaigns/{slug:str}/categories/{key:str}/edit"):   (N, Y, N, N, N),
     ("POST", "/staff/campaigns/{slug:str}/categories/{key:str}/edit"):   (N, Y, N, N, N),
     ("POST", "/staff/campaigns/{slug:str}/categories/{key:str}/delete"): (N, Y, N, N, N),
+    # A category's recommendation conditions (nominations app), set by the organiser.
+    ("GET",  "/staff/campaigns/{slug:str}/categories/{key:str}/conditions"): (N, Y, N, N, N),
+    ("POST", "/staff/campaigns/{slug:str}/categories/{key:str}/conditions"): (N, Y, N, N, N),
     ("POST", "/api/staff/campaigns/{slug:str}/phase"):                   (N, Y, N, N, N),
     ("GET",  "/staff/accounts"):                                         (N, Y, N, N, Y),
     ("GET",  "/staff/accounts/new"):                                     (N, Y, N, N, N),
@@ -135,6 +138,8 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/staff/nominations"):                                      (N, Y, Y, N, Y),
     ("GET",  "/staff/nominations/new"):                                  (N, N, Y, N, N),
     ("POST", "/staff/nominations/new"):                                  (N, N, Y, N, N),
+    # The form's conditions as typed (a read): whoever edits nominations.
+    ("GET",  "/staff/nominations/conditions/check"):                     (N, Y, Y, N, N),
     ("GET",  "/staff/nominations/{nomination_id:int}"):                  (N, Y, Y, N, Y),
     ("GET",  "/staff/nominations/{nomination_id:int}/edit"):             (N, Y, Y, N, N),
     ("POST", "/staff/nominations/{nomination_id:int}/edit"):             (N, Y, Y, N, N),
@@ -309,6 +314,7 @@ CRITERION_ID = 1  # scores are summed whatever their keys: any id will do for a 
 QUERIES = {
     ("GET", "/staff/nominations"): "campaign={slug}",
     ("GET", "/staff/nominations/new"): "category={category_id}",
+    ("GET", "/staff/nominations/conditions/check"): "category={category_id}",
     ("GET", "/staff/nominations/export.xlsx"): "campaign={slug}",
 }
 
@@ -801,6 +807,11 @@ async def payload(method: str, path: str, scene: Scene) -> tuple[dict, dict | No
         "/staff/results/{slug:str}/candidates/{candidate_id:int}/exclude": {"reason": "材料失实"},
         "/staff/results/{slug:str}/candidates/{candidate_id:int}/reinstate": {"reason": "复核属实"},
         "/staff/results/{slug:str}/notice": {"days": "7"},
+        "/staff/campaigns/{slug:str}/categories/{key:str}/conditions": {
+            "rows": "1",
+            "field-1": "declaration",
+            "wording-1": "本年度未发生因调解不当引发的群体性事件",
+        },
         "/staff/results/{slug:str}/designate": {"document_no": "定司发〔2023〕12号"},
         "/staff/results/{slug:str}/objections/{objection_id:int}/uphold": {
             "resolution": "经核查，反映的问题属实。"
@@ -1295,7 +1306,7 @@ async def test_reviewer_is_refused_every_nomination_page(
         for method, path in registered_routes(app)
         if method == "GET" and path.startswith("/staff/nominations") and path not in FILE_ROUTES
     )
-    assert len(pages) == 6
+    assert len(pages) == 7  # with the form's conditions check
     for path in pages:
         url = await scene.concrete("GET", path)
         response = await client.get(url)
