@@ -50,7 +50,15 @@ from portal.tables import (
 )
 from portal.templating import form_time
 from results import services as results
-from results.tables import Objection, Standing, Tally
+from results.tables import (
+    Designation,
+    Objection,
+    Recheck,
+    RecheckEvidence,
+    RecheckItem,
+    Standing,
+    Tally,
+)
 from stories import publishing as story_publishing
 from stories import services as story_services
 from stories.tables import Story, StoryCandidate
@@ -58,6 +66,7 @@ from tests.factories import actor_for
 from tests.helpers import csrf_token, login
 from tests.nominations.conftest import UNIT
 from tests.portal.test_media import minimal_pdf
+from tests.results.recheck_scene import role_scene
 from voting.ledger import PendingVote, commit
 from voting.services import receipt_hash
 from voting.tables import Vote
@@ -237,6 +246,31 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/staff/results/{slug:str}/certificates/{designation_id:int}"):
                                                                          (N, Y, N, N, Y),
     ("GET",  "/staff/results/{slug:str}/plaques.xlsx"):                  (N, Y, N, N, Y),
+    # Re-checks (复核): the organiser's admin opens one and decides; the clerks of the
+    # nominating bureaus report on their own designees (another bureau's are 404); the
+    # auditor reads. Revoking and reinstating a designation: the organiser's admin only.
+    ("GET",  "/staff/rechecks"):                                         (N, Y, Y, N, Y),
+    ("GET",  "/staff/rechecks/new"):                                     (N, Y, N, N, N),
+    ("POST", "/staff/rechecks/new"):                                     (N, Y, N, N, N),
+    ("GET",  "/staff/rechecks/{recheck_id:int}"):                        (N, Y, Y, N, Y),
+    ("GET",  "/staff/rechecks/{recheck_id:int}/items/{item_id:int}"):    (N, Y, Y, N, Y),
+    ("POST", "/staff/rechecks/{recheck_id:int}/items/{item_id:int}/report"):
+                                                                         (N, N, Y, N, N),
+    ("GET",  "/staff/rechecks/{recheck_id:int}/items/{item_id:int}/evidence/{evidence_id:int}"):
+                                                                         (N, Y, Y, N, Y),
+    ("POST", "/staff/rechecks/{recheck_id:int}/items/{item_id:int}/verdict"):
+                                                                         (N, Y, N, N, N),
+    ("POST", "/staff/rechecks/{recheck_id:int}/items/{item_id:int}/followup"):
+                                                                         (N, Y, N, N, N),
+    ("GET",  "/staff/rechecks/{recheck_id:int}/items/{item_id:int}/revoke"):
+                                                                         (N, Y, N, N, N),
+    ("POST", "/staff/rechecks/{recheck_id:int}/items/{item_id:int}/revoke"):
+                                                                         (N, Y, N, N, N),
+    ("GET",  "/staff/designations"):                                     (N, Y, N, N, Y),
+    ("GET",  "/staff/designations/{designation_id:int}"):                (N, Y, N, N, Y),
+    ("GET",  "/staff/designations/{designation_id:int}/revoke"):         (N, Y, N, N, N),
+    ("POST", "/staff/designations/{designation_id:int}/revoke"):         (N, Y, N, N, N),
+    ("POST", "/staff/designations/{designation_id:int}/reinstate"):      (N, Y, N, N, N),
     ("GET",  "/healthz"):                                                (Y, Y, Y, Y, Y),
     ("GET",  "/healthz/ready"):                                          (Y, Y, Y, Y, Y),
     # Voting: the public API is open to everyone (the CAPTCHA and limits guard it).
@@ -309,6 +343,14 @@ STORY_OF_ROUTE = {
     "/media/stories/{story_id:int}/thumbnail.jpg": "published",
 }
 CRITERIA = [("工作实绩", "60"), ("群众评价", "40")]
+RECHECK_REPORT = {
+    key: value
+    for key, value in (
+        ("disputes_mediated", "80"), ("disputes_resolved", "78"), ("judicial_confirmations", "5"),
+        ("on_the_spot", "20"), ("entrusted_court", "2"), ("entrusted_police", "2"),
+        ("entrusted_government", "2"), ("entrusted_petition", "1"), ("entrusted_other", "1"),
+    )
+}  # fmt: skip
 CRITERION_ID = 1  # scores are summed whatever their keys: any id will do for a total
 # Query strings a page needs to show real content rather than a "choose …" error.
 QUERIES = {
@@ -354,6 +396,28 @@ def is_objection_route(path: str) -> bool:
 
 def is_story_route(path: str) -> bool:
     return path.startswith(("/stories", "/staff/stories", "/media/stories"))
+
+
+def is_recheck_route(path: str) -> bool:
+    return path.startswith(("/staff/rechecks", "/staff/designations"))
+
+
+# The re-check scene's item and designation each route acts on (default: the reported
+# item with its evidence, an active designation).
+RECHECK_ITEM_OF_ROUTE = {"report": "fresh", "followup": "rectify", "revoke": "revocable"}
+
+
+def recheck_values(path: str, ids: dict[str, int]) -> dict[str, str]:
+    if not is_recheck_route(path):
+        return {}
+    last = path.rsplit("/", 1)[-1]
+    designation = "revoked" if last == "reinstate" else "active"
+    return {
+        "recheck_id": str(ids["recheck"]),
+        "item_id": str(ids["item_" + RECHECK_ITEM_OF_ROUTE.get(last, "reported")]),
+        "evidence_id": str(ids["evidence"]),
+        "designation_id": str(ids["designation_" + designation]),
+    }
 
 
 def is_review_route(path: str) -> bool:
@@ -513,6 +577,8 @@ class Scene:
     stories: dict[str, int] = field(default_factory=dict)
     # A county bureau with no account or record of its own (renamed, retired, deleted).
     bureau: int = 0
+    # The re-check scene's ids (tests/results/recheck_scene.py: role_scene).
+    rechecks: dict[str, int] = field(default_factory=dict)
 
     async def build(self, review_too: bool = True) -> None:
         """The nominations (and the reviewer's open assignment); with ``review_too`` also
@@ -684,6 +750,8 @@ class Scene:
             values["story_id"] = str(self.stories[STORY_OF_ROUTE.get(path, "draft")])
         if self.bureau:
             values["bureau_id"] = str(self.bureau)
+        if self.rechecks:
+            values.update(recheck_values(path, self.rechecks))
         return values
 
     async def build_stories(self) -> None:
@@ -705,12 +773,19 @@ class Scene:
             self.stories[key] = story.id
         self.stories["bureau"] = clerk.bureau_id
 
+    async def build_rechecks(self) -> None:
+        """The re-check scene (a published campaign, its re-check), once."""
+        if not self.rechecks:
+            self.rechecks = await role_scene(self.directory)
+
     async def concrete(self, method: str, path: str) -> str:
         """The registered path with real values for its parameters (and its query)."""
         if is_nomination_route(path):
             await self.build(review_too=is_review_route(path))
         if is_story_route(path):
             await self.build_stories()
+        if is_recheck_route(path):
+            await self.build_rechecks()
         if "{bureau_id" in path and not self.bureau:
             self.bureau = await bureau_id(SPARE_BUREAU)
         values = self.values(path)
@@ -818,6 +893,27 @@ async def payload(method: str, path: str, scene: Scene) -> tuple[dict, dict | No
         },
         "/staff/results/{slug:str}/objections/{objection_id:int}/dismiss": {
             "resolution": "经核查，反映的问题不属实。"
+        },
+        "/staff/rechecks/new": {
+            "year": str(dt.date.today().year),
+            "deadline": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+        },
+        "/staff/rechecks/{recheck_id:int}/items/{item_id:int}/report": {
+            **RECHECK_REPORT,
+            "statement": "全年工作正常开展，无民转刑案件。",
+        },
+        "/staff/rechecks/{recheck_id:int}/items/{item_id:int}/verdict": {"verdict": "passed"},
+        "/staff/rechecks/{recheck_id:int}/items/{item_id:int}/followup": {
+            "note": "已补齐全部卷宗，经核查整改到位。"
+        },
+        "/staff/rechecks/{recheck_id:int}/items/{item_id:int}/revoke": {
+            "reason": "经复核，该所已不符合命名条件。"
+        },
+        "/staff/designations/{designation_id:int}/revoke": {
+            "reason": "经查实，该所存在严重违纪问题。"
+        },
+        "/staff/designations/{designation_id:int}/reinstate": {
+            "reason": "经复议，撤销依据的事实不成立。"
         },
     }
     if scene.ids:
@@ -951,6 +1047,10 @@ async def snapshot(directory: Path | None = None) -> dict[str, list]:
             .order_by(Story.id)
             .run(),
             "story_candidates": await StoryCandidate.select().order_by(StoryCandidate.id).run(),
+            "designations": await Designation.select().order_by(Designation.id).run(),
+            "rechecks": await Recheck.select().order_by(Recheck.id).run(),
+            "recheck_items": await RecheckItem.select().order_by(RecheckItem.id).run(),
+            "recheck_evidence": await RecheckEvidence.select().order_by(RecheckEvidence.id).run(),
             "files": stored_files(directory),
         }
 
@@ -1238,6 +1338,7 @@ async def test_auditor_every_post_is_refused(
     )
     assert len(posts) >= 16
     await scene.build()
+    await scene.build_rechecks()
     await open_for_nominations()  # where the nomination posts would take effect
     before = await snapshot(upload_folder)
     for method, path in posts:
@@ -1257,6 +1358,7 @@ async def test_public_cannot_reach_any_staff_page(
     assert ("GET", "/staff") in staff_routes and ("GET", "/staff/audit") in staff_routes
     assert ("GET", "/staff/nominations/{nomination_id:int}/photo") in staff_routes
     await scene.build()
+    await scene.build_rechecks()
     before = await snapshot(upload_folder)
     for method, path in staff_routes:
         response = await request(client, scene, method, path)
