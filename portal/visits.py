@@ -108,15 +108,15 @@ async def flush(store: StateStore) -> int:
 
 async def add_day(campaign_id: int, day: str, count: int) -> None:
     """Add ``count`` views to the campaign's row of ``day`` (made on its first view)."""
-    await (
-        VisitDay.insert(VisitDay(campaign=campaign_id, day=day, visits=count))
-        .on_conflict(
-            target=(VisitDay.campaign, VisitDay.day),
-            action="DO UPDATE",
-            values=[(VisitDay.visits, VisitDay.visits + count)],
-        )
-        .run()
-    )
+    # Raw: PostgreSQL needs the table named in the update's right-hand side, which
+    # Piccolo's on_conflict does not write; both engines take this statement.
+    await VisitDay.raw(
+        "INSERT INTO visit_day (campaign, day, visits) VALUES ({}, {}, {}) "
+        "ON CONFLICT (campaign, day) DO UPDATE SET visits = visit_day.visits + excluded.visits",
+        campaign_id,
+        day,
+        count,
+    ).run()
 
 
 async def flush_forever(store: StateStore, interval: float = FLUSH_INTERVAL) -> None:

@@ -339,6 +339,12 @@ async def test_visits_are_recorded_per_day_from_now_on(demo_loaded: Path, client
     assert await visits.flush(store) >= 3
     rows = await VisitDay.select().where(VisitDay.campaign == found.id).run()
     assert len(rows) == 1 and rows[0]["visits"] >= 3
+    # A later flush the same day adds to the day's row.
+    await client.get("/campaigns/dingxi-2022")
+    assert await visits.flush(store) == 1
+    again = await VisitDay.select().where(VisitDay.campaign == found.id).run()
+    assert [(r["day"], r["visits"]) for r in again] == [(rows[0]["day"], rows[0]["visits"] + 1)]
+    rows = again
     client.app.state.page_cache.clear()
     page = await page_tables(client, "dingxi-2022")
     day_rows = page.tables["每日访问量"]
