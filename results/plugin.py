@@ -11,7 +11,7 @@ from portal.audit import Actor
 from portal.phases import PHASES
 from portal.plugins import AppPlugin, extensions_of, provide, stores_of
 from portal.tables import Phase
-from results import demo, services
+from results import demo, recheck_demo, services
 from results.cli import tally
 from results.controllers import ROUTES
 from results.honours import archive
@@ -39,7 +39,7 @@ SOURCES.append(designees_of)
 
 
 class ResultsPlugin(AppPlugin):
-    demo_steps = demo.STEPS
+    demo_steps = demo.STEPS + recheck_demo.STEPS
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.route_handlers.extend(ROUTES)

@@ -241,3 +241,33 @@ async def test_campaign_left_unpublished_is_not_covered(published) -> None:
     await Campaign.update({Campaign.phase: "notice"}).where(Campaign.id == published.campaign_id)
     with pytest.raises(Refused):
         await opened(published)
+
+
+# --- the demo ------------------------------------------------------------------------------
+
+
+async def test_the_demo_has_a_finished_recheck_of_the_2022_designations(
+    demo_loaded, client
+) -> None:
+    from nominations.tables import Nomination
+    from results import recheck_demo
+
+    recheck = await Recheck.objects().where(Recheck.year == 2023).first().run()
+    items = await rechecks.items_of(recheck)
+    summary = rechecks.summarise(recheck, items, today_in())
+    assert summary.finished and summary.total == 29 and summary.reported == 29
+    assert (summary.passed, summary.rectify, summary.revoked) == (27, 1, 1)
+    assert {i.bureau for i in items if i.row.late} == {recheck_demo.LATE_COUNTY}
+    revoked = next(i for i in items if i.row.verdict == "revoked")
+    assert revoked.entry.kind == "mediator" and revoked.entry.status == "revoked"
+    assert revoked.entry.revoked_on == recheck_demo.REVOKED_ON
+    assert not await Nomination.exists().where(Nomination.designation == revoked.entry.candidate_id)
+    rectified = next(i for i in items if i.row.verdict == "rectify")
+    assert rectified.verdict_label == "限期整改（整改后合格）"
+    honours = await client.get("/campaigns/dingxi-2022/honours")
+    assert "（已于2024年3月20日撤销命名）" in honours.text
+    # Loading again changes nothing.
+    before = await AuditEntry.count()
+    await recheck_demo.ensure_finished_recheck()
+    assert await AuditEntry.count() == before
+    assert await Designation.count().where(Designation.revoked_on.is_not_null()) == 1
