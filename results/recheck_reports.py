@@ -21,7 +21,14 @@ from portal.db import write_transaction
 from portal.errors import Invalid, NotFound, Refused
 from portal.tables import Role
 from results import revocation
-from results.rechecks import ITEM_NOT_FOUND, MAX_STATEMENT, loaded, local_day, record_fields
+from results.rechecks import (
+    ITEM_NOT_FOUND,
+    MAX_STATEMENT,
+    for_update,
+    loaded,
+    local_day,
+    record_fields,
+)
 from results.tables import (
     Designation,
     Recheck,
@@ -67,12 +74,11 @@ async def file_report(
     now = now or utc_now()
     evidence = evidence or []
     async with write_transaction():
-        item = (
-            await RecheckItem.objects()
-            .where((RecheckItem.id == item_id) & (RecheckItem.recheck == recheck_id))
-            .first()
-            .run()
-        )
+        item = await for_update(
+            RecheckItem.objects().where(
+                (RecheckItem.id == item_id) & (RecheckItem.recheck == recheck_id)
+            )
+        ).first()
         if item is None or user.role is not Role.county_clerk or item.bureau != user.bureau_id:
             raise NotFound(ITEM_NOT_FOUND)
         if item.verdict != RecheckVerdict.pending.value:

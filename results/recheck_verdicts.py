@@ -18,7 +18,7 @@ from portal.clock import utc_now
 from portal.db import write_transaction
 from portal.errors import Conflict, Invalid, NotFound, Refused
 from results import revocation
-from results.rechecks import ITEM_NOT_FOUND, MAX_NOTE, local_day, parse_day
+from results.rechecks import ITEM_NOT_FOUND, MAX_NOTE, for_update, local_day, parse_day
 from results.tables import Designation, Recheck, RecheckItem, RecheckVerdict
 
 PASSED, RECTIFY, REVOKED = (
@@ -40,12 +40,11 @@ def _note(raw: Any, label: str, *, required: bool) -> str:
 
 async def _managed_item(actor: Actor, recheck_id: int, item_id: int) -> tuple[Recheck, RecheckItem]:
     recheck = await Recheck.objects().where(Recheck.id == recheck_id).first().run()
-    item = (
-        await RecheckItem.objects()
-        .where((RecheckItem.id == item_id) & (RecheckItem.recheck == recheck_id))
-        .first()
-        .run()
-    )
+    item = await for_update(
+        RecheckItem.objects().where(
+            (RecheckItem.id == item_id) & (RecheckItem.recheck == recheck_id)
+        )
+    ).first()
     if recheck is None or item is None or not await revocation.may_manage(actor, recheck.organiser):
         raise NotFound(ITEM_NOT_FOUND)
     return recheck, item

@@ -33,7 +33,7 @@ from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.campaigns import organisers_seen_by, zone
 from portal.clock import utc_now
-from portal.db import unique_or, write_transaction
+from portal.db import is_sqlite, unique_or, write_transaction
 from portal.errors import Conflict, Invalid, NotFound, Refused
 from portal.tables import Bureau, Campaign, Phase, Role
 from portal.text import line_error
@@ -61,6 +61,12 @@ def loaded(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         value = json.loads(value or "{}")
     return value if isinstance(value, dict) else {}
+
+
+def for_update(query: Any) -> Any:
+    """The item read inside a write transaction, locked on PostgreSQL so two verdicts or
+    reports on it queue (SQLite's ``IMMEDIATE`` writer already runs them one at a time)."""
+    return query if is_sqlite() else query.lock_rows()
 
 
 def local_day(now: dt.datetime | None = None) -> dt.date:
