@@ -3,6 +3,8 @@
 ``python -m tests.e2e.prepare results-campaign SLUG``: a small campaign whose voting has
 closed, scored and voted (the results flow starts from there).
 ``python -m tests.e2e.prepare end-notice SLUG``: the notice period is over (time passes).
+``python -m tests.e2e.prepare year-passes SLUG``: the designation was a year ago (its
+titles have served a year: the next re-check covers them).
 """
 
 from __future__ import annotations
@@ -46,7 +48,28 @@ async def end_notice(slug: str) -> None:
     await Tally.update({Tally.notice_ends_at: past}).where(Tally.campaign == campaign.id).run()
 
 
-STEPS = {"results-campaign": results_campaign, "end-notice": end_notice}
+async def year_passes(slug: str) -> None:
+    from results.tables import Designation, Tally
+
+    campaign = await Campaign.objects().where(Campaign.slug == slug).first().run()
+    year = dt.timedelta(days=366)
+    tally = await Tally.objects().where(Tally.campaign == campaign.id).first().run()
+    await (
+        Tally.update({Tally.designated_at: tally.designated_at - year})
+        .where(Tally.id == tally.id)
+        .run()
+    )
+    for row in await Designation.objects().where(Designation.campaign == campaign.id).run():
+        row.designated_on -= year
+        row.valid_until -= year
+        await row.save([Designation.designated_on, Designation.valid_until]).run()
+
+
+STEPS = {
+    "results-campaign": results_campaign,
+    "end-notice": end_notice,
+    "year-passes": year_passes,
+}
 
 
 async def main(step: str, slug: str) -> None:
