@@ -3,7 +3,7 @@
 A re-check belongs to an organiser and a year, not to a campaign. Titles are held for
 three years, so in any year an organiser holds designations from several campaigns (in
 2024 those of 2022 and 2023), and a bureau re-checks them all with one notice, one
-deadline and one set of reports from each nominating bureau — as the 定西 city bureau's
+deadline and one set of reports from each nominating bureau — as a city bureau's
 yearly 复核 does. The re-check of ``year`` covers every designation of the organiser
 from a published campaign that is active on the day it opens and was made before
 ``year`` (a title designated in the year itself has not yet served a year). Opening

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -71,13 +72,13 @@ def _year(value: str | None) -> int | None:
         return None
 
 
-def _filters(
-    year: str | None,
-    level: str | None,
-    bureau: str | None,
-    kind: str | None,
-    status: str | None,
-    q: str | None,
+async def register_filters(
+    year: FromQuery[str | None] = None,
+    level: FromQuery[str | None] = None,
+    bureau: FromQuery[str | None] = None,
+    kind: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+    q: FromQuery[str | None] = None,
 ) -> Filters:
     """The register page's filters from its query; unknown values are ignored."""
     return Filters(
@@ -143,19 +144,12 @@ class RegisterApi(Controller):
 
 class RegisterPages(Controller):
     include_in_schema = False
+    dependencies = {"filters": Provide(register_filters)}
 
     @get("/register", name="register")
     async def register_page(
-        self,
-        year: FromQuery[str | None] = None,
-        level: FromQuery[str | None] = None,
-        bureau: FromQuery[str | None] = None,
-        kind: FromQuery[str | None] = None,
-        status: FromQuery[str | None] = None,
-        q: FromQuery[str | None] = None,
-        page: FromQuery[str | None] = None,
+        self, filters: NamedDependency[Filters], page: FromQuery[str | None] = None
     ) -> Template:
-        filters = _filters(year, level, bureau, kind, status, q)
         everything = await register.entries()
         found = await register.entries(filters)
         pages = max(1, -(-len(found) // PAGE_SIZE))
@@ -182,16 +176,8 @@ class RegisterPages(Controller):
         )
 
     @get("/register.xlsx", name="register_workbook")
-    async def register_workbook(
-        self,
-        year: FromQuery[str | None] = None,
-        level: FromQuery[str | None] = None,
-        bureau: FromQuery[str | None] = None,
-        kind: FromQuery[str | None] = None,
-        status: FromQuery[str | None] = None,
-        q: FromQuery[str | None] = None,
-    ) -> Response:
-        found = await register.entries(_filters(year, level, bureau, kind, status, q))
+    async def register_workbook(self, filters: NamedDependency[Filters]) -> Response:
+        found = await register.entries(filters)
         content = await anyio.to_thread.run_sync(certificates.register_workbook, found)
         return xlsx_response(content, "register.xlsx")
 

@@ -36,7 +36,12 @@ CAMPAIGN_ROUTES = sorted(
     for method, path in ACCESS
     if "{slug:str}" in path and path.startswith(("/staff/", "/api/staff/"))
 )
-OTHER_VALUES = {"key": "judicial-office", "candidate_id": "1", "objection_id": "1"}
+OTHER_VALUES = {
+    "key": "judicial-office",
+    "candidate_id": "1",
+    "objection_id": "1",
+    "designation_id": "1",
+}
 
 
 @pytest.fixture

@@ -20,8 +20,11 @@ from openpyxl import Workbook, load_workbook
 
 from nominations.tables import Assignment, Criterion, Nomination
 from portal import sheets
+from portal.audit import Actor
 from portal.media import upload_dir
 from portal.tables import Campaign, Category, Phase, Staff
+from results import services as results
+from results.tables import Designation
 from tests.helpers import login
 from tests.results.test_honours import SLUG, SPECS, build
 
@@ -106,6 +109,25 @@ async def test_every_workbook_keeps_hostile_text_as_text(app, client, hostile) -
     downloads["/staff/nominations/export.xlsx"] = (
         await client.get("/staff/nominations/export.xlsx", params={"campaign": SLUG}),
         [*names, *places, CATEGORY_TITLE],
+    )
+    downloads["/campaigns/{slug:str}/statistics.xlsx"] = (
+        await client.get(f"/campaigns/{SLUG}/statistics.xlsx"),
+        [CATEGORY_TITLE],
+    )
+    # Designated, the campaign's titles enter the register and the plaque list.
+    await results.designate(Actor.command_line("测试"), SLUG)
+    designated = [
+        row["name"]
+        for row in await Designation.select(Designation.candidate.name.as_alias("name")).run()
+    ]
+    assert designated
+    downloads["/register.xlsx"] = (
+        await client.get("/register.xlsx"),
+        [*designated, CAMPAIGN_TITLE, CATEGORY_TITLE],
+    )
+    downloads["/staff/results/{slug:str}/plaques.xlsx"] = (
+        await client.get(f"/staff/results/{SLUG}/plaques.xlsx"),
+        [CAMPAIGN_TITLE, CATEGORY_TITLE],
     )
     categories = await Category.objects().order_by(Category.id).run()
     templates = [await client.get(f"/staff/nominations/template/{c.id}") for c in categories]
