@@ -642,6 +642,47 @@ async def retire_bureau(actor: Actor, root_id: int, bureau_id: int, retire: bool
     return bureau
 
 
+async def move_bureau(actor: Actor, root_id: int, bureau_id: int, step: int) -> Bureau:
+    """Move a bureau one place up (``step`` −1) or down (+1) among its siblings. This
+    order is the order of the administrative divisions in lists and documents (the
+    designation decision and the notice list the county bureaus' designees in it)."""
+    if bureau_id == root_id:
+        raise BureauRefused("不能移动本单位。")
+    await node_within(root_id, bureau_id)
+    async with write_transaction():
+        bureau = await Bureau.objects().where(Bureau.id == bureau_id).first().run()
+        if bureau is None:
+            raise NotFound("找不到该单位。")
+        same_parent = (
+            Bureau.parent.is_null() if bureau.parent is None else Bureau.parent == bureau.parent
+        )
+        siblings = (
+            await Bureau.objects()
+            .where(same_parent)
+            .order_by(Bureau.position)
+            .order_by(Bureau.id)
+            .run()
+        )
+        index = next(i for i, b in enumerate(siblings) if b.id == bureau_id)
+        target = index + (1 if step > 0 else -1)
+        if not 0 <= target < len(siblings):
+            return bureau
+        siblings[index], siblings[target] = siblings[target], siblings[index]
+        # Renumber the siblings 1…n: positions left equal by an import become distinct.
+        for place, sibling in enumerate(siblings, start=1):
+            if sibling.position != place:
+                sibling.position = place
+                await sibling.save([Bureau.position]).run()
+        await audit.record(
+            actor,
+            "bureau.move",
+            bureau,
+            before={"place": index + 1},
+            after={"place": target + 1},
+        )
+    return bureau
+
+
 # The apps' records that tie a bureau to its history: each app registers, under a label,
 # a query "does this bureau have any?" (nominations, stories …), so the kernel need not
 # know their tables.

@@ -18,7 +18,9 @@ from piccolo.query.functions.aggregate import Count
 
 from portal import sheets
 from portal.campaigns import organiser_of, zone
-from portal.tables import Campaign, Category, CategoryKind, Phase
+from portal.identity import WORDING, Wording
+from portal.tables import Bureau, Campaign, Category, CategoryKind, Phase
+from results.divisions import Division, DivisionOrder, by_division, division_order
 from results.ranking import Method
 from results.services import (
     PUBLIC_PHASES,
@@ -93,6 +95,13 @@ def decision_title(campaign: Campaign, categories: list[Category]) -> str:
     return f"关于命名{campaign.year}年度{joined([c.title for c in categories])}的决定"
 
 
+def name_list_title(campaign: Campaign, categories: list[Category], proposed: bool = False) -> str:
+    """The attachment's title: 2023年度“枫桥式”司法所、人民调解委员会和人民调解员名单
+    (拟命名名单 for the notice)."""
+    what = "拟命名名单" if proposed else "名单"
+    return f"{campaign.year}年度{joined([c.title for c in categories])}{what}"
+
+
 def listing(row: Row, category: Category) -> str:
     """One designee as the decision lists it: a unit with its county when its name does
     not already say it; a person with their organisation (and county)."""
@@ -117,6 +126,42 @@ async def issuing_bureau(campaign: Campaign) -> str:
     return organiser.name if organiser else FALLBACK_BUREAU
 
 
+@dataclass(frozen=True)
+class Issuer:
+    """Who issues a campaign's documents and to whom they go: the organiser's name, the
+    words for it and its nominating bureaus, and the bureau above it (for 抄送)."""
+
+    name: str
+    words: Wording
+    superior: str = ""
+
+    @property
+    def office(self) -> str:
+        """The printing office of the 版记: 定西市司法局办公室."""
+        return f"{self.name}办公室"
+
+    def copies_to(self, nominators: bool = False) -> str:
+        """The 抄送 line's addressees: the bureau above the organiser, and (for the notice,
+        which is not addressed to them) the nominating bureaus; empty for none."""
+        names = [self.superior] if self.superior else []
+        if nominators:
+            names.append(f"各{self.words.nominators}")
+        return "，".join(names)
+
+
+async def issuer_of(campaign: Campaign) -> Issuer:
+    """The campaign's issuer (see ``Issuer``); a campaign without an organiser speaks
+    as a city bureau with no bureau above it."""
+    organiser = await organiser_of(campaign)
+    if organiser is None:
+        return Issuer(FALLBACK_BUREAU, WORDING["city"])
+    superior = ""
+    if organiser.parent is not None:
+        parent = await Bureau.objects().where(Bureau.id == organiser.parent).first().run()
+        superior = parent.name if parent is not None else ""
+    return Issuer(organiser.name, WORDING.get(organiser.level, WORDING["city"]), superior)
+
+
 # --- the honour list and the decision -----------------------------------------------------
 
 
@@ -131,6 +176,9 @@ class HonourList:
     # Candidate id → (date, reason) of a title revoked since (撤销命名): the list keeps
     # the designee and says so, never erases it.
     revoked: dict[int, tuple[dt.date, str]] = field(default_factory=dict)
+    # The organiser's order of the nominating bureaus: the decision lists by division.
+    order: DivisionOrder = field(default_factory=lambda: DivisionOrder({}, {}))
+    issuer: Issuer | None = None
 
     def revocation(self, row: Row) -> str:
         """（已于2024年3月20日撤销命名） for a title revoked since, else empty."""
@@ -159,11 +207,28 @@ class HonourList:
         named = self.named or self.categories
         return decision_title(self.campaign, [item.category for item in named])
 
+    @property
+    def list_title(self) -> str:
+        """The title of the attached name list (附件)."""
+        named = self.named or self.categories
+        return name_list_title(self.campaign, [item.category for item in named])
+
+    @property
+    def divisions(self) -> list[Division]:
+        """The designees by administrative division in the organiser's order, then by
+        category: the attached name list."""
+        return by_division(self.categories, self.order)
+
+    def in_division_order(self, item: CategoryRanking) -> list[Row]:
+        """A category's designees by division in the organiser's order (rank within)."""
+        return sorted(item.designated, key=self.order.key)
+
     def decision_clauses(self) -> list[str]:
-        """The decision's naming clauses: 安定区中华路司法所等7个单位为“枫桥式”司法所."""
+        """The decision's naming clauses: 安定区中华路司法所等7个单位为“枫桥式”司法所,
+        naming first the first of the list (by division)."""
         clauses = []
         for item in self.named:
-            first, count = item.designated[0].name, len(item.designated)
+            first, count = self.in_division_order(item)[0].name, len(item.designated)
             if is_person(item.category):
                 who = f"{first}等{count}名同志" if count > 1 else f"{first}同志"
             else:
@@ -187,8 +252,15 @@ async def honour_list(campaign: Campaign) -> HonourList | None:
         .where((Designation.campaign == campaign.id) & Designation.revoked_on.is_not_null())
         .run()
     }
+    issuer = await issuer_of(campaign)
     return HonourList(
-        campaign, row, await ranking(campaign), await issuing_bureau(campaign), revoked
+        campaign,
+        row,
+        await ranking(campaign),
+        issuer.name,
+        revoked,
+        await division_order(campaign),
+        issuer,
     )
 
 

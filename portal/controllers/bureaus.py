@@ -32,6 +32,18 @@ def _values(form: Any) -> dict[str, str]:
     return {key: str(form.get(key) or "").strip() for key in FIELDS}
 
 
+def _sibling_places(tree: list[bureaus.Node]) -> dict[int, tuple[bool, bool]]:
+    """Each bureau's (may move up, may move down) among its siblings in the tree."""
+    siblings: dict[int | None, list[int]] = {}
+    for node in tree[1:]:
+        siblings.setdefault(node.parent, []).append(node.id)
+    return {
+        bureau_id: (i > 0, i < len(ids) - 1)
+        for ids in siblings.values()
+        for i, bureau_id in enumerate(ids)
+    }
+
+
 class BureauPages(Controller):
     path = "/staff/bureaus"
     include_in_schema = False
@@ -112,6 +124,17 @@ class BureauPages(Controller):
             flash(request, f"{done}单位「{bureau.name}」。", "success")
         return Redirect(path="/staff/bureaus")
 
+    @post("/{bureau_id:int}/move", name="bureau_move", guards=[ADMIN])
+    async def move(
+        self, request: Request, actor: NamedDependency[Actor], bureau_id: FromPath[int]
+    ) -> Redirect:
+        step = -1 if str((await request.form()).get("direction") or "") == "up" else 1
+        try:
+            await bureaus.move_bureau(actor, request.user.bureau_id, bureau_id, step)
+        except bureaus.BureauRefused as exc:
+            flash(request, exc.message, "error")
+        return Redirect(path=f"/staff/bureaus#bureau-{bureau_id}")
+
     @post("/{bureau_id:int}/delete", name="bureau_delete", guards=[ADMIN])
     async def delete(
         self, request: Request, actor: NamedDependency[Actor], bureau_id: FromPath[int]
@@ -141,10 +164,12 @@ class BureauPages(Controller):
 
     @staticmethod
     async def _list(user: StaffUser, problems: list | None = None) -> Template:
+        tree = await bureaus.subtree(user.bureau_id)
         return Template(
             "staff/bureaus/list.html",
             context={
-                "tree": await bureaus.subtree(user.bureau_id),
+                "tree": tree,
+                "places": _sibling_places(tree),
                 "problems": problems or [],
                 "columns": bureaus.COLUMNS,
                 "levels": BureauLevel,

@@ -1,6 +1,7 @@
 """Route handlers of the results: tally, notice and objections, honour lists."""
 
 from results.controllers.api import ResultsApi
+from results.controllers.documents import DocumentDownloads
 from results.controllers.honours import HonourPages
 from results.controllers.notice import NoticePages
 from results.controllers.objections_admin import ObjectionsAdmin
@@ -13,6 +14,7 @@ ROUTES = [
     ResultsApi,
     ResultsAdmin,
     HonourPages,
+    DocumentDownloads,
     NoticePages,
     ObjectionsAdmin,
     RegisterApi,

@@ -15,7 +15,7 @@ from portal.sheets import xlsx_response
 from portal.stores import Stores
 from portal.tables import Campaign
 from portal.web.lookups import public_campaign
-from results import honours
+from results import documents, honours
 from voting.ledger import ledger_head
 
 
@@ -68,6 +68,7 @@ class HonourPages(Controller):
                 "campaign": campaign,
                 "honours": found,
                 "ledger_head": await ledger_head(campaign.id),
+                "paragraphs": documents.decision_paragraphs(found),
                 "listing": honours.listing,
                 "measure": honours.measure,
                 "ordinal": honours.ordinal,

@@ -135,6 +135,7 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/staff/bureaus/{bureau_id:int}/edit"):                     (N, Y, N, N, N),
     ("POST", "/staff/bureaus/{bureau_id:int}/edit"):                     (N, Y, N, N, N),
     ("POST", "/staff/bureaus/{bureau_id:int}/retire"):                   (N, Y, N, N, N),
+    ("POST", "/staff/bureaus/{bureau_id:int}/move"):                     (N, Y, N, N, N),
     ("POST", "/staff/bureaus/{bureau_id:int}/delete"):                   (N, Y, N, N, N),
     ("POST", "/staff/bureaus/import"):                                   (N, Y, N, N, N),
     # The site's identity: set by the top bureau's administrators, its logo public.
@@ -230,6 +231,10 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/campaigns/{slug:str}/honours"):                           (Y, Y, Y, Y, Y),
     ("GET",  "/campaigns/{slug:str}/announcement"):                      (Y, Y, Y, Y, Y),
     ("GET",  "/campaigns/{slug:str}/results.xlsx"):                      (Y, Y, Y, Y, Y),
+    # The decision, the name list and the notice as Word files, public like their pages.
+    ("GET",  "/campaigns/{slug:str}/announcement.docx"):                 (Y, Y, Y, Y, Y),
+    ("GET",  "/campaigns/{slug:str}/names.docx"):                        (Y, Y, Y, Y, Y),
+    ("GET",  "/campaigns/{slug:str}/notice.docx"):                       (Y, Y, Y, Y, Y),
     # The statistics (数据): public in every phase but draft, each figure as its phase allows.
     ("GET",  "/campaigns/{slug:str}/statistics"):                        (Y, Y, Y, Y, Y),
     ("GET",  "/campaigns/{slug:str}/statistics.xlsx"):                   (Y, Y, Y, Y, Y),
@@ -876,6 +881,7 @@ async def payload(method: str, path: str, scene: Scene) -> tuple[dict, dict | No
         },
         "/staff/bureaus/{bureau_id:int}/edit": {"name": "岷县司法局（更名）", "short_name": "岷县"},
         "/staff/bureaus/{bureau_id:int}/retire": {"retire": "1"},
+        "/staff/bureaus/{bureau_id:int}/move": {"direction": "up"},
         "/staff/identity": {"site_name": "调解评选", "icp": "陇ICP备12345678号-1"},
         "/staff/voting/{slug:str}/candidates/{candidate_id:int}/release": {"reason": "核实无误"},
         "/staff/voting/{slug:str}/candidates/{candidate_id:int}/exclude": {"reason": "集中投票"},

@@ -371,28 +371,41 @@ async def test_announcement_is_the_decision_in_official_style(client, honours_bu
     assert "安定区中华路司法所等2个单位为“枫桥式”司法所" in body
     assert "安定区福台路街道人民调解委员会为“枫桥式”人民调解委员会" in body
     assert "李志国等2名同志为“枫桥式”人民调解员" in body
-    # The list by category with counts, in rank order, each with its county.
-    headings = re.findall(r"<h2>([^<]+)</h2>", page)
+    assert "（名单附后）" in body
+    assert "附件：2023年度“枫桥式”司法所、人民调解委员会和人民调解员名单" in body
+    # The attached list by division in the bureaus' order, then by category with
+    # counts, in rank order, each with its county (tests/results/test_documents.py
+    # moves the divisions).
+    headings = re.findall(r"<h[34]>([^<]+)</h[34]>", page)
     assert headings == [
-        "一、“枫桥式”司法所（2个）",
-        "二、“枫桥式”人民调解委员会（1个）",
-        "三、“枫桥式”人民调解员（2名）",
+        "一、安定区",
+        "（一）“枫桥式”司法所（1个）",
+        "（二）“枫桥式”人民调解委员会（1个）",
+        "（三）“枫桥式”人民调解员（1名）",
+        "二、渭源县",
+        "（一）“枫桥式”司法所（1个）",
+        "（二）“枫桥式”人民调解员（1名）",
     ]
     listed = re.findall(r'<span class="doc-no">\d+\.</span> ([^<]+)</li>', page)
     assert listed == [
         "安定区中华路司法所",
-        "渭源县清源司法所",
         "安定区福台路街道人民调解委员会",
         "李志国（安定区香泉镇香泉村人民调解委员会）",
+        "渭源县清源司法所",
         "王芳（渭源县清源镇人民调解委员会）",
     ]
     for name in OTHERS:
         assert name not in page
     assert "希望受到命名的单位和个人" in body
-    # Issued by the city bureau, dated in Chinese, after the list.
+    # Issued by the city bureau, dated in Chinese, with room for the seal, before the
+    # attached list; the 版记 closes the document.
     sign = page[page.index('class="doc-sign"') :]
-    assert "定西市司法局" in sign and "2023年12月5日" in sign
-    assert page.index("王芳（") < page.index('class="doc-sign"')
+    assert "定西市司法局" in sign and "2023年12月5日" in sign and 'class="doc-seal"' in sign
+    assert page.index('class="doc-sign"') < page.index("王芳（")
+    imprint = text_of(page[page.index('class="doc-imprint"') :])
+    # This campaign predates organisers: its issuer is the bare fallback (see
+    # test_documents for a city's 抄送 and office).
+    assert "司法局办公室 2023年12月5日印发" in imprint
 
 
 async def test_announcement_prints_on_a4_without_inline_script(client, honours_build):
