@@ -154,7 +154,10 @@ def test_a_province_above_two_cities(browser, gansu, opened, tmp_path: Path) -> 
     city.goto(f"/campaigns/{CITY_SLUG}/announcement")
     expect(city.locator("main ol li")).to_have_count(1)
     expect(city.locator("main")).to_contain_text("定西市司法局")
-    expect(city.locator("main")).not_to_contain_text("甘肃省司法厅")
+    # The city issues it; the province's bureau is only copied (版记: 抄送).
+    for part in (".doc-head", ".doc-sign"):
+        expect(city.locator(part)).not_to_contain_text("甘肃省司法厅")
+    expect(city.locator(".doc-imprint")).to_contain_text("抄送：甘肃省司法厅。")
     shot(city, "province-01-city-decision")
 
     # --- The province's campaign accepts only units its cities designated. ---
