@@ -154,11 +154,22 @@ def _format_text(field: Field) -> str:
             f"文字，不超过 {field.max_length} 字；支持 Markdown（标题、列表、加粗、链接）；"
             "单元格内换行按 Alt+Enter"
         )
+    if field.kind == "textarea":
+        return f"文字，不超过 {field.max_length} 字；可分行，单元格内换行按 Alt+Enter"
+    if field.kind == "date":
+        return "日期，如 2026-03-15（也可填 2026/3/15 或 2026年3月15日）"
     return f"文字，不超过 {field.max_length} 字"
 
 
 def _column_width(field: Field) -> float:
-    minimum = {"markdown": 60, "int": 12, "choice": 14, "phone": 16}.get(field.kind)
+    minimum = {
+        "markdown": 60,
+        "textarea": 40,
+        "int": 12,
+        "choice": 14,
+        "phone": 16,
+        "date": 14,
+    }.get(field.kind)
     if minimum is None:  # text
         minimum = 30 if (field.max_length or 0) >= 100 else 18
     return float(min(max(minimum, _display_width(_header_text(field)) + 4), 70))
@@ -182,6 +193,11 @@ def _validation(field: Field, column: int, max_rows: int) -> DataValidation:
             allow_blank=True,
         )
         dv.error = f"请填写 {field.minimum} 至 {field.maximum} 之间的整数。"
+    elif field.kind == "date":
+        dv = DataValidation(
+            type="date", operator="greaterThanOrEqual", formula1="DATE(2000,1,1)", allow_blank=True
+        )
+        dv.error = "请填写日期，如 2026-03-15。"
     else:
         dv = DataValidation(
             type="textLength",
@@ -225,6 +241,10 @@ _EXAMPLES: dict[CategoryKind, dict[str, Any]] = {
         "committee": "XX县香泉镇香泉村人民调解委员会",
         "position": "调委会主任",
         "years_of_service": 18,
+        "political_status": "cpc",
+        "ethnicity": "汉族",
+        "education": "high_school",
+        "honours": "2019年 被县司法局评为优秀人民调解员\n2022年 被市司法局评为“金牌调解员”",
         "summary": "从事人民调解 18 年，被群众称为“村里的和事佬”。",
         "deeds": "## 主要事迹\n\n- 年均调处邻里、婚姻家庭纠纷 60 余件\n- 化解多起信访积案",
     },
@@ -234,6 +254,10 @@ _EXAMPLE_FIGURES = {
     CategoryKind.judicial_office: (326, 325, 18, 150, (40, 12, 9, 3, 4)),
     CategoryKind.mediation_committee: (212, 211, 11, 97, (25, 8, 6, 2, 3)),
 }
+
+
+def _this_year() -> int:
+    return dt.date.today().year
 
 
 def _example(kind: CategoryKind) -> dict[str, Any]:
@@ -246,6 +270,8 @@ def _example(kind: CategoryKind) -> dict[str, Any]:
         "judicial_confirmations": confirmations,
         "on_the_spot": on_the_spot,
         **dict(zip(fields.ENTRUSTED, entrusted, strict=True)),
+        "recommender_opinion": "该同志事迹突出，群众认可，经研究同意推荐。",
+        "opinion_date": dt.date(_this_year(), 3, 15),
         "contact_name": "王晓梅",
         "contact_phone": "13912345678",
     }
@@ -303,9 +329,11 @@ def template_workbook(
         cell.border = _BORDER
         letter = get_column_letter(position[field.key])
         ws.column_dimensions[letter].width = _column_width(field)
-        if field.kind in ("phone", "text", "markdown", "choice"):
+        if field.kind in ("phone", "text", "markdown", "textarea", "choice"):
             # Text format: phone numbers keep their digits and leading zeros.
             ws.column_dimensions[letter].number_format = "@"
+        elif field.kind == "date":
+            ws.column_dimensions[letter].number_format = "yyyy-mm-dd"
     ws.row_dimensions[HEADER_ROW].height = 36
     ws.freeze_panes = ws.cell(EXAMPLE_ROW, 2)
 
@@ -323,9 +351,11 @@ def template_workbook(
         cell.fill = _EXAMPLE_FILL
         cell.font = _EXAMPLE_FONT
         cell.border = _BORDER
-        if field.kind in ("phone", "text", "markdown", "choice"):
+        if field.kind in ("phone", "text", "markdown", "textarea", "choice"):
             cell.number_format = "@"
-        if field.kind == "markdown":
+        elif field.kind == "date":
+            cell.number_format = "yyyy-mm-dd"
+        if field.kind in ("markdown", "textarea"):
             cell.alignment = Alignment(vertical="top")
 
     # Drop-downs, whole numbers and text lengths for the example row and the data rows.
@@ -458,6 +488,8 @@ def _cell_raw(field: Field, value: Any) -> Any:
         value = int(value)
     if field.kind == "int":
         return value
+    if field.kind == "date" and isinstance(value, dt.date):
+        return value  # a date cell (read back as a datetime at midnight)
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M" if value.second == 0 else "%Y-%m-%d %H:%M:%S")
     if isinstance(value, dt.date | dt.time):
@@ -687,6 +719,8 @@ def _export_value(key: str, value: Any, tz: dt.tzinfo) -> Any:
         if value.tzinfo is not None:
             value = value.astimezone(tz).replace(tzinfo=None)
         return value.replace(microsecond=0)
+    if isinstance(value, dt.date):
+        return value
     field = fields.FIELDS_BY_KEY.get(key)
     if field is not None and field.kind == "choice" and field.choices:
         return field.choices.get(value, value)
@@ -779,6 +813,8 @@ def _fill_export_sheet(
             sheets.write(cell, value)
             if isinstance(value, dt.datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm:ss"
+            elif isinstance(value, dt.date):
+                cell.number_format = "yyyy-mm-dd"
             elif isinstance(value, str):
                 cell.number_format = "@"
     ws.freeze_panes = "E2"  # 推荐单位、类别、状态、名称 stay visible

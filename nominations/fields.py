@@ -25,6 +25,37 @@ UNIT_TYPES = {
     "trade": "行业性专业性",
 }
 GENDERS = {"male": "男", "female": "女"}
+MEDIATOR = frozenset({CategoryKind.mediator})
+
+# 政治面貌, as the recommendation forms (推荐审批表) offer it.
+POLITICAL_STATUSES = {
+    "cpc": "中共党员",
+    "cpc_probationary": "中共预备党员",
+    "cyl": "共青团员",
+    "democratic_party": "民主党派",
+    "non_party": "无党派人士",
+    "masses": "群众",
+}
+# 文化程度, highest completed.
+EDUCATIONS = {
+    "postgraduate": "研究生",
+    "bachelor": "大学本科",
+    "college": "大学专科",
+    "high_school": "高中（中专）",
+    "junior_high": "初中",
+    "primary": "小学及以下",
+}
+# The 56 ethnic groups in the order of GB/T 3304 (codes 01–56); stored by name.
+_ETHNIC_GROUPS = (
+    "汉 蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山"
+    " 拉祜 水 东乡 纳西 景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米"
+    " 塔吉克 怒 乌孜别克 俄罗斯 鄂温克 德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺"
+)
+ETHNICITIES = {f"{name}族": f"{name}族" for name in _ETHNIC_GROUPS.split()}
+assert len(ETHNICITIES) == 56
+
+# Dates as clerks type them: 2026-03-15, 2026/3/15, 2026.3.15, 2026年3月15日.
+DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
@@ -33,7 +64,7 @@ PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 class Field:
     key: str
     label: str
-    kind: str  # text, textarea, markdown, int, choice, phone
+    kind: str  # text, textarea, markdown, int, choice, phone, date
     kinds: frozenset[CategoryKind] = ALL_KINDS
     required: bool = True
     max_length: int | None = None
@@ -104,6 +135,27 @@ FIELDS: tuple[Field, ...] = (
         kinds=frozenset({CategoryKind.mediator}),
         minimum=0,
         maximum=70,
+    ),
+    # What the recommendation form (推荐审批表) asks of a person. Optional: nominations
+    # drafted or imported before the form had them still save; the printed form leaves
+    # an empty one blank, to be completed by hand before it is sealed.
+    Field(
+        "political_status",
+        "政治面貌",
+        "choice",
+        kinds=MEDIATOR,
+        required=False,
+        choices=POLITICAL_STATUSES,
+    ),
+    Field("ethnicity", "民族", "choice", kinds=MEDIATOR, required=False, choices=ETHNICITIES),
+    Field("education", "文化程度", "choice", kinds=MEDIATOR, required=False, choices=EDUCATIONS),
+    Field(
+        "honours",
+        "曾获荣誉",
+        "textarea",
+        required=False,
+        max_length=1000,
+        help="按时间顺序，每项一行，如“2021年 被市司法局评为优秀人民调解员”；没有可不填。",
     ),
     Field(
         "summary",
@@ -213,6 +265,23 @@ FIELDS: tuple[Field, ...] = (
         group="record",
     ),
     Field(
+        "recommender_opinion",
+        "推荐单位意见",
+        "textarea",
+        required=False,
+        max_length=500,
+        group="opinion",
+        help="推荐单位对该推荐对象的意见，如“同意推荐”，印在推荐审批表上并盖章；也可打印后手写。",
+    ),
+    Field(
+        "opinion_date",
+        "意见日期",
+        "date",
+        required=False,
+        group="opinion",
+        help="推荐单位签署意见的日期，如 2026-03-15。",
+    ),
+    Field(
         "contact_name",
         "联系人",
         "text",
@@ -255,7 +324,10 @@ def _convert(field: Field, raw: Any) -> tuple[Any, str | None]:
         if field.maximum is not None and value > field.maximum:
             return None, f"{field.label}不能大于 {field.maximum}。"
         return value, None
-    text = str(raw).strip() if field.kind != "markdown" else str(raw).strip().replace("\r\n", "\n")
+    if field.kind == "date":
+        return _date(field, raw)
+    multiline = field.kind in ("markdown", "textarea")
+    text = str(raw).strip().replace("\r\n", "\n") if multiline else str(raw).strip()
     if field.kind == "choice":
         assert field.choices is not None
         if text in field.choices:
@@ -263,7 +335,10 @@ def _convert(field: Field, raw: Any) -> tuple[Any, str | None]:
         by_label = {label: key for key, label in field.choices.items()}
         if text in by_label:  # spreadsheets carry the Chinese label
             return by_label[text], None
-        return None, f"{field.label}须为：{'、'.join(field.choices.values())}。"
+        labels = list(field.choices.values())
+        if len(labels) > 12:  # 民族: name the rule, not all 56
+            return None, f"{field.label}须填写全称，如“{labels[0]}”“{labels[2]}”。"
+        return None, f"{field.label}须为：{'、'.join(labels)}。"
     if field.max_length is not None and len(text) > field.max_length:
         return None, f"{field.label}不能超过 {field.max_length} 个字（现有 {len(text)} 个）。"
     if field.kind == "phone":
@@ -271,6 +346,10 @@ def _convert(field: Field, raw: Any) -> tuple[Any, str | None]:
         if not PHONE_RE.match(compact):
             return None, f"{field.label}格式不正确，请填写 11 位手机号或带区号的固定电话。"
         return compact, None
+    if field.kind == "textarea":
+        for line in text.split("\n"):
+            if error := line_error(field.label, line):
+                return None, error
     if field.kind == "text":
         if error := line_error(field.label, text):
             return None, error
@@ -281,6 +360,31 @@ def _convert(field: Field, raw: Any) -> tuple[Any, str | None]:
                 f"{field.label}不能以“{text[0]}”开头（表格软件会把它当作公式），请删除开头的符号。",
             )
     return text, None
+
+
+def _date(field: Field, raw: Any) -> tuple[dt.date | None, str | None]:
+    """A date from a form (2026-03-15), a spreadsheet cell (a datetime) or typed the
+    ways people write dates; only this year's neighbourhood makes sense on a form."""
+    if isinstance(raw, dt.datetime):
+        value = raw.date()
+    elif isinstance(raw, dt.date):
+        value = raw
+    else:
+        match = DATE_RE.match(str(raw).strip())
+        try:
+            value = dt.date(*(int(part) for part in match.groups())) if match else None
+        except ValueError:
+            value = None
+        if value is None:
+            return None, f"{field.label}格式不正确，请按“2026-03-15”的格式填写。"
+    if not 2000 <= value.year <= _this_year() + 1:
+        return None, f"{field.label}须在 2000 年至 {_this_year() + 1} 年之间。"
+    return value, None
+
+
+def date_label(value: dt.date | None) -> str:
+    """A date as written on a form: 2026年3月15日."""
+    return f"{value.year}年{value.month}月{value.day}日" if value else ""
 
 
 def clean(kind: CategoryKind | str, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:

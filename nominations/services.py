@@ -18,6 +18,7 @@ from nominations.tables import (
     Assignment,
     AssignmentStatus,
     Document,
+    DocumentKind,
     Nomination,
     Status,
 )
@@ -204,7 +205,7 @@ def _stored(kind: str, values: dict[str, Any]) -> dict[str, Any]:
     stored = {}
     for spec in fields.FIELDS:
         value = values.get(spec.key) if spec.applies_to(kind) else None
-        if value is None and spec.kind != "int":
+        if value is None and spec.kind not in ("int", "date"):
             value = ""
         stored[spec.key] = value
     return stored
@@ -396,10 +397,15 @@ async def remove_document(actor: Actor, user: StaffUser, ctx: Context, document_
     return document[0].stored_name
 
 
-async def documents_of(nomination_id: int, document_id: int | None = None) -> list[Document]:
+async def documents_of(
+    nomination_id: int, document_id: int | None = None, kind: DocumentKind | None = None
+) -> list[Document]:
+    """The nomination's documents (one by id, or those of one kind)."""
     query = Document.objects().where(Document.nomination == nomination_id)
     if document_id is not None:
         query = query.where(Document.id == document_id)
+    if kind is not None:
+        query = query.where(Document.kind == kind.value)
     return await query.order_by(Document.id).run()
 
 
@@ -422,7 +428,8 @@ async def submit(actor: Actor, user: StaffUser, ctx: Context) -> Nomination:
         raise NominationError(window_message(campaign))
     if status is Status.returned and Phase(campaign.phase) not in VETTING_PHASES:
         raise NominationError("审核已结束，不能再次报送。")
-    errors = check_complete(category.kind, nomination, len(await documents_of(nomination.id)))
+    materials = await documents_of(nomination.id, kind=DocumentKind.material)
+    errors = check_complete(category.kind, nomination, len(materials))
     if category.requires_designation and nomination.designation is None:
         errors["designation"] = DESIGNEES_ONLY
     if errors:

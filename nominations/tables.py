@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import enum
 
-from piccolo.columns import JSON, ForeignKey, Integer, Numeric, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSON,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -59,6 +69,14 @@ class Nomination(Table):
     criminal_escalations = Integer(null=True, default=None)
     mass_incidents = Integer(null=True, default=None)
     staff_count = Integer(null=True, default=None)
+    # The recommendation form (推荐审批表): a mediator's particulars, past honours, and
+    # the recommending bureau's opinion with its date (the seal is on the paper).
+    political_status = Varchar(length=20, default="")
+    ethnicity = Varchar(length=10, default="")
+    education = Varchar(length=20, default="")
+    honours = Text(default="")
+    recommender_opinion = Text(default="")
+    opinion_date = Date(null=True, default=None)
     contact_name = Varchar(length=50, default="")
     contact_phone = Varchar(length=20, default="")
 
@@ -85,10 +103,17 @@ class Nomination(Table):
     shortlisted_at = Timestamptz(null=True, default=None)
 
 
+class DocumentKind(LabelledEnum):
+    material = "material", "证明材料"
+    sealed_form = "sealed_form", "盖章推荐审批表"
+
+
 class Document(Table):
-    """A supporting PDF of a nomination (never public)."""
+    """A supporting PDF of a nomination (never public): evidence, or the recommendation
+    form as the county printed, sealed and scanned it (at most one)."""
 
     nomination = ForeignKey(references=Nomination, null=False, index=True)
+    kind = Varchar(length=20, choices=DocumentKind, default=DocumentKind.material)
     stored_name = Varchar(length=80, unique=True)
     filename = Varchar(length=200)
     size = Integer()

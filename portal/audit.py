@@ -33,6 +33,7 @@ ACTION_LABELS = {
     "nomination.update": "修改推荐信息",
     "nomination.photo": "上传照片",
     "nomination.document": "增删证明材料",
+    "nomination.sealed_form": "上传盖章推荐审批表",
     "nomination.submit": "报送",
     "nomination.resubmit": "修改后再次报送",
     "nomination.withdrawn": "撤回",

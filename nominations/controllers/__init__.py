@@ -3,6 +3,7 @@
 from nominations.controllers.conditions import ConditionsAdmin
 from nominations.controllers.files import NominationFiles, PublicMedia
 from nominations.controllers.pages import NominationPages
+from nominations.controllers.recommendation import RecommendationForms
 from nominations.controllers.review import (
     MethodPage,
     ReviewAdmin,
@@ -15,6 +16,7 @@ ROUTES = [
     NominationPages,
     ConditionsAdmin,
     NominationFiles,
+    RecommendationForms,
     NominationSheets,
     PublicMedia,
     ReviewHome,

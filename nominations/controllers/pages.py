@@ -13,11 +13,11 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
-from nominations import conditions, fields, services
+from nominations import conditions, fields, recommendation, services
 from nominations.controllers.common import FORM_MAX_BODY, context_or_404, discard, stage_files
 from nominations.designees import Designee, copied, designees, earlier, taken
 from nominations.services import Context, NominationError
-from nominations.tables import Status
+from nominations.tables import DocumentKind, Status
 from portal import campaigns as campaign_svc
 from portal import media
 from portal.accounts import StaffUser
@@ -137,7 +137,7 @@ async def edit_page(
         values,
         errors,
         ctx,
-        await services.documents_of(ctx.nomination.id),
+        await services.documents_of(ctx.nomination.id, kind=DocumentKind.material),
         status,
         message,
         earlier=await earlier(ctx.nomination, ctx.category, ctx.campaign),
@@ -185,6 +185,7 @@ class NominationPages(Controller):
             )
         places = await services.county_counts(chosen.id) if chosen else {}
         by_status = await services.status_counts(chosen.id) if chosen else {}
+        sealed = await recommendation.sealed_ids(chosen.id) if chosen else set()
         return Template(
             "nominations/list.html",
             context={
@@ -196,6 +197,7 @@ class NominationPages(Controller):
                 "with_conditions": any(rules.values()),
                 "places": places,
                 "by_status": by_status,
+                "sealed": sealed,
                 "filters": {
                     "category": category,
                     "county": county or "",
@@ -294,7 +296,8 @@ class NominationPages(Controller):
                 "fields": fields.fields_for(ctx.category.kind),
                 "deeds_html": render(n.deeds),
                 "success_rate": fields.success_rate(n.disputes_mediated, n.disputes_resolved),
-                "documents": await services.documents_of(n.id),
+                "documents": await services.documents_of(n.id, kind=DocumentKind.material),
+                "sealed_form": await recommendation.sealed_form_of(n.id),
                 "timeline": timeline,
                 "may_edit": services.may_edit(user, ctx),
                 "may_submit": user.role is Role.county_clerk

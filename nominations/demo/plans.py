@@ -23,6 +23,7 @@ from nominations.demo.corpus import (
     SEED,
     TOWNS,
 )
+from nominations.demo.form_values import form_values
 from nominations.tables import (
     Status,
 )
@@ -76,6 +77,7 @@ def build_plans(year: int, counties: list[str]) -> list[Plan]:
     plans: list[Plan] = []
 
     def add(key: str, county: str, values: dict[str, Any], status: Status, **kw: Any) -> Plan:
+        values = {**values, **form_values(key, year, values)}
         plan = Plan(key, county, status, values, caption=caption_of(county, values["name"], key))
         for name, value in kw.items():
             setattr(plan, name, value)
@@ -190,7 +192,7 @@ def columns(kind: str, values: dict[str, Any]) -> dict[str, Any]:
     stored = {}
     for spec in fields.FIELDS:
         value = values.get(spec.key) if spec.applies_to(kind) else None
-        stored[spec.key] = "" if value is None and spec.kind != "int" else value
+        stored[spec.key] = "" if value is None and spec.kind not in ("int", "date") else value
     return stored
 
 

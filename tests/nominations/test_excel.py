@@ -149,6 +149,8 @@ def test_template_validations_drop_downs_and_whole_numbers(kind: CategoryKind) -
         elif field.kind == "int":
             assert dv.type == "whole"
             assert (dv.formula1, dv.formula2) == (str(field.minimum), str(field.maximum))
+        elif field.kind == "date":
+            assert dv.type == "date"
         else:
             assert dv.type == "textLength"
             assert dv.formula1 == str(field.max_length)

@@ -167,6 +167,12 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/staff/nominations/template/{category_id:int}"):           (N, Y, Y, N, N),
     ("POST", "/staff/nominations/import"):                               (N, N, Y, N, N),
     ("GET",  "/staff/nominations/export.xlsx"):                          (N, Y, Y, N, Y),
+    # The recommendation form (推荐审批表): the nominating county, the organiser, auditors;
+    # the sealed scan is uploaded by whoever may edit the nomination.
+    ("GET",  "/staff/nominations/{nomination_id:int}/recommendation-form"):  (N, Y, Y, N, Y),
+    ("GET",  "/staff/nominations/{nomination_id:int}/recommendation-form.docx"):
+                                                                         (N, Y, Y, N, Y),
+    ("POST", "/staff/nominations/{nomination_id:int}/sealed-form"):      (N, Y, Y, N, N),
     # Shortlisted candidates are public: no contact data, no documents.
     ("GET",  "/api/v1/campaigns/{slug:str}/candidates"):                 (Y, Y, Y, Y, Y),
     ("GET",  "/campaigns/{slug:str}/candidates"):                        (Y, Y, Y, Y, Y),
@@ -532,7 +538,8 @@ async def tallied(path: str) -> None:
         for row in await Standing.select(Standing.candidate).where(Standing.excluded_reason == ""):
             await results.exclude(actor, campaign, row["candidate"], "材料失实")
     if path.endswith("/designate"):
-        await results.open_notice(actor, DEMO_SLUG, 1, now=now - dt.timedelta(days=2))
+        # One working day opened three weeks ago: over by now, whatever the weekday.
+        await results.open_notice(actor, DEMO_SLUG, 1, now=now - dt.timedelta(days=21))
 
 
 async def objection_pending(path: str) -> None:
@@ -995,6 +1002,8 @@ async def payload(method: str, path: str, scene: Scene) -> tuple[dict, dict | No
                 },
             }
         )
+    if path == "/staff/nominations/{nomination_id:int}/sealed-form":
+        return {}, {"sealed_form": ("盖章推荐审批表.pdf", minimal_pdf(), "application/pdf")}
     if path == "/staff/bureaus/import":
         tree = "name,short_name,level,parent\n新设区司法局,新设区,county,定西市司法局\n"
         return {}, {"file": ("单位.csv", tree.encode(), "text/csv")}
@@ -1414,7 +1423,7 @@ async def test_reviewer_is_refused_every_nomination_page(
         for method, path in registered_routes(app)
         if method == "GET" and path.startswith("/staff/nominations") and path not in FILE_ROUTES
     )
-    assert len(pages) == 7  # with the form's conditions check
+    assert len(pages) == 9  # with the form's conditions check and the recommendation form
     for path in pages:
         url = await scene.concrete("GET", path)
         response = await client.get(url)
