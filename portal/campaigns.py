@@ -146,7 +146,7 @@ def parse_campaign(data: dict[str, Any]) -> CampaignInput:
     timezone = _text(data, "timezone") or "Asia/Shanghai"
     if timezone not in available_timezones():
         errors["timezone"] = "时区无效，例如 Asia/Shanghai。"
-    notice_days = _int(data, "notice_days", "公示天数", 1, 30, errors)
+    notice_days = _int(data, "notice_days", "公示期（工作日）", 1, 30, errors)
     # Blank keeps the defaults: most campaigns never change the network caps.
     network_day = (
         _int(data, "network_votes_per_day", "每个网络每日票数上限", 1, 100_000, errors)

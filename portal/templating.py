@@ -16,6 +16,7 @@ from portal.campaigns import zone
 from portal.identity import current_identity
 from portal.settings import PROJECT_ROOT
 from portal.tables import PHASE_ORDER, CategoryKind, Phase, Role
+from portal.zones import zone_label
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "static"
@@ -60,6 +61,7 @@ def _configure(env: Environment) -> None:
     env.filters.update(
         localtime=localtime,
         form_time=form_time,
+        zone_label=zone_label,
         phase_label=Phase.label_of,
         kind_label=CategoryKind.label_of,
         role_label=Role.label_of,

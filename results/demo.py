@@ -106,7 +106,8 @@ VOTING = (_at(11, 7, 9), _at(11, 18, 18))
 TALLY_AT = _at(11, 21, 10, 30)
 EXCLUDED_AT = _at(11, 21, 16, 10)
 NOTICE_AT = _at(11, 23, 9)
-NOTICE_DAYS = 7
+# Five working days (Thursday 24 to Wednesday 30 November), ending at 18:00 on the 30th.
+NOTICE_DAYS = 5
 OBJECTION_AT = _at(11, 25, 20, 14)
 INVESTIGATING_AT = _at(11, 28, 9, 35)
 DISMISSED_AT = _at(11, 29, 16, 20)

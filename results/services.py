@@ -22,13 +22,15 @@ from nominations.fields import organisation
 from nominations.tables import Nomination
 from portal import audit
 from portal.audit import Actor
-from portal.campaigns import categories_of, get_campaign
+from portal.campaigns import categories_of, get_campaign, zone
 from portal.clock import utc_now
 from portal.db import write_transaction
 from portal.errors import NotFound, Refused
 from portal.phases import PHASES, enter, voting_has_closed
 from portal.tables import Campaign, Category, Phase
 from portal.weights import cents
+from portal.workdays import CalendarUnknown, workday_deadline
+from portal.zones import local_text
 from results.ranking import Entry, Method, rank_category
 from results.register import register_designees
 from results.tables import OBJECTION_HANDLED, Objection, Standing, Tally
@@ -74,8 +76,8 @@ async def tally_blockers(campaign: Campaign, now: dt.datetime | None = None) -> 
         closes = campaign.voting_closes_at
         return [
             "网络投票尚未结束"
-            + (f"（截止 {closes.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC）" if closes else "")
-            + "，投票结束后才能综合评定。"
+            + (f"，{local_text(closes, campaign.timezone)}截止" if closes else "")
+            + "；投票结束后才能综合评定。"
         ]
     blockers = []
     held = (await status_totals(campaign.id))["held"]
@@ -429,13 +431,81 @@ async def notice_blockers(campaign: Campaign) -> list[str]:
     return blockers
 
 
+# A manual end (for a year the holiday calendar does not know) may lie at most this far
+# after the start: 30 working days with the longest holidays fit well within it.
+MAX_MANUAL_NOTICE = dt.timedelta(days=60)
+CALENDAR_HINT = "公示期，请手工填写公示截止时间。"
+
+
+def notice_end(
+    starts_at: dt.datetime, days: int, tz: str, manual_end: dt.datetime | None = None
+) -> dt.datetime:
+    """When a notice of ``days`` working days opened at ``starts_at`` ends.
+
+    Counted by ``portal.workdays``: 18:00 local time on the ``days``-th working day after
+    the day of publication. Where the holiday calendar lacks a year the period touches,
+    the city admin gives ``manual_end`` (checked: at least ``days`` days after the start,
+    at most ``MAX_MANUAL_NOTICE``); without it the notice is refused, never guessed. A
+    manual end where the calendar can count is refused too, so the stated number of
+    working days always matches the dates.
+    """
+    try:
+        computed = workday_deadline(starts_at, days, tz)
+    except CalendarUnknown as exc:
+        if manual_end is None:
+            raise ResultsRefused(exc.message + CALENDAR_HINT) from None
+    else:
+        if manual_end is not None:
+            raise ResultsRefused(
+                f"该期间的法定节假日安排已收录，公示截止时间按 {days} 个工作日自动计算为"
+                f"{local_text(computed, tz)}，无需手工填写。"
+            )
+        return computed
+    if manual_end.tzinfo is None:
+        raise ValueError("manual_end must be aware")
+    earliest = starts_at.astimezone(zone(tz)).date() + dt.timedelta(days=days)
+    if manual_end.astimezone(zone(tz)).date() < earliest:
+        raise ResultsRefused(
+            f"公示截止时间须晚于发布时间，且 {days} 个工作日至少需要 {days} 天："
+            f"请填写 {earliest:%Y年%m月%d日} 或以后的时间。"
+        )
+    if manual_end - starts_at > MAX_MANUAL_NOTICE:
+        raise ResultsRefused(
+            f"公示截止时间不能晚于发布后 {MAX_MANUAL_NOTICE.days} 天，请核对所填日期。"
+        )
+    return manual_end
+
+
+@dataclass(frozen=True)
+class NoticeProjection:
+    """When a notice opened now would end: ``ends_at``, or None with the calendar's
+    ``message`` where a manual end is needed."""
+
+    ends_at: dt.datetime | None
+    message: str = ""
+
+
+def notice_projection(now: dt.datetime, days: int, campaign: Campaign) -> NoticeProjection:
+    """The end the notice form announces (or asks for) before the city admin publishes."""
+    try:
+        return NoticeProjection(workday_deadline(now, days, campaign.timezone))
+    except CalendarUnknown as exc:
+        return NoticeProjection(None, exc.message + CALENDAR_HINT)
+
+
 async def open_notice(
-    actor: Actor, slug: str, days: int | None = None, now: dt.datetime | None = None
+    actor: Actor,
+    slug: str,
+    days: int | None = None,
+    now: dt.datetime | None = None,
+    ends_at: dt.datetime | None = None,
 ) -> Tally:
-    """Publish the proposed list for public notice (公示) of ``days`` days (campaign default)."""
+    """Publish the proposed list for public notice (公示) of ``days`` working days (the
+    campaign's default if None); ``ends_at`` is the city admin's manual end, only for a
+    period the holiday calendar cannot count (see ``notice_end``)."""
     now = now or utc_now()
     if days is not None and not 1 <= days <= 30:
-        raise ResultsRefused("公示天数须在 1 到 30 之间。")
+        raise ResultsRefused("公示期须在 1 到 30 个工作日之间。")
     async with write_transaction():
         campaign = await get_campaign(slug)
         if campaign is None:
@@ -444,12 +514,16 @@ async def open_notice(
         if blockers:
             raise ResultsRefused(blockers)
         days = days or campaign.notice_days
+        ends = notice_end(now, days, campaign.timezone, ends_at)
         row = await tally_of(campaign.id)
         row.notice_starts_at = now
-        row.notice_ends_at = now + dt.timedelta(days=days)
+        row.notice_ends_at = ends
         await row.save([Tally.notice_starts_at, Tally.notice_ends_at]).run()
         campaign.notice_days = days
-        await enter(actor, campaign, Phase.notice, now, notice_days=days)
+        details: dict[str, object] = {"notice_days": days, "notice_ends_at": ends.isoformat()}
+        if ends_at is not None:
+            details["notice_end_manual"] = True
+        await enter(actor, campaign, Phase.notice, now, **details)
     PHASES.changed(slug)
     return row
 
@@ -472,7 +546,7 @@ async def designation_blockers(campaign: Campaign, now: dt.datetime | None = Non
         blockers.append("尚未发布公示。")
     elif (now or utc_now()) < row.notice_ends_at:
         blockers.append(
-            f"公示期尚未结束（至 {row.notice_ends_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC）。"
+            f"公示期尚未结束，{local_text(row.notice_ends_at, campaign.timezone)}截止。"
         )
     pending = await open_objections(campaign.id)
     if pending:

@@ -7,6 +7,8 @@ auditor reads the same page; only the city admin acts.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
@@ -16,13 +18,28 @@ from litestar.response import Redirect, Template
 from portal import campaigns as campaign_svc
 from portal.audit import Actor
 from portal.auth import requires
+from portal.campaigns import zone
+from portal.clock import utc_now
 from portal.tables import Phase, Role
 from portal.web.lookups import campaign_or_404
+from portal.zones import local_text
 from results import services as results
 from results.services import ResultsRefused
 
 CITY_READERS = requires(Role.city_admin, Role.auditor)
 CITY_ADMIN = requires(Role.city_admin)
+
+
+def _manual_end(value: object, tz: str) -> dt.datetime | None:
+    """The manual notice end from the form (local time in the campaign's zone), or None."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ResultsRefused("公示截止时间格式无效，请按“年-月-日 时:分”填写。") from None
+    return parsed.replace(tzinfo=zone(tz)) if parsed.tzinfo is None else parsed
 
 
 def _int(value: object) -> int | None:
@@ -64,6 +81,11 @@ class ResultsAdmin(Controller):
             ),
             "open_objections": await results.open_objections(campaign.id),
         }
+        if phase is Phase.tallying:
+            days = _int(request.query_params.get("days"))
+            days = days if days and 1 <= days <= 30 else campaign.notice_days
+            context["notice_days"] = days
+            context["notice_projection"] = results.notice_projection(utc_now(), days, campaign)
         return Template("results/staff.html", context=context)
 
     @post("/{slug:str}/tally", name="results_tally", guards=[CITY_ADMIN])
@@ -130,17 +152,21 @@ class ResultsAdmin(Controller):
     async def notice(
         self, request: Request, actor: NamedDependency[Actor], slug: FromPath[str]
     ) -> Redirect:
-        await campaign_or_404(slug, request.user)
+        campaign = await campaign_or_404(slug, request.user)
         form = await request.form()
         days = _int(form.get("days"))
+        back = f"/staff/results/{slug}"
         try:
-            if days is None:
-                raise ResultsRefused("请填写公示天数（1 到 30 之间的整数）。")
-            await results.open_notice(actor, slug, days)
+            if days is None or not 1 <= days <= 30:
+                raise ResultsRefused("请填写公示期（1 到 30 之间的整数，按工作日计算）。")
+            back += f"?days={days}"
+            ends_at = _manual_end(form.get("ends_at"), campaign.timezone)
+            tally = await results.open_notice(actor, slug, days, ends_at=ends_at)
         except ResultsRefused as exc:
             flash(request, "暂不能发布公示：" + exc.message, "error")
-        else:
-            flash(request, f"拟命名名单已发布公示，公示期 {days} 天。", "success")
+            return Redirect(path=back + "#notice-heading")
+        ends = local_text(tally.notice_ends_at, campaign.timezone)
+        flash(request, f"拟命名名单已发布公示，公示期 {days} 个工作日，至 {ends}。", "success")
         return Redirect(path=f"/staff/results/{slug}")
 
     @post("/{slug:str}/designate", name="results_designate", guards=[CITY_ADMIN])

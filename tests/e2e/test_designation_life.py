@@ -30,7 +30,7 @@ def tally_and_notice(admin: Page) -> None:
     admin.goto(f"/staff/results/{SLUG}")
     admin.get_by_role("button", name="计算综合排名").click()
     expect(admin.locator(".flash-success")).to_contain_text("已计算综合排名")
-    admin.get_by_label("公示天数").fill("5")
+    admin.get_by_label("公示期（工作日）").fill("5")
     admin.get_by_role("button", name="发布公示").click()
     expect(admin.locator(".flash-success")).to_contain_text("拟命名名单已发布公示")
 

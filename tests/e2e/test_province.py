@@ -141,7 +141,7 @@ def test_a_province_above_two_cities(browser, gansu, opened, tmp_path: Path) -> 
     city.goto(f"/staff/results/{CITY_SLUG}")
     city.get_by_role("button", name="计算综合排名").click()
     expect(city.locator(".flash-success")).to_contain_text("已计算综合排名")
-    city.get_by_label("公示天数").fill("7")
+    city.get_by_label("公示期（工作日）").fill("7")
     city.get_by_role("button", name="发布公示").click()
     expect(city.locator(".flash-success")).to_contain_text("拟命名名单已发布公示")
     city.goto(f"/campaigns/{CITY_SLUG}/notice")

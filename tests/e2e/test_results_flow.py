@@ -53,10 +53,13 @@ def test_tally_notice_objection_designation(page: Page, browser, server, server_
         "推荐材料中调解数据与台账不符"
     )
 
-    # Publish the notice for 7 days.
-    admin.get_by_label("公示天数").fill("7")
+    # Publish the notice for 7 working days; the form says when it will end.
+    expect(admin.locator("#notice-end-help")).to_contain_text("个工作日 18:00 截止")
+    admin.get_by_label("公示期（工作日）").fill("7")
     admin.get_by_role("button", name="发布公示").click()
     expect(admin.locator(".flash-success")).to_contain_text("拟命名名单已发布公示")
+    expect(admin.locator(".flash-success")).to_contain_text("公示期 7 个工作日")
+    expect(admin.locator(".flash-success")).to_contain_text("18:00（北京时间）")
     expect(admin.locator(".badge.phase-notice").first).to_be_visible()
 
     # A citizen on a phone reads the notice and objects.
@@ -65,6 +68,8 @@ def test_tally_notice_objection_designation(page: Page, browser, server, server_
     phone.goto(f"/campaigns/{SLUG}/notice")
     expect(phone.get_by_role("heading", level=1)).to_contain_text("拟命名名单公示")
     expect(phone.locator("main")).to_contain_text("渭源县清源司法所")
+    expect(phone.locator(".notice-period")).to_contain_text("公示期为7个工作日")
+    expect(phone.locator(".notice-period")).to_contain_text("（北京时间）")
     shot(phone, "results-notice-phone")
     phone.get_by_role("link", name="提出异议").first.click()
     phone.locator("#f-candidate").select_option(str(ids["渭源县清源司法所"]))

@@ -201,7 +201,7 @@ def test_a_campaign_from_creation_to_a_published_story(  # type: ignore[no-untyp
         expect(row).to_contain_text(result)
     shot(admin, "whole-11-tally")
 
-    admin.get_by_label("公示天数").fill("7")
+    admin.get_by_label("公示期（工作日）").fill("7")
     admin.get_by_role("button", name="发布公示").click()
     expect(admin.locator(".flash-success")).to_contain_text("拟命名名单已发布公示")
     expect(admin.locator(".badge.phase-notice").first).to_be_visible()

@@ -175,7 +175,7 @@ async def test_window_times_are_read_in_the_campaign_time_zone(client) -> None:
         ({"slug": "A b!"}, "slug", "网址标识须为 3–64 位小写字母"),
         ({"year": "二〇二四"}, "year", "年度须为整数。"),
         ({"year": "1999"}, "year", "年度须在 2000 到 2100 之间。"),
-        ({"notice_days": "0"}, "notice_days", "公示天数须在 1 到 30 之间。"),
+        ({"notice_days": "0"}, "notice_days", "公示期（工作日）须在 1 到 30 之间。"),
         ({"timezone": "Mars/Olympus"}, "timezone", "时区无效"),
         ({"voting_opens_at": "明天"}, "voting_opens_at", "时间格式无效。"),
         (
@@ -226,7 +226,10 @@ async def test_several_errors_are_shown_together(client) -> None:
     assert "请修改以下 3 处问题后再提交。" in response.text
     assert '<p class="error" id="e-title">请填写活动名称。</p>' in response.text
     assert '<p class="error" id="e-year">请填写年度。</p>' in response.text
-    assert '<p class="error" id="e-notice_days">公示天数须在 1 到 30 之间。</p>' in response.text
+    assert (
+        '<p class="error" id="e-notice_days">公示期（工作日）须在 1 到 30 之间。</p>'
+        in response.text
+    )
     assert await counts() == before
 
 

@@ -34,7 +34,8 @@ async def publish_scene() -> Published:
     actor = Actor.command_line("测试")
     now = dt.datetime.now(dt.UTC)
     await results.tally(actor, SLUG)
-    await results.open_notice(actor, SLUG, 1, now=now - dt.timedelta(days=2))
+    # One working day, opened three weeks ago: over by now even across 春节.
+    await results.open_notice(actor, SLUG, 1, now=now - dt.timedelta(days=21))
     await results.designate(actor, SLUG, "定司发〔2024〕1号")
     rows = await Designation.select(
         Designation.id, Designation.candidate.name.as_alias("name")

@@ -109,7 +109,9 @@ async def test_the_finished_campaign_is_published_and_shown_with_every_step_done
     assert tally.document_no == demo.DOCUMENT_NO
     assert tally.tallied_at == demo.TALLY_AT
     assert tally.notice_starts_at == demo.NOTICE_AT
-    assert tally.notice_ends_at - tally.notice_starts_at == dt.timedelta(days=7)
+    # Five working days from the day after publication, ending at 18:00 Beijing time.
+    assert campaign.notice_days == demo.NOTICE_DAYS == 5
+    assert tally.notice_ends_at == dt.datetime(2022, 11, 30, 18, tzinfo=demo.CST)
     assert tally.designated_at == demo.DESIGNATED_AT > tally.notice_ends_at
     ranking = {item.category.key: item for item in await results.ranking(campaign)}
     assert {key: len(item.designated) for key, item in ranking.items()} == QUOTAS

@@ -40,7 +40,9 @@ SLUG = "honours-2023"
 DOCUMENT_NO = "定司发〔2023〕12号"
 # 10:00 in Beijing on 28 November; seven days of notice end on 5 December, 10:00.
 NOTICE_STARTS = dt.datetime(2023, 11, 28, 2, 0, tzinfo=dt.UTC)
-DESIGNATED = NOTICE_STARTS + dt.timedelta(days=7)
+# Five working days from Wednesday 29 November end at 18:00 on Tuesday 5 December;
+# the city designates half an hour later.
+DESIGNATED = dt.datetime(2023, 12, 5, 10, 30, tzinfo=dt.UTC)
 CRITERIA = [("工作实绩", "60"), ("群众评价", "40")]
 EXCLUDED_REASON = "经核查，推荐材料中的调解数据不实。"
 
@@ -247,7 +249,7 @@ async def build(folder, stage: Phase) -> HonoursScene:  # type: ignore[no-untype
     await results.tally(actor, SLUG)
     await results.exclude(actor, await get_campaign(SLUG), scene.ids[EXCLUDED], EXCLUDED_REASON)
     if stage in (Phase.notice, Phase.published):
-        await results.open_notice(actor, SLUG, 7, now=NOTICE_STARTS)
+        await results.open_notice(actor, SLUG, 5, now=NOTICE_STARTS)
     if stage is Phase.published:
         await results.designate(actor, SLUG, DOCUMENT_NO, now=DESIGNATED)
     scene.campaign = await get_campaign(SLUG)
@@ -492,7 +494,7 @@ async def test_workbook_matches_the_published_results(client, honours_build, sta
     assert facts["评选活动"] == scene.campaign.title
     assert facts["专家评审权重"] == 0.7 and facts["网络投票权重"] == 0.3
     assert facts["计算方法"] == Method().formula_zh
-    assert facts["公示开始"] == "2023-11-28 10:00" and facts["公示结束"] == "2023-12-05 10:00"
+    assert facts["公示开始"] == "2023-11-28 10:00" and facts["公示结束"] == "2023-12-05 18:00"
     if stage is Phase.published:
         assert facts["命名日期"] == "2023年12月5日" and facts["文号"] == DOCUMENT_NO
     else:

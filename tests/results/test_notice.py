@@ -60,7 +60,10 @@ async def test_the_notice_shows_the_proposed_list_method_breakdown_and_period(
     starts = localtime(tally.notice_starts_at, campaign.timezone)
     ends = localtime(tally.notice_ends_at, campaign.timezone)
     assert starts in html and ends in html
-    assert f"{ends} 前" in html
+    assert f"{ends}（北京时间）前" in html
+    page = text_of(html)
+    assert f"公示期为7个工作日，自 {starts} 至 {ends} （北京时间）" in page
+    assert "Asia/Shanghai" not in html and "UTC" not in page
     assert "异议方式" in html and "真实姓名" in html and "联系电话" in html
     assert f'href="/campaigns/{NOTICE_SLUG}/notice/object"' in html
     first = notice_scene.ids["甲司法所"]
@@ -156,7 +159,8 @@ async def test_after_the_period_the_notice_is_marked_ended(client, notice_scene)
 
 
 async def test_once_designated_the_notice_links_to_the_honour_list(client, notice_scene) -> None:
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=8)
+    tally = await results.tally_of(notice_scene.campaign.id)
+    later = tally.notice_ends_at + dt.timedelta(minutes=1)
     await results.designate(ADMIN, NOTICE_SLUG, now=later)
     assert (await get_campaign(NOTICE_SLUG)).phase == Phase.published.value
     response = await client.get(PAGE)

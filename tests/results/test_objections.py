@@ -515,8 +515,9 @@ async def test_handling_is_refused_outside_the_notice_phase(client, notice, staf
 
 async def test_designation_waits_for_every_objection(client, notice, staff) -> None:
     objection = await object_directly(notice)
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=8)  # after the notice period
     campaign = await get_campaign(NOTICE_SLUG)
+    tally = await results.tally_of(campaign.id)
+    later = tally.notice_ends_at + dt.timedelta(minutes=1)  # after the notice period
     assert await results.designation_blockers(campaign, later) == ["还有 1 件异议尚未办结。"]
     with pytest.raises(results.ResultsRefused, match="异议尚未办结"):
         await results.designate(ADMIN, NOTICE_SLUG, now=later)

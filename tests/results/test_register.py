@@ -42,13 +42,15 @@ def check_path(number: str) -> str:
     return "/certificates/" + quote(number, safe="")
 
 
-async def designate_notice_scene(days: int = 8) -> Campaign:
-    """Designate the notice scene's campaign after its seven-day notice."""
+async def designate_notice_scene() -> Campaign:
+    """Designate the notice scene's campaign a minute after its notice ends."""
+    campaign = await Campaign.objects().where(Campaign.slug == NOTICE_SLUG).first()
+    tally = await results.tally_of(campaign.id)
     await results.designate(
         Actor.command_line("测试"),
         NOTICE_SLUG,
         "某司发〔2024〕1号",
-        now=utc_now() + dt.timedelta(days=days),
+        now=tally.notice_ends_at + dt.timedelta(minutes=1),
     )
     return await Campaign.objects().where(Campaign.slug == NOTICE_SLUG).first()
 

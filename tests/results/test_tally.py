@@ -189,9 +189,12 @@ async def test_notice_then_designation(results_campaign, client) -> None:
         await results.open_notice(ADMIN, RESULTS_SLUG, 5)
     await Vote.update({Vote.status: "excluded"}).where(Vote.id == released["id"]).run()
 
-    start = dt.datetime.now(dt.UTC)
+    # Friday 5 June 2026, 10:00 Beijing time: day 1 is Monday 8 June, the fifth working
+    # day Friday 12 June, and the notice ends at 18:00 Beijing time that day.
+    start = dt.datetime(2026, 6, 5, 2, tzinfo=dt.UTC)
     tally = await results.open_notice(ADMIN, RESULTS_SLUG, 5, now=start)
-    assert tally.notice_ends_at == start + dt.timedelta(days=5)
+    ends = dt.datetime(2026, 6, 12, 10, tzinfo=dt.UTC)
+    assert tally.notice_ends_at == ends
     campaign = await get_campaign(RESULTS_SLUG)
     assert campaign.phase == Phase.notice.value and campaign.notice_days == 5
 
@@ -216,9 +219,9 @@ async def test_notice_then_designation(results_campaign, client) -> None:
     }
     assert [r["designated"] for r in office["ranking"]] == [True, True, False, False]
 
-    with pytest.raises(ResultsRefused, match="公示期尚未结束"):
-        await results.designate(ADMIN, RESULTS_SLUG)
-    after = start + dt.timedelta(days=5, minutes=1)
+    with pytest.raises(ResultsRefused, match="2026年06月12日 18:00（北京时间）"):
+        await results.designate(ADMIN, RESULTS_SLUG, now=ends - dt.timedelta(minutes=1))
+    after = ends + dt.timedelta(minutes=1)
     await results.designate(ADMIN, RESULTS_SLUG, "定司发〔2024〕9号", now=after)
     campaign = await get_campaign(RESULTS_SLUG)
     assert campaign.phase == Phase.published.value

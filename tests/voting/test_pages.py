@@ -559,7 +559,7 @@ async def test_the_rules_page_takes_its_numbers_from_the_campaign(client) -> Non
     assert "<span>“枫桥式”mediator</span><strong>每天 2 票</strong>" in text
     assert "<strong>37</strong> 票" in text and "<strong>7</strong> 次" in text
     assert "同一候选对象每人每天只能投 1 票" in text
-    assert "Asia/Shanghai" in text and "自然日" in text
+    assert "“每天”按北京时间的自然日计算" in text
     assert "5 分钟" in text  # the CAPTCHA's lifetime
     for words in ("待核查", "已剔除", "不计入", "投票凭证"):
         assert words in text
