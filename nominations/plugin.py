@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.config.app import AppConfig
 
-from nominations import demo
+from nominations import demo, todo
 from nominations.controllers import ROUTES
 from nominations.services import undecided_count
 from nominations.tables import Nomination
@@ -34,4 +34,5 @@ class NominationsPlugin(AppPlugin):
         extensions_of(app_config).category_pages["推荐条件"] = (
             "/staff/campaigns/{slug}/categories/{key}/conditions"
         )
+        extensions_of(app_config).staff_reminders["nominations"] = todo.reminders
         return app_config

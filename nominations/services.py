@@ -22,7 +22,7 @@ from nominations.tables import (
     Nomination,
     Status,
 )
-from portal import audit
+from portal import audit, messages
 from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.campaigns import seen_by
@@ -579,9 +579,45 @@ async def _set_status(
         await audit.record(
             actor, f"nomination.{new.value}", nomination, before={"status": old.value}, after=after
         )
+        if new in TOLD_TO_COUNTY:
+            await _tell_county(nomination, new, reason)
+    messages.wake()  # committed: any mail may go now
     for column, value in changes.items():
         setattr(nomination, column._meta.name, value)
     return nomination
+
+
+# Decisions the nominating county's clerks are told of by an in-site message.
+TOLD_TO_COUNTY = {
+    Status.returned: "被退回修改",
+    Status.shortlisted: "已通过资格审核入围",
+    Status.rejected: "未通过资格审核",
+}
+
+
+async def _tell_county(nomination: Nomination, new: Status, reason: str) -> None:
+    """Message the nominating bureau's clerks of the city's decision (in its transaction)."""
+    campaign = (
+        await Campaign.select(Campaign.title)
+        .where(Campaign.id == nomination.campaign)
+        .first()
+        .run()
+    )
+    name = nomination.name or "（未填写名称）"
+    subject = f"{campaign['title'] if campaign else ''}：「{name}」{TOLD_TO_COUNTY[new]}"
+    if new is Status.returned:
+        body = f"退回意见：{reason}\n请修改后重新报送。"
+    elif new is Status.rejected:
+        body = f"不通过理由：{reason}"
+    else:
+        body = "该推荐对象已入围，将进入专家评审。"
+    await messages.notify_bureaus(
+        [nomination.bureau],
+        subject,
+        body,
+        f"/staff/nominations/{nomination.id}",
+        roles=[Role.county_clerk],
+    )
 
 
 # --- timeline and overview ------------------------------------------------------------

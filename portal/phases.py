@@ -20,11 +20,11 @@ import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
-from portal import audit
+from portal import audit, messages
 from portal.audit import Actor
 from portal.db import VOTES_LOCK, advisory_lock, write_transaction
 from portal.errors import Conflict, NotFound, Refused
-from portal.tables import PHASE_ORDER, Campaign, Category, Phase
+from portal.tables import PHASE_ORDER, Bureau, BureauLevel, Campaign, Category, Phase
 
 # Phases a campaign may be moved back from: before voting starts nothing public
 # has been recorded, so a step back (e.g. to reopen nominations) is safe.
@@ -102,6 +102,8 @@ class PhaseRegistry:
 
 
 PHASES = PhaseRegistry()
+# A move's messages are mailed once it has committed.
+PHASES.on_change(messages.wake)
 
 
 # --- the voting window -------------------------------------------------------------------
@@ -249,4 +251,27 @@ async def enter(
         campaign,
         before={"phase": before},
         after={"phase": phase.value, **details},
+    )
+    await _tell_staff(campaign, Phase(before), phase)
+
+
+async def _tell_staff(campaign: Campaign, before: Phase, phase: Phase) -> None:
+    """Message the staff of the organiser and of its nominating bureaus that the campaign
+    changed phase (in the move's transaction; mailed after it commits)."""
+    # The nominating bureaus as portal.campaigns.nominating_bureaus names them (that
+    # module imports this one): the organiser's direct subordinates, else the counties.
+    where = (
+        Bureau.parent == campaign.organiser
+        if campaign.organiser is not None
+        else Bureau.level == BureauLevel.county.value
+    )
+    bureau_ids = [row["id"] for row in await Bureau.select(Bureau.id).where(where).run()]
+    if campaign.organiser is not None:
+        bureau_ids.append(campaign.organiser)
+    verb = "退回" if PHASE_ORDER.index(phase) < PHASE_ORDER.index(before) else "进入"
+    await messages.notify_bureaus(
+        bureau_ids,
+        f"{campaign.title}：{verb}「{phase.label}」阶段",
+        f"评选活动「{campaign.title}」已由「{before.label}」{verb}「{phase.label}」阶段。",
+        f"/campaigns/{campaign.slug}",
     )

@@ -12,6 +12,7 @@ from portal.tables import (
     Category,
     SiteIdentity,
     Staff,
+    StaffMessage,
     VisitDay,
 )
 
@@ -29,6 +30,7 @@ APP_CONFIG = AppConfig(
         AuditEntry,
         SiteIdentity,
         VisitDay,
+        StaffMessage,
     ],
     migration_dependencies=[],
     commands=[],

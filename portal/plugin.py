@@ -16,7 +16,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.static_files import create_static_files_router
 
-from portal import apidocs, visits
+from portal import apidocs, mail, visits
 from portal.accounts import LoginGuard
 from portal.auth import (
     PUBLIC_WITHOUT_SESSION,
@@ -86,6 +86,8 @@ class PortalPlugin(AppPlugin):
             ]
         )
         app_config.lifespan.insert(0, lifespan)
+        # After the database opens, before it closes: staff messages' e-mail, if configured.
+        app_config.lifespan.append(mail.lifespan)
         app_config.template_config = templates
         app_config.before_request = before_request
         app_config.before_send.append(security_headers(production=settings.production))

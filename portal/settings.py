@@ -134,6 +134,44 @@ def _load_or_create_secret(var_dir: Path) -> str:
 MAX_DEFAULT_DRAWERS = 4
 
 
+SMTP_SECURITY = ("starttls", "ssl", "none")
+SMTP_DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The SMTP server that staff messages are mailed through (PORTAL_SMTP_*)."""
+
+    host: str
+    port: int
+    sender: str
+    user: str = ""
+    password: str = field(default="", repr=False)
+    # "starttls" (upgrade a plain connection), "ssl" (TLS from the start) or "none".
+    security: str = "starttls"
+
+    @classmethod
+    def from_env(cls, env_map: Mapping[str, str]) -> SmtpSettings | None:
+        """The SMTP settings, or None when PORTAL_SMTP_HOST is unset (mail is off)."""
+        host = env_map.get("PORTAL_SMTP_HOST", "").strip()
+        if not host:
+            return None
+        security = (env_map.get("PORTAL_SMTP_TLS") or "starttls").strip().lower()
+        if security not in SMTP_SECURITY:
+            raise ConfigError(f"PORTAL_SMTP_TLS 只能是 starttls、ssl 或 none，不能是 {security!r}")
+        port = _positive(env_map, "PORTAL_SMTP_PORT", SMTP_DEFAULT_PORTS[security])
+        if port > 65535:
+            raise ConfigError(f"PORTAL_SMTP_PORT 须为 1–65535 之间的端口号，不能是 {port}")
+        sender = env_map.get("PORTAL_SMTP_FROM", "").strip()
+        if "@" not in sender:
+            raise ConfigError("设置了 PORTAL_SMTP_HOST 时须设置发件地址 PORTAL_SMTP_FROM")
+        user = env_map.get("PORTAL_SMTP_USER", "").strip()
+        password = env_map.get("PORTAL_SMTP_PASSWORD", "")
+        if password and not user:
+            raise ConfigError("设置了 PORTAL_SMTP_PASSWORD 时须同时设置 PORTAL_SMTP_USER")
+        return cls(host, port, sender, user, password, security)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the portal reads from its environment."""
@@ -163,6 +201,8 @@ class Settings:
     queue_timeout: float = 0.5
     ledger_wait: float = 1.0
     var_dir: Path = DEFAULT_VAR_DIR
+    # Optional e-mail of staff messages (portal/mail.py): None sends nothing.
+    smtp: SmtpSettings | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -194,6 +234,7 @@ class Settings:
             queue_timeout=_milliseconds(env_map, "PORTAL_QUEUE_TIMEOUT_MS", 500),
             ledger_wait=_milliseconds(env_map, "PORTAL_LEDGER_WAIT_MS", 1000),
             var_dir=var_dir,
+            smtp=SmtpSettings.from_env(env_map),
         )
 
     @staticmethod
@@ -235,6 +276,10 @@ class Settings:
             )
         if self.captcha_test_answer:
             raise ConfigError("PORTAL_CAPTCHA_TEST_ANSWER 仅供测试使用，生产环境不能设置")
+        if self.smtp and self.smtp.password and self.smtp.security == "none":
+            raise ConfigError(
+                "生产环境不能以明文发送邮箱密码：请将 PORTAL_SMTP_TLS 设为 starttls 或 ssl"
+            )
         if self.uses_sqlite and workers > 1:
             raise ConfigError(
                 "SQLite 只允许一个写入者：多个工作进程请使用 PostgreSQL（DATABASE_URL）"

@@ -153,6 +153,12 @@ class Campaign(Table):
     # Recommendation conditions (推荐条件): "refuse" a nomination that fails one, or
     # "flag" the failure to the organiser and let it be submitted.
     conditions_mode = Varchar(length=10, default="refuse")
+    # The notice (公示): who takes objections by telephone, letter or visit, and whether
+    # it publishes the scores and votes or only the names with unit and county.
+    objection_contact = Varchar(length=50, default="")
+    objection_phone = Varchar(length=30, default="")
+    objection_address = Varchar(length=200, default="")
+    notice_shows_scores = Boolean(default=True)
     # Page views of the public campaign pages that have been flushed from the store.
     visits = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
@@ -208,3 +214,21 @@ class AuditEntry(Table, tablename="audit_entry"):
     before = JSON(null=True, default=None)
     after = JSON(null=True, default=None)
     network = Varchar(length=64, default="")
+
+
+class StaffMessage(Table, tablename="staff_message"):
+    """An in-site message (站内消息) to one staff member: a nomination returned or
+    shortlisted, a campaign in a new phase. Written in the transaction of the change it
+    tells of; mailed afterwards when SMTP is configured (``portal.mail``)."""
+
+    recipient = ForeignKey(references=Staff, null=False, on_delete=OnDelete.cascade, index=True)
+    subject = Varchar(length=200)
+    body = Text(default="")
+    # Where the message leads on the site (a path such as /staff/nominations/12).
+    href = Varchar(length=300, default="")
+    created_at = Timestamptz(default=TimestamptzNow(), index=True, index_method=IndexMethod.btree)
+    read_at = Timestamptz(null=True, default=None)
+    # The e-mail outbox: "" (no address: nothing to mail), "pending", "sending", "sent",
+    # "failed". A row is claimed pending → sending by one process only.
+    mail_state = Varchar(length=10, default="", index=True)
+    mailed_at = Timestamptz(null=True, default=None)

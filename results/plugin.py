@@ -11,7 +11,7 @@ from portal.audit import Actor
 from portal.phases import PHASES
 from portal.plugins import AppPlugin, extensions_of, provide, stores_of
 from portal.tables import Phase
-from results import demo, recheck_demo, services
+from results import demo, recheck_demo, services, todo
 from results.cli import tally
 from results.controllers import ROUTES
 from results.honours import archive
@@ -48,6 +48,7 @@ class ResultsPlugin(AppPlugin):
         )
         extensions_of(app_config).home_sections["archive"] = archive
         extensions_of(app_config).staff_reminders["rechecks"] = reminders
+        extensions_of(app_config).staff_reminders["objections"] = todo.reminders
         return app_config
 
     def on_cli_init(self, cli: Group) -> None:

@@ -13,7 +13,7 @@ from litestar.config.app import AppConfig
 
 from portal.phases import PHASES
 from portal.plugins import AppPlugin, extensions_of, provide, settings_of, stores_of
-from voting import demo
+from voting import demo, todo
 from voting.captcha import POOL_KEY, CaptchaService
 from voting.cli import captcha_worker, counters, verify_ledger
 from voting.controllers import ROUTES
@@ -63,6 +63,7 @@ class VotingPlugin(AppPlugin):
         app_config.lifespan.append(lifespan)
         app_config.dependencies["voting"] = provide(service)
         extensions_of(app_config).ready_probes["captcha_pool"] = captcha_pool
+        extensions_of(app_config).staff_reminders["held_votes"] = todo.reminders
         # A staff change (phase, window, categories) is voted by at once in this process.
         PHASES.on_change(service.forget)
         return app_config

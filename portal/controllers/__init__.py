@@ -7,6 +7,8 @@ from portal.controllers.auth import AuthPages
 from portal.controllers.bureaus import BureauPages
 from portal.controllers.health import HealthChecks
 from portal.controllers.identity import SiteIdentityPages, SiteLogo
+from portal.controllers.messages import MessagePages
+from portal.controllers.preview import MarkdownPreview
 from portal.controllers.public import PublicPages
 from portal.controllers.staff import CampaignAdmin, Dashboard
 from portal.controllers.staff_api import StaffCampaignApi
@@ -17,6 +19,7 @@ ROUTES = [
     BureauApi,
     AuthPages,
     Dashboard,
+    MessagePages,
     CampaignAdmin,
     StaffCampaignApi,
     AccountPages,
@@ -24,5 +27,6 @@ ROUTES = [
     SiteIdentityPages,
     SiteLogo,
     AuditLogPages,
+    MarkdownPreview,
     HealthChecks,
 ]

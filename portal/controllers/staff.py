@@ -13,10 +13,11 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from portal import campaigns as svc
-from portal import phases
+from portal import messages, phases, todo
 from portal.audit import Actor
 from portal.auth import ALL_STAFF, requires
 from portal.campaigns import ValidationFailed
+from portal.dashboard import dashboard_steps
 from portal.phases import PhaseRefused
 from portal.plugins import Extensions
 from portal.tables import Campaign, Category, CategoryKind, Phase, Role
@@ -24,6 +25,8 @@ from portal.templating import form_time
 from portal.web.lookups import campaign_or_404, category_or_404
 
 READERS = requires(Role.city_admin, Role.auditor)
+# Messages on the home page; the message page lists more.
+HOME_MESSAGES = 5
 CITY_ADMIN = requires(Role.city_admin)
 
 
@@ -49,11 +52,8 @@ class Dashboard(Controller):
     ) -> Template:
         user = request.user
         campaigns = await svc.list_campaigns(user)
-        # What the apps ask of this person now (overdue reports …), most urgent first.
-        reminders = [
-            r for remind in extensions.staff_reminders.values() for r in await remind(user)
-        ]
-        reminders.sort(key=lambda r: not r.urgent)
+        # What the apps ask of this person now, overdue first, then by deadline.
+        todos = await todo.todos_of(user, extensions.staff_reminders)
         by_campaign = {c.id: await svc.categories_of(c.id) for c in campaigns}
         return Template(
             "staff/dashboard.html",
@@ -62,7 +62,10 @@ class Dashboard(Controller):
                 "categories": by_campaign,
                 "role": user.role.value,
                 "now": dt.datetime.now(dt.UTC),
-                "reminders": reminders,
+                "todos": todos,
+                "steps": dashboard_steps(campaigns) if user.role is Role.city_admin else [],
+                "messages": await messages.messages_of(user, limit=HOME_MESSAGES),
+                "unread": await messages.unread_count(user),
             },
         )
 
