@@ -137,7 +137,7 @@ class Issuer:
 
     @property
     def office(self) -> str:
-        """The printing office of the 版记: 定西市司法局办公室."""
+        """The printing office of the 版记: 某市司法局办公室."""
         return f"{self.name}办公室"
 
     def copies_to(self, nominators: bool = False) -> str:
