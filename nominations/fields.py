@@ -171,7 +171,10 @@ FIELDS: tuple[Field, ...] = (
         "markdown",
         max_length=5000,
         public=True,
-        help="支持 Markdown（标题、列表、加粗、链接），不超过 5000 字。",
+        help=(
+            "可以直接从 Word、WPS 粘贴，段落、小标题、加粗和列表会保留；也可以直接输入："
+            "空一行分段，**加粗**，“## 小标题”，“- ”开头为列表。不超过 5000 字。"
+        ),
     ),
     Field(
         "disputes_mediated",
