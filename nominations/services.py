@@ -29,7 +29,17 @@ from portal.campaigns import seen_by
 from portal.clock import utc_now
 from portal.db import is_unique_violation, unique_or, write_transaction
 from portal.errors import Hidden, Invalid
-from portal.tables import AuditEntry, Bureau, BureauLevel, Campaign, Category, Phase, Role
+from portal.tables import (
+    PHASE_ORDER,
+    AuditEntry,
+    Bureau,
+    BureauLevel,
+    Campaign,
+    Category,
+    Phase,
+    Role,
+)
+from portal.zones import local_text
 
 EDITABLE_BY_COUNTY = frozenset({Status.draft, Status.returned})
 DECIDED = frozenset({Status.shortlisted, Status.rejected})
@@ -76,10 +86,20 @@ def nominating_open(campaign: Campaign, at: dt.datetime | None = None) -> bool:
     return not ((opens and at < opens) or (closes and at >= closes))
 
 
-def window_message(campaign: Campaign) -> str:
-    if campaign.phase != Phase.nominating.value:
-        return "推荐申报阶段未开放或已结束，不能报送。"
-    return "不在推荐申报时间内，不能报送。"
+def window_message(campaign: Campaign, at: dt.datetime | None = None) -> str:
+    """Why nominating is closed, precisely: not open yet (from when) or ended (since
+    when), the time in the campaign's zone named as people name it (北京时间)."""
+    at = at or utc_now()
+    phase = Phase(campaign.phase)
+    opens, closes = campaign.nominating_opens_at, campaign.nominating_closes_at
+    step = PHASE_ORDER.index(phase) - PHASE_ORDER.index(Phase.nominating)
+    if step < 0 or (step == 0 and opens and at < opens):
+        if opens and at < opens:
+            return f"推荐申报未开放：申报于{local_text(opens, campaign.timezone)}开始。"
+        return "推荐申报未开放：评选活动还在筹备中，尚未进入推荐申报阶段。"
+    if closes and at >= closes:
+        return f"推荐申报已结束：申报已于{local_text(closes, campaign.timezone)}截止。"
+    return f"推荐申报已结束：评选活动已进入{phase.label}阶段。"
 
 
 # --- visibility -----------------------------------------------------------------------

@@ -11,7 +11,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_400_BAD_REQUEST
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
 
 from nominations import conditions, fields, recommendation, services
 from nominations.controllers.common import FORM_MAX_BODY, context_or_404, discard, stage_files
@@ -36,6 +36,7 @@ DECIDED_MESSAGES = {
     "reject": "已作不通过处理。",
 }
 NOT_EDITABLE = "当前状态下您不能修改该推荐对象。"
+CHOOSE_CATEGORY = "新建推荐须先选择评选类别：请在下面的类别中点击“新建推荐”。"
 READERS = requires(Role.city_admin, Role.county_clerk, Role.auditor)
 CLERK = requires(Role.county_clerk)
 CITY_ADMIN = requires(Role.city_admin)
@@ -99,7 +100,10 @@ def form_page(
     choice: Picker | None = None,
     earlier: Designee | None = None,
     checked: bool = False,
+    closed: str = "",
 ) -> Template:
+    """The nomination form; with ``closed`` (why nominating is closed) only that banner
+    and what was typed, no form that could not be sent."""
     outcomes, _ = services.check_conditions(category, values)
     return Template(
         "nominations/form.html",
@@ -117,6 +121,7 @@ def form_page(
             "message": message,
             "picker": choice or Picker(),
             "earlier": earlier,
+            "closed": closed,
         },
         status_code=status,
     )
@@ -205,6 +210,7 @@ class NominationPages(Controller):
                 },
                 "statuses": Status,
                 "open": bool(chosen and services.nominating_open(chosen)),
+                "closed_message": services.window_message(chosen) if chosen else "",
                 "vetting": bool(chosen and Phase(chosen.phase) in services.VETTING_PHASES),
             },
         )
@@ -229,12 +235,17 @@ class NominationPages(Controller):
     async def new_form(
         self,
         request: Request,
-        category: Annotated[int, QueryParameter(ge=1)],
+        category: FromQuery[str | None] = None,
         designation: Annotated[int | None, QueryParameter(ge=1)] = None,
-    ) -> Template:
-        cat, campaign = await visible_category(request.user, category)
+    ) -> Template | Redirect:
+        if not (category or "").isdigit():
+            # A bare /new (a bookmark, a typed address): the clerk's page lists the
+            # categories, each with its 新建推荐 button.
+            flash(request, CHOOSE_CATEGORY, "info")
+            return Redirect(path="/staff/nominations")
+        cat, campaign = await visible_category(request.user, int(category))
         if not services.nominating_open(campaign):
-            return form_page(cat, campaign, {}, {}, message=services.window_message(campaign))
+            return form_page(cat, campaign, {}, {}, closed=services.window_message(campaign))
         choice = await picker(request.user, cat, campaign, designation)
         values: dict[str, Any] = {}
         if choice.picked:
@@ -250,6 +261,13 @@ class NominationPages(Controller):
             cat, campaign = await visible_category(request.user, int(values.get("category") or 0))
         except ValueError:
             raise not_found("找不到该评选类别。") from None
+
+        if not services.nominating_open(campaign):
+            # Closed while the clerk was typing: say so, and hand back the deeds.
+            return form_page(
+                cat, campaign, values, {}, status=HTTP_409_CONFLICT,
+                closed=services.window_message(campaign),
+            )  # fmt: skip
 
         async def again(errors: dict[str, str], message: str = "") -> Template:
             # The form once more, with the designees to pick from (only when refused:

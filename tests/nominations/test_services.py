@@ -108,7 +108,7 @@ async def test_submitting_after_the_window_closes_is_refused(
         .run()
     )
     ctx = await services.load(clerk, ctx.nomination.id)
-    with pytest.raises(NominationError, match="不在推荐申报时间内"):
+    with pytest.raises(NominationError, match=r"推荐申报已结束：申报已于.+（北京时间）截止"):
         await services.submit(actor_for(clerk), clerk, ctx)
     with pytest.raises(NominationError):
         await services.create_draft(actor_for(clerk), clerk, category, UNIT)
