@@ -9,7 +9,6 @@ from portal.controllers.health import HealthChecks
 from portal.controllers.identity import SiteIdentityPages, SiteLogo
 from portal.controllers.messages import MessagePages
 from portal.controllers.preview import MarkdownPreview
-from portal.controllers.preview import MarkdownPreview
 from portal.controllers.public import PublicPages
 from portal.controllers.staff import CampaignAdmin, Dashboard
 from portal.controllers.staff_api import StaffCampaignApi
@@ -28,7 +27,6 @@ ROUTES = [
     SiteIdentityPages,
     SiteLogo,
     AuditLogPages,
-    MarkdownPreview,
     MarkdownPreview,
     HealthChecks,
 ]

@@ -151,8 +151,6 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/staff/audit"):                                            (N, Y, N, N, Y),
     # The deeds and story editor's preview: those who write them (renders, stores nothing).
     ("POST", "/staff/markdown/preview"):                                 (N, Y, Y, N, N),
-    # The deeds and story editor's preview: those who write them (renders, stores nothing).
-    ("POST", "/staff/markdown/preview"):                                 (N, Y, Y, N, N),
     # Nominations: a clerk drafts and submits for their own county, the city vets, the
     # auditor reads (pages, files, exports) and changes nothing; reviewers see none.
     ("GET",  "/staff/nominations"):                                      (N, Y, Y, N, Y),
@@ -1248,14 +1246,7 @@ SHOWN_ELSEWHERE = {
 CHANGES_NOTHING = {("POST", "/staff/markdown/preview")}
 
 
-# The editor's preview renders the text it is sent and stores nothing: what it answers
-# is tested in tests/portal/test_preview.py.
-CHANGES_NOTHING = {("POST", "/staff/markdown/preview")}
-
-
 async def assert_takes_effect(client, staff, scene, folder, role, method, path) -> None:  # type: ignore[no-untyped-def]
-    if (method, path) in CHANGES_NOTHING:
-        pytest.skip("stores nothing: tests/portal/test_preview.py")
     if (method, path) in CHANGES_NOTHING:
         pytest.skip("stores nothing: tests/portal/test_preview.py")
     if (method, path) in SHOWN_ELSEWHERE:
