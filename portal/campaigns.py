@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
 KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,48}[a-z0-9])?$")
+# The notice's objection telephone: a landline with its area code (and extension) or a
+# mobile, or two of them separated by 、 or a comma.
+_ONE_PHONE = r"(?:0[1-9][0-9]{1,2}-?[2-9][0-9]{6,7}(?:-[0-9]{1,6})?|1[3-9][0-9]{9})"
+OBJECTION_PHONE_RE = re.compile(rf"{_ONE_PHONE}(?:\s*[、,，]\s*{_ONE_PHONE})?")
 
 SLUG_TAKEN = "该网址标识已被使用。"
 KEY_TAKEN = "该类别标识已存在。"
@@ -113,9 +117,17 @@ class CampaignInput:
     vote_weight: Decimal = DEFAULT_VOTE_WEIGHT
     conditions_mode: str = "refuse"
     term_years: int = DEFAULT_TERM_YEARS
+    objection_contact: str = ""
+    objection_phone: str = ""
+    objection_address: str = ""
+    notice_shows_scores: bool = True
 
     def values(self) -> dict[str, Any]:
         return {
+            "objection_contact": self.objection_contact,
+            "objection_phone": self.objection_phone,
+            "objection_address": self.objection_address,
+            "notice_shows_scores": self.notice_shows_scores,
             "conditions_mode": self.conditions_mode,
             "term_years": self.term_years,
             "slug": self.slug,
@@ -168,6 +180,7 @@ def parse_campaign(data: dict[str, Any]) -> CampaignInput:
     conditions_mode = _text(data, "conditions_mode") or "refuse"
     if conditions_mode not in CONDITIONS_MODES:
         errors["conditions_mode"] = "请选择不符合推荐条件时的处理方式。"
+    contact, phone, address = _objection_contact(data, errors)
     tz = zone(timezone)
     windows: dict[str, dt.datetime | None] = {}
     for name in WINDOW_FIELDS:
@@ -201,7 +214,39 @@ def parse_campaign(data: dict[str, Any]) -> CampaignInput:
         vote_weight=vote_weight,
         conditions_mode=conditions_mode,
         term_years=term_years or DEFAULT_TERM_YEARS,
+        objection_contact=contact,
+        objection_phone=phone,
+        objection_address=address,
+        notice_shows_scores=_notice_shows_scores(data),
     )
+
+
+def _objection_contact(data: dict[str, Any], errors: dict[str, str]) -> tuple[str, str, str]:
+    """Who takes objections by telephone, letter or visit, as the notice names them
+    (all optional: the notice then names the organiser only)."""
+    contact = _text(data, "objection_contact")
+    if len(contact) > 50:
+        errors["objection_contact"] = "异议联系人不能超过 50 个字。"
+    phone = _text(data, "objection_phone")
+    if phone and not OBJECTION_PHONE_RE.fullmatch(phone):
+        errors["objection_phone"] = (
+            "联系电话须为带区号的固定电话或 11 位手机号码，如 0932-8212345，可用“、”分隔两个号码。"
+        )
+    address = _text(data, "objection_address")
+    if len(address) > 200:
+        errors["objection_address"] = "来信来访地址不能超过 200 个字。"
+    return contact, phone, address
+
+
+def _notice_shows_scores(data: dict[str, Any]) -> bool:
+    """What the notice publishes: ``notice_shows`` "names" (names with unit and county
+    only) or "scores" (also every score and vote); absent, the scores as before."""
+    shows = _text(data, "notice_shows")
+    if shows:
+        return shows != "names"
+    if "notice_shows_scores" in data:
+        return _bool(data.get("notice_shows_scores"))
+    return True
 
 
 def _weights(data: dict[str, Any], errors: dict[str, str]) -> tuple[Decimal, Decimal]:
@@ -302,6 +347,10 @@ def campaign_values(campaign: Campaign) -> dict[str, Any]:
             "vote_weight",
             "conditions_mode",
             "term_years",
+            "objection_contact",
+            "objection_phone",
+            "objection_address",
+            "notice_shows_scores",
             "phase",
             *WINDOW_FIELDS,
         )

@@ -398,6 +398,10 @@ def _when(value: dt.datetime | None, tz: str) -> str:
     return value.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
 
 
+def _figures(r: Row) -> tuple[float, int, float, float]:
+    return (figure(r.review_score), r.votes, figure(r.vote_score), figure(r.final_score))
+
+
 def results_workbook(data: WorkbookData) -> bytes:
     """The results as .xlsx: a summary sheet (campaign, method, notice, designation), then
     one sheet per category with every component; names and titles are written as text,
@@ -405,6 +409,8 @@ def results_workbook(data: WorkbookData) -> bytes:
     campaign, tally, method = data.campaign, data.tally, data.method
     tz = campaign.timezone
     published = campaign.phase == Phase.published.value
+    # As on the notice and in the API: the organiser may publish the names only.
+    shown = campaign.notice_shows_scores
     wb = Workbook()
     ws = wb.active
     ws.title = SUMMARY_SHEET
@@ -425,6 +431,7 @@ def results_workbook(data: WorkbookData) -> bytes:
         ("公示结束", _when(tally.notice_ends_at, tz)),
         ("命名日期", chinese_date(tally.designated_at, tz) if tally.designated_at else "尚未命名"),
         ("文号", tally.document_no or "—"),
+        ("公示内容", "名单及分数、票数" if shown else "仅名单（不公布分数和票数）"),
         ("时区", tz),
         ("导出时间", _when(data.exported_at, tz)),
     ]
@@ -463,10 +470,7 @@ def results_workbook(data: WorkbookData) -> bytes:
                     r.name,
                     r.organisation,
                     r.county,
-                    figure(r.review_score),
-                    r.votes,
-                    figure(r.vote_score),
-                    figure(r.final_score),
+                    *(_figures(r) if shown else (None, None, None, None)),
                     "是" if r.designated else "否",
                     "已取消资格" if r.excluded_reason else "",
                 ],

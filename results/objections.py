@@ -11,6 +11,8 @@ City admins handle each objection during the notice phase: ``investigate`` (调�
 then ``uphold`` — which excludes the candidate through ``services.exclude`` in the same
 write transaction, so the next in line moves up — or ``dismiss``; each with its audit
 entry. The public notice shows only how many objections were received and handled.
+Objections received by telephone, letter or visit are recorded by staff
+(``results.objection_channels``) into the same register and workflow.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from results.services import CategoryRanking
 from results.tables import (
     OBJECTION_HANDLED,
     Objection,
+    ObjectionChannel,
     ObjectionStatus,
     Standing,
     Tally,
@@ -229,10 +232,15 @@ def _text(values: Mapping[str, Any], name: str) -> str:
     return _CONTROL_RE.sub("", str(value)).strip() if isinstance(value, str) else ""
 
 
-def check_fields(values: Mapping[str, Any], choices: set[int]) -> ObjectionInput:
+def check_fields(
+    values: Mapping[str, Any], choices: set[int], *, offline: bool = False
+) -> ObjectionInput:
     """Check the form's fields; raise ``ObjectionRefused`` with a message per bad field.
 
     ``choices`` are the candidates one may object to (the current proposed designees).
+    ``offline``: recorded by staff from a telephone call, letter or visit — the phone
+    and the relation may then be blank (``objection_channels`` asks for a phone or an
+    address, and a letter need not state the relation).
     """
     errors: dict[str, str] = {}
     candidate_id = 0
@@ -256,13 +264,16 @@ def check_fields(values: Mapping[str, Any], choices: set[int]) -> ObjectionInput
     raw_phone = _text(values, "phone")
     phone = normalise_phone(raw_phone)
     if not raw_phone:
-        errors["phone"] = "请填写联系电话，以便核实情况。"
+        if not offline:
+            errors["phone"] = "请填写联系电话，以便核实情况。"
     elif phone is None:
         errors["phone"] = (
             "请填写有效的联系电话：11 位手机号码，或带区号的固定电话（如 0932-8212345）。"
         )
     relation = _text(values, "relation")
-    if not relation:
+    if not relation and offline:
+        relation = "未说明"
+    elif not relation:
         errors["relation"] = "请填写您与被异议对象的关系（如：同村村民、纠纷当事人、同事）。"
     elif len(relation) > MAX_RELATION:
         errors["relation"] = f"与被异议对象的关系不能超过 {MAX_RELATION} 个字。"
@@ -385,6 +396,7 @@ async def objections_of(campaign: Campaign) -> list[dict[str, Any]]:
             Objection.candidate.category.title.as_alias("category_title"),
             Objection.candidate.bureau.short_name.as_alias("county"),
             Objection.handled_by.username.as_alias("handled_by_name"),
+            Objection.recorded_by.username.as_alias("recorded_by_name"),
         )
         .where(Objection.campaign == campaign.id)
         .order_by(Objection.created_at)
@@ -402,6 +414,7 @@ async def objections_of(campaign: Campaign) -> list[dict[str, Any]]:
     handled = {status.value for status in OBJECTION_HANDLED}
     for row in rows:
         row["status_label"] = ObjectionStatus.label_of(row["status"])
+        row["channel_label"] = ObjectionChannel.label_of(row["channel"])
         row["handled"] = row["status"] in handled
         row["standing"] = standings.get(row["candidate"])
     rows.sort(key=lambda row: row["handled"])

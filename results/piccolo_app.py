@@ -7,6 +7,7 @@ from piccolo.conf.apps import AppConfig
 from results.tables import (
     Designation,
     Objection,
+    ObjectionAttachment,
     Recheck,
     RecheckEvidence,
     RecheckItem,
@@ -23,6 +24,7 @@ APP_CONFIG = AppConfig(
         Tally,
         Standing,
         Objection,
+        ObjectionAttachment,
         Designation,
         Recheck,
         RecheckItem,

@@ -601,6 +601,11 @@ async def results_payload(campaign: Campaign) -> dict[str, Any] | None:
         return None
     method = method_of(row)
     head = await ledger_head(campaign.id)
+    # The organiser's choice (Campaign.notice_shows_scores) holds after publication too:
+    # a bureau that published only the names does not later have the figures published
+    # for it, and since a published campaign's settings can no longer be edited, what
+    # the notice showed is what the API, the honour pages and the workbook keep showing.
+    shown = campaign.notice_shows_scores
     return {
         "phase": campaign.phase,
         "method": {
@@ -620,10 +625,10 @@ async def results_payload(campaign: Campaign) -> dict[str, Any] | None:
                         "name": r.name,
                         "organisation": r.organisation,
                         "county": r.county,
-                        "review_score": figure(r.review_score),
-                        "votes": r.votes,
-                        "vote_score": figure(r.vote_score),
-                        "final_score": figure(r.final_score),
+                        "review_score": figure(r.review_score) if shown else None,
+                        "votes": r.votes if shown else None,
+                        "vote_score": figure(r.vote_score) if shown else None,
+                        "final_score": figure(r.final_score) if shown else None,
                         "designated": r.designated,
                         "excluded": bool(r.excluded_reason),
                     }

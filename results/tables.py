@@ -71,6 +71,15 @@ class ObjectionStatus(LabelledEnum):
     dismissed = "dismissed", "异议不成立"
 
 
+class ObjectionChannel(LabelledEnum):
+    """How an objection reached the organiser: the online form, or recorded by staff."""
+
+    online = "online", "网上"
+    phone = "phone", "电话"
+    letter = "letter", "信函"
+    visit = "visit", "来访"
+
+
 # Statuses that close an objection.
 OBJECTION_HANDLED = frozenset({ObjectionStatus.upheld, ObjectionStatus.dismissed})
 
@@ -98,6 +107,23 @@ class Objection(Table):
     handled_at = Timestamptz(null=True, default=None)
     network = Varchar(length=64, default="")
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    # Objections by telephone, letter or visit are recorded by a city admin: the day the
+    # organiser received it (local date), the objector's address if they gave one, and
+    # who recorded it. Online ones keep the defaults (received when created).
+    channel = Varchar(length=10, choices=ObjectionChannel, default=ObjectionChannel.online)
+    received_on = Date(null=True, default=None)
+    address = Varchar(length=200, default="")
+    recorded_by = ForeignKey(references=Staff, null=True, default=None)
+
+
+class ObjectionAttachment(Table, tablename="objection_attachment"):
+    """A file that came with an objection received off line (a scanned letter, a photo),
+    checked by content as the online evidence is and served to the city only."""
+
+    objection = ForeignKey(references=Objection, null=False, index=True)
+    stored_name = Varchar(length=80)
+    filename = Varchar(length=200)
+    uploaded_at = Timestamptz(default=TimestamptzNow())
 
 
 class DesignationStatus(LabelledEnum):

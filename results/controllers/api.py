@@ -26,10 +26,11 @@ class Standing(msgspec.Struct):
     name: str
     organisation: str
     county: str
-    review_score: float
-    votes: int
-    vote_score: float
-    final_score: float
+    # null when the organiser publishes only the names (Campaign.notice_shows_scores).
+    review_score: float | None
+    votes: int | None
+    vote_score: float | None
+    final_score: float | None
     designated: bool
     excluded: bool
 
@@ -73,7 +74,9 @@ class ResultsApi(Controller):
             "ranking lists the ranked candidates in order, then any excluded ones "
             "(`rank` null, `excluded` true). `ledger_head` is the last row of the "
             "campaign's ledger.csv, final since voting has closed: `portal verify-ledger "
-            "ledger.csv --head SEQ:HASH` refuses a truncated or re-chained copy."
+            "ledger.csv --head SEQ:HASH` refuses a truncated or re-chained copy. "
+            "`review_score`, `votes`, `vote_score` and `final_score` are null when the "
+            "organiser publishes only the names (with unit and county)."
         ),
         operation_id="getResults",
         responses=error_responses(

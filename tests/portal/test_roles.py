@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -53,6 +54,7 @@ from results import services as results
 from results.tables import (
     Designation,
     Objection,
+    ObjectionAttachment,
     Recheck,
     RecheckEvidence,
     RecheckItem,
@@ -232,6 +234,12 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/objections/{receipt:str}"):                               (Y, Y, Y, Y, Y),
     ("GET",  "/staff/results/{slug:str}/objections"):                    (N, Y, N, N, Y),
     ("GET",  "/staff/results/{slug:str}/objections/{objection_id:int}/evidence"):
+                                                                         (N, Y, N, N, Y),
+    # Objections by telephone, letter or visit: the city admin records them (with
+    # attachments, read like the online evidence).
+    ("GET",  "/staff/results/{slug:str}/objections/new"):                (N, Y, N, N, N),
+    ("POST", "/staff/results/{slug:str}/objections/new"):                (N, Y, N, N, N),
+    ("GET",  "/staff/results/{slug:str}/objections/{objection_id:int}/files/{file_id:int}"):
                                                                          (N, Y, N, N, Y),
     ("POST", "/staff/results/{slug:str}/objections/{objection_id:int}/investigate"):
                                                                          (N, Y, N, N, N),
@@ -594,6 +602,7 @@ class Scene:
     assignments: dict[str, int] = field(default_factory=dict)
     criteria: list[int] = field(default_factory=list)
     objection: int = 0
+    attachment: int = 0
     stories: dict[str, int] = field(default_factory=dict)
     # A county bureau with no account or record of its own (renamed, retired, deleted).
     bureau: int = 0
@@ -729,6 +738,13 @@ class Scene:
             evidence_name="证据.pdf",
         )
         await objection.save().run()
+        attachment = ObjectionAttachment(
+            objection=objection.id,
+            stored_name=media.save_pdf(minimal_pdf(), self.directory),
+            filename="来信扫描件.pdf",
+        )
+        await attachment.save().run()
+        self.attachment = attachment.id
         return objection.id
 
     def score_form(self) -> dict[str, str]:
@@ -764,6 +780,7 @@ class Scene:
                 assignment_id=str(self.assignments.get(ASSIGNMENT_OF_ROUTE.get(path, "open"))),
                 candidate_id=str(self.ids["candidate"]),
                 objection_id=str(self.objection),
+                file_id=str(self.attachment),
                 category_id=str(self.categories[CATEGORY_KEY].id),
             )
         if self.stories:
@@ -954,6 +971,14 @@ async def payload(method: str, path: str, scene: Scene) -> tuple[dict, dict | No
                     "action": "save",
                 },
                 "/staff/nominations/{nomination_id:int}/withdraw": {"reason": "材料有误，撤回"},
+                "/staff/results/{slug:str}/objections/new": {
+                    "channel": "phone",
+                    "received_on": dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat(),
+                    "candidate": str(scene.ids["candidate"]),
+                    "real_name": "李来电",
+                    "phone": "0932-8212345",
+                    "content": "来电反映该单位申报的调解数量与台账不符。",
+                },
                 "/staff/nominations/{nomination_id:int}/decide": {"decision": "shortlist"},
                 "/staff/nominations/shortlist": {
                     "campaign": DEMO_SLUG,

@@ -180,3 +180,71 @@ async def test_a_draft_campaign_has_no_notice(client, notice_scene) -> None:
         .run()
     )
     assert (await client.get(PAGE)).status_code == 404
+
+
+# --- what the notice shows: the organiser's choice ----------------------------------------
+
+
+async def names_only() -> None:
+    await (
+        Campaign.update({Campaign.notice_shows_scores: False})
+        .where(Campaign.slug == NOTICE_SLUG)
+        .run()
+    )
+
+
+async def test_names_only_the_notice_lists_names_unit_and_county_without_figures(
+    client, notice_scene
+) -> None:
+    await names_only()
+    html = (await client.get(PAGE)).text
+    for category in await results.ranking(notice_scene.campaign):
+        for row in category.designated:
+            assert row.name in html and row.county in html
+        for row in category.rows:
+            for figure in (row.review_score, row.vote_score, row.final_score):
+                assert f">{figure}<" not in html
+        # Candidates outside the quota are not named, nor any breakdown shown.
+        for row in category.rows:
+            if not row.designated:
+                assert row.name not in html
+    assert "综合评定明细" not in html and "综合得分 <strong>" not in html
+    assert "第 1 名" not in html
+    first = notice_scene.ids["甲司法所"]
+    assert f'href="/campaigns/{NOTICE_SLUG}/notice/object?candidate={first}"' in html
+
+
+async def test_names_only_the_results_api_and_workbook_hide_the_figures(
+    client, notice_scene
+) -> None:
+    shown = (await client.get(f"/api/v1/campaigns/{NOTICE_SLUG}/results")).json()
+    first = shown["categories"][0]["ranking"][0]
+    assert isinstance(first["final_score"], float) and isinstance(first["votes"], int)
+    await names_only()
+    response = await client.get(f"/api/v1/campaigns/{NOTICE_SLUG}/results")
+    assert response.status_code == 200
+    body = response.json()
+    for category in body["categories"]:
+        for row in category["ranking"]:
+            # The contract's field names stay; what the organiser hides is null.
+            assert {"review_score", "votes", "vote_score", "final_score"} <= set(row)
+            assert row["review_score"] is None and row["votes"] is None
+            assert row["vote_score"] is None and row["final_score"] is None
+            assert row["name"] and row["county"] and row["rank"] is not None
+    # The OpenAPI schema says they may be null.
+    schema = (await client.get("/schema/openapi.json")).json()
+    standing = schema["components"]["schemas"]["Standing"]["properties"]
+    assert "null" in str(standing["final_score"])
+
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    workbook = await client.get(f"/campaigns/{NOTICE_SLUG}/results.xlsx")
+    assert workbook.status_code == 200
+    wb = load_workbook(BytesIO(workbook.content))
+    summary = [tuple(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
+    assert ("公示内容", "仅名单（不公布分数和票数）") in [r[:2] for r in summary]
+    for sheet in wb.worksheets[1:]:
+        for row in list(sheet.iter_rows(values_only=True))[1:]:
+            assert row[4:8] == (None, None, None, None), row
