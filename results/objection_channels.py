@@ -92,10 +92,7 @@ def check_received(
         errors["phone"] = "请至少填写异议人的联系电话或通信地址之一，以便核实和答复。"
     received_on = None
     text = objections._text(values, "received_on")
-    first = local_day(period.starts_at, campaign.timezone)
-    last = min(
-        local_day(period.ends_at, campaign.timezone), local_day(period.now, campaign.timezone)
-    )
+    first, last = receiving_days(campaign, period)
     try:
         received_on = dt.date.fromisoformat(text) if text else None
     except ValueError:
@@ -120,6 +117,16 @@ def check_received(
         relation=data.relation,
         content=data.content,
     )
+
+
+def receiving_days(campaign: Campaign, period: objections.NoticePeriod) -> tuple[dt.date, dt.date]:
+    """The first and last day an offline objection may have been received: the notice's
+    first day to its last, or today if that comes first (campaign time zone)."""
+    first = local_day(period.starts_at, campaign.timezone)
+    last = min(
+        local_day(period.ends_at, campaign.timezone), local_day(period.now, campaign.timezone)
+    )
+    return first, last
 
 
 async def check_received_objection(

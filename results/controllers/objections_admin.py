@@ -166,6 +166,7 @@ class ObjectionsAdmin(Controller):
                 "campaign": campaign,
                 "period": period,
                 "open": period is not None and campaign.phase == Phase.notice.value,
+                "days": objection_channels.receiving_days(campaign, period) if period else None,
                 "choices": await objections.designees(campaign),
                 "channels": objection_channels.OFFLINE_CHANNELS,
                 "values": values,
