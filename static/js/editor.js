@@ -532,8 +532,17 @@
           return;  // an older answer arriving late
         }
         box.classList.remove("md-offline");
-        // The server's sanitised rendering (nh3 allowlist), as the saved page shows it.
-        content.innerHTML = html || "<p class=\"muted\">（尚未填写）</p>";
+        // The server's sanitised rendering (nh3 allowlist), as the saved page shows it,
+        // parsed as an inert document (no scripts run, no inline handlers) and moved in.
+        if (html) {
+          var parsed = new DOMParser().parseFromString(html, "text/html");
+          content.replaceChildren.apply(content, Array.from(parsed.body.childNodes));
+        } else {
+          var empty = document.createElement("p");
+          empty.className = "muted";
+          empty.textContent = "（尚未填写）";
+          content.replaceChildren(empty);
+        }
       }).catch(function () {
         if (mine === sent) {
           box.classList.add("md-offline");

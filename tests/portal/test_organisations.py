@@ -41,6 +41,7 @@ OTHER_VALUES = {
     "candidate_id": "1",
     "objection_id": "1",
     "designation_id": "1",
+    "file_id": "1",
 }
 
 
