@@ -322,3 +322,20 @@ def vote(page: Page, slug: str, candidate_id: int, captcha_answer: str) -> str:
     page.get_by_role("button", name="确认投票").click()
     expect(page.get_by_role("status").first).to_contain_text("投票成功")
     return page.locator("#receipt-code").inner_text().strip()
+
+
+def publish_notice(page: Page, days: int) -> None:
+    """On the results page: publish the notice for ``days`` working days. Where the
+    holiday calendar does not know the year the period reaches into (late December,
+    before the next year's 调休 are published), the form says so and asks for the end:
+    it is given ``days`` + 7 calendar days on, at 18:00."""
+    page.get_by_label("公示期（工作日）").fill(str(days))
+    help_text = page.locator("#notice-end-help")
+    if page.locator("#ends_at").count():
+        expect(help_text).to_contain_text("尚未收录")
+        ends = (now() + dt.timedelta(days=days + 7)).replace(hour=18, minute=0)
+        page.locator("#ends_at").fill(minute(ends))
+    else:
+        expect(help_text).to_contain_text("个工作日 18:00 截止")
+    page.get_by_role("button", name="发布公示").click()
+    expect(page.locator(".flash-success")).to_contain_text("拟命名名单已发布公示")

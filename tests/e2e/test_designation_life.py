@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from portal.web.qr import qr_png
 from tests.e2e.conftest import on_server_database, shot
-from tests.e2e.steps import sign_in
+from tests.e2e.steps import publish_notice, sign_in
 from tests.e2e.test_voting_flow import phone_context
 
 SLUG = "e2e-life"
@@ -30,9 +30,7 @@ def tally_and_notice(admin: Page) -> None:
     admin.goto(f"/staff/results/{SLUG}")
     admin.get_by_role("button", name="计算综合排名").click()
     expect(admin.locator(".flash-success")).to_contain_text("已计算综合排名")
-    admin.get_by_label("公示期（工作日）").fill("5")
-    admin.get_by_role("button", name="发布公示").click()
-    expect(admin.locator(".flash-success")).to_contain_text("拟命名名单已发布公示")
+    publish_notice(admin, 5)
 
 
 def recheck_and_revoke(admin: Page, browser, server: str) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import on_server_database, shot
-from tests.e2e.steps import sign_in
+from tests.e2e.steps import publish_notice, sign_in
 
 SLUG = "e2e-channels"
 RECEIPT = re.compile(r"YY-[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}")
@@ -43,9 +43,7 @@ def test_telephone_objection_and_names_only_notice(page: Page, server, server_en
     admin.goto(f"/staff/results/{SLUG}")
     admin.get_by_role("button", name="计算综合排名").click()
     expect(admin.locator(".flash-success")).to_contain_text("已计算综合排名")
-    admin.get_by_label("公示期（工作日）").fill("5")
-    admin.get_by_role("button", name="发布公示").click()
-    expect(admin.locator(".flash-success")).to_contain_text("拟命名名单已发布公示")
+    publish_notice(admin, 5)
 
     # A call comes in: the admin records it.
     admin.goto(f"/staff/results/{SLUG}/objections")

@@ -20,7 +20,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e import steps
 from tests.e2e.conftest import CAPTCHA_TEST_ANSWER, installation, on_server_database, shot
-from tests.e2e.steps import CategorySpec
+from tests.e2e.steps import CategorySpec, publish_notice
 from tests.e2e.test_voting_flow import phone_context
 from tests.portal.test_organisations import GANSU
 
@@ -141,9 +141,7 @@ def test_a_province_above_two_cities(browser, gansu, opened, tmp_path: Path) -> 
     city.goto(f"/staff/results/{CITY_SLUG}")
     city.get_by_role("button", name="计算综合排名").click()
     expect(city.locator(".flash-success")).to_contain_text("已计算综合排名")
-    city.get_by_label("公示期（工作日）").fill("7")
-    city.get_by_role("button", name="发布公示").click()
-    expect(city.locator(".flash-success")).to_contain_text("拟命名名单已发布公示")
+    publish_notice(city, 7)
     city.goto(f"/campaigns/{CITY_SLUG}/notice")
     expect(city.locator("main")).to_contain_text("定西市司法局")
     on_server_database(env, "end-notice", CITY_SLUG)

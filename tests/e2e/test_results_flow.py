@@ -11,7 +11,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import CAPTCHA_TEST_ANSWER, on_server_database, shot
-from tests.e2e.steps import sign_in
+from tests.e2e.steps import publish_notice, sign_in
 from tests.e2e.test_voting_flow import phone_context
 
 SLUG = "e2e-results"
@@ -54,10 +54,7 @@ def test_tally_notice_objection_designation(page: Page, browser, server, server_
     )
 
     # Publish the notice for 7 working days; the form says when it will end.
-    expect(admin.locator("#notice-end-help")).to_contain_text("个工作日 18:00 截止")
-    admin.get_by_label("公示期（工作日）").fill("7")
-    admin.get_by_role("button", name="发布公示").click()
-    expect(admin.locator(".flash-success")).to_contain_text("拟命名名单已发布公示")
+    publish_notice(admin, 7)
     expect(admin.locator(".flash-success")).to_contain_text("公示期 7 个工作日")
     expect(admin.locator(".flash-success")).to_contain_text("18:00（北京时间）")
     expect(admin.locator(".badge.phase-notice").first).to_be_visible()

@@ -28,7 +28,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e import steps
 from tests.e2e.conftest import CAPTCHA_TEST_ANSWER, on_server_database, shot
-from tests.e2e.steps import CategorySpec, sign_in
+from tests.e2e.steps import CategorySpec, publish_notice, sign_in
 from tests.e2e.test_voting_flow import RECEIPT as VOTE_RECEIPT
 from tests.e2e.test_voting_flow import phone_context
 
@@ -201,9 +201,7 @@ def test_a_campaign_from_creation_to_a_published_story(  # type: ignore[no-untyp
         expect(row).to_contain_text(result)
     shot(admin, "whole-11-tally")
 
-    admin.get_by_label("公示期（工作日）").fill("7")
-    admin.get_by_role("button", name="发布公示").click()
-    expect(admin.locator(".flash-success")).to_contain_text("拟命名名单已发布公示")
+    publish_notice(admin, 7)
     expect(admin.locator(".badge.phase-notice").first).to_be_visible()
 
     # --- A citizen reads the notice on a phone and objects to 陈家沟. ---
