@@ -68,6 +68,7 @@ from tests.factories import actor_for
 from tests.helpers import csrf_token, login
 from tests.nominations.conftest import UNIT
 from tests.portal.test_media import minimal_pdf
+from tests.results.conftest import open_notice_now
 from tests.results.recheck_scene import role_scene
 from voting.ledger import PendingVote, commit
 from voting.services import receipt_hash
@@ -561,7 +562,7 @@ async def tallied(path: str) -> None:
 async def objection_pending(path: str) -> None:
     """The seeded campaign in its public notice, the scene's objection not yet handled."""
     await tallied(path)
-    await results.open_notice(Actor.command_line(), DEMO_SLUG, 7)
+    await open_notice_now(Actor.command_line(), DEMO_SLUG, 7)
     await Objection.update(
         {
             Objection.status: "received",

@@ -156,18 +156,25 @@ async def notice_scene(results_campaign) -> ResultsScene:  # type: ignore[no-unt
     """A campaign in its public notice (7 working days from now): tallied, list published."""
     from portal.audit import Actor
     from portal.campaigns import get_campaign
-    from portal.clock import utc_now
-    from results.services import notice_projection, open_notice, tally
+    from results.services import tally
 
     scene = await results_campaign(NOTICE_SPEC, slug=NOTICE_SLUG)
     actor = Actor.command_line("测试")
     await tally(actor, NOTICE_SLUG)
-    # Late in December the holiday calendar may not know next year yet: the notice then
-    # ends where the city admin would set it by hand, so the scene does not expire.
-    now = utc_now()
-    known = notice_projection(now, 7, await get_campaign(NOTICE_SLUG)).ends_at
-    await open_notice(
-        actor, NOTICE_SLUG, 7, now=now, ends_at=None if known else now + dt.timedelta(days=11)
-    )
+    await open_notice_now(actor, NOTICE_SLUG, 7)
     scene.campaign = await get_campaign(NOTICE_SLUG)
     return scene
+
+
+async def open_notice_now(actor, slug: str, days: int):  # type: ignore[no-untyped-def]
+    """Open the notice now for ``days`` working days. Late in December the holiday
+    calendar may not know next year yet: the notice then ends where the city admin
+    would set it by hand (``days`` + 4 calendar days on), so the scene does not expire."""
+    from portal.campaigns import get_campaign
+    from portal.clock import utc_now
+    from results.services import notice_projection, open_notice
+
+    now = utc_now()
+    known = notice_projection(now, days, await get_campaign(slug)).ends_at
+    manual = None if known else now + dt.timedelta(days=days + 4)
+    return await open_notice(actor, slug, days, now=now, ends_at=manual)

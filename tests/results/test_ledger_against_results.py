@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from portal.audit import Actor
 from portal.cli import main
 from results import services as results
-from tests.results.conftest import RESULTS_SLUG, Candidate
+from tests.results.conftest import RESULTS_SLUG, Candidate, open_notice_now
 from voting.ledger import GENESIS, chain_link
 from voting.tables import Vote
 
@@ -31,7 +31,7 @@ async def test_the_downloaded_ledger_verifies_against_the_published_results(
     # The brushing review excluded the three held votes: they stay in the ledger.
     await Vote.update({Vote.status: "excluded"}).where(Vote.status == "held").run()
     await results.tally(Actor.command_line(), RESULTS_SLUG)
-    await results.open_notice(Actor.command_line(), RESULTS_SLUG, 7)
+    await open_notice_now(Actor.command_line(), RESULTS_SLUG, 7)
 
     ledger = tmp_path / "ledger.csv"
     response = await client.get(f"/api/v1/campaigns/{RESULTS_SLUG}/ledger.csv")
@@ -92,7 +92,7 @@ async def test_a_truncated_or_rechained_ledger_fails_against_the_published_head(
     scene = await results_campaign(SPEC)
     await Vote.update({Vote.status: "excluded"}).where(Vote.status == "held").run()
     await results.tally(Actor.command_line(), RESULTS_SLUG)
-    await results.open_notice(Actor.command_line(), RESULTS_SLUG, 7)
+    await open_notice_now(Actor.command_line(), RESULTS_SLUG, 7)
 
     response = await client.get(f"/api/v1/campaigns/{RESULTS_SLUG}/ledger.csv")
     assert response.status_code == 200
@@ -138,7 +138,7 @@ async def test_a_campaign_without_votes_publishes_the_chain_start(
     spec = {"office": (1, [Candidate("甲司法所", "90")]), "mediator": (1, [])}
     await results_campaign(spec)
     await results.tally(Actor.command_line(), RESULTS_SLUG)
-    await results.open_notice(Actor.command_line(), RESULTS_SLUG, 7)
+    await open_notice_now(Actor.command_line(), RESULTS_SLUG, 7)
 
     body = (await client.get(f"/api/v1/campaigns/{RESULTS_SLUG}/results")).json()
     assert body["ledger_head"] == {"seq": 0, "chain_hash": GENESIS}
