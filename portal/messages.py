@@ -52,9 +52,16 @@ async def staff_of(bureau_ids: Iterable[int], roles: Iterable[Role] | None = Non
     return [row["id"] for row in await query.order_by(Staff.id).run()]
 
 
-async def post(recipients: Iterable[int], subject: str, body: str = "", href: str = "") -> int:
+async def post(
+    recipients: Iterable[int],
+    subject: str,
+    body: str = "",
+    href: str = "",
+    at: dt.datetime | None = None,
+) -> int:
     """Write one message to each of ``recipients`` (staff ids), inside the caller's
-    transaction; returns how many. Those with an e-mail address are owed a mail."""
+    transaction, dated ``at`` (the change's own time; now by default); returns how many.
+    Those with an e-mail address are owed a mail."""
     ids = sorted(set(recipients))
     if not ids:
         return 0
@@ -62,7 +69,7 @@ async def post(recipients: Iterable[int], subject: str, body: str = "", href: st
         row["id"]: row["email"]
         for row in await Staff.select(Staff.id, Staff.email).where(Staff.id.is_in(ids)).run()
     }
-    now = utc_now()
+    now = at or utc_now()
     rows = [
         StaffMessage(
             recipient=staff_id,
@@ -86,9 +93,10 @@ async def notify_bureaus(
     body: str = "",
     href: str = "",
     roles: Iterable[Role] | None = None,
+    at: dt.datetime | None = None,
 ) -> int:
     """Write the message to every active staff member of these bureaus (of ``roles``)."""
-    return await post(await staff_of(bureau_ids, roles), subject, body, href)
+    return await post(await staff_of(bureau_ids, roles), subject, body, href, at)
 
 
 # --- reading -------------------------------------------------------------------------------

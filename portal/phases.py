@@ -252,12 +252,12 @@ async def enter(
         before={"phase": before},
         after={"phase": phase.value, **details},
     )
-    await _tell_staff(campaign, Phase(before), phase)
+    await _tell_staff(campaign, Phase(before), phase, now)
 
 
-async def _tell_staff(campaign: Campaign, before: Phase, phase: Phase) -> None:
+async def _tell_staff(campaign: Campaign, before: Phase, phase: Phase, now: dt.datetime) -> None:
     """Message the staff of the organiser and of its nominating bureaus that the campaign
-    changed phase (in the move's transaction; mailed after it commits)."""
+    changed phase (in the move's transaction, dated with it; mailed after it commits)."""
     # The nominating bureaus as portal.campaigns.nominating_bureaus names them (that
     # module imports this one): the organiser's direct subordinates, else the counties.
     where = (
@@ -274,4 +274,5 @@ async def _tell_staff(campaign: Campaign, before: Phase, phase: Phase) -> None:
         f"{campaign.title}：{verb}「{phase.label}」阶段",
         f"评选活动「{campaign.title}」已由「{before.label}」{verb}「{phase.label}」阶段。",
         f"/campaigns/{campaign.slug}",
+        at=now,
     )
