@@ -14,6 +14,7 @@ from litestar.template import TemplateConfig
 from portal.audit import ACTION_LABELS
 from portal.campaigns import zone
 from portal.identity import current_identity
+from portal.origin import absolute_url
 from portal.settings import PROJECT_ROOT
 from portal.tables import PHASE_ORDER, CategoryKind, Phase, Role
 from portal.zones import zone_label
@@ -57,6 +58,17 @@ def json_list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
+def site_address(request: Any, path: str | None = None) -> str:
+    """``path`` (default: the page's own) as a full URL on the site, for share tags; the
+    bare path where the request's host cannot be read (an error page for a forged Host
+    header must still render)."""
+    path = path if path is not None else request.scope.get("path", "/")
+    try:
+        return absolute_url(request, path)
+    except ValueError:
+        return path
+
+
 def _configure(env: Environment) -> None:
     env.filters.update(
         localtime=localtime,
@@ -72,6 +84,7 @@ def _configure(env: Environment) -> None:
         PHASES=PHASE_ORDER,
         ACTION_LABELS=ACTION_LABELS,
         site_identity=current_identity,
+        site_address=site_address,
     )
 
 
