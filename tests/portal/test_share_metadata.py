@@ -102,3 +102,17 @@ async def test_a_page_about_one_candidate_shares_its_own_title_and_address(
     assert head.canonical == head.meta["og:url"]
     assert page.text.count('property="og:title"') == 1
     assert page.text.count('name="description"') == 1
+
+
+async def test_the_most_shared_pages_describe_themselves(demo_loaded, client) -> None:  # type: ignore[no-untyped-def]
+    """Not the site's general description: a shared campaign link says which campaign."""
+    home = Head()
+    home.feed((await client.get("/")).text)
+    for path in ("", "/notice", "/candidates", "/vote", "/honours", "/statistics"):
+        head = Head()
+        head.feed((await client.get(f"/campaigns/{FINISHED}{path}")).text)
+        assert "2022" in head.meta["og:description"], path
+        assert head.meta["og:description"] != home.meta["og:description"], path
+    stories = Head()
+    stories.feed((await client.get("/stories")).text)
+    assert "典型案例" in stories.meta["og:description"]
