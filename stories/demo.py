@@ -32,6 +32,23 @@ MEDIATOR = CategoryKind.mediator.value
 CITY = ""  # the city bureau's own, city-wide stories
 DAYS_BETWEEN = 6
 REAL_NAMES = frozenset({NAMED_OFFICE, NAMED_COMMITTEE, NAMED_MEDIATOR})
+GENERAL = "general"
+# A trade (行业性专业性) committee's field, by the words of its name.
+TRADE_FIELDS = {
+    "道路交通": "traffic",
+    "劳动争议": "labour",
+    "医疗纠纷": "medical",
+    "中药材": "herbs",
+    "婚姻家庭": "family",
+    "物业": "property",
+}
+
+
+def field_of(row: dict[str, Any]) -> str:
+    """The field of a candidate's unit: a committee's (a mediator's committee's) trade,
+    else GENERAL."""
+    unit = row["committee"] if row["kind"] == MEDIATOR else row["name"]
+    return next((f for word, f in TRADE_FIELDS.items() if word in (unit or "")), GENERAL)
 
 
 @dataclass(frozen=True)
@@ -42,9 +59,13 @@ class DemoStory:
     title: str
     body: str
     status: StoryStatus = StoryStatus.published
-    # Words preferred in the first candidate's name or committee (a case of drug trade
-    # goes to the drug trade's committee).
+    # Words preferred in the first candidate's name or committee (a village's case goes
+    # to a village committee rather than a township's).
     prefer: tuple[str, ...] = ()
+    # The fields whose units may handle the case: GENERAL (a township, village or
+    # community committee, a judicial office) and the trade committees' fields (a
+    # traffic committee mediates traffic accidents, never a drainage ditch).
+    fields: tuple[str, ...] = (GENERAL,)
 
 
 PUBLISHED = (
@@ -72,7 +93,7 @@ PUBLISHED = (
     ),
     DemoStory(
         StoryKind.deeds,
-        "通渭县",
+        "渭源县",
         (MEDIATOR,),
         "{name}：扎根乡村的“和事佬”",
         """\
@@ -107,11 +128,12 @@ PUBLISHED = (
 
 **点评：** 涉企涉农纠纷专业性强，借助行业专家查明事实、以合同为依据分清责任，\
 再辅以司法确认，既保护了农民利益，也维护了药材市场的诚信环境。""",
-        prefer=("中药材",),
+        prefer=("中药材", "镇人民调解委员会"),
+        fields=("herbs", GENERAL),
     ),
     DemoStory(
         StoryKind.case,
-        "临洮县",
+        "通渭县",
         (MEDIATOR,),
         "农民工讨薪有了“快车道”——{name}调解一起欠薪纠纷",
         """\
@@ -126,6 +148,7 @@ PUBLISHED = (
 
 第三天，十二名农民工全部拿到了工资。临行前，他们给调解员送来一面锦旗，上面写着“为民解忧、情暖人心”。""",
         prefer=("劳动",),
+        fields=("labour", GENERAL),
     ),
     DemoStory(
         StoryKind.deeds,
@@ -161,7 +184,7 @@ PUBLISHED = (
 调解员提出以地埂中线为界、重新埋设界桩的方案，双方都表示认可。
 
 界桩当场埋好，双方在调解协议上签了字。采挖季节，两家还互相帮工，昔日的“冤家”又成了好邻居。""",
-        prefer=("村人民调解委员会",),
+        prefer=("村人民调解委员会", "镇人民调解委员会"),
     ),
     DemoStory(
         StoryKind.case,
@@ -184,6 +207,7 @@ PUBLISHED = (
 **点评：** 这是我市推进“诉调对接”的一个缩影。通过法院委派、调解组织专业调处、司法确认兜底，\
 群众的纠纷解决得更快、成本更低。""",
         prefer=("交通",),
+        fields=("traffic",),
     ),
     DemoStory(
         StoryKind.deeds,
@@ -201,6 +225,7 @@ PUBLISHED = (
 陪兄弟俩翻看老照片、回忆父母养育之恩，最终兄弟俩握手言和，按照调解方案分配了老宅。
 
 这些年，{name}用“板凳调解”化解了大量家长里短的纠纷，被群众亲切地称为“板凳调解员”。""",
+        fields=(GENERAL, "family"),
     ),
     DemoStory(
         StoryKind.case,
@@ -220,6 +245,7 @@ PUBLISHED = (
 最终，三个子女商定每月按比例分担赡养费，轮流接老人同住，节假日一起陪老人过。\
 调解员每月回访一次，老人的生活有了着落，脸上也有了笑容。""",
         prefer=("婚姻家庭", "村"),
+        fields=("family", GENERAL),
     ),
     DemoStory(
         StoryKind.deeds,
@@ -332,20 +358,24 @@ def _pick(
     kind: str,
     county: str,
     prefer: tuple[str, ...] = (),
+    fields: tuple[str, ...] = (GENERAL,),
 ) -> dict[str, Any] | None:
-    """An unused candidate of this kind: of this county if there is one, with a preferred
-    word in its name or committee if there is one, and not one of the real honourees
-    the nomination demo names (their invented cases would read as fact)."""
+    """An unused candidate of this kind: of this county, whose unit's field fits the
+    case, with a preferred word in its name or committee, designated in a finished
+    campaign, and not one of the real honourees the nomination demo names (their
+    invented cases would read as fact) — each as far as the candidates allow, in that
+    order. The story is then told of the county of the one picked."""
     pool = [row for row in candidates if row["kind"] == kind and row["id"] not in used]
     if not pool:
         return None
 
-    def rank(row: dict[str, Any]) -> tuple[bool, bool, bool, bool]:
+    def rank(row: dict[str, Any]) -> tuple[bool, bool, bool, bool, bool]:
         words = f"{row['name']}{row['committee'] or ''}"
         return (
-            not row["designated"],  # a finished campaign's stories are about its honourees
             bool(county) and row["county"] != county,
+            field_of(row) not in fields,
             bool(prefer) and not any(word in words for word in prefer),
+            not row["designated"],  # a finished campaign's stories are about its honourees
             row["name"] in REAL_NAMES,
         )
 
@@ -423,15 +453,18 @@ async def ensure_demo_stories(campaign_id: int) -> None:
     actor = Actor.command_line("演示数据")
     day = _first_day(campaign)
     for index, plan in enumerate((*PUBLISHED, *UNPUBLISHED)):
-        first = _pick(candidates, used, plan.about[0], plan.county, plan.prefer)
+        first = _pick(candidates, used, plan.about[0], plan.county, plan.prefer, plan.fields)
+        # A county's story is told by the county of its subject, should the county have
+        # no candidate left that fits (a small campaign).
+        story_county = first["county"] if plan.county and first else plan.county
         # The others from the first one's county: a city story is still about one place.
-        county = plan.county or (first["county"] if first else "")
+        county = story_county or (first["county"] if first else "")
         picked = [first, *(_pick(candidates, used, kind, county) for kind in plan.about[1:])]
         linked = [row for row in picked if row is not None]
-        words = _fields(picked[0], plan.county)
+        words = _fields(picked[0], story_county)
         if len(picked) > 1:
-            words["second"] = _fields(picked[1], plan.county)["name"]
-        words["county"] = plan.county or "定西市"
+            words["second"] = _fields(picked[1], story_county)["name"]
+        words["county"] = story_county or "定西市"
         title = plan.title.format(**words)
         exists = (
             await Story.exists()
@@ -440,7 +473,7 @@ async def ensure_demo_stories(campaign_id: int) -> None:
         )
         if exists:
             continue
-        bureau = bureaus.get(plan.county) or bureaus[CITY]
+        bureau = bureaus.get(story_county) or bureaus[CITY]
         at = day + dt.timedelta(days=DAYS_BETWEEN * index)
         await _create(
             actor,

@@ -80,3 +80,41 @@ async def test_demo_stories_without_candidates_still_read_well(world: World) -> 
     assert len(stories) == 14
     assert await StoryCandidate.count().run() == 0
     assert all("{" not in s.title + s.body for s in stories)
+
+
+async def test_each_demo_story_fits_the_nominations_it_names(demo_loaded) -> None:  # type: ignore[no-untyped-def]
+    """As `portal demo` loads them: a county's story is about candidates of that county,
+    and the case fits the unit's field (a traffic committee mediates traffic cases)."""
+    stories = await Story.objects().order_by(Story.id).run()
+    assert stories
+    for story in stories:
+        if story.status == "published":
+            plan = demo.PUBLISHED[story.series_no - 1]
+        else:
+            plan = demo.UNPUBLISHED[0 if story.status == "draft" else 1]
+        assert plan.title.split("{")[0] in story.title
+        bureau = await Bureau.objects().where(Bureau.id == story.bureau).first()
+        links = (
+            await StoryCandidate.select(StoryCandidate.candidate)
+            .where(StoryCandidate.story == story.id)
+            .order_by(StoryCandidate.position)
+        )
+        assert len(links) == len(plan.about), story.title
+        rows = [
+            await Nomination.select(
+                Nomination.name,
+                Nomination.committee,
+                Nomination.category.kind.as_alias("kind"),
+                Nomination.bureau.short_name.as_alias("county"),
+            )
+            .where(Nomination.id == link["candidate"])
+            .first()
+            for link in links
+        ]
+        assert [row["kind"] for row in rows] == list(plan.about), story.title
+        # The county of the issue is its subject's; a city story is about one county.
+        expected = {bureau.short_name} if plan.county else {rows[0]["county"]}
+        assert {row["county"] for row in rows} == expected, (story.title, rows)
+        assert plan.county in ("", bureau.short_name), story.title
+        assert demo.field_of(rows[0]) in plan.fields, (story.title, rows[0])
+        assert rows[0]["name"] in story.title + story.body
