@@ -34,6 +34,7 @@ from litestar import Response
 from portal.campaigns import zone
 from portal.identity import WORDING
 from portal.tables import Campaign
+from portal.zones import zone_label
 from results.divisions import Division, DivisionOrder, by_division, division_order
 from results.honours import (
     HonourList,
@@ -134,9 +135,23 @@ class NoticeDocument:
         return chinese_date(self.period.ends_at, self.campaign.timezone)
 
     def ends_at_time(self) -> str:
-        """The moment the period ends, as people say it: 2023年12月5日10:00（北京时间）."""
+        """The moment the period ends, as people say it: 2023年12月5日18:00（北京时间）."""
         local = self.period.ends_at.astimezone(zone(self.campaign.timezone))
-        return f"{self.ends_on}{local:%H:%M}"
+        return f"{self.ends_on}{local:%H:%M}（{zone_label(self.campaign.timezone)}）"
+
+    def contact(self) -> str:
+        """Where objections by telephone, letter and visit go, as the campaign states it."""
+        campaign = self.campaign
+        parts = [
+            f"{label}：{value}"
+            for label, value in (
+                ("联系人", campaign.objection_contact),
+                ("联系电话", campaign.objection_phone),
+                ("来信来访地址", campaign.objection_address),
+            )
+            if value
+        ]
+        return "；".join(parts) + "。" if parts else ""
 
     def paragraphs(self) -> list[str]:
         """The notice's body."""
@@ -154,8 +169,9 @@ class NoticeDocument:
             f"{words.organiser}资格审核、专家评审、网络投票和综合评定，拟命名{proposed}。"
             "现将拟命名名单予以公示（名单附后），接受社会监督。",
             f"公示期为{self.starts_on}至{self.ends_on}。公示期内，任何单位和个人对拟命名对象"
-            f"有异议的，可通过{self.object_url}在线实名提出，写明真实姓名、联系电话和具体的事实"
-            f"和理由，可附证据材料；{self.ends_at_time()}后提出的不再受理。",
+            f"有异议的，可通过电话、信函、来访或网上（{self.object_url}）实名提出，写明真实"
+            f"姓名、联系电话和具体的事实和理由，可附证据材料；{self.ends_at_time()}后提出的"
+            f"不再受理。{self.contact()}",
             f"{words.organiser}对每件异议调查核实；异议成立的，取消该对象的拟命名资格。"
             "异议人的个人信息严格保密。",
         ]

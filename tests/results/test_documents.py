@@ -175,6 +175,9 @@ async def test_the_first_bureau_moves_no_further_up(client, designated, staff):
 
 async def test_notice_docx_lists_the_proposed_names_by_division(client, designated):
     await designated(Phase.notice)
+    await Campaign.update(
+        {Campaign.objection_contact: "王主任", Campaign.objection_phone: "0932-8212345"}
+    ).where(Campaign.slug == SLUG)
     doc = await download(client, "notice.docx")
     assert_official_page(doc)
     text = lines(doc)
@@ -183,6 +186,10 @@ async def test_notice_docx_lists_the_proposed_names_by_division(client, designat
     body = "".join(text)
     assert "（名单附后）" in body and "公示期为2023年11月28日至2023年12月5日" in body
     assert f"/campaigns/{SLUG}/notice/object" in body
+    assert "可通过电话、信函、来访或网上" in body and "（北京时间）后提出的不再受理" in body
+    assert "联系人：王主任；联系电话：0932-8212345。" in body
+    page = await client.get(f"/campaigns/{SLUG}/notice")
+    assert f"/campaigns/{SLUG}/notice.docx" in page.text
     assert f"附件：{proposed}" in text
     start = text.index(proposed, text.index("附件"))
     assert text[start + 1 : start + 1 + len(ANDING_FIRST)] == ANDING_FIRST
