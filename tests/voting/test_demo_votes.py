@@ -195,3 +195,22 @@ async def test_no_votes_before_voting_opens_or_without_candidates(bureaus: None)
     await empty.save()
     assert await ensure_demo_votes(empty) == 0
     assert await Vote.count() == 0
+
+
+async def test_the_vote_in_progress_has_been_visited_in_step_with_its_votes(demo_loaded) -> None:  # type: ignore[no-untyped-def]
+    """The campaign page of the open vote shows views, and the statistics page's views
+    per day add up to them, on every day that had votes and more than its votes."""
+    from portal.tables import VisitDay
+    from results.statistics import visits_by_day, votes_by_day
+    from voting.demo import ensure_demo_visits
+
+    campaign = await Campaign.objects().where(Campaign.slug == DEMO_SLUG).first()
+    assert campaign.phase == "voting"
+    by_day = dict(await visits_by_day(campaign.id))
+    votes = {day.day: day.total for day in await votes_by_day(campaign.id)}
+    assert votes and set(by_day) == set(votes)
+    assert campaign.visits == sum(by_day.values()) > 5 * sum(votes.values())
+    assert all(by_day[day] > votes[day] for day in votes)
+    # Loading again adds nothing.
+    assert await ensure_demo_visits(campaign) == 0
+    assert await VisitDay.count().where(VisitDay.campaign == campaign.id).run() == len(votes)
