@@ -157,6 +157,8 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     )
     console.print(f"工作人员登录：http://{host}:{port}/login")
     if not no_serve:
+        # Every page of the demo site says what it shows (演示数据).
+        os.environ["PORTAL_DEMO"] = "1"
         _serve(host, port, 1)
 
 

@@ -185,6 +185,9 @@ class Settings:
     # every absolute URL is built from it (portal/origin.py). None: the request's host.
     public_url: str | None = None
     captcha_test_answer: str | None = None
+    # Set by `portal demo` (PORTAL_DEMO=1): every page says the site shows generated demo
+    # data whose dates follow today's.
+    demo: bool = False
     # Challenges kept drawn ahead in the store (PORTAL_CAPTCHA_POOL_SIZE), and the
     # drawing processes of each server process (PORTAL_CAPTCHA_DRAWERS; `portal serve`
     # defaults it to the machine's cores shared among its workers).
@@ -227,6 +230,7 @@ class Settings:
             trusted_proxies=_parse_networks(env_map.get("PORTAL_TRUSTED_PROXIES", "")),
             public_url=public_url,
             captcha_test_answer=env_map.get("PORTAL_CAPTCHA_TEST_ANSWER") or None,
+            demo=(env_map.get("PORTAL_DEMO") or "").strip().lower() in ("1", "true", "yes"),
             captcha_pool_size=_positive(env_map, "PORTAL_CAPTCHA_POOL_SIZE", 200),
             captcha_drawers=_positive(env_map, "PORTAL_CAPTCHA_DRAWERS", 1),
             page_cache_seconds=_seconds(env_map, "PORTAL_PAGE_CACHE_SECONDS", 2.0),
@@ -276,6 +280,8 @@ class Settings:
             )
         if self.captcha_test_answer:
             raise ConfigError("PORTAL_CAPTCHA_TEST_ANSWER 仅供测试使用，生产环境不能设置")
+        if self.demo:
+            raise ConfigError("PORTAL_DEMO 仅供演示站点使用，生产环境不能设置")
         if self.smtp and self.smtp.password and self.smtp.security == "none":
             raise ConfigError(
                 "生产环境不能以明文发送邮箱密码：请将 PORTAL_SMTP_TLS 设为 starttls 或 ssl"

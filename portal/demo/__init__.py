@@ -242,6 +242,10 @@ async def ensure_demo_campaign(today: dt.date | None = None) -> Campaign:
             # A nomination failing a condition was let through, flagged to the city
             # (which returned one: see nominations.demo.plans).
             conditions_mode="flag",
+            # Where objections by telephone, letter or visit go (the notice names them).
+            objection_contact="市司法局人民参与和促进法治科",
+            objection_phone="0932-8212345",
+            objection_address="定西市安定区××路×号 定西市司法局（743000）",
         )
         await campaign.save().run()
         await insert_categories(campaign, DEMO_CATEGORIES)
@@ -276,6 +280,9 @@ async def ensure_province_campaign(today: dt.date | None = None) -> Campaign:
             voting_opens_at=_at(today + dt.timedelta(days=24), 9),
             voting_closes_at=_at(today + dt.timedelta(days=38), 18),
             notice_days=7,
+            objection_contact="省司法厅人民参与和促进法治处",
+            objection_phone="0931-8912345",
+            objection_address="兰州市城关区××路×号 甘肃省司法厅（730000）",
         )
         await campaign.save().run()
         await insert_categories(campaign, PROVINCE_CATEGORIES)

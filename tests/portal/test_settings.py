@@ -237,6 +237,7 @@ def test_a_sound_production_configuration_passes() -> None:
         (_production(secret_key=""), 1, "PORTAL_SECRET_KEY"),
         (_production(secret_key="x" * 31), 1, "PORTAL_SECRET_KEY"),
         (_production(captcha_test_answer="banana"), 1, "PORTAL_CAPTCHA_TEST_ANSWER"),
+        (_production(demo=True), 1, "PORTAL_DEMO"),
         (_production(public_url=None), 1, "PORTAL_PUBLIC_URL"),
         (_production(database_url="sqlite:////srv/portal.sqlite3"), 2, "SQLite"),
         (_production(redis_url=None), 2, "REDIS_URL"),
@@ -247,6 +248,7 @@ def test_a_sound_production_configuration_passes() -> None:
         "no-secret",
         "short-secret",
         "captcha-test-answer",
+        "demo",
         "no-public-url",
         "sqlite-workers",
         "production-workers-without-redis",
@@ -377,3 +379,29 @@ async def test_a_production_hash_verifies_while_the_class_count_differs(bureaus:
     assert await authenticate(guard, "legacy", PASSWORD, "192.0.2.1") == staff.id
     with pytest.raises(LoginFailed):
         await authenticate(guard, "legacy", "temporary-pass", "192.0.2.1")
+
+
+def test_the_demo_flag_is_read_from_the_environment(tmp_path: Path) -> None:
+    assert Settings.from_env({"PORTAL_VAR_DIR": str(tmp_path)}).demo is False
+    for value in ("1", "true", "YES"):
+        settings = Settings.from_env({"PORTAL_VAR_DIR": str(tmp_path), "PORTAL_DEMO": value})
+        assert settings.demo is True
+
+
+async def test_the_demo_site_says_what_it_shows(db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from portal.app import create_app
+
+    for demo in (True, False):
+        settings = Settings(
+            database_url=os.environ["DATABASE_URL"], env="test", var_dir=tmp_path, demo=demo
+        )
+        app = create_app(settings)
+        async with running(app):
+            transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver.local"
+            ) as client:
+                page = await client.get("/")
+        assert page.status_code == 200
+        assert ("演示站点" in page.text) is demo
+        assert ("程序生成的演示数据" in page.text) is demo

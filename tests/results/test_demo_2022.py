@@ -207,6 +207,8 @@ async def test_the_finished_campaign_is_published_and_shown_with_every_step_done
     assert notice.status_code == 200
     assert "已受理异议" in notice.text and "已办结" in notice.text
     assert demo.OBJECTOR["real_name"] not in notice.text  # never public
+    # Where objections by telephone, letter or visit go.
+    assert "市司法局人民参与和促进法治科" in notice.text and "0932-8212345" in notice.text
 
     # The ledger's head is published with the results, on the notice, the honour list
     # and in the decision; the CLI holds a download to it and refuses a truncated copy.
