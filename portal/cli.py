@@ -138,6 +138,10 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     from portal.demo import DEMO_PASSWORD, DEMO_SLUG, PROVINCE_SLUG
     from results.demo import SLUG as FINISHED_SLUG
 
+    if not no_serve:
+        # Every page of the demo site says what it shows (演示数据); set before the
+        # settings are first read, which the server then keeps.
+        os.environ["PORTAL_DEMO"] = "1"
     settings = load_settings()
     if settings.production:
         fail("演示数据的账号密码是公开的，生产环境（PORTAL_ENV=production）不能加载。")
@@ -157,8 +161,6 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     )
     console.print(f"工作人员登录：http://{host}:{port}/login")
     if not no_serve:
-        # Every page of the demo site says what it shows (演示数据).
-        os.environ["PORTAL_DEMO"] = "1"
         _serve(host, port, 1)
 
 
