@@ -148,6 +148,7 @@ class Entry:
     revoked_on: dt.date | None
     revocation_reason: str
     document_no: str
+    nominated_by: str = ""
 
     @property
     def status_label(self) -> str:
@@ -205,6 +206,25 @@ class Filters:
     year: int | None = None
     level: str = ""  # the organiser's level
     q: str = ""  # a search in names, organisations and certificate numbers
+
+    def admits(self, entry: Entry) -> bool:
+        """Whether ``entry`` is one the filters ask for (a register read once can be
+        filtered many ways)."""
+        return (
+            (not self.campaign or entry.campaign == self.campaign)
+            and (not self.kind or entry.kind == self.kind)
+            and (self.year is None or entry.year == self.year)
+            and (not self.level or entry.organiser_level == self.level)
+            and (not self.bureau or self.bureau in (entry.organiser, entry.nominated_by))
+            and (not self.status or entry.status == self.status)
+            and (
+                not self.q
+                or any(
+                    self.q in text
+                    for text in (entry.name, entry.organisation, entry.certificate_no)
+                )
+            )
+        )
 
 
 STATUSES = frozenset(s.value for s in DesignationStatus)
@@ -292,16 +312,10 @@ async def entries(filters: Filters | None = None, *, ids: list[int] | None = Non
             revoked_on=_as_date(r["revoked_on"]) if r["revoked_on"] else None,
             revocation_reason=r["revocation_reason"],
             document_no=documents.get(r["campaign"], ""),
+            nominated_by=r["nominated_by"],
         )
-        if filters.bureau and filters.bureau not in (r["organiser"], r["nominated_by"]):
-            continue
-        if filters.status and entry.status != filters.status:
-            continue
-        if filters.q and not any(
-            filters.q in text for text in (entry.name, entry.organisation, entry.certificate_no)
-        ):
-            continue
-        found.append(entry)
+        if filters.admits(entry):
+            found.append(entry)
     return found
 
 
