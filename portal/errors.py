@@ -18,7 +18,12 @@ from typing import Any
 import asyncpg
 import redis.exceptions
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    InternalServerException,
+    NotAuthorizedException,
+    ValidationException,
+)
 from litestar.response import Redirect, Template
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
@@ -37,6 +42,11 @@ from litestar.status_codes import (
 from portal.stores import StoreUnavailable
 
 log = logging.getLogger("portal")
+
+# What Litestar's Request.stream raises when the client goes away before its body has
+# arrived (a page left while its fetch was under way): nobody is there to answer and
+# nothing went wrong on this side.
+CLIENT_GONE = "client disconnected prematurely"
 
 DEFAULTS: dict[int, tuple[str, str]] = {
     HTTP_400_BAD_REQUEST: ("invalid", "请求内容有误。"),
@@ -344,6 +354,10 @@ def unavailable_handler(request: Request, exc: Exception) -> Response:
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, InternalServerException) and exc.detail == CLIENT_GONE:
+        log.info("client left during %s %s", request.method, request.url.path)
+        code, message = DEFAULTS[HTTP_400_BAD_REQUEST]
+        return error_response(request, HTTP_400_BAD_REQUEST, code, message)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     code, message = DEFAULTS[HTTP_500_INTERNAL_SERVER_ERROR]
     return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, code, message)

@@ -15,7 +15,7 @@ import socket
 import httpx
 import pytest
 from limits.aio.storage import MemoryStorage
-from litestar import get
+from litestar import Request, get, post
 
 from portal.demo import DEMO_SLUG, ensure_demo_campaign
 from portal.errors import (
@@ -431,6 +431,45 @@ async def test_unexpected_exception_renders_friendly_500(client, app, caplog) ->
     assert set(body) == {"error", "message"}
     # Not shown, but recorded for the operators.
     assert any("secret-detail" in (r.exc_text or str(r.exc_info)) for r in caplog.records)
+
+
+async def test_a_client_leaving_mid_body_is_no_error(client, app, caplog) -> None:
+    """A page left while its fetch was sending (the editor's preview): nobody to
+    answer, nothing logged as a failure."""
+
+    @post("/api/v1/gone", status_code=200)
+    async def gone(request: Request) -> str:
+        return str(len(await request.body()))
+
+    app.register(gone)
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/gone",
+        "raw_path": b"/api/v1/gone",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"content-length", b"10")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    with caplog.at_level(logging.INFO, logger="portal"):
+        await app(scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("client left" in r.getMessage() for r in caplog.records)
 
 
 async def test_failing_service_inside_a_staff_call_is_500(client, campaign, monkeypatch) -> None:
