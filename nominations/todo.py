@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from nominations.review import REVIEW_SETUP_PHASES
 from nominations.services import VETTING_PHASES
 from nominations.tables import Assignment, AssignmentStatus, Nomination, Status
 from portal.accounts import StaffUser
@@ -136,24 +137,32 @@ async def _city_admin(user: StaffUser) -> list[Todo]:
 
 
 async def _reviewer(user: StaffUser) -> list[Todo]:
-    reviewing = await _campaigns(user, {Phase.reviewing})
-    if not reviewing:
+    """The candidates to score in a review that is open, and those already assigned in
+    one that has not opened yet (to read their materials ahead, by the opening)."""
+    campaigns = await _campaigns(user, set(REVIEW_SETUP_PHASES))
+    if not campaigns:
         return []
     rows = await _unscored(
-        (Assignment.reviewer == user.id) & Assignment.nomination.campaign.is_in(list(reviewing))
+        (Assignment.reviewer == user.id) & Assignment.nomination.campaign.is_in(list(campaigns))
     )
     found = []
     for campaign_id, count in sorted(Counter(r["campaign"] for r in rows).items()):
-        campaign = reviewing[campaign_id]
-        found.append(
-            Todo(
+        campaign = campaigns[campaign_id]
+        if campaign.phase == Phase.reviewing.value:
+            text, deadline, label = (
                 f"{campaign.title}：{count} 个候选对象待您评分",
-                "/staff/review",
                 campaign.reviewing_closes_at,
-                campaign.timezone,
                 "专家评审截止",
-                campaign=campaign.slug,
             )
+        else:
+            text, deadline, label = (
+                f"{campaign.title}：已分配给您 {count} 个候选对象，专家评审开始后评分，"
+                "可先查阅推荐材料",
+                campaign.reviewing_opens_at,
+                "专家评审开始",
+            )
+        found.append(
+            Todo(text, "/staff/review", deadline, campaign.timezone, label, campaign=campaign.slug)
         )
     return found
 

@@ -132,8 +132,8 @@ def demo(host: str, port: int, no_serve: bool) -> None:
 
     dingxi-2023 is in its public vote; dingxi-2022, the year before, is finished and
     published (honour list, notice with a handled objection, stories); gansu-2024, the
-    province's campaign, is being vetted (its cities nominated, Dingxi from its 2022
-    designees).
+    province's campaign, is still nominating (its cities' drafts, returned and submitted
+    nominations, Dingxi's from its 2022 designees), vetted as they come in.
     """
     from portal.demo import DEMO_PASSWORD, DEMO_SLUG, PROVINCE_SLUG
     from results.demo import SLUG as FINISHED_SLUG
@@ -156,7 +156,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     console.print(f"演示活动：http://{host}:{port}/campaigns/{DEMO_SLUG}")
     console.print(f"往届活动（已命名）：http://{host}:{port}/campaigns/{FINISHED_SLUG}/honours")
     console.print(
-        f"省级评选（审核中，以 province-admin 登录查看）：http://{host}:{port}"
+        f"省级评选（推荐申报中，以 province-admin 登录审核）：http://{host}:{port}"
         f"/staff/nominations?campaign={PROVINCE_SLUG}"
     )
     console.print(f"工作人员登录：http://{host}:{port}/login")

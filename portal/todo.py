@@ -16,8 +16,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from portal import workdays
 from portal.campaigns import zone
 from portal.clock import utc_now
+from portal.zones import local_text
 
 DEFAULT_TZ = "Asia/Shanghai"
 # A deadline this many working days away (or fewer) is shown as close.
@@ -50,11 +52,6 @@ class TimeLeft:
 
 def deadline_text(deadline: dt.datetime, tz: str = DEFAULT_TZ) -> str:
     """The deadline in the campaign's zone, named as people name it (北京时间)."""
-    try:
-        from portal.zones import local_text
-    except ImportError:  # pragma: no cover - the zones module predates this one
-        local = deadline.astimezone(zone(tz))
-        return local.strftime("%Y年%m月%d日 %H:%M")
     return local_text(deadline, tz)
 
 
@@ -73,10 +70,6 @@ def time_left(
     if last == today:
         return TimeLeft("今天截止", False, True)
     calendar_days = (last - today).days
-    try:
-        from portal import workdays
-    except ImportError:  # pragma: no cover - before working days were counted
-        return TimeLeft(f"还剩 {calendar_days} 天", False, calendar_days <= SOON_WORKDAYS)
     try:
         count = workdays.workdays_between(today, last)
     except workdays.CalendarUnknown as exc:

@@ -7,6 +7,7 @@ from litestar.config.app import AppConfig
 
 from portal.bureaus import HISTORY
 from portal.plugins import AppPlugin, extensions_of
+from stories import todo
 from stories.controllers import ROUTES
 from stories.reading import latest
 from stories.tables import Story
@@ -23,4 +24,5 @@ class StoriesPlugin(AppPlugin):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.route_handlers.extend(ROUTES)
         extensions_of(app_config).home_sections["stories"] = _latest_stories
+        extensions_of(app_config).staff_reminders["stories"] = todo.reminders
         return app_config

@@ -10,7 +10,7 @@ texts from ``corpus`` written out by ``builder``, photos and approval forms from
 
 from __future__ import annotations
 
-from nominations.demo.province import ensure_province_nominations
+from nominations.demo.province import ensure_province_nominations, ensure_province_panel
 from nominations.demo.review import ensure_demo_review
 from nominations.demo.writer import ensure_demo_nominations
 from portal.demo import DemoContext, DemoStep, ensure_demo_campaign, ensure_province_campaign
@@ -25,13 +25,16 @@ async def _load_review(context: DemoContext) -> None:
 
 
 async def _load_province(context: DemoContext) -> None:
-    await ensure_province_nominations(await ensure_province_campaign(), context.var_dir)
+    campaign = await ensure_province_campaign()
+    await ensure_province_nominations(campaign, context.var_dir)
+    await ensure_province_panel(campaign)
 
 
 # What `portal demo` runs of this app: the 2023 nominations, then their expert review;
-# the cities' nominations to the province once Dingxi's 2022 designation is published.
+# the cities' nominations to the province once Dingxi's 2022 designation is published,
+# and the province's panel (its reviewers are the demo's: after their 2023 review).
 STEPS = (
     DemoStep("nominations", _load_nominations),
     DemoStep("review", _load_review, after=("nominations",)),
-    DemoStep("province-nominations", _load_province, after=("finished-campaign",)),
+    DemoStep("province-nominations", _load_province, after=("finished-campaign", "review")),
 )

@@ -1,36 +1,42 @@
 """The provincial demo campaign (`gansu-2024`): 甘肃省司法厅's designation, nominated to by
-its cities and now in vetting.
+its cities, its nominating window still open.
 
 定西市 puts forward units and mediators it designated itself in 2022 (`dingxi-2022`),
 picked the way a clerk picks them on the form (``nominations.designees``: name,
 organisation and figures copied from the earlier nomination); its committees must be
 such designees, the category says so. 兰州市 and 天水市, whose own designations are not
 in this installation, nominate judicial offices and mediators written by the demo's
-generator. Some nominations are shortlisted, one was returned, the rest await the
-province's decision. Towns are real; people, figures and texts are invented.
+generator. The province vets as nominations come in: some are shortlisted, two were
+returned to be mended, some await its decision, and each city's clerk still has a
+draft to finish before the window closes. The province has set its rubric and panel
+early and assigned what it has shortlisted so far: the demo reviewers see their
+candidates waiting for the review to open. Towns are real; people, figures and texts are invented.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+from nominations import review
 from nominations.demo.builder import Builder
-from nominations.demo.corpus import COMMITTEE, JUDICIAL_OFFICE, MEDIATOR, _t
+from nominations.demo.corpus import COMMITTEE, CST, JUDICIAL_OFFICE, MEDIATOR, _t
 from nominations.demo.plans import Plan, caption_of, check, nominating_window, schedule
-from nominations.demo.writer import storage_of, store_plans
+from nominations.demo.review import REVIEWERS, rubric_rows
+from nominations.demo.writer import ACTOR, storage_of, store_plans
 from nominations.designees import copied, designees
-from nominations.tables import Nomination, Status
+from nominations.tables import HOLDS_PLACE, Nomination, PanelMember, Status
 from portal.demo import CITY, CITY_BUREAU, OTHER_CITIES, PROVINCE
-from portal.tables import Bureau, BureauLevel, Campaign, Category
+from portal.tables import Bureau, BureauLevel, Campaign, Category, Staff
 
 SEED = 20240618
-S, U, R = Status.shortlisted, Status.submitted, Status.returned
+S, U, R, D = Status.shortlisted, Status.submitted, Status.returned, Status.draft
 RETURNED = "请补充本年度典型案例的调解协议书扫描件，并核对委托移送案件数。"
 # Dingxi's picks from its designees: the statuses, in the order the designees come.
 DINGXI = {
     JUDICIAL_OFFICE: (S, U),
     COMMITTEE: (S, S, U, R),
-    MEDIATOR: (S, S, U),
+    MEDIATOR: (S, S, U, D),
 }
 # The other cities: a district seat and two of its streets (real names), and what each
 # city nominates (judicial offices, mediators) with their statuses.
@@ -41,7 +47,7 @@ CITIES = {
             _t("张掖路街道", "", "张掖路社区 箭道巷社区 金塔巷社区", "张掖路"),
             _t("酒泉路街道", "", "静宁路社区 南关社区 中山路社区", "酒泉路"),
         ),
-        {JUDICIAL_OFFICE: (S, U), MEDIATOR: (S, U)},
+        {JUDICIAL_OFFICE: (S, U), MEDIATOR: (S, U, D)},
     ),
     "天水市": (
         "秦州区",
@@ -49,7 +55,7 @@ CITIES = {
             _t("大城街道", "", "双桥社区 光明巷社区 尚义巷社区", "民主路"),
             _t("七里墩街道", "", "七里墩社区 东团庄社区 坚家河社区", "羲皇大道"),
         ),
-        {JUDICIAL_OFFICE: (S,), MEDIATOR: (S, R)},
+        {JUDICIAL_OFFICE: (S, D), MEDIATOR: (S, R)},
     ),
 }
 
@@ -59,8 +65,9 @@ async def _has_nominations(campaign: Campaign) -> bool:
 
 
 def _held(plans: list[Plan], status: Status, key: str, city: str, values: dict) -> Plan:
-    """A plan holding the next place of its city in its category."""
-    place = 1 + sum(1 for p in plans if p.key == key and p.county == city)
+    """A plan holding the next place of its city in its category (a draft holds none)."""
+    held = sum(1 for p in plans if p.key == key and p.county == city and p.place is not None)
+    place = 1 + held if status in HOLDS_PLACE else None
     return Plan(
         key=key,
         county=city,
@@ -69,6 +76,8 @@ def _held(plans: list[Plan], status: Status, key: str, city: str, values: dict) 
         place=place,
         reason=RETURNED if status is R else "",
         caption=caption_of(city, values["name"], key),
+        # A draft's approval form is not signed and scanned yet.
+        document=status is not D,
     )
 
 
@@ -118,6 +127,22 @@ async def ensure_province_nominations(campaign: Campaign, var_dir: Path) -> None
         plans += _city_plans(city)
     for plan in plans:
         check(storage.categories[plan.key]["kind"], plan)
-        assert plan.place is not None and plan.place <= storage.categories[plan.key]["county_cap"]
-    schedule(plans, *nominating_window(campaign))
+        assert (plan.place is None) == (plan.status is D)
+        assert plan.place is None or plan.place <= storage.categories[plan.key]["county_cap"]
+    # The window is still open: everything so far happened between its opening and now.
+    opens, closes = nominating_window(campaign)
+    schedule(plans, opens, min(closes, dt.datetime.now(CST)))
     await store_plans(campaign, plans, storage, var_dir, palette_offset=3, form=(PROVINCE, "市州"))
+
+
+async def ensure_province_panel(campaign: Campaign) -> None:
+    """The province's rubric, its panel (the demo reviewers) and the assignments of the
+    candidates shortlisted so far, made through the review services as the province's
+    administrator makes them, before the review opens (idempotent)."""
+    if await PanelMember.exists().where(PanelMember.campaign == campaign.id).run():
+        return
+    for category in await Category.objects().where(Category.campaign == campaign.id).run():
+        await review.save_criteria(ACTOR, campaign, category, rubric_rows(category.key))
+    panel = await Staff.select(Staff.id).where(Staff.username.is_in(list(REVIEWERS))).run()
+    await review.set_panel(ACTOR, campaign, [row["id"] for row in panel])
+    await review.auto_assign(ACTOR, campaign)

@@ -253,7 +253,9 @@ async def ensure_demo_campaign(today: dt.date | None = None) -> Campaign:
 
 
 async def ensure_province_campaign(today: dt.date | None = None) -> Campaign:
-    """The province's 2024 campaign, nominated to by its cities, in vetting (idempotent)."""
+    """The province's 2024 campaign, its nominating window open for a few more days
+    (idempotent): the cities' clerks have drafts to finish and returned nominations to
+    mend, the province a vetting queue of what was submitted (it vets as they come in)."""
     today = today or dt.date.today()
     campaign = await Campaign.objects().where(Campaign.slug == PROVINCE_SLUG).first().run()
     if campaign is not None:
@@ -272,13 +274,13 @@ async def ensure_province_campaign(today: dt.date | None = None) -> Campaign:
                 "市州命名且在有效期内的“枫桥式”人民调解委员会；省司法厅审核后组织专家评审和网络投票。"
             ),
             timezone="Asia/Shanghai",
-            phase=Phase.vetting.value,
-            nominating_opens_at=_at(today - dt.timedelta(days=30), 9),
-            nominating_closes_at=_at(today - dt.timedelta(days=3), 18),
-            reviewing_opens_at=_at(today + dt.timedelta(days=7), 9),
-            reviewing_closes_at=_at(today + dt.timedelta(days=21), 18),
-            voting_opens_at=_at(today + dt.timedelta(days=24), 9),
-            voting_closes_at=_at(today + dt.timedelta(days=38), 18),
+            phase=Phase.nominating.value,
+            nominating_opens_at=_at(today - dt.timedelta(days=12), 9),
+            nominating_closes_at=_at(today + dt.timedelta(days=9), 18),
+            reviewing_opens_at=_at(today + dt.timedelta(days=16), 9),
+            reviewing_closes_at=_at(today + dt.timedelta(days=30), 18),
+            voting_opens_at=_at(today + dt.timedelta(days=33), 9),
+            voting_closes_at=_at(today + dt.timedelta(days=47), 18),
             notice_days=7,
             objection_contact="省司法厅人民参与和促进法治处",
             objection_phone="0931-8912345",

@@ -1,7 +1,8 @@
 """The provincial demo campaign (`gansu-2024`): organised by 甘肃省司法厅, nominated to by
-three of its cities and in vetting; Dingxi's nominees are its own 2022 designees, copied
-from them; every nomination is complete, within its city's cap, and seen by the right
-people only."""
+three of its cities, its nominating window open; Dingxi's nominees are its own 2022
+designees, copied from them; every nomination but a draft is complete and within its
+city's cap; each city's clerk and the province find work waiting; everyone sees only
+what is theirs."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ async def test_three_cities_nominate_to_the_province_and_dingxi_from_its_designe
     assert (organiser.name, organiser.level, campaign.phase) == (
         PROVINCE_BUREAU,
         "province",
-        "vetting",
+        "nominating",
     )
     categories = {
         c.id: c for c in await Category.objects().where(Category.campaign == campaign.id).run()
@@ -37,10 +38,15 @@ async def test_three_cities_nominate_to_the_province_and_dingxi_from_its_designe
     cities = Counter(bureaus[n.bureau].short_name for n in rows)
     assert set(cities) == {"定西市", "兰州市", "天水市"}
     assert all(bureaus[n.bureau].parent == organiser.id for n in rows)
-    assert {n.status for n in rows} == {"shortlisted", "submitted", "returned"}
+    assert {n.status for n in rows} == {"shortlisted", "submitted", "returned", "draft"}
+    # Every city still has a draft to finish; a draft holds no place.
+    assert {bureaus[n.bureau].short_name for n in rows if n.status == "draft"} == set(cities)
     places = Counter()
     for n in rows:
         category = categories[n.category]
+        if n.status == "draft":
+            assert n.place is None
+            continue
         assert Status(n.status) in HOLDS_PLACE and 1 <= n.place <= CAPS[category.key]
         places[(category.key, n.bureau, n.place)] += 1
         cleaned, errors = fields.clean(category.kind, fields_of(n, category.kind))

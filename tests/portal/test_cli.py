@@ -298,7 +298,7 @@ def test_demo_prints_the_logins_and_loads_the_campaign_idempotently(demo) -> Non
     assert sorted((c["slug"], c["phase"]) for c in state["campaigns"]) == [
         ("dingxi-2022", "published"),
         ("dingxi-2023", "voting"),
-        ("gansu-2024", "vetting"),
+        ("gansu-2024", "nominating"),
     ]
     quotas = {
         slug: [(c["key"], c["quota"]) for c in state["categories"] if c["campaign"] == slug]

@@ -157,6 +157,25 @@ async def test_the_city_sees_its_vetting_queue_and_unscored_reviews(staff: dict)
         Assignment(nomination=candidate.id, reviewer=reviewer.id),
         Assignment(nomination=candidate.id, reviewer=reviewer2.id),
     )
+    # Assigned before the review opens: a heads-up by the opening, not yet a score due.
+    await (
+        Campaign.update({Campaign.phase: Phase.vetting.value})
+        .where(Campaign.id == scene.campaign.id)
+        .run()
+    )
+    early = await nomination_todo.reminders(reviewer)
+    assert [i.text for i in early] == [
+        "2025年度待办测试评选：已分配给您 1 个候选对象，专家评审开始后评分，可先查阅推荐材料"
+    ]
+    assert (early[0].deadline, early[0].deadline_label) == (
+        scene.campaign.reviewing_opens_at,
+        "专家评审开始",
+    )
+    await (
+        Campaign.update({Campaign.phase: Phase.reviewing.value})
+        .where(Campaign.id == scene.campaign.id)
+        .run()
+    )
     admin_items = await nomination_todo.reminders(await factories.user("admin"))
     assert [i.text for i in admin_items] == [
         "2025年度待办测试评选：2 位评审专家尚有 2 份评分未提交"
