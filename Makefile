@@ -23,7 +23,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the portal with its dev tools
+# The browser tests' own tools from npm (axe-core), pinned by tests/e2e/package-lock.json;
+# reinstalled only when the lock file changes.
+E2E_NODE := tests/e2e/node_modules/.package-lock.json
+$(E2E_NODE): tests/e2e/package-lock.json
+	npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
+	touch $(E2E_NODE)
+
+install: $(STAMP) $(E2E_NODE) ## Create .venv and install the portal with its dev tools (and the browser tests' axe-core, by npm)
 
 demo: $(STAMP) ## Run the portal with the demo campaign at http://127.0.0.1:8000 (no services needed)
 	$(BIN)/portal demo
@@ -39,7 +46,7 @@ test: lint ## Lint, then the whole suite on SQLite and on PostgreSQL (both passe
 test-fast: $(STAMP) ## The edit-test loop: the suite on SQLite, without the browser tests
 	$(BIN)/pytest --db sqlite -m "not e2e"
 
-test-sqlite: $(STAMP) ## The suite on a fresh SQLite database, with the browser tests
+test-sqlite: $(STAMP) $(E2E_NODE) ## The suite on a fresh SQLite database, with the browser tests
 	$(BIN)/pytest --db sqlite
 
 test-postgres: $(STAMP) ## The suite on a fresh PostgreSQL database (the browser tests run in the SQLite pass)
@@ -60,4 +67,4 @@ format: $(STAMP) ## ruff: fix what can be fixed and format
 	$(BIN)/ruff format .
 
 clean: ## Remove the virtualenv, caches and local data (var/)
-	rm -rf $(VENV) var .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) var .pytest_cache .ruff_cache test-artifacts tests/e2e/node_modules
