@@ -16,7 +16,13 @@ from typing import Any
 from litestar import Request
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, YamlRenderPlugin
 
-REDOC_SCRIPT = "/static/vendor/redoc/redoc.standalone.js"
+from portal.assets import static_url
+
+# The bundle's path under static/; pages link it fingerprinted (``static_url``). Its
+# sidebar logo is ours too (static/vendor/redoc/README.txt): the page fetches nothing
+# from another site.
+REDOC_BUNDLE = "vendor/redoc/redoc.standalone.js"
+REDOC_SCRIPT = f"/static/{REDOC_BUNDLE}"
 
 # The docs page's own policy. Scripts come only from this site, as everywhere; Redoc
 # (styled-components) inserts <style> elements at run time, so styles may be inline on
@@ -43,7 +49,7 @@ class LocalRedocRenderPlugin(OpenAPIRenderPlugin):
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{title}</title></head>"
             f'<body><redoc spec-url="{spec_url}"></redoc>'
-            f'<script src="{REDOC_SCRIPT}"></script></body></html>'
+            f'<script src="{static_url(REDOC_BUNDLE)}"></script></body></html>'
         )
         return page.encode()
 

@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 
 from portal import apidocs, mail, visits
 from portal.accounts import LoginGuard
+from portal.assets import STATIC_DIR, static_caching
 from portal.auth import (
     PUBLIC_WITHOUT_SESSION,
     StaffMiddleware,
@@ -25,6 +26,7 @@ from portal.auth import (
     security_headers,
     session_config,
 )
+from portal.compression import compression_config
 from portal.controllers import ROUTES
 from portal.db import close_database, open_database
 from portal.errors import EXCEPTION_HANDLERS, JsonBodyRequest, unknown_path_ids
@@ -33,7 +35,7 @@ from portal.origin import host_guard
 from portal.pagecache import TOTALS_TTL, PageCache, TtlCache
 from portal.plugins import AppPlugin, Extensions, provide, settings_of, stores_of
 from portal.shedding import Shedder
-from portal.templating import STATIC_DIR, template_config
+from portal.templating import template_config
 
 # Forms and JSON bodies; upload routes raise their own limit.
 MAX_BODY_BYTES = 1024 * 1024
@@ -89,8 +91,10 @@ class PortalPlugin(AppPlugin):
         # After the database opens, before it closes: staff messages' e-mail, if configured.
         app_config.lifespan.append(mail.lifespan)
         app_config.template_config = templates
+        app_config.compression_config = compression_config()
         app_config.before_request = before_request
         app_config.before_send.append(security_headers(production=settings.production))
+        app_config.before_send.append(static_caching())
         app_config.middleware.extend(
             [
                 # In production, a request for another host is refused before anything runs.

@@ -11,6 +11,8 @@ from jinja2 import Environment
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
+from portal.assets import STATIC_DIR as STATIC_DIR  # where the static files are
+from portal.assets import static_url
 from portal.audit import ACTION_LABELS
 from portal.campaigns import zone
 from portal.identity import current_identity
@@ -20,7 +22,6 @@ from portal.tables import PHASE_ORDER, CategoryKind, Phase, Role
 from portal.zones import zone_label
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
-STATIC_DIR = PROJECT_ROOT / "static"
 
 
 def localtime(
@@ -85,6 +86,7 @@ def _configure(env: Environment) -> None:
         ACTION_LABELS=ACTION_LABELS,
         site_identity=current_identity,
         site_address=site_address,
+        static_url=static_url,
     )
 
 
