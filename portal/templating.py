@@ -15,6 +15,7 @@ from portal.assets import STATIC_DIR as STATIC_DIR  # where the static files are
 from portal.assets import static_url
 from portal.audit import ACTION_LABELS
 from portal.campaigns import zone
+from portal.demo import story_years
 from portal.identity import current_identity
 from portal.origin import absolute_url
 from portal.settings import PROJECT_ROOT
@@ -87,6 +88,7 @@ def _configure(env: Environment) -> None:
         site_identity=current_identity,
         site_address=site_address,
         static_url=static_url,
+        demo_story_years=story_years,
     )
 
 

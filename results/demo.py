@@ -44,7 +44,14 @@ from nominations.demo.writer import storage_of, store_plans
 from nominations.tables import Nomination, Status
 from portal.audit import Actor
 from portal.db import write_transaction
-from portal.demo import CITY_BUREAU, DemoContext, DemoStep, city_id, insert_categories
+from portal.demo import (
+    CITY_BUREAU,
+    DemoContext,
+    DemoStep,
+    city_id,
+    insert_categories,
+    story_at,
+)
 from portal.settings import get_settings
 from portal.stores import MemoryStateStore
 from portal.tables import (
@@ -95,7 +102,8 @@ COMMITTEE_TYPES = ("village", "trade", "township", "community")
 
 
 def _at(month: int, day: int, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime(YEAR, month, day, hour, minute, tzinfo=CST)
+    """A time of the year's story, as the demo shows it (``portal.demo.story_at``)."""
+    return story_at(dt.datetime(YEAR, month, day, hour, minute, tzinfo=CST))
 
 
 # The year's calendar (Beijing time).

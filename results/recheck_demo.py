@@ -1,6 +1,6 @@
 """The demo's finished re-check: Dingxi's 2023 re-check of its 2022 designations.
 
-Opened by the city on 8 January 2024 with a deadline of 29 February, it covers the 29
+Opened by the city on 8 January 2024 with a deadline of 28 February, it covers the 29
 titles of `dingxi-2022`. Every county files its designees' reports (the year's figures a
 little above those of their nomination, a statement); 岷县 files after the deadline, so
 its reports are marked late. The city finds all 合格 but two: one judicial office is
@@ -10,7 +10,8 @@ money from a party, which the register, the certificate check and the 2022 honou
 then show.
 
 Every step runs the real services (``results.rechecks``, ``recheck_reports``,
-``recheck_verdicts``) with ``now=`` in 2024, acting as the demo city admin and the
+``recheck_verdicts``) with ``now=`` in the story's 2024 (moved as every demo date is:
+``portal.demo.story_at``), acting as the demo city admin and the
 county clerks; their audit entries are dated to the step. Idempotent and resumable: a
 step already taken is not taken again.
 """
@@ -24,7 +25,7 @@ from typing import Any
 from nominations.tables import Nomination
 from portal.accounts import StaffUser, load_staff
 from portal.audit import Actor
-from portal.demo import CITY_BUREAU, DemoContext, DemoStep
+from portal.demo import CITY_BUREAU, DemoContext, DemoStep, story_at
 from portal.tables import Bureau, Role, Staff
 from results import recheck_reports, recheck_verdicts, rechecks
 from results.demo import SLUG, _city_admin, _dated
@@ -32,15 +33,15 @@ from results.tables import Designation, Recheck, RecheckItem, RecheckVerdict
 
 YEAR = 2023
 CST = dt.timezone(dt.timedelta(hours=8))
-OPENED_AT = dt.datetime(2024, 1, 8, 9, 30, tzinfo=CST)
-DEADLINE = dt.date(2024, 2, 29)
-DECIDED_AT = dt.datetime(2024, 3, 15, 10, 0, tzinfo=CST)
-REVOKED_ON = dt.date(2024, 3, 20)
-REVOKED_AT = dt.datetime(2024, 3, 20, 15, 0, tzinfo=CST)
-RECTIFY_BY = dt.date(2024, 6, 30)
-RECTIFIED_AT = dt.datetime(2024, 6, 24, 16, 30, tzinfo=CST)
+OPENED_AT = story_at(dt.datetime(2024, 1, 8, 9, 30, tzinfo=CST))
+DEADLINE = story_at(dt.date(2024, 2, 28))
+DECIDED_AT = story_at(dt.datetime(2024, 3, 15, 10, 0, tzinfo=CST))
+REVOKED_ON = story_at(dt.date(2024, 3, 20))
+REVOKED_AT = story_at(dt.datetime(2024, 3, 20, 15, 0, tzinfo=CST))
+RECTIFY_BY = story_at(dt.date(2024, 6, 30))
+RECTIFIED_AT = story_at(dt.datetime(2024, 6, 24, 16, 30, tzinfo=CST))
 LATE_COUNTY = "岷县司法局"
-LATE_AT = dt.datetime(2024, 3, 4, 11, 20, tzinfo=CST)
+LATE_AT = story_at(dt.datetime(2024, 3, 4, 11, 20, tzinfo=CST))
 SEED = 20240108
 
 INSTRUCTIONS = (

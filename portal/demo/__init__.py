@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from portal import accounts
 from portal.db import write_transaction
@@ -205,6 +206,32 @@ async def ensure_staff() -> list[DemoLogin]:
                 login.username, DEMO_PASSWORD, login.role, login.bureau, login.display_name
             )
     return logins
+
+
+# The demo tells one story, set between July 2024 and June 2025: Dingxi designated its
+# 2022 models in December 2022 and re-checked them in the first half of 2024; its 2023
+# campaign is in its public vote, the province's 2024 campaign takes nominations. So
+# that the vote is open whenever the demo is run, every date of the demo is moved by the
+# same whole number of years from the story's (``story_years``): the campaigns that
+# follow today are placed by today, the finished ones by ``story_at``, and every gap
+# between two events stays as it was. Numbers with a year in them (文号, certificate
+# numbers) and the campaigns' years keep the story's; the demo banner says so.
+STORY_FROM = dt.date(2024, 7, 1)  # the story's "today" falls in the year from this day
+When = TypeVar("When", bound=dt.date)  # a date or a datetime
+
+
+def story_years(today: dt.date | None = None) -> int:
+    """How many years the demo's dates lie after the story's: today, less that many
+    years, falls in the year from ``STORY_FROM``."""
+    today = today or dt.date.today()
+    years = today.year - STORY_FROM.year
+    return years if (today.month, today.day) >= (STORY_FROM.month, STORY_FROM.day) else years - 1
+
+
+def story_at(value: When) -> When:
+    """A date or time of the story as the demo shows it, ``story_years`` later (the
+    story has no 29 February)."""
+    return value.replace(year=value.year + story_years())
 
 
 def _at(day: dt.date, hour: int = 0) -> dt.datetime:

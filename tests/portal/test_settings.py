@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from portal.demo import story_years
 from portal.settings import DEFAULT_VAR_DIR, ConfigError, Settings
 from tests.conftest import running
 from tests.helpers import CSRF_COOKIE, PASSWORD, login
@@ -405,3 +406,4 @@ async def test_the_demo_site_says_what_it_shows(db, tmp_path: Path) -> None:  # 
         assert page.status_code == 200
         assert ("演示站点" in page.text) is demo
         assert ("程序生成的演示数据" in page.text) is demo
+        assert (f"整体推后了 {story_years()} 年" in page.text) is demo

@@ -12,13 +12,14 @@ import datetime as dt
 from collections import Counter
 from pathlib import Path
 
+import chinese_calendar
 import pytest
 from click.testing import CliRunner
 
 from nominations.demo.plans import build_plans
 from nominations.tables import Assignment, Nomination, Status
 from portal.cli import main
-from portal.demo import ensure_bureaus, ensure_staff
+from portal.demo import ensure_bureaus, ensure_staff, story_years
 from portal.tables import AuditEntry, Campaign, Phase, Staff
 from results import demo
 from results import services as results
@@ -27,6 +28,9 @@ from stories.tables import Story, StoryCandidate
 from voting.demo import BURST_NETWORK
 from voting.ledger import first_break
 from voting.tables import Vote
+
+# The year the story's 2022 is shown in (every demo date moves by whole years).
+SHOWN_YEAR = 2022 + story_years()
 
 CST = dt.timezone(dt.timedelta(hours=8))
 QUOTAS = {"judicial-office": 5, "mediation-committee": 10, "mediator": 14}
@@ -82,7 +86,7 @@ async def test_the_finished_campaign_is_published_and_shown_with_every_step_done
     assert (campaign.year, campaign.timezone, campaign.title) == (2022, "Asia/Shanghai", demo.TITLE)
     for name in ("nominating", "reviewing", "voting"):
         for edge in ("opens", "closes"):
-            assert getattr(campaign, f"{name}_{edge}_at").astimezone(CST).year == 2022
+            assert getattr(campaign, f"{name}_{edge}_at").astimezone(CST).year == SHOWN_YEAR
 
     # Shortlisted candidates of all seven counties, none of them a 2023 candidate.
     rows = await Nomination.select(
@@ -111,7 +115,12 @@ async def test_the_finished_campaign_is_published_and_shown_with_every_step_done
     assert tally.notice_starts_at == demo.NOTICE_AT
     # Five working days from the day after publication, ending at 18:00 Beijing time.
     assert campaign.notice_days == demo.NOTICE_DAYS == 5
-    assert tally.notice_ends_at == dt.datetime(2022, 11, 30, 18, tzinfo=demo.CST)
+    ends = tally.notice_ends_at.astimezone(demo.CST)
+    counted_days = chinese_calendar.get_workdays(
+        demo.NOTICE_AT.date() + dt.timedelta(days=1), ends.date()
+    )
+    assert ends.time() == dt.time(18) and len(counted_days) == 5
+    assert counted_days[-1] == ends.date()
     assert tally.designated_at == demo.DESIGNATED_AT > tally.notice_ends_at
     ranking = {item.category.key: item for item in await results.ranking(campaign)}
     assert {key: len(item.designated) for key, item in ranking.items()} == QUOTAS
@@ -152,7 +161,8 @@ async def test_the_finished_campaign_is_published_and_shown_with_every_step_done
     assert objection.candidate in {r.candidate_id for r in ranking["mediator"].designated}
     assert await results.open_objections(campaign.id) == 0
 
-    # The audit log: every step of the city admin, dated when it happened in 2022.
+    # The audit log: every step of the city admin, dated when it happened (in the
+    # story's 2022, as every demo date is shown: moved by whole years).
     entries = await AuditEntry.select().where(AuditEntry.actor == admin.id).order_by(AuditEntry.id)
     actions = [e["action"] for e in entries]
     assert actions == [
@@ -165,7 +175,7 @@ async def test_the_finished_campaign_is_published_and_shown_with_every_step_done
         "objection.dismissed",
         "campaign.phase",
     ]
-    assert all(e["at"].astimezone(CST).year == 2022 for e in entries)
+    assert all(e["at"].astimezone(CST).year == SHOWN_YEAR for e in entries)
     assert [e["at"] for e in entries] == sorted(e["at"] for e in entries)
 
     # A dozen published stories, numbered 1..N, about the campaign's candidates.
@@ -199,7 +209,10 @@ async def test_the_finished_campaign_is_published_and_shown_with_every_step_done
         assert page.status_code == 200
         assert all(r.name in page.text for r in designees)
         assert out.name not in page.text
-    assert demo.DOCUMENT_NO in announcement.text and "2022年12月2日" in announcement.text
+    day = demo.DESIGNATED_AT
+    assert demo.DOCUMENT_NO in announcement.text
+    assert f"{day.year}年{day.month}月{day.day}日" in announcement.text
+    assert (day.month, day.day) == (12, 2)
     thumbnail = await client.get(f"/media/candidates/{designees[0].candidate_id}/thumbnail.jpg")
     assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/jpeg"
 

@@ -265,7 +265,8 @@ async def test_the_demo_has_a_finished_recheck_of_the_2022_designations(
     rectified = next(i for i in items if i.row.verdict == "rectify")
     assert rectified.verdict_label == "限期整改（整改后合格）"
     honours = await client.get("/campaigns/dingxi-2022/honours")
-    assert "（已于2024年3月20日撤销命名）" in honours.text
+    on = recheck_demo.REVOKED_ON
+    assert f"（已于{on.year}年{on.month}月{on.day}日撤销命名）" in honours.text
     # Loading again changes nothing.
     before = await AuditEntry.count()
     await recheck_demo.ensure_finished_recheck()

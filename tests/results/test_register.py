@@ -24,6 +24,7 @@ from portal.bureaus import certificate_number, check_certificate_pattern
 from portal.campaigns import parse_campaign
 from portal.clock import utc_now
 from portal.db import write_transaction
+from portal.demo import story_at
 from portal.errors import Invalid
 from portal.tables import AuditEntry, Bureau, Campaign
 from results import register
@@ -178,7 +179,14 @@ async def test_the_demo_2022_register_lists_its_29_designations(demo_loaded, cli
     assert [d["certificate_no"] for d in body] == [
         f"定司证〔2022〕第{n:03d}号" for n in range(1, 30)
     ]
-    assert {(d["designated_on"], d["valid_until"]) for d in body} == {("2022-12-02", "2025-12-01")}
+    # Designated on the story's 2 December 2022 for three years, shown moved by whole years.
+    on, until = story_at(dt.date(2022, 12, 2)), story_at(dt.date(2025, 12, 1))
+    assert {(d["designated_on"], d["valid_until"]) for d in body} == {
+        (on.isoformat(), until.isoformat())
+    }
+    # In the story's present (the year from July 2024) the titles are current, but one
+    # revoked by the re-check.
+    assert sorted(d["status"] for d in body) == ["active"] * 28 + ["revoked"]
     designated = await Standing.select(Standing.candidate.name.as_alias("name")).where(
         (Standing.campaign.slug == DEMO_2022) & (Standing.designated == True)  # noqa: E712
     )
@@ -255,7 +263,8 @@ async def test_the_organiser_prints_certificates_with_their_check_qr_and_plaques
     assert batch.status_code == 200
     assert batch.text.count('class="certificate') >= 29
     assert batch.text.count("data:image/png;base64,") == 29
-    assert "定西市司法局" in batch.text and "2022年12月2日" in batch.text
+    on = story_at(dt.date(2022, 12, 2))
+    assert "定西市司法局" in batch.text and f"{on.year}年12月2日" in batch.text
     row = await Designation.objects().where(Designation.campaign.slug == DEMO_2022).first()
     one = await client.get(f"/staff/results/{DEMO_2022}/certificates/{row.id}")
     assert one.status_code == 200 and one.text.count("data:image/png;base64,") == 1
@@ -267,7 +276,8 @@ async def test_the_organiser_prints_certificates_with_their_check_qr_and_plaques
     ws = load_workbook(io.BytesIO(plaques.content)).active
     rows = [r for r in ws.iter_rows(min_row=4, values_only=True) if r[0]]
     assert len(rows) == QUOTAS["judicial_office"] + QUOTAS["mediation_committee"]
-    assert all("二〇二二年十二月" in r[4] for r in rows)
+    year = "".join("〇一二三四五六七八九"[int(c)] for c in str(on.year))  # e.g. 二〇二四
+    assert all(f"{year}年十二月" in r[4] for r in rows)
 
 
 async def test_a_campaign_not_yet_designated_has_no_certificates(
