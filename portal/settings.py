@@ -193,6 +193,9 @@ class Settings:
     # defaults it to the machine's cores shared among its workers).
     captcha_pool_size: int = 200
     captcha_drawers: int = 1
+    # Every form's CAPTCHA of digits only, spoken in Mandarin (PORTAL_CAPTCHA_DIGITS_ONLY);
+    # care mode always has them.
+    captcha_digits_only: bool = False
     # Seconds anonymous visitors' vote and candidate pages are served from memory
     # (PORTAL_PAGE_CACHE_SECONDS; 0 turns the cache off).
     page_cache_seconds: float = 2.0
@@ -233,6 +236,8 @@ class Settings:
             demo=(env_map.get("PORTAL_DEMO") or "").strip().lower() in ("1", "true", "yes"),
             captcha_pool_size=_positive(env_map, "PORTAL_CAPTCHA_POOL_SIZE", 200),
             captcha_drawers=_positive(env_map, "PORTAL_CAPTCHA_DRAWERS", 1),
+            captcha_digits_only=(env_map.get("PORTAL_CAPTCHA_DIGITS_ONLY") or "").strip().lower()
+            in ("1", "true", "yes"),
             page_cache_seconds=_seconds(env_map, "PORTAL_PAGE_CACHE_SECONDS", 2.0),
             max_inflight=_positive(env_map, "PORTAL_MAX_INFLIGHT", 128),
             queue_timeout=_milliseconds(env_map, "PORTAL_QUEUE_TIMEOUT_MS", 500),
