@@ -23,7 +23,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from voting.captcha import ALPHABET, FONT_SIZES, IMAGE_SIZE, LENGTH, PNG_COMPRESSION
+from voting.captcha import (
+    ALPHABET,
+    FONT_SIZES,
+    IMAGE_SIZE,
+    LENGTH,
+    PNG_COMPRESSION,
+    _painter,
+)
 
 
 @dataclass(frozen=True)
@@ -31,10 +38,15 @@ class Option:
     size: tuple[int, int]
     font_sizes: tuple[int, ...] | None  # None: the package's (42, 50, 56)
     compression: int  # zlib level of the PNG (the package's default: 6)
+    # The portal's drawer (glyphs side by side, opaque, dark on light: voting.captcha)
+    # rather than the package's own (overlapping, pale).
+    clear: bool = False
 
     def label(self) -> str:
         fonts = "/".join(map(str, self.font_sizes)) if self.font_sizes else "42/50/56"
-        return f"{self.size[0]}×{self.size[1]}, fonts {fonts}, PNG level {self.compression}"
+        drawer = "portal's drawer" if self.clear else "package's drawer"
+        size = f"{self.size[0]}×{self.size[1]}"
+        return f"{drawer}, {size}, fonts {fonts}, PNG level {self.compression}"
 
 
 OPTIONS = (
@@ -44,6 +56,7 @@ OPTIONS = (
     Option((130, 50), (36, 42), 1),
     Option((120, 45), (34, 40), 1),
     Option((100, 38), (28, 33), 1),
+    Option(IMAGE_SIZE, FONT_SIZES, PNG_COMPRESSION, clear=True),
 )
 
 
@@ -74,6 +87,8 @@ def painter_of(option: Option) -> object:
     from captcha.image import ImageCaptcha
 
     size = option.size
+    if option.clear:
+        return _painter(size, option.font_sizes or FONT_SIZES)
     return ImageCaptcha(width=size[0], height=size[1], font_sizes=option.font_sizes)
 
 
@@ -115,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with_ocr = shutil.which("tesseract") is not None
     if not with_ocr:
         print("tesseract not installed (apt-get install tesseract-ocr): CPU time only")
-    chosen = Option(IMAGE_SIZE, FONT_SIZES, PNG_COMPRESSION)
+    chosen = Option(IMAGE_SIZE, FONT_SIZES, PNG_COMPRESSION, clear=True)
     timings = cpu_ms(args.rounds, max(1, args.samples // args.rounds))
     print("| options | CPU ms per PNG | OCR: whole | OCR: characters |")
     print("| --- | ---: | ---: | ---: |")

@@ -17,6 +17,8 @@ from typing import Generic, TypeVar
 from litestar import MediaType, Request, Response
 from litestar.response import Template
 
+from portal.view import cache_key
+
 PAGE_TTL = 2.0
 MAX_PAGES = 512
 # Vote totals by status on the vote page are a GROUP BY over the ledger.
@@ -103,7 +105,9 @@ async def cached_page(
         template, tag = await render()
         await on_view(tag)
         return template  # type: ignore[return-value]
-    key = f"{request.headers.get('host', '')}{request.url.path}?{request.url.query}"
+    # The visitor's view (care mode, text size) changes the page's classes and words.
+    address = f"{request.headers.get('host', '')}{request.url.path}?{request.url.query}"
+    key = f"{address}#{cache_key(request)}"
     hit = cache.get(key)
     if hit is None:
         template, tag = await render()

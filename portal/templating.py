@@ -20,6 +20,7 @@ from portal.identity import current_identity
 from portal.origin import absolute_url
 from portal.settings import PROJECT_ROOT
 from portal.tables import PHASE_ORDER, CategoryKind, Phase, Role
+from portal.view import switch_url, view_of
 from portal.zones import zone_label
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
@@ -88,6 +89,8 @@ def _configure(env: Environment) -> None:
         site_identity=current_identity,
         site_address=site_address,
         static_url=static_url,
+        page_view=view_of,
+        view_switch=switch_url,
         demo_story_years=story_years,
     )
 

@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any, TypeVar
 
 from portal.stores import Script, StateStore, StoreUnavailable
@@ -53,13 +54,24 @@ POOL_POLL = 0.05
 POOL_KEY = "captcha:pool"
 # Letters and digits that are hard to confuse when drawn or spoken.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXY3456789"
+# Digit-only challenges (care mode, or every form with PORTAL_CAPTCHA_DIGITS_ONLY): what an
+# older voter types on a phone's number pad and hears in Mandarin (voting/voices).
+DIGITS = "0123456789"
 LENGTH = 4
-# The image options: the cheapest measured (`python -m bench.captcha_options`, README)
-# that an off-the-shelf OCR still cannot read: ~40 % less CPU than the package's
-# defaults (160 × 60, fonts 42/50/56, PNG level 6). Pages show it at the old size.
-IMAGE_SIZE = (120, 45)
-FONT_SIZES = (34, 40)
+# Digit-only challenges are pooled apart while the others are mixed: this share of the
+# pool's size (care mode is asked for by a minority of voters).
+DIGIT_SHARE = 4
+DIGIT_POOL_KEY = "captcha:pool:digits"
+# The image: drawn at the size the pages show it (no blurry upscaling), glyphs side by
+# side without overlapping, dark on light (contrast ≥ MIN_CONTRAST), each glyph rotated
+# and warped on its own and crossed by noise in its own colour, which is what keeps an
+# off-the-shelf OCR from reading it (`python -m bench.captcha_options`, README).
+IMAGE_SIZE = (200, 72)
+FONT_SIZES = (46, 54)
 PNG_COMPRESSION = 1  # zlib level: the noise compresses badly at any level
+MIN_CONTRAST = 4.5  # WCAG AA for text, between the glyphs and the ground
+GLYPH_GAP = 3  # pixels at least between two glyphs' boxes
+VOICE_DIR = Path(__file__).resolve().parent / "voices"
 BATCH = 32
 # Images of pooled challenges expire if the pool is not drained in this time.
 POOLED_IMAGE_LIFETIME = 24 * 3600
@@ -108,14 +120,105 @@ async def _draw(function: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(None, pending.get)
 
 
-def draw_images(count: int) -> list[tuple[str, str, bytes]]:
-    """In the drawing process: ``count`` new challenges as (raw id, answer, PNG)."""
-    from captcha.image import ImageCaptcha
+def luminance(colour: tuple[int, ...]) -> float:
+    """WCAG relative luminance of an sRGB colour."""
 
-    painter = ImageCaptcha(width=IMAGE_SIZE[0], height=IMAGE_SIZE[1], font_sizes=FONT_SIZES)
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in colour[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(first: tuple[int, ...], second: tuple[int, ...]) -> float:
+    """WCAG contrast ratio of two colours (1 to 21)."""
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _channel(low: int, high: int) -> int:
+    return low + secrets.randbelow(high - low + 1)
+
+
+def glyph_colours() -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """A random dark glyph colour and light ground, at least MIN_CONTRAST apart."""
+    while True:
+        ground = tuple(_channel(236, 255) for _ in range(3))
+        glyph = tuple(_channel(0, 96) for _ in range(3))
+        if contrast(glyph, ground) >= MIN_CONTRAST:
+            return glyph, ground  # type: ignore[return-value]
+
+
+def _painter(size: tuple[int, int] = IMAGE_SIZE, font_sizes: tuple[int, ...] = FONT_SIZES):  # type: ignore[no-untyped-def]
+    """The image drawer (imported in the drawing process only)."""
+    from captcha.image import ImageCaptcha
+    from PIL import Image, ImageDraw, ImageFilter
+
+    class ClearImageCaptcha(ImageCaptcha):
+        """The package's drawer with the glyphs side by side and opaque.
+
+        The package overlaps its glyphs (a negative step between them) and pastes each
+        through a mask made from its colour's lightness, so a dark glyph comes out pale:
+        the contrast measured on the old images was 2.3–3.5:1. Here each glyph is pasted
+        through its own alpha channel, and the glyphs are spread over the width with a
+        random gap, never overlapping.
+        """
+
+        character_rotate = (-22, 22)
+
+        def compose(
+            self, chars: str, colour: tuple[int, int, int], ground: tuple[int, int, int]
+        ) -> tuple[Image.Image, list[tuple[int, int, int, int]]]:
+            """The glyphs on the ground, and each glyph's box (left, top, right, bottom)."""
+            scratch = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+            glyphs = [self._draw_character(c, scratch, (*colour, 255)) for c in chars]
+            glyphs = [g.crop(g.getbbox()) if g.getbbox() else g for g in glyphs]
+            needed = sum(g.size[0] for g in glyphs) + GLYPH_GAP * (len(glyphs) + 1)
+            height = max(self._height, *(g.size[1] + 2 * GLYPH_GAP for g in glyphs))
+            width = max(self._width, needed)
+            image = Image.new("RGB", (width, height), ground)
+            spare = width - needed
+            # The spare width shared at random among the gaps (ends included).
+            cuts = sorted(secrets.randbelow(spare + 1) for _ in range(len(glyphs)))
+            shares = [b - a for a, b in zip([0, *cuts], cuts, strict=False)]
+            boxes = []
+            x = 0
+            for glyph, share in zip(glyphs, shares, strict=True):
+                x += GLYPH_GAP + share
+                w, h = glyph.size
+                y = GLYPH_GAP + secrets.randbelow(height - h - 2 * GLYPH_GAP + 1)
+                image.paste(glyph, (x, y), glyph.getchannel("A"))
+                boxes.append((x, y, x + w, y + h))
+                x += w
+            if image.size != (self._width, self._height):
+                sx, sy = self._width / width, self._height / height
+                image = image.resize((self._width, self._height), Image.Resampling.LANCZOS)
+                boxes = [
+                    (int(a * sx), int(b * sy), int(c * sx) + 1, int(d * sy) + 1)
+                    for a, b, c, d in boxes
+                ]
+            return image, boxes
+
+        def generate_image(self, chars: str, bg_color=None, fg_color=None):  # type: ignore[no-untyped-def]
+            colour, ground = glyph_colours()
+            image, _ = self.compose(chars, colour, ground)
+            self.create_noise_dots(image, colour, width=2, number=40)
+            self.create_noise_curve(image, colour)
+            self.create_noise_curve(image, colour)
+            return image.filter(ImageFilter.SMOOTH)
+
+    return ClearImageCaptcha(width=size[0], height=size[1], font_sizes=font_sizes)
+
+
+def draw_images(count: int, digits: bool = False) -> list[tuple[str, str, bytes]]:
+    """In the drawing process: ``count`` new challenges as (raw id, answer, PNG), of
+    digits only when ``digits``."""
+    painter = _painter()
+    alphabet = DIGITS if digits else ALPHABET
     challenges = []
     for _ in range(count):
-        answer = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+        answer = "".join(secrets.choice(alphabet) for _ in range(LENGTH))
         png = io.BytesIO()
         painter.generate_image(answer).save(png, format="png", compress_level=PNG_COMPRESSION)
         challenges.append((secrets.token_hex(12), answer, png.getvalue()))
@@ -123,10 +226,12 @@ def draw_images(count: int) -> list[tuple[str, str, bytes]]:
 
 
 def draw_audio(answer: str) -> bytes:
-    """In the drawing process: the spoken answer as WAV."""
+    """In the drawing process: the spoken answer as WAV; digits in the project's own
+    Mandarin voice, letters (mixed challenges) in the package's English one."""
     from captcha.audio import AudioCaptcha
 
-    return bytes(AudioCaptcha().generate(answer))
+    voices = str(VOICE_DIR) if answer.isdigit() else None
+    return bytes(AudioCaptcha(voicedir=voices).generate(answer))
 
 
 # Hand out a pooled challenge. KEYS: the pool, the prefixes of answers and of images.
@@ -203,9 +308,11 @@ class CaptchaService:
         pool_size: int = 200,
         test_answer: str | None = None,
         drawers: int = 1,
+        digits_only: bool = False,
     ) -> None:
         self.store = store
         self.drawers = drawers
+        self.digits_only = digits_only
         self._secret = hashlib.sha256(b"captcha|" + secret.encode()).digest()
         self.pool_size = pool_size
         self.test_answer = test_answer.strip().upper() if test_answer else None
@@ -233,6 +340,17 @@ class CaptchaService:
 
     # -- pool --------------------------------------------------------------------------
 
+    def pools(self) -> list[tuple[str, bool, int]]:
+        """(store key, of digits only, size) of each pool: one of digits only when every
+        form asks for them, else the mixed pool and a smaller one of digits for care mode."""
+        if self.digits_only:
+            return [(POOL_KEY, True, self.pool_size)]
+        return [(POOL_KEY, False, self.pool_size), (DIGIT_POOL_KEY, True, self.digit_pool_size)]
+
+    @property
+    def digit_pool_size(self) -> int:
+        return self.pool_size // DIGIT_SHARE
+
     async def warm(self) -> None:
         """Start the drawing processes and load what they draw with, so that the first
         challenges after the server starts are drawn at once (the server waits for this
@@ -241,7 +359,7 @@ class CaptchaService:
         await asyncio.gather(*(_draw(draw_images, 0) for _ in range(_drawers)))
 
     async def fill(self) -> int:
-        """Top the pool up to its size; return how many challenges were added.
+        """Top the pools up to their sizes; return how many challenges were added.
 
         Up to one batch per drawing process is drawn at a time, each pooled as soon as
         it is drawn. The level is read again before each round: with several server
@@ -249,20 +367,25 @@ class CaptchaService:
         pool does not grow to processes × size.
         """
         added = 0
-        while (missing := self.pool_size - await self.store.length(POOL_KEY)) > 0:
-            rounds = min(self.drawers, -(-missing // BATCH))
-            sizes = [min(BATCH, missing - i * BATCH) for i in range(rounds)]
-            added += sum(await asyncio.gather(*(self._draw_batch(n) for n in sizes)))
+        task = asyncio.current_task()
+        for key, digits, size in self.pools():
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError  # a cancel swallowed by the store (below)
+            while (missing := size - await self.store.length(key)) > 0:
+                rounds = min(self.drawers, -(-missing // BATCH))
+                sizes = [min(BATCH, missing - i * BATCH) for i in range(rounds)]
+                batches = (self._draw_batch(n, key, digits) for n in sizes)
+                added += sum(await asyncio.gather(*batches))
         return added
 
-    async def _draw_batch(self, count: int) -> int:
-        """Draw ``count`` challenges and put them in the pool."""
-        drawn = await _draw(draw_images, count)
+    async def _draw_batch(self, count: int, key: str = POOL_KEY, digits: bool = False) -> int:
+        """Draw ``count`` challenges and put them in the pool under ``key``."""
+        drawn = await _draw(draw_images, count, digits)
         await self.store.batch(
             [("set", f"captcha:img:{raw}", png, POOLED_IMAGE_LIFETIME) for raw, _a, png in drawn]
         )
         await self.store.push(
-            POOL_KEY, *(f"{raw}:{answer}:{int(time.time())}" for raw, answer, _ in drawn)
+            key, *(f"{raw}:{answer}:{int(time.time())}" for raw, answer, _ in drawn)
         )
         return len(drawn)
 
@@ -283,26 +406,28 @@ class CaptchaService:
                 raise asyncio.CancelledError
             await asyncio.sleep(interval)
 
-    async def issue(self) -> Challenge | None:
-        """Hand out one pooled challenge, or ``None`` when the pool is empty (one round
-        trip: the pop, its answer made live, its image kept as long)."""
+    async def issue(self, digits: bool = False) -> Challenge | None:
+        """Hand out one pooled challenge (of digits only when ``digits``, or always with
+        ``digits_only``), or ``None`` when the pool is empty (one round trip: the pop,
+        its answer made live, its image kept as long)."""
         now = int(time.time())
         # One drawn so long ago that its image may expire before it is answered is not
         # handed out.
         oldest = now - (POOLED_IMAGE_LIFETIME - LIFETIME * 2)
-        keys = [POOL_KEY, "captcha:live", "captcha:img"]
+        pool = DIGIT_POOL_KEY if digits and not self.digits_only else POOL_KEY
+        keys = [pool, "captcha:live", "captcha:img"]
         popped = await self.store.run(ISSUE, keys, [oldest, LIFETIME, LIFETIME + 60])
         if not popped:
             return None
         return Challenge(self._make_id(popped[0].decode(), now), LIFETIME)
 
-    async def issue_within(self, seconds: float) -> Challenge | None:
+    async def issue_within(self, seconds: float, digits: bool = False) -> Challenge | None:
         """``issue``, waiting up to ``seconds`` for the pool's next drawing when it is
         empty (a surge empties it faster than it is drawn): ``None`` only if it stays
         empty that long."""
         deadline = time.monotonic() + seconds
         while True:
-            challenge = await self.issue()
+            challenge = await self.issue(digits)
             if challenge is not None or time.monotonic() >= deadline:
                 return challenge
             await asyncio.sleep(POOL_POLL)

@@ -37,9 +37,10 @@ class Offer:
         return status if status != HTTP_200_OK else self.status
 
 
-async def issue_challenge(service: VotingService) -> dict[str, Any] | None:
-    """A fresh CAPTCHA for a form, waiting briefly for the pool; ``None`` if it stays empty."""
-    challenge = await service.captcha.issue_within(POOL_WAIT)
+async def issue_challenge(service: VotingService, digits: bool = False) -> dict[str, Any] | None:
+    """A fresh CAPTCHA for a form (of digits only when ``digits``: care mode), waiting
+    briefly for the pool; ``None`` if it stays empty."""
+    challenge = await service.captcha.issue_within(POOL_WAIT, digits)
     if challenge is None:
         return None
     return {
@@ -47,16 +48,18 @@ async def issue_challenge(service: VotingService) -> dict[str, Any] | None:
         "image_url": challenge.image_url,
         "audio_url": challenge.audio_url,
         "minutes": max(1, challenge.expires_in // 60),
+        "digits": digits or service.captcha.digits_only,
     }
 
 
-async def offer_challenge(service: VotingService, network: str) -> Offer:
-    """A challenge for a form shown to ``network``, within its CAPTCHA rate limit."""
+async def offer_challenge(service: VotingService, network: str, digits: bool = False) -> Offer:
+    """A challenge for a form shown to ``network``, within its CAPTCHA rate limit (of
+    digits only when ``digits``)."""
     try:
         await service.limit_captcha(network)
     except RateLimited as exc:
         return Offer(None, "rate", exc.message, status_of(exc), retry_headers(exc))
-    challenge = await issue_challenge(service)
+    challenge = await issue_challenge(service, digits)
     if challenge is None:
         return Offer(None, "pool", "", HTTP_503_SERVICE_UNAVAILABLE, {"Retry-After": "5"})
     return Offer(challenge)
@@ -69,3 +72,20 @@ def captcha_problem(outcome: Outcome) -> str | None:
     if outcome is Outcome.expired:
         return "验证码已过期，请输入新的验证码。"
     return "验证码错误或已使用，请输入新的验证码。"
+
+
+@dataclass(frozen=True)
+class LoginCaptcha:
+    """The CAPTCHA the staff login form asks for once an account has failed too often
+    (the kernel's ``Extensions.login_captcha``; portal/lockout.py says when)."""
+
+    service: VotingService
+
+    async def offer(self, network: str) -> dict[str, Any] | None:
+        """A challenge for the login form (``None``: none to be had just now)."""
+        return (await offer_challenge(self.service, network)).challenge
+
+    async def solved(self, captcha_id: str, answer: str) -> bool:
+        if not captcha_id or not answer:
+            return False
+        return await self.service.captcha.check(captcha_id, answer) is Outcome.correct

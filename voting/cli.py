@@ -306,6 +306,7 @@ async def _draw_forever(interval: float, processes: int) -> None:
         settings.secret_key,
         pool_size=settings.captcha_pool_size,
         drawers=processes,
+        digits_only=settings.captcha_digits_only,
     )
     try:
         await service.fill_forever(interval)

@@ -15,6 +15,7 @@ from portal.phases import PHASES
 from portal.plugins import AppPlugin, extensions_of, provide, settings_of, stores_of
 from voting import demo, todo
 from voting.captcha import POOL_KEY, CaptchaService
+from voting.challenge import LoginCaptcha
 from voting.cli import captcha_worker, counters, verify_ledger
 from voting.controllers import ROUTES
 from voting.ledger import LedgerWriter
@@ -35,6 +36,7 @@ class VotingPlugin(AppPlugin):
                 pool_size=settings.captcha_pool_size,
                 test_answer=settings.captcha_test_answer,
                 drawers=settings.captcha_drawers,
+                digits_only=settings.captcha_digits_only,
             ),
             settings.secret_key,
             ledger=LedgerWriter(max_wait=settings.ledger_wait or None),  # 0: no bound
@@ -64,6 +66,7 @@ class VotingPlugin(AppPlugin):
         app_config.dependencies["voting"] = provide(service)
         extensions_of(app_config).ready_probes["captcha_pool"] = captcha_pool
         extensions_of(app_config).staff_reminders["held_votes"] = todo.reminders
+        extensions_of(app_config).login_captcha = LoginCaptcha(service)
         # A staff change (phase, window, categories) is voted by at once in this process.
         PHASES.on_change(service.forget)
         return app_config

@@ -12,6 +12,7 @@ from portal.controllers.preview import MarkdownPreview
 from portal.controllers.public import PublicPages
 from portal.controllers.staff import CampaignAdmin, Dashboard
 from portal.controllers.staff_api import StaffCampaignApi
+from portal.controllers.view import SiteIcons, ViewSwitch
 
 ROUTES = [
     PublicPages,
@@ -29,4 +30,6 @@ ROUTES = [
     AuditLogPages,
     MarkdownPreview,
     HealthChecks,
+    ViewSwitch,
+    SiteIcons,
 ]

@@ -31,6 +31,7 @@ from portal.errors import not_found
 from portal.network import client_network
 from portal.stores import Stores
 from portal.tables import Campaign, Phase
+from portal.view import view_of
 from portal.web.files import upload_directory
 from portal.web.forms import read_limited
 from portal.web.lookups import public_campaign
@@ -133,7 +134,7 @@ async def form_with_challenge(
     headers: dict[str, str] | None = None,
 ) -> Template:
     """The form with a fresh CAPTCHA, or saying why none can be had now."""
-    offer = await offer_challenge(voting, client_network(request))
+    offer = await offer_challenge(voting, client_network(request), view_of(request).care)
     return form_page(
         campaign,
         period,

@@ -316,11 +316,11 @@
             }, wait * 1000);
             return;
           }
-          say(result.data.message || "验证码获取失败，请稍后点“换一张”重试。");
+          say(result.data.message || "验证码获取失败，请稍后点“换一张验证码”重试。");
         })
         .catch(function () {
           if (ticket === state.loading) {
-            say("网络连接失败，请检查网络后点“换一张”重试。");
+            say("网络连接失败，请检查网络后点“换一张验证码”重试。");
           }
         });
     }
@@ -348,6 +348,7 @@
     }
 
     function open(link) {
+      state.opener = link; // focus goes back to it when the dialog closes
       state.candidateId = parseInt(link.getAttribute("data-candidate-id"), 10);
       state.categoryId = link.getAttribute("data-category-id");
       state.key = randomKey();
@@ -388,7 +389,7 @@
       var text = answer.value.trim();
       var pass = currentPass();
       if (!pass && !state.captchaId) {
-        say("验证码尚未加载，请稍候或点“换一张”。");
+        say("验证码尚未加载，请稍候或点“换一张验证码”。");
         return;
       }
       if (!pass && !text) {
@@ -487,6 +488,9 @@
     dialog.addEventListener("close", function () {
       state.loading++; // ignore CAPTCHA answers still on their way
       state.captchaId = null;
+      if (state.opener && document.contains(state.opener)) {
+        state.opener.focus();
+      }
     });
   }
 

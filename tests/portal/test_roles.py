@@ -151,6 +151,12 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/staff/identity"):                                         (N, Y, N, N, N),
     ("POST", "/staff/identity"):                                         (N, Y, N, N, N),
     ("GET",  "/site/logo.jpg"):                                          (Y, Y, Y, Y, Y),
+    # The visitor's view switches (care mode, text size) and the site's icons: everyone.
+    ("GET",  "/view"):                                                   (Y, Y, Y, Y, Y),
+    ("GET",  "/favicon.ico"):                                            (Y, Y, Y, Y, Y),
+    ("GET",  "/apple-touch-icon.png"):                                   (Y, Y, Y, Y, Y),
+    ("GET",  "/icon-192.png"):                                           (Y, Y, Y, Y, Y),
+    ("GET",  "/icon-512.png"):                                           (Y, Y, Y, Y, Y),
     ("GET",  "/staff/audit"):                                            (N, Y, N, N, Y),
     # The deeds and story editor's preview: those who write them (renders, stores nothing).
     ("POST", "/staff/markdown/preview"):                                 (N, Y, Y, N, N),

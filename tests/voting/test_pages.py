@@ -216,7 +216,7 @@ async def test_a_form_without_its_csrf_token_is_refused(client, voting_campaign)
 
 
 async def test_an_empty_pool_is_a_friendly_503(client, voting_campaign, monkeypatch) -> None:
-    async def empty() -> None:
+    async def empty(digits: bool = False) -> None:
         return None
 
     monkeypatch.setattr(challenge, "POOL_WAIT", 0.2)

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from portal.errors import DomainError, Invalid, Unavailable, as_http, not_found
 from portal.network import client_network
+from portal.view import view_of
 from portal.web.api import ApiOperation, error_responses
 from voting.services import (
     MAX_IDEMPOTENCY_KEY,
@@ -148,7 +149,8 @@ class CaptchaApi(Controller):
     ) -> Response[CaptchaChallenge]:
         await voting.limit_captcha(client_network(request))
         # An empty pool is waited on briefly: the drawing catches up within a second.
-        challenge = await voting.captcha.issue_within(API_POOL_WAIT)
+        # Care mode (长辈版) asks for digits only: its cookie comes with the page's request.
+        challenge = await voting.captcha.issue_within(API_POOL_WAIT, view_of(request).care)
         if challenge is None:
             raise Unavailable("验证码暂时发放完毕，请几秒后再试。", retry_after=2)
         return Response(

@@ -47,6 +47,7 @@ from portal.origin import absolute_url
 from portal.pagecache import TtlCache, cached_page
 from portal.stores import Stores, StoreUnavailable
 from portal.tables import Campaign
+from portal.view import view_of
 from portal.web.lookups import public_campaign
 from portal.web.qr import qr_png
 from voting.captcha import LIFETIME
@@ -144,7 +145,7 @@ async def form_with_challenge(
     left: int | None = None,
 ) -> Template:
     """The form with a new CAPTCHA; when none can be had, say so (503 on a fresh form)."""
-    offer = await offer_challenge(voting, client_network(request))
+    offer = await offer_challenge(voting, client_network(request), view_of(request).care)
     if offer.unavailable == "rate":
         # The limit's own words and status: another attempt now would be refused too.
         message, status = offer.message, offer.status
