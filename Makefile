@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo serve test test-fast test-sqlite test-postgres lint format clean bench chaos
+.PHONY: help install demo serve test test-fast test-sqlite test-postgres lint format clean bench chaos brushing-eval
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,6 +54,9 @@ test-postgres: $(STAMP) ## The suite on a fresh PostgreSQL database (the browser
 
 bench: $(STAMP) ## Load benchmark: votes, the voters' paths (CAPTCHA + votes), CAPTCHA, vote page vs /healthz; writes bench/results.json
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+brushing-eval: $(STAMP) ## Labelled brushing attacks vs real voters on a real server (simulated clock); writes bench/brushing.json
+	$(BIN)/python -m bench.brushing $(BRUSHING_ARGS)
 
 chaos: $(STAMP) ## Faults under real servers: SIGKILL, Redis and PostgreSQL stopped, SQLite locked or full
 	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)

@@ -608,7 +608,16 @@ class Server:
     processes share the group. Its output reaches ``log`` through a pipe, so a fault
     on the server's own files never silences it."""
 
-    def __init__(self, env: Mapping[str, str], log: Path, *, workers: int = 1) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        log: Path,
+        *,
+        workers: int = 1,
+        command: Callable[[str, int], list[str]] | None = None,
+    ) -> None:
+        """``command`` (given the host and port) replaces `portal serve`: a server of
+        the portal's app built another way (bench/brushing.py's simulated clock)."""
         self.host = "127.0.0.1"
         self.port = free_port()
         self.base = f"http://{self.host}:{self.port}"
@@ -616,7 +625,7 @@ class Server:
         self.workers = workers
         args = ("serve", "--host", self.host, "--port", str(self.port), "--workers", str(workers))
         self.proc = subprocess.Popen(  # noqa: S603 - our own arguments, no shell
-            portal_command(*args),
+            command(self.host, self.port) if command else portal_command(*args),
             env=dict(env),
             cwd=_var_dir(env),
             stdout=subprocess.PIPE,

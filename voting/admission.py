@@ -43,7 +43,7 @@ PASS_MODE = "pass"  # noqa: S105 - a mode, not a secret
 CAPTCHA_MODE = "captcha"
 
 # KEYS: 1 burst window, 2 the proof (the CAPTCHA's answer, or the pass's withdrawal
-# mark), 3 voted-today flag, 4 allowance counter, 5 network day counter, 6–13 brushing.
+# mark), 3 voted-today flag, 4 allowance counter, 5 network day counter, 6–21 brushing.
 # ARGV: 1 now, 2 burst limit, 3 burst window (s), 4 mode, 5 answer given, 6 test answer
 # (or ""), 7 pass lifetime (s), 8 reservations' TTL, 9 allowance, 10 network cap,
 # 11–17 brushing.
@@ -129,7 +129,7 @@ if network > tonumber(ARGV[10]) then
 end
 
 local result = {0, used, network}
-for _, value in ipairs(brushing({unpack(KEYS, 6, 13)}, {unpack(ARGV, 11, 17)})) do
+for _, value in ipairs(brushing({unpack(KEYS, 6, 21)}, {unpack(ARGV, 11, 17)})) do
   result[#result + 1] = value
 end
 return result
@@ -169,7 +169,7 @@ async def admit_twin(store: StateStore, keys: list[str], args: list[Any]) -> lis
         await store.incr(keys[3], -1)
         await store.delete(keys[2])
         return [Refusal.taken, 2]
-    return [0, used, network, *await brushing_twin(store, keys[5:13], args[10:17])]
+    return [0, used, network, *await brushing_twin(store, keys[5:21], args[10:17])]
 
 
 ADMIT = Script("admit-vote", ADMIT_LUA, admit_twin)

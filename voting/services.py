@@ -54,9 +54,10 @@ from voting.admission import (
     Refusal,
     admit,
 )
-from voting.brushing import BrushingChecks
+from voting.brushing import RING_RULES, BrushingChecks
 from voting.captcha import CaptchaService, Outcome
 from voting.ledger import LedgerBusy, LedgerWriter, PendingVote, VotingClosed
+from voting.rings import evidence_of, hold_ring
 from voting.tables import Vote, VoteStatus
 
 log = logging.getLogger("portal.voting")
@@ -72,6 +73,9 @@ CAPTCHA_PER_MINUTE = 60
 CONFUSABLE = str.maketrans("018", "OIB")
 # A vote pass spares the voter a CAPTCHA per vote for this long after one is solved.
 PASS_LIFETIME = 15 * 60
+# A ring's earlier votes are looked for at most once per ring in this many seconds (the
+# ring's later votes are held by the rule itself).
+RING_SWEEP_EVERY = 600
 CAPTCHA_REQUIRED = "请输入验证码后再投票。"
 ALREADY_VOTED = "您今天已经为该候选对象投过票了，明天再来吧。"
 VOTING_CLOSED = "当前不在投票时间内。"
@@ -525,6 +529,8 @@ class VotingService:
                 # The vote is recorded: a 503 would tell the voter it was not. The live
                 # counter is for display; `portal counters --repair` rebuilds it.
                 log.warning("live counter of candidate %s not moved", ballot.candidate_id)
+        if any(rule in RING_RULES for rule in flags):
+            await self._hold_ring(rules, ballot, agent, flags, now)
         vote_pass: str | None = None
         if flags:  # the brushing checks held the vote: the next one needs a CAPTCHA
             with contextlib.suppress(StoreUnavailable):  # the vote is recorded: say so
@@ -542,6 +548,30 @@ class VotingService:
             vote_pass=vote_pass,
             pass_expires_in=pass_left if vote_pass else None,
         )
+
+    async def _hold_ring(
+        self, rules: VotingRules, ballot: Ballot, agent: str, flags: list[str], now: dt.datetime
+    ) -> None:
+        """A ring rule held this vote: hold the ring's earlier counted votes too
+        (``voting.rings``), once per ring every ``RING_SWEEP_EVERY`` seconds. The vote is
+        recorded whatever happens here: a failure is logged, never the voter's."""
+        # The ring rules count over the current and the previous window.
+        window = int(self.brushing.cookie_window)
+        since = dt.datetime.fromtimestamp((int(now.timestamp()) // window - 1) * window, dt.UTC)
+        slot = int(now.timestamp()) // RING_SWEEP_EVERY
+        for rule in (name for name in flags if name in RING_RULES):
+            evidence = evidence_of(rule, ballot.network, agent)
+            digest = hashlib.sha256(repr(evidence).encode()).hexdigest()[:16]
+            mark = f"bw:{ballot.candidate_id}:{rule}:{digest}:{slot}"
+            try:
+                if not await self.store.set_if_absent(mark, b"1", RING_SWEEP_EVERY * 2):
+                    continue
+                cid, candidate = rules.campaign_id, ballot.candidate_id
+                held = await hold_ring(cid, candidate, rule, evidence, since)
+                if held:
+                    await self.adjust_count(rules.campaign_id, ballot.candidate_id, -held)
+            except Exception as exc:
+                log.warning("earlier votes of a ring (%s) not held: %r", rule, exc)
 
     def _admission(
         self,

@@ -77,9 +77,11 @@ async def test_a_solved_captcha_admits_one_vote(store: StateStore) -> None:
     await store.set("answer", b"abcd")
     admitted = await admit(store, admission(store))
     assert admitted.used == 1
-    network_count, agent_count, slot, cookies, hour, total, first = admitted.counts
+    network_count, agent_count, slot, cookies, hour, total, first, *rings = admitted.counts
     assert (network_count, agent_count, slot, cookies, hour, total) == (1, 1, 1, 1, 1, 1)
     assert first == admission(store).sighting.args[4]  # this hour is the first
+    # The ring counters: the block's and the browser's votes, for the candidate and in all.
+    assert [int(n) for n in rings] == [1, 1, 1, 1]
     assert await store.get("answer") is None  # taken
     assert await refusal(store, admission(store, candidate=2)) == (Refusal.captcha_missing, 0)
 
@@ -175,7 +177,7 @@ async def test_regular_interval_slots_come_back(store: StateStore) -> None:
         )
         counts = (await admit(store, a)).counts
     assert counts[2] == wanted + 1
-    assert [float(t) for t in counts[7:]] == [NOW.timestamp() + k for k in range(wanted)]
+    assert [float(t) for t in counts[11:]] == [NOW.timestamp() + k for k in range(wanted)]
 
 
 async def test_the_moving_window_alone(store: StateStore) -> None:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from portal.audit import AuditEntry
 from portal.stores import MemoryStateStore, StateStore
 from tests.voting.conftest import (
     issue_captchas,
@@ -18,11 +19,19 @@ from tests.voting.conftest import (
     vote,
     voting_service,
 )
-from voting.brushing import RULE_LABELS, BrushingChecks, flag_labels, is_regular
+from voting.brushing import (
+    RING_RULES,
+    RULE_LABELS,
+    BrushingChecks,
+    block_of,
+    flag_labels,
+    is_regular,
+)
 from voting.services import status_totals
 from voting.tables import VoteStatus
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+MINUTE = dt.timedelta(minutes=1)
 TZ = "Asia/Shanghai"
 # A weekday afternoon in Dingxi; the rules only look at the times they are given.
 NOON = dt.datetime(2024, 6, 12, 14, 0, 5, tzinfo=SHANGHAI)
@@ -33,6 +42,8 @@ QUIET = {
     "regular_intervals": 10_000,
     "cookie_limit": 10_000,
     "night_floor": 10_000,
+    "block_limit": 10_000,
+    "agent_limit": 10_000,
 }
 
 
@@ -171,6 +182,16 @@ async def test_many_cookies_from_one_network(store: StateStore) -> None:
     # Another network and another candidate count their own cookies.
     assert await assess(rules, network="198.51.100.1", cookie="voter-4") == []
     assert await assess(rules, candidate=2, cookie="voter-5") == []
+
+
+async def test_many_cookies_are_counted_per_browser(store: StateStore) -> None:
+    """A carrier gateway: many people behind one address, each on a phone of their own,
+    are not one voter clearing cookies."""
+    rules = checks(store, cookie_limit=3)
+    phones = [await assess(rules, agent=f"{i:016x}", cookie=f"person-{i}") for i in range(12)]
+    assert phones == [[]] * 12
+    same = [await assess(rules, agent="e" * 16, cookie=f"bot-{i}") for i in range(5)]
+    assert same == [[], [], [], ["cookie_churn"], ["cookie_churn"]]
 
 
 async def test_cookie_keys_do_not_hold_the_cookie(store: StateStore) -> None:
@@ -346,3 +367,121 @@ async def test_a_night_surge_through_the_api(api, bureaus) -> None:  # type: ign
     assert responses[-1].json()["cast_at"].startswith("2024-06-12T03:10:00")
     rows = await ledger_rows(campaign["campaign"].id)
     assert rows[-1]["status"] == VoteStatus.held.value and rows[-1]["flags"] == "night_surge"
+
+
+# --- ring rules: a block, a browser ------------------------------------------------------------
+
+
+def test_blocks_of_networks() -> None:
+    assert block_of("203.0.113.7") == "203.0.113.0/24"
+    assert block_of("2001:db8:0:12ab::/64") == "2001:db8:0:1200::/56"
+    assert block_of("2001:db8:0:12ff::/64") == block_of("2001:db8:0:1200::/64")
+    assert block_of("2001:db8:0:1300::/64") != block_of("2001:db8:0:12ab::/64")
+    assert block_of("not a network") == "not a network"
+
+
+async def test_block_focus_rotating_addresses_inside_a_24(store: StateStore) -> None:
+    """Five bots in one /24, a fresh address, cookie and (here) User-Agent every vote."""
+    rules = checks(store, block_limit=5)
+    flags = [
+        await assess(rules, network=f"203.0.113.{i}", agent=f"{i:016x}", now=NOON + i * MINUTE)
+        for i in range(1, 9)
+    ]
+    assert flags == [[]] * 5 + [["block_focus"]] * 3
+    # Another /24, another candidate: counters of their own.
+    assert await assess(rules, network="203.0.114.1") == []
+    assert await assess(rules, candidate=2, network="203.0.113.200") == []
+
+
+async def test_block_focus_rotating_inside_an_ipv6_56(store: StateStore) -> None:
+    rules = checks(store, block_limit=3)
+    flags = [await assess(rules, network=f"2001:db8:0:12{i:02x}::/64") for i in range(5)]
+    assert flags == [[], [], [], ["block_focus"], ["block_focus"]]
+    assert await assess(rules, network="2001:db8:0:1300::/64") == []
+
+
+async def test_a_gateway_voting_like_everybody_is_no_block_focus(store: StateStore) -> None:
+    """Many real voters behind one address vote for many candidates: even the most
+    popular one's many votes are not the block's focus."""
+    rules = checks(store, block_limit=5)
+    flags = []
+    for i in range(40):
+        candidate = (1, 1, 2, 3, 4)[i % 5]  # the first candidate gets 40 %
+        flags += await assess(rules, candidate=candidate, network="198.51.100.9", agent=f"{i:016x}")
+    assert flags == []
+
+
+async def test_agent_focus_a_proxy_pool_with_one_user_agent(store: StateStore) -> None:
+    """Every vote from another network, one User-Agent spent on one candidate."""
+    rules = checks(store, agent_limit=5)
+    flags = [await assess(rules, network=f"10.{i}.0.1", agent="f" * 16) for i in range(8)]
+    assert flags == [[]] * 5 + [["agent_focus"]] * 3
+    assert await assess(rules, candidate=2, network="10.99.0.1", agent="f" * 16) == []
+
+
+async def test_a_shared_browser_build_voting_for_many_is_no_agent_focus(
+    store: StateStore,
+) -> None:
+    """All iPhones on one iOS and WeChat build send one User-Agent; a WeChat share brings
+    many of them to one candidate, but they spend their other votes too."""
+    rules = checks(store, agent_limit=5)
+    flags = []
+    for i in range(30):
+        flags += await assess(rules, candidate=1, network=f"10.{i}.1.1", agent="9" * 16)
+        if i % 3 == 0:
+            flags += await assess(rules, candidate=2 + i % 4, network=f"10.{i}.1.1", agent="9" * 16)
+    assert flags == []
+
+
+async def test_ring_rules_count_the_window_before_too(store: StateStore) -> None:
+    """A ring that straddles two six-hour windows is seen whole, not started afresh."""
+    rules = checks(store, agent_limit=5)
+    window = int(rules.cookie_window)
+    edge = dt.datetime.fromtimestamp((int(NOON.timestamp()) // window + 1) * window, dt.UTC)
+    before = [
+        await assess(rules, network=f"10.{i}.2.1", agent="7" * 16, now=edge - (4 - i) * MINUTE)
+        for i in range(4)
+    ]
+    after = [
+        await assess(rules, network=f"10.{i}.3.1", agent="7" * 16, now=edge + i * MINUTE)
+        for i in range(3)
+    ]
+    assert before == [[]] * 4 and after == [[], ["agent_focus"], ["agent_focus"]]
+
+
+def test_ring_rules_are_rules() -> None:
+    assert set(RING_RULES) <= set(RULE_LABELS)
+
+
+async def test_a_ring_s_earlier_votes_are_held_when_it_trips(api, bureaus) -> None:  # type: ignore[no-untyped-def]
+    """The fourth vote from one block trips the rule; the three counted before it are
+    held too, flagged, off the live count, with an audit entry of the rules."""
+    campaign = await make_voting_campaign(network_votes_per_minute=100)
+    service = voting_service(api)
+    service.brushing = BrushingChecks(service.store, **{**QUIET, "block_limit": 3})
+    candidate = campaign["candidates"]["mediator"][1]
+    other = campaign["candidates"]["mediator"][2]
+    await anonymous_votes(api, other, 1)
+    responses = await anonymous_votes(api, candidate, 3)
+    assert [r.json()["status"] for r in responses] == ["counted"] * 3
+    assert (await service.counts(campaign["campaign"].id, [candidate]))[candidate] == 3
+    (fourth,) = await anonymous_votes(api, candidate, 1)
+    assert fourth.json()["status"] == "held"
+    rows = await ledger_rows(campaign["campaign"].id)
+    assert [(r["candidate"], r["status"], r["flags"]) for r in rows] == [
+        (other, "counted", ""),  # the block's vote for another candidate is no part of it
+        *[(candidate, "held", "block_focus")] * 4,
+    ]
+    assert (await service.counts(campaign["campaign"].id, [candidate]))[candidate] == 0
+    (entry,) = (
+        await AuditEntry.select()
+        .where(AuditEntry.action == "vote.hold")
+        .output(load_json=True)
+        .run()
+    )
+    assert entry["actor"] is None and entry["object_id"] == str(candidate)
+    assert entry["before"] == {"status": {"counted": 3}} and entry["after"]["votes"] == 3
+    assert entry["after"]["rule"] == "block_focus"
+    assert "127.0.0.0/24" in entry["after"]["evidence"]
+    receipt = await api.get(f"/api/v1/receipts/{responses[0].json()['receipt']}")
+    assert receipt.json()["status"] == "held"
