@@ -25,6 +25,7 @@ from portal.db import write_transaction
 from portal.errors import NotFound, Refused
 from portal.tables import Campaign, Category, Phase
 from voting.brushing import RULE_LABELS, flag_labels
+from voting.rings import Evidence
 from voting.services import VotingService
 from voting.tables import Vote, VoteStatus
 
@@ -47,13 +48,16 @@ class Selection:
 
     With ``vote_ids``: those votes (a release takes the held ones among them, an
     exclusion the held and counted ones). Without: every held vote of the candidate,
-    optionally only those a rule flagged, or only those from one network.
+    optionally only those a rule flagged, only those from one network, or a ring: those
+    from one block (IPv4 /24, IPv6 /56) or with one User-Agent hash (``voting.rings``).
     """
 
     candidate_id: int
     vote_ids: tuple[int, ...] = ()
     rule: str = ""
     network: str = ""
+    block: str = ""
+    agent: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,13 @@ async def _decide(
         where &= Vote.flags.like(f"%{selection.rule}%")
     if selection.network:
         where &= Vote.network == selection.network
+    if selection.agent:
+        where &= Vote.agent_hash == selection.agent
+    if selection.block:
+        # A block is no column: its votes are picked by their networks.
+        evidence = Evidence(block=selection.block)
+        rows = await Vote.select(Vote.id, Vote.network).where(where).run()
+        where &= Vote.id.is_in([r["id"] for r in rows if evidence.links(r["network"], "")] or [0])
     if action == RELEASE:
         sources, target = [VoteStatus.held], VoteStatus.counted
     elif selection.vote_ids:
@@ -179,6 +190,10 @@ async def _decide(
             scope["rule"] = selection.rule
         if selection.network:
             scope["network"] = selection.network
+        if selection.block:
+            scope["block"] = selection.block
+        if selection.agent:
+            scope["agent"] = selection.agent
         scope["reason"] = text
         await audit.record(
             actor,

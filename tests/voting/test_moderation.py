@@ -21,7 +21,7 @@ from tests.voting.conftest import (
     vote,
     voting_service,
 )
-from voting import moderation
+from voting import moderation, rings
 from voting.brushing import RULE_LABELS, BrushingChecks
 from voting.ledger import PendingVote, commit
 from voting.moderation import ModerationError, Selection
@@ -303,6 +303,52 @@ async def test_candidate_page_with_chart_and_forms(client, staff, scene) -> None
     # An earlier day's chart.
     page = await client.get(url, params={"until": "2024-06-11"})
     assert page.status_code == 200 and "6月11日" in page.text
+
+
+async def test_a_ring_is_decided_in_one_action(app, scene) -> None:  # type: ignore[no-untyped-def]
+    """Held votes grouped by the evidence linking them: the burst's /24, and the one
+    User-Agent hash every held vote here carries; a group is released or excluded at once."""
+    service, campaign, candidate = app.state.voting, scene["campaign"], scene["candidate"]
+    groups = await rings.ring_groups(candidate)
+    assert [(g.kind, g.value, g.votes) for g in groups] == [
+        ("agent", "f" * 16, 4),
+        ("block", "203.0.113.0/24", 3),
+    ]
+    assert groups[1].rules == ("network_burst",)
+    decision = await moderation.exclude(
+        service, scene["actor"], campaign, Selection(candidate, block="203.0.113.0/24"), "同一网段"
+    )
+    assert decision.moved == {"held": 3}
+    assert await statuses(scene["burst"]) == ["excluded"] * 3
+    assert await statuses(scene["night"]) == ["held"]
+    (entry,) = await audit_entries("vote.exclude")
+    assert entry["after"]["block"] == "203.0.113.0/24" and entry["after"]["votes"] == 3
+    decision = await moderation.release(
+        service, scene["actor"], campaign, Selection(candidate, agent="f" * 16), "核实为本人投票"
+    )
+    assert decision.moved == {"held": 1}
+    (entry,) = await audit_entries("vote.release")
+    assert entry["after"]["agent"] == "f" * 16
+    assert await rings.ring_groups(candidate) == []
+    with pytest.raises(ModerationError):
+        await moderation.exclude(
+            service, scene["actor"], campaign, Selection(candidate, block="10.0.0.0/24"), "无"
+        )
+
+
+async def test_the_candidate_page_offers_each_ring(client, staff, scene) -> None:  # type: ignore[no-untyped-def]
+    await login(client, staff["city_admin"])
+    url = f"{BASE}/candidates/{scene['candidate']}"
+    text = (await client.get(url)).text
+    assert "按关联证据分组的待核查票" in text
+    assert 'name="block" value="203.0.113.0/24"' in text
+    assert f'name="agent" value="{"f" * 16}"' in text
+    response = await post_form(
+        client, f"{url}/exclude", {"block": "203.0.113.0/24", "reason": "同一网段集中投票"}
+    )
+    assert response.status_code in (302, 303)
+    assert await statuses(scene["burst"]) == ["excluded"] * 3
+    assert await statuses(scene["night"]) == ["held"]
 
 
 async def test_auditor_reads_but_is_offered_no_decision(client, staff, scene) -> None:  # type: ignore[no-untyped-def]

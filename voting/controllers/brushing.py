@@ -26,8 +26,8 @@ from portal.tables import Campaign, Role
 from portal.web.charts import Bar, Segment, Tick, grid_lines, nice_ceiling
 from portal.web.forms import ints
 from portal.web.lookups import campaign_or_404
-from voting import moderation
-from voting.brushing import RULE_LABELS
+from voting import moderation, rings
+from voting.brushing import RING_NOTE, RULE_LABELS
 from voting.moderation import ModerationError, Selection, Tally
 from voting.services import VotingService, status_totals
 from voting.tables import VoteStatus
@@ -253,6 +253,8 @@ class BrushingDashboard(Controller):
                 "days": await moderation.daily(candidate_id),
                 "networks": await moderation.top_networks(candidate_id),
                 "held_networks": await moderation.held_networks(candidate_id),
+                "rings": await rings.ring_groups(candidate_id),
+                "ring_note": RING_NOTE,
                 "held_rules": await moderation.rule_counts(
                     campaign.id, candidate_id, held_only=True
                 ),
@@ -307,6 +309,8 @@ class BrushingDashboard(Controller):
             vote_ids=tuple(sorted(set(ints(form.getall("votes", []))))),
             rule=str(form.get("rule") or "").strip(),
             network=str(form.get("network") or "").strip()[:64],
+            block=str(form.get("block") or "").strip()[:64],
+            agent=str(form.get("agent") or "").strip()[:16],
         )
         decide = moderation.release if action == moderation.RELEASE else moderation.exclude
         try:
