@@ -82,7 +82,8 @@ BURST_AGENT = (
     "Chrome/114.0.0.0 Mobile Safari/537.36"
 )
 # The rules such a burst trips: one network, one User-Agent, a timer loop, a fresh
-# cookie per vote, at night. Only the names the brushing module knows are written.
+# cookie per vote, at night, every vote of the block and of the browser for one
+# candidate. Only the names the brushing module knows are written.
 BURST_RULES = (
     "network_burst",
     "agent_burst",
@@ -90,6 +91,8 @@ BURST_RULES = (
     "cookie_churn",
     "many_cookies",
     "night_surge",
+    "block_focus",
+    "agent_focus",
 )
 
 AGENTS = (  # (User-Agent, weight): mostly the WeChat in-app browser on phones
