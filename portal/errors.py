@@ -10,6 +10,7 @@ have, and JSON bodies of another media type or nested too deeply (``JsonBodyRequ
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 from array import array
 from itertools import accumulate
@@ -196,6 +197,27 @@ def retry_headers(exc: DomainError) -> dict[str, str]:
     return {"Retry-After": str(retry_after)} if retry_after else {}
 
 
+def wait_words(seconds: int | str) -> str:
+    """How long to wait, as a person says it: ``45 秒``, ``3 分钟``, ``7 小时 12 分钟``."""
+    total = max(1, int(seconds))
+    if total < 60:
+        return f"{total} 秒"
+    minutes = math.ceil(total / 60)
+    if minutes < 60:
+        return f"{minutes} 分钟"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} 小时" + (f" {minutes} 分钟" if minutes else "")
+
+
+def with_wait(exc: DomainError) -> str:
+    """The refusal's message, and when it says when to come back, how long that is
+    (the same figure as its ``Retry-After``)."""
+    retry_after = getattr(exc, "retry_after", None)
+    if not retry_after:
+        return exc.message
+    return f"{exc.message}（约 {wait_words(retry_after)}后可以再试。）"
+
+
 def as_http(exc: DomainError) -> ApiError:
     """The one mapping of a refusal to HTTP: its kind's status, its code and message,
     and ``Retry-After`` when it says when to come back. Pages that re-render a form
@@ -305,11 +327,14 @@ def _describe(exc: HTTPException) -> tuple[str, str, dict[str, Any]]:
 
 
 def error_response(
-    request: Request, status: int, code: str, message: str, **extra: Any
+    request: Request, status: int, code: str, message: str, wait: str | None = None, **extra: Any
 ) -> Response:
+    """The error as the API's JSON or as a page; ``wait`` (seconds, from ``Retry-After``)
+    is said on the page: how long to wait before trying again."""
     headers = {}
     if status == HTTP_429_TOO_MANY_REQUESTS and "retry_after" in extra:
         headers["Retry-After"] = str(extra.pop("retry_after"))
+        wait = wait or headers["Retry-After"]
     if wants_json(request):
         return Response(
             {"error": code, "message": message, **extra},
@@ -324,6 +349,7 @@ def error_response(
             "title": TITLES.get(status, "出错了"),
             "message": message,
             "code": code,
+            "wait": wait_words(wait) if wait and str(wait).isdigit() else None,
         },
         status_code=status,
         headers=headers,
@@ -335,7 +361,8 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(path="/login", query_params={"next": target})
     code, message, extra = _describe(exc)
-    response = error_response(request, exc.status_code, code, message, **extra)
+    wait = (exc.headers or {}).get("Retry-After")
+    response = error_response(request, exc.status_code, code, message, wait=wait, **extra)
     if exc.headers:
         response.headers.update(exc.headers)
     return response

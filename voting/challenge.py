@@ -12,7 +12,7 @@ from typing import Any
 
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from portal.errors import RateLimited, retry_headers, status_of
+from portal.errors import RateLimited, retry_headers, status_of, with_wait
 from voting.captcha import Outcome
 from voting.services import VotingService
 
@@ -58,7 +58,7 @@ async def offer_challenge(service: VotingService, network: str, digits: bool = F
     try:
         await service.limit_captcha(network)
     except RateLimited as exc:
-        return Offer(None, "rate", exc.message, status_of(exc), retry_headers(exc))
+        return Offer(None, "rate", with_wait(exc), status_of(exc), retry_headers(exc))
     challenge = await issue_challenge(service, digits)
     if challenge is None:
         return Offer(None, "pool", "", HTTP_503_SERVICE_UNAVAILABLE, {"Retry-After": "5"})

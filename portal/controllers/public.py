@@ -11,6 +11,8 @@ from litestar.response import Template
 
 from portal import visits
 from portal.campaigns import WINDOWS, categories_of, organiser_of
+from portal.clock import utc_now
+from portal.phases import OPEN, campaign_window
 from portal.plugins import Extensions
 from portal.stores import Stores
 from portal.tables import PHASE_ORDER, Campaign, Phase
@@ -50,10 +52,13 @@ class PublicPages(Controller):
         campaigns = await public_campaigns_query().order_by(Campaign.year, ascending=False).run()
         current = [c for c in campaigns if c.phase != Phase.published.value]
         past = [c for c in campaigns if c.phase == Phase.published.value]
+        now = utc_now()
         return Template(
             "public/home.html",
             context={
                 "current": current,
+                # Campaigns taking votes right now: their card offers 去投票 and the deadline.
+                "voting_now": {c.id for c in current if campaign_window(c, now) == OPEN},
                 "past": past,
                 **{name: await section() for name, section in extensions.home_sections.items()},
             },

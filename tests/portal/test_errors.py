@@ -27,6 +27,7 @@ from portal.errors import (
     Refused,
     Unavailable,
     nested_too_deep,
+    wait_words,
 )
 from portal.stores import RedisStateStore, Stores
 from portal.tables import AuditEntry, Campaign, Category, Phase
@@ -59,7 +60,7 @@ def assert_no_leak(response: httpx.Response) -> None:
 def assert_error_page(response: httpx.Response, status: int, *phrases: str) -> None:
     assert response.status_code == status, response.text[:300]
     assert response.headers["content-type"].startswith("text/html")
-    assert '<html lang="zh-CN">' in response.text
+    assert '<html lang="zh-CN"' in response.text
     for phrase in phrases:
         assert phrase in response.text
     assert_no_leak(response)
@@ -407,6 +408,23 @@ async def test_each_kind_of_refusal_has_one_answer(
     response = await client.get("/refused")
     assert_error_page(response, status, title, error.message)
     assert response.headers.get("retry-after") == retry_after
+    # The page says how long to wait, as the header does (in seconds, minutes, hours).
+    if retry_after:
+        assert f"请等待约 <strong>{retry_after} 秒</strong> 后再试" in response.text
+    else:
+        assert "请等待约" not in response.text
+
+
+def test_a_wait_is_said_as_people_say_it() -> None:
+    assert [wait_words(s) for s in (1, 59, 60, 61, 3599, 3600, 26_000)] == [
+        "1 秒",
+        "59 秒",
+        "1 分钟",
+        "2 分钟",
+        "1 小时",
+        "1 小时",
+        "7 小时 14 分钟",
+    ]
 
 
 # --- unexpected exceptions --------------------------------------------------------------

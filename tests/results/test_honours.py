@@ -23,6 +23,7 @@ from nominations import review, services
 from nominations.tables import Assignment
 from portal import media
 from portal.accounts import create_staff, load_staff
+from portal.assets import static_url
 from portal.campaigns import get_campaign
 from portal.tables import Campaign, Category, CategoryKind, Phase, Staff
 from results import honours
@@ -320,7 +321,7 @@ async def test_honour_list_shows_exactly_the_designees_in_rank_order(client, hon
     assert "2023年12月5日" in page and DOCUMENT_NO in page and "定西市司法局" in page
     assert f'href="/campaigns/{SLUG}/announcement"' in page
     assert f'href="/campaigns/{SLUG}/results.xlsx"' in page
-    assert '<link rel="stylesheet" href="/static/css/honours.css">' in page
+    assert f'<link rel="stylesheet" href="{static_url("css/honours.css")}">' in page
     assert (await client.get("/static/css/honours.css")).status_code == 200
 
 
@@ -414,8 +415,8 @@ async def test_announcement_prints_on_a4_without_inline_script(client, honours_b
     await honours_build()
     response = await client.get(f"/campaigns/{SLUG}/announcement")
     page = response.text
-    assert '<link rel="stylesheet" href="/static/css/announcement.css">' in page
-    assert '<script src="/static/js/print.js" defer></script>' in page
+    assert f'<link rel="stylesheet" href="{static_url("css/announcement.css")}">' in page
+    assert f'<script src="{static_url("js/print.js")}" defer></script>' in page
     # The CSP allows no inline script or style: every script has a src, no style attributes.
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert all("src=" in tag for tag in re.findall(r"<script[^>]*>", page))

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from nominations.tables import Nomination
+from portal.assets import static_url
 from portal.errors import RateLimited
 from portal.phases import voting_has_closed
 from portal.tables import PHASE_ORDER, Campaign, Category, Phase
@@ -241,6 +242,7 @@ async def test_a_network_asking_for_too_many_captchas_is_told_to_wait(
     assert response.status_code == 429
     assert response.headers["retry-after"] == "42"
     assert "获取验证码过于频繁" in response.text and 'name="captcha_id"' not in response.text
+    assert "约 42 秒后可以再试" in response.text  # how long, as Retry-After says
 
 
 async def test_what_people_type_is_escaped(client, voting_campaign) -> None:
@@ -350,7 +352,7 @@ async def test_the_vote_page_has_a_tab_per_category_and_a_card_per_candidate(
     assert page.status_code == 200
     text = page.text
     no_inline_script(text)
-    assert '<script src="/static/js/vote.js" defer></script>' in text
+    assert f'<script src="{static_url("js/vote.js")}" defer></script>' in text
     assert 'href="?category=judicial-office"' in text and 'href="?category=mediator"' in text
     assert re.search(r'aria-current="page" class="current">judicial-office<', text)
     assert text.count('class="vote-card"') == len(offices)  # the first category by default

@@ -41,6 +41,7 @@ from portal.errors import (
     not_found,
     retry_headers,
     status_of,
+    with_wait,
 )
 from portal.network import client_network
 from portal.origin import absolute_url
@@ -397,7 +398,7 @@ class VotePages(Controller):
                 campaign,
                 candidate,
                 state,
-                message=exc.message,
+                message=with_wait(exc),
                 final=True,
                 status=status_of(exc),
                 cookies=cookies,
@@ -409,7 +410,7 @@ class VotePages(Controller):
             campaign,
             candidate,
             state,
-            message=exc.message,
+            message=with_wait(exc),
             status=status_of(exc),
             cookies=cookies,
             headers=headers,
