@@ -1,31 +1,22 @@
-"""Staff accounts: creation, password checks and login throttling."""
+"""Staff accounts: creation, password checks and logins (failures: portal/lockout.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
-import math
-import time
 from dataclasses import dataclass
 
 import anyio.to_thread
-from limits import RateLimitItemPerMinute
-from limits.aio.storage import Storage
-from limits.aio.strategies import MovingWindowRateLimiter
 
 from portal import audit
 from portal.audit import Actor
 from portal.bureaus import bureau_ids_within
 from portal.db import unique_or, write_transaction
-from portal.errors import Invalid, NotFound, RateLimited
+from portal.errors import Invalid, NotFound
+from portal.lockout import LoginGuard, LoginThrottled
+from portal.passwords import PasswordRefused, check_password
 from portal.tables import Bureau, BureauLevel, Role, Staff
 from portal.text import line_error
-
-MIN_PASSWORD_LENGTH = 8
-
-# Failed logins allowed per window before further attempts are refused.
-FAILED_LOGINS_PER_ACCOUNT = RateLimitItemPerMinute(5, 15)
-FAILED_LOGINS_PER_NETWORK = RateLimitItemPerMinute(20, 15)
 
 
 class AccountError(Invalid):
@@ -37,14 +28,6 @@ class LoginFailed(Invalid):
 
     def __init__(self) -> None:
         super().__init__("用户名或密码不正确。")
-
-
-class LoginThrottled(RateLimited):
-    """Too many failed attempts; try again after ``retry_after`` seconds."""
-
-    def __init__(self, retry_after: int) -> None:
-        minutes = max(1, math.ceil(retry_after / 60))
-        super().__init__(f"登录失败次数过多，已暂时锁定。请 {minutes} 分钟后再试。", retry_after)
 
 
 @dataclass(frozen=True)
@@ -120,15 +103,6 @@ async def find_bureau(name: str) -> Bureau | None:
     )
 
 
-def check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。")
-    if len(password) > Staff._max_password_length:
-        raise AccountError(f"密码不能超过 {Staff._max_password_length} 个字符。")
-    if password.isdigit():
-        raise AccountError("密码不能全是数字。")
-
-
 async def create_staff(
     username: str,
     password: str,
@@ -137,6 +111,7 @@ async def create_staff(
     display_name: str = "",
     actor: Actor | None = None,
     within: int | None = None,
+    must_change: bool = False,
 ) -> Staff:
     """Create an active staff account, checking that its role fits its bureau.
 
@@ -144,7 +119,9 @@ async def create_staff(
     county; default: the top bureau), a clerk to a bureau that nominates to its parent's
     campaigns (required); reviewers and auditors to any bureau (default: the top
     bureau). With ``within`` (an administrator's bureau, on the staff pages) the bureau
-    must be that one or below it. With an ``actor`` the creation is audited.
+    must be that one or below it. With an ``actor`` the creation is audited. With
+    ``must_change`` (an administrator's or the command line's new account) its owner
+    must change the password at the first login.
     """
     try:
         role = Role(role)
@@ -159,7 +136,10 @@ async def create_staff(
     for label, value in (("用户名", username), ("姓名", display_name)):
         if hidden := line_error(label, value):
             raise AccountError(hidden)
-    check_password(password)
+    try:
+        check_password(password, username)
+    except PasswordRefused as exc:
+        raise AccountError(exc.message) from exc
     if bureau_name:
         bureau = await find_bureau(bureau_name)
         if bureau is None or bureau.retired_at is not None:
@@ -193,6 +173,8 @@ async def create_staff(
         bureau=bureau.id,
         display_name=display_name[:100],
         active=True,
+        password_changed_at=dt.datetime.now(dt.UTC),
+        must_change_password=must_change,
     )
     with unique_or(taken):
         async with write_transaction():
@@ -205,6 +187,51 @@ async def create_staff(
                     after={"role": role.value, "bureau": bureau.name, "name": staff.display_name},
                 )
     return staff
+
+
+async def change_password(staff_id: int, current: str, new: str) -> None:
+    """The owner sets a new password: the current one must be right, the new one must
+    meet the policy and differ from it (audited). Clears a pending must-change."""
+    row = (
+        await Staff.select(Staff.username, Staff.password, Staff.role)
+        .where(Staff.id == staff_id)
+        .first()
+        .run()
+    )
+    if row is None:
+        raise NotFound("找不到该账号。")
+    stored = row["password"]
+    if len(current) > Staff._max_password_length:
+        raise AccountError("当前密码不正确。")
+    _, iterations, salt, _ = Staff.split_stored_password(stored)
+    candidate = await anyio.to_thread.run_sync(Staff.hash_password, current, salt, int(iterations))
+    if not hmac.compare_digest(candidate, stored):
+        raise AccountError("当前密码不正确。")
+    if new == current:
+        raise AccountError("新密码不能与当前密码相同。")
+    try:
+        check_password(new, row["username"])
+    except PasswordRefused as exc:
+        raise AccountError(exc.message) from exc
+    hashed = await anyio.to_thread.run_sync(Staff.hash_password, new)
+    async with write_transaction():
+        await (
+            Staff.update(
+                {
+                    Staff.password: hashed,
+                    Staff.password_changed_at: dt.datetime.now(dt.UTC),
+                    Staff.must_change_password: False,
+                }
+            )
+            .where(Staff.id == staff_id)
+            .run()
+        )
+        await audit.record(
+            Actor(staff_id=staff_id, name=row["username"], role=row["role"]),
+            "staff.password",
+            ("staff", staff_id),
+            label=row["username"],
+        )
 
 
 async def set_active(actor: Actor, username: str, active: bool, within: int | None = None) -> Staff:
@@ -238,7 +265,7 @@ async def set_active(actor: Actor, username: str, active: bool, within: int | No
 async def list_staff(within: int) -> list[dict]:
     """The accounts of the bureau ``within`` and those below it, ordered by bureau then
     role."""
-    return (
+    rows = (
         await Staff.select(
             Staff.id,
             Staff.username,
@@ -246,6 +273,8 @@ async def list_staff(within: int) -> list[dict]:
             Staff.role,
             Staff.active,
             Staff.last_login,
+            Staff.last_login_network,
+            Staff.otp_secret,
             Staff.bureau.name.as_alias("bureau_name"),
             Staff.bureau.position.as_alias("bureau_position"),
         )
@@ -255,47 +284,31 @@ async def list_staff(within: int) -> list[dict]:
         .order_by(Staff.username)
         .run()
     )
+    for row in rows:  # whether, never what: the secret stays in the database
+        row["otp_on"] = bool(row.pop("otp_secret"))
+    return rows
 
 
-class LoginGuard:
-    """Counts failed logins per account and per client network (moving windows)."""
+async def authenticate(guard: LoginGuard, username: str, password: str, network: str) -> Verified:
+    """Check a login's password and return the account it opens (``Verified``).
 
-    def __init__(self, storage: Storage) -> None:
-        self._limiter = MovingWindowRateLimiter(storage)
-
-    async def _retry_after(self, item: RateLimitItemPerMinute, key: str) -> int | None:
-        if await self._limiter.test(item, "login", key):
-            return None
-        stats = await self._limiter.get_window_stats(item, "login", key)
-        return max(1, math.ceil(stats.reset_time - time.time()))
-
-    async def check(self, username: str, network: str) -> None:
-        """Raise ``LoginThrottled`` when the account or the network is locked."""
-        for item, key in (
-            (FAILED_LOGINS_PER_ACCOUNT, f"user:{username.lower()}"),
-            (FAILED_LOGINS_PER_NETWORK, f"net:{network}"),
-        ):
-            retry_after = await self._retry_after(item, key)
-            if retry_after is not None:
-                raise LoginThrottled(retry_after)
-
-    async def failed(self, username: str, network: str) -> None:
-        await self._limiter.hit(FAILED_LOGINS_PER_ACCOUNT, "login", f"user:{username.lower()}")
-        await self._limiter.hit(FAILED_LOGINS_PER_NETWORK, "login", f"net:{network}")
-
-
-async def authenticate(guard: LoginGuard, username: str, password: str, network: str) -> int:
-    """Check a login attempt and return the staff id.
-
-    Raises ``LoginThrottled`` before checking anything while locked, else
-    ``LoginFailed`` on a wrong username or password (counted against both limits).
-    The slow hash runs in a worker thread so the event loop keeps serving.
+    Raises ``LoginThrottled`` before checking anything while this network is locked out
+    of the account, else ``LoginFailed`` on a wrong username or password (counted). While
+    the whole account is locked only an account with a second factor gets past the
+    password (``Verified.otp``), and every other answer is the lock's, so a locked name
+    says nothing of its password or of whether it exists. The caller asks for the second
+    factor, then ends with ``signed_in``. The slow hash runs in a worker thread so the
+    event loop keeps serving.
     """
     username = username.strip()[:100]
-    await guard.check(username, network)
+    standing = await guard.standing(username, network)
     row = (
         await Staff.select(
-            Staff.id, Staff.password, Staff.active, Staff.bureau.retired_at.as_alias("retired")
+            Staff.id,
+            Staff.password,
+            Staff.active,
+            Staff.otp_secret,
+            Staff.bureau.retired_at.as_alias("retired"),
         )
         .where(Staff.username == username)
         .first()
@@ -312,10 +325,81 @@ async def authenticate(guard: LoginGuard, username: str, password: str, network:
     elif len(password) <= Staff._max_password_length:
         # Same work for an unknown user, so timing does not reveal which names exist.
         await anyio.to_thread.run_sync(Staff.hash_password, password)
-    if not ok or not row["active"] or row["retired"] is not None:
+    ok = ok and row is not None and row["active"] and row["retired"] is None
+    if not ok:
         await guard.failed(username, network)
+    if standing.account_locked is not None and not (ok and row["otp_secret"]):
+        raise LoginThrottled(standing.account_locked)
+    if not ok:
         raise LoginFailed
+    return Verified(row["id"], bool(row["otp_secret"]))
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A login whose password was right: the account, and whether it has a second factor."""
+
+    staff_id: int
+    otp: bool
+
+
+@dataclass(frozen=True)
+class LoginNotice:
+    """What the owner is told at login: the previous login's time and network, the
+    failed attempts since, and the locks put on the account since."""
+
+    previous_at: dt.datetime | None
+    previous_network: str
+    failures: int
+    locks: list[dict]
+
+    def lines(self) -> list[str]:
+        """The notice as sentences (zh-CN)."""
+        from portal.campaigns import zone
+
+        said = []
+        if self.previous_at is not None:
+            at = self.previous_at
+            at = (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(zone("Asia/Shanghai"))
+            where = f"，网络 {self.previous_network}" if self.previous_network else ""
+            said.append(f"上次登录：{at:%Y-%m-%d %H:%M}{where}。")
+        said.append(f"此后登录失败 {self.failures} 次。")
+        if self.locks:
+            networks = "、".join(lock["network"] or "全部网络" for lock in self.locks)
+            said.append(
+                f"期间因多次登录失败，账号曾被临时锁定（{networks}）。"
+                "如非本人操作，请修改密码并告知管理员。"
+            )
+        return said
+
+
+async def signed_in(guard: LoginGuard, staff_id: int, network: str) -> LoginNotice:
+    """Record a completed login (the time and network, failures cleared) and return what
+    the owner is told of the time since the previous one."""
+    from portal.lockout import locks_since
+
+    row = (
+        await Staff.select(
+            Staff.username, Staff.last_login, Staff.last_login_network, Staff.failed_logins
+        )
+        .where(Staff.id == staff_id)
+        .first()
+        .run()
+    )
+    notice = LoginNotice(
+        row["last_login"],
+        row["last_login_network"],
+        row["failed_logins"],
+        await locks_since(row["username"], row["last_login"]),
+    )
     # Piccolo's column is a naive timestamp: store UTC, pages show it in local time.
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    await Staff.update({Staff.last_login: now}).where(Staff.id == row["id"]).run()
-    return row["id"]
+    await (
+        Staff.update(
+            {Staff.last_login: now, Staff.last_login_network: network[:64], Staff.failed_logins: 0}
+        )
+        .where(Staff.id == staff_id)
+        .run()
+    )
+    await guard.succeeded(row["username"], network)
+    return notice

@@ -8,6 +8,8 @@ checked in the services that load the object.
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +43,6 @@ SESSION_COOKIE = "portal_session"
 # and stateless (its clients send no session, and a vote is one of the hottest
 # requests), so neither sessions, the signed-in user nor CSRF tokens are looked at there.
 PUBLIC_WITHOUT_SESSION = "^/(static|api/v1)/"
-SESSION_MAX_AGE = 8 * 3600
 _ROTATE = "portal_rotate_session"
 _NEW_ID = "portal_new_session_id"
 
@@ -77,11 +78,11 @@ class SessionConfig(ServerSideSessionConfig):
     _backend_class = RotatingSessionBackend  # type: ignore[assignment]
 
 
-def session_config(secure: bool) -> SessionConfig:
+def session_config(secure: bool, max_hours: int = 12) -> SessionConfig:
     return SessionConfig(
         key=SESSION_COOKIE,
         store="sessions",
-        max_age=SESSION_MAX_AGE,
+        max_age=max_hours * 3600,
         httponly=True,
         samesite="lax",
         secure=secure,
@@ -89,11 +90,82 @@ def session_config(secure: bool) -> SessionConfig:
     )
 
 
-def start_session(connection: ASGIConnection, staff_id: int) -> None:
-    """Sign a staff member in: fresh session data under a fresh session id."""
+def start_session(connection: ASGIConnection, data: dict[str, Any]) -> None:
+    """Fresh session data under a fresh session id (a planted id never signs in)."""
     connection.scope[_ROTATE] = True  # type: ignore[typeddict-unknown-key]
     connection.clear_session()
-    connection.set_session({"staff_id": staff_id})
+    connection.set_session(data)
+
+
+# --- the session's lifetime (等保 2.0: 登录连接超时自动退出, one session per account) ----
+# A staff session ends after PORTAL_SESSION_IDLE_MINUTES without a request, and
+# PORTAL_SESSION_MAX_HOURS after its login whatever happens; a new login of the account
+# ends the older session (the store keeps each account's current session token, which
+# every server process reads). The page warns a minute before the idle end
+# (static/js/session-timeout.js) and can keep the session alive (SESSION_ALIVE_PATH).
+clock = time.time  # tests move it
+SESSION_ALIVE_PATH = "/staff/session/alive"
+# Where a session that must first change its password or enrol a second factor is sent.
+MUST_PAGES = {"password": "/staff/account/password", "otp": "/staff/account/otp"}
+_MUST_GATED = ("/staff", "/api/staff/")
+_MUST_OPEN = ("/staff/account/", SESSION_ALIVE_PATH)
+ENDED = {
+    "idle": "您已超过 {idle} 分钟未操作，为保护账号安全已自动退出，请重新登录。",
+    "expired": "本次登录已满 {hours} 小时，请重新登录。",
+    "replaced": (
+        "您的账号已在其他地方登录，本次登录已结束。如非本人操作，请重新登录后立即修改密码并告知管理员。"
+    ),
+}
+
+
+def _active_key(staff_id: int) -> str:
+    return f"staff-session:{staff_id}"
+
+
+async def sign_in(connection: ASGIConnection, staff_id: int, must: str | None = None) -> None:
+    """Start the signed-in session of ``staff_id``, ending any older one of the account;
+    ``must`` ("password" or "otp") keeps it to that page until done."""
+    state = connection.app.state
+    token = secrets.token_urlsafe(16)
+    now = clock()
+    data: dict[str, Any] = {"staff_id": staff_id, "token": token, "started": now, "seen": now}
+    if must:
+        data["must"] = must
+    start_session(connection, data)
+    await state.stores.state.set(
+        _active_key(staff_id), token, expires_in=state.settings.session_max_hours * 3600
+    )
+
+
+async def sign_out(connection: ASGIConnection) -> None:
+    """End the session on the server (its data is deleted from the store)."""
+    session = connection.scope.get("session")
+    if isinstance(session, dict) and isinstance(session.get("staff_id"), int):
+        store = connection.app.state.stores.state
+        key = _active_key(session["staff_id"])
+        if (await store.get(key) or b"").decode() == session.get("token"):
+            await store.delete(key)
+    connection.clear_session()
+
+
+async def session_ended(session: dict[str, Any], state: Any) -> str | None:
+    """Why a signed-in session is over (the message for the login page), or ``None``."""
+    settings = state.settings
+    now = clock()
+    if now - float(session.get("started") or 0) > settings.session_max_hours * 3600:
+        return ENDED["expired"].format(hours=settings.session_max_hours)
+    if now - float(session.get("seen") or 0) > settings.session_idle_minutes * 60:
+        return ENDED["idle"].format(idle=settings.session_idle_minutes)
+    current = await state.stores.state.get(_active_key(session["staff_id"]))
+    if current is None or current.decode() != session.get("token"):
+        return ENDED["replaced"]
+    return None
+
+
+def finish_must(connection: ASGIConnection, what: str) -> None:
+    """The session has done what it had to (changed its password, enrolled)."""
+    if connection.session.get("must") == what:
+        connection.session.pop("must")
 
 
 class StaffMiddleware(ASGIMiddleware):
@@ -111,7 +183,33 @@ class StaffMiddleware(ASGIMiddleware):
         user: StaffUser | None = None
         session = scope.get("session")
         if isinstance(session, dict) and isinstance(session.get("staff_id"), int):
-            user = await load_staff(session["staff_id"])
+            ended = await session_ended(session, scope["app"].state)
+            if ended:
+                # Signed out; the login page the next guard sends it to says why.
+                session.clear()
+                session["_messages"] = [{"message": ended, "category": "error"}]
+            else:
+                session["seen"] = clock()
+                user = await load_staff(session["staff_id"])
+                must = session.get("must")
+                path = scope["path"]
+                if (
+                    user is not None
+                    and must in MUST_PAGES
+                    and path.startswith(_MUST_GATED)
+                    and not path.startswith(_MUST_OPEN)
+                    and path != "/staff/account"
+                ):
+                    target = MUST_PAGES[must].encode()
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 303,
+                            "headers": [(b"location", target), (b"content-length", b"0")],
+                        }
+                    )
+                    await send({"type": "http.response.body", "body": b""})
+                    return
         scope["user"] = user
         await next_app(scope, receive, send)
 

@@ -168,7 +168,9 @@ async def _createuser(username: str, password: str, role: str, bureau: str | Non
     from portal.accounts import create_staff
     from portal.audit import Actor
 
-    await create_staff(username, password, role, bureau, actor=Actor.command_line())
+    await create_staff(
+        username, password, role, bureau, actor=Actor.command_line(), must_change=True
+    )
 
 
 def _read_password() -> str:
@@ -204,7 +206,12 @@ ROLE_ALIASES = {"admin": "city_admin", "clerk": "county_clerk"}
     help="Bureau name or short name, e.g. XX县司法局 or XX县; default: the top bureau.",
 )
 def createuser(username: str, role: str, bureau: str | None) -> None:
-    """Create a staff account, asking for the password (one line on stdin when piped)."""
+    """Create a staff account, asking for the password (one line on stdin when piped).
+
+    The password needs 10 or more characters of three kinds (lower case, upper case,
+    digits, symbols), without the username, and not a common one; its owner must change
+    it at the first login.
+    """
     from portal.accounts import AccountError
 
     load_settings()
@@ -213,7 +220,9 @@ def createuser(username: str, role: str, bureau: str | None) -> None:
         run(_createuser, username, password, ROLE_ALIASES.get(role, role), bureau)
     except AccountError as exc:
         fail(str(exc))
-    console.print(f"已创建账号 {username}（{ROLE_ALIASES.get(role, role)}）。")
+    console.print(
+        f"已创建账号 {username}（{ROLE_ALIASES.get(role, role)}）。本人首次登录时须修改密码。"
+    )
 
 
 async def _phase(slug: str, target: str) -> str:

@@ -17,7 +17,6 @@ from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.static_files import create_static_files_router
 
 from portal import apidocs, mail, visits
-from portal.accounts import LoginGuard
 from portal.assets import STATIC_DIR, static_caching
 from portal.auth import (
     PUBLIC_WITHOUT_SESSION,
@@ -31,6 +30,7 @@ from portal.controllers import ROUTES
 from portal.db import close_database, open_database
 from portal.errors import EXCEPTION_HANDLERS, JsonBodyRequest, unknown_path_ids
 from portal.identity import IDENTITY_TTL, identity_of
+from portal.lockout import LoginGuard
 from portal.origin import host_guard
 from portal.pagecache import TOTALS_TTL, PageCache, TtlCache
 from portal.plugins import AppPlugin, Extensions, provide, settings_of, stores_of
@@ -59,7 +59,7 @@ class PortalPlugin(AppPlugin):
         shedder = Shedder(settings.max_inflight, settings.queue_timeout)
         state = app_config.state
         state["extensions"] = Extensions()
-        state["login_guard"] = LoginGuard(stores.limits)
+        state["login_guard"] = LoginGuard(stores.state, settings.login_lock_minutes)
         state["shedder"] = shedder
         state["page_cache"] = PageCache(ttl=settings.page_cache_seconds)
         state["vote_totals"] = TtlCache(ttl=TOTALS_TTL)
@@ -101,7 +101,7 @@ class PortalPlugin(AppPlugin):
                 host_guard(settings),
                 # Then: a shed request touches neither the session store nor the database.
                 shedder.middleware,
-                session_config(secure=settings.production).middleware,
+                session_config(settings.production, settings.session_max_hours).middleware,
                 StaffMiddleware(),
             ]
         )

@@ -45,6 +45,9 @@ class Extensions:
     category_pages: dict[str, str] = field(default_factory=dict)
     # What each app reminds a staff member of on /staff (StaffReminders, by app).
     staff_reminders: dict[str, StaffReminders] = field(default_factory=dict)
+    # The CAPTCHA of the staff login form after repeated failures (the voting app's):
+    # ``await offer(network)`` → a challenge dict or None, ``await solved(id, answer)``.
+    login_captcha: Any = None
 
 
 class AppPlugin(InitPluginProtocol, CLIPluginProtocol):

@@ -207,6 +207,17 @@ class Settings:
     queue_timeout: float = 0.5
     ledger_wait: float = 1.0
     var_dir: Path = DEFAULT_VAR_DIR
+    # Staff accounts (等保 2.0; portal/lockout.py, portal/auth.py, portal/otp.py): a session unused
+    # this long ends (PORTAL_SESSION_IDLE_MINUTES), any session ends this long after its
+    # login (PORTAL_SESSION_MAX_HOURS); a password this old must be changed
+    # (PORTAL_PASSWORD_MAX_AGE_DAYS); a network that failed five times is locked out of
+    # the account this long (PORTAL_LOGIN_LOCK_MINUTES); every staff account, not only
+    # administrators and auditors, needs a second factor in production (PORTAL_OTP_ALL_STAFF).
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    password_max_age_days: int = 90
+    login_lock_minutes: int = 15
+    otp_all_staff: bool = False
     # Optional e-mail of staff messages (portal/mail.py): None sends nothing.
     smtp: SmtpSettings | None = None
 
@@ -243,6 +254,12 @@ class Settings:
             queue_timeout=_milliseconds(env_map, "PORTAL_QUEUE_TIMEOUT_MS", 500),
             ledger_wait=_milliseconds(env_map, "PORTAL_LEDGER_WAIT_MS", 1000),
             var_dir=var_dir,
+            session_idle_minutes=_positive(env_map, "PORTAL_SESSION_IDLE_MINUTES", 30),
+            session_max_hours=_positive(env_map, "PORTAL_SESSION_MAX_HOURS", 12),
+            password_max_age_days=_positive(env_map, "PORTAL_PASSWORD_MAX_AGE_DAYS", 90),
+            login_lock_minutes=_positive(env_map, "PORTAL_LOGIN_LOCK_MINUTES", 15),
+            otp_all_staff=(env_map.get("PORTAL_OTP_ALL_STAFF") or "").strip().lower()
+            in ("1", "true", "yes"),
             smtp=SmtpSettings.from_env(env_map),
         )
 

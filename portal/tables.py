@@ -92,6 +92,19 @@ class Staff(BaseUser, tablename="staff"):
     display_name = Varchar(length=100, default="")
     role = Varchar(length=20, choices=Role)
     bureau = ForeignKey(references=Bureau, null=False)
+    # Password policy (portal/accounts.py): when the password was last set (None: before
+    # the policy; it counts from then on), and whether it must be changed at the next
+    # login (accounts an administrator or the command line created, or a reset).
+    password_changed_at = Timestamptz(null=True, default=None)
+    must_change_password = Boolean(default=False)
+    # The network of the last successful login (``last_login`` is its time), and the
+    # failed attempts on this account since it.
+    last_login_network = Varchar(length=64, default="")
+    failed_logins = Integer(default=0)
+    # The second factor (portal/otp.py): the TOTP secret once enrolled ("" without), and
+    # the SHA-256 hashes of its unused one-time recovery codes.
+    otp_secret = Varchar(length=64, default="")
+    otp_recovery = JSON(default=[])
 
 
 class Phase(LabelledEnum):
@@ -198,6 +211,19 @@ class Category(Table):
 
     # Unique (campaign, key) is a unique index made by the migration: Piccolo's
     # table constraints are added with ALTER TABLE, which SQLite cannot do.
+
+
+class LoginLock(Table, tablename="login_lock"):
+    """A network locked out of an account after failed logins (``network`` empty: the
+    whole account, after locks from several networks). Kept by username, so that a name
+    without an account is locked alike; lifted early by an administrator."""
+
+    username = Varchar(length=100, index=True)
+    network = Varchar(length=64, default="")
+    locked_at = Timestamptz(default=TimestamptzNow())
+    until = Timestamptz()
+    lifted_at = Timestamptz(null=True, default=None)
+    lifted_by = Varchar(length=100, default="")
 
 
 class AuditEntry(Table, tablename="audit_entry"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from httpx import AsyncClient
 
 # Every test account signs in with it.
-PASSWORD = "correct-horse-battery"
+PASSWORD = "Correct-horse-battery"
 CSRF_COOKIE = "portal_csrf"
 
 

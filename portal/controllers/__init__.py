@@ -1,5 +1,6 @@
 """All route handlers of the portal package."""
 
+from portal.controllers.account_security import AccountSecurityPages
 from portal.controllers.accounts import AccountPages
 from portal.controllers.api import BureauApi, CampaignApi
 from portal.controllers.audit_log import AuditLogPages
@@ -24,6 +25,7 @@ ROUTES = [
     CampaignAdmin,
     StaffCampaignApi,
     AccountPages,
+    AccountSecurityPages,
     BureauPages,
     SiteIdentityPages,
     SiteLogo,

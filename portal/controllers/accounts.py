@@ -13,7 +13,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
-from portal import accounts
+from portal import accounts, lockout, otp
 from portal.audit import Actor
 from portal.auth import requires
 from portal.bureaus import subtree
@@ -59,11 +59,15 @@ class AccountPages(Controller):
                 values["display_name"],
                 actor=actor,
                 within=request.user.bureau_id,
+                must_change=True,
             )
         except accounts.AccountError as exc:
             return await self._form(request, values, str(exc), HTTP_400_BAD_REQUEST)
         flash(
-            request, f"已创建账号 {staff.username}。请通过安全渠道把初始密码告知本人。", "success"
+            request,
+            f"已创建账号 {staff.username}。请通过安全渠道把初始密码告知本人；"
+            "本人首次登录时须修改密码。",
+            "success",
         )
         return Redirect(path="/staff/accounts")
 
@@ -78,6 +82,39 @@ class AccountPages(Controller):
             flash(request, str(exc), "error")
         else:
             flash(request, f"已{'启用' if active else '停用'}账号 {staff.username}。", "success")
+        return Redirect(path="/staff/accounts")
+
+    @get("/locks", name="account_locks", guards=[READERS])
+    async def locks(self, request: Request) -> Template:
+        return Template(
+            "staff/accounts/locks.html",
+            context={"locks": await lockout.list_locks(request.user.bureau_id)},
+        )
+
+    @post("/locks/{lock_id:int}/lift", name="account_lock_lift", guards=[CITY_ADMIN])
+    async def lift_lock(
+        self,
+        request: Request,
+        actor: NamedDependency[Actor],
+        login_guard: NamedDependency[lockout.LoginGuard],
+        lock_id: FromPath[int],
+    ) -> Redirect:
+        lifted = await login_guard.lift(actor, lock_id, request.user.bureau_id)
+        where = f"网络 {lifted['network']}" if lifted["network"] else "全部网络"
+        flash(request, f"已解除账号 {lifted['username']} 在{where}的登录锁定。", "success")
+        return Redirect(path="/staff/accounts/locks")
+
+    @post("/{username:str}/otp-reset", name="account_otp_reset", guards=[CITY_ADMIN])
+    async def reset_otp(
+        self, request: Request, actor: NamedDependency[Actor], username: FromPath[str]
+    ) -> Redirect:
+        staff = await otp.reset(actor, username, request.user.bureau_id)
+        flash(
+            request,
+            f"已重置账号 {staff.username} 的二次验证：如其角色必须开启，"
+            "本人下次登录后须重新开启。",
+            "success",
+        )
         return Redirect(path="/staff/accounts")
 
     @staticmethod

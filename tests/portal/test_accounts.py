@@ -14,8 +14,8 @@ NEW_CLERK = {
     "display_name": "漳县经办人",
     "role": "county_clerk",
     "bureau": "漳县司法局",
-    "password": "a-good-password",
-    "password2": "a-good-password",
+    "password": "A-good-password",
+    "password2": "A-good-password",
 }
 
 
@@ -28,17 +28,39 @@ async def test_city_admin_creates_an_account_that_can_log_in(client) -> None:
     entry = await AuditEntry.objects().where(AuditEntry.action == "staff.create").first().run()
     assert entry.actor_name == "admin" and entry.object_label == "clerk-zhang"
     await post_form(client, "/logout")
-    await login(client, "clerk-zhang", "a-good-password")
+    # An account an administrator made changes its password at the first login: until
+    # then every staff page leads to the password form.
+    response = await login(client, "clerk-zhang", "A-good-password")
+    assert response.headers["location"] == "/staff/account/password"
+    blocked = await client.get("/staff/nominations")
+    assert (blocked.status_code, blocked.headers["location"]) == (303, "/staff/account/password")
+    form = await client.get("/staff/account/password")
+    assert "首次登录" in form.text
+    changed = await post_form(
+        client,
+        "/staff/account/password",
+        {
+            "current_password": "A-good-password",
+            "new_password": "Zhang-own-choice-9",
+            "new_password2": "Zhang-own-choice-9",
+        },
+    )
+    assert changed.status_code in (302, 303)
     page = await client.get("/staff")
     assert "漳县" in page.text
+    await post_form(client, "/logout")
+    # The new password opens the account straight to its home page.
+    assert (await login(client, "clerk-zhang", "Zhang-own-choice-9")).headers["location"] == "/staff"
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"password2": "something-else"}, "两次输入的密码不一致"),
-        ({"password": "short", "password2": "short"}, "密码至少需要 8 个字符"),
-        ({"password": "12345678901", "password2": "12345678901"}, "密码不能全是数字"),
+        ({"password": "Short-1", "password2": "Short-1"}, "密码至少需要 10 个字符"),
+        ({"password": "12345678901", "password2": "12345678901"}, "至少 3 类"),
+        ({"password": "Clerk-zhang-1", "password2": "Clerk-zhang-1"}, "不能与用户名相同"),
+        ({"password": "Admin@12345", "password2": "Admin@12345"}, "常见密码"),
         ({"bureau": "定西市司法局"}, "经办人必须属于下级单位"),
         ({"username": "admin"}, "用户名「admin」已存在"),
         ({"username": "has space"}, "用户名不能为空、不能含空格"),

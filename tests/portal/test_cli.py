@@ -30,9 +30,8 @@ NEW_PASSWORD = "clerk-password-42"
 INSPECT = r"""
 import asyncio, json, sys
 
-from limits.aio.storage import MemoryStorage
-
 from portal.accounts import LoginFailed, LoginGuard, authenticate
+from portal.stores import MemoryStateStore
 from portal.db import close_database, open_database
 from portal.tables import AuditEntry, Bureau, Campaign, Category, Staff
 
@@ -56,7 +55,7 @@ async def main():
             AuditEntry.actor, AuditEntry.actor_name, AuditEntry.action, AuditEntry.object_label,
             AuditEntry.before, AuditEntry.after,
         ).order_by(AuditEntry.id).run()
-        guard = LoginGuard(MemoryStorage())
+        guard = LoginGuard(MemoryStateStore())
         logins = []
         for username, password in attempts:
             try:
@@ -200,7 +199,7 @@ def test_a_new_installation_imports_its_bureaus_then_its_first_accounts(migrated
     # then create the first accounts.
     env, _ = migrated
     assert inspect(env)["bureaus"] == 0
-    early = portal(env, "createuser", "boss", "--role", "city_admin", stdin="boss-password-1\n")
+    early = portal(env, "createuser", "boss", "--role", "city_admin", stdin="Baiyin-admin-7\n")
     assert "portal bureaus import" in one_line_error(early)
     tree = Path(env["PORTAL_VAR_DIR"]) / "bureaus.csv"
     tree.write_text(
@@ -211,7 +210,7 @@ def test_a_new_installation_imports_its_bureaus_then_its_first_accounts(migrated
     imported = portal(env, "bureaus", "import", str(tree))
     assert imported.returncode == 0, imported.stderr
     assert "新增 2 个" in imported.stdout
-    admin = portal(env, "createuser", "boss", "--role", "city_admin", stdin="boss-password-1\n")
+    admin = portal(env, "createuser", "boss", "--role", "city_admin", stdin="Baiyin-admin-7\n")
     assert admin.returncode == 0, admin.stderr
     clerk = portal(
         env,
@@ -221,10 +220,10 @@ def test_a_new_installation_imports_its_bureaus_then_its_first_accounts(migrated
         "clerk",
         "--bureau",
         "会宁县",
-        stdin="huining-password-1\n",
+        stdin="County-clerk-9\n",
     )  # fmt: skip  (clerk: the clearer name of county_clerk, as admin is of city_admin)
     assert clerk.returncode == 0, clerk.stderr
-    state = inspect(env, [("boss", "boss-password-1"), ("huining", "huining-password-1")])
+    state = inspect(env, [("boss", "Baiyin-admin-7"), ("huining", "County-clerk-9")])
     assert state["logins"] == [True, True]
     assert [(s["username"], s["role"], s["bureau"]) for s in state["staff"]] == [
         ("boss", "city_admin", "白银市司法局"),
@@ -335,7 +334,9 @@ def test_createuser_with_the_password_on_stdin(demo) -> None:  # type: ignore[no
     refused = {
         "no-bureau": (["--role", "county_clerk"], NEW_PASSWORD, "--bureau"),
         "bad-bureau": (["--role", "county_clerk", "--bureau", "酒泉市"], NEW_PASSWORD, "酒泉市"),
-        "short-pw": (["--role", "county_clerk", "--bureau", "安定区"], "short", "至少需要 8"),
+        "short-pw": (["--role", "county_clerk", "--bureau", "安定区"], "Short-1", "至少需要 10"),
+        "weak-pw": (["--role", "reviewer"], "onlylowercaseletters", "至少 3 类"),
+        "common-pw": (["--role", "reviewer"], "P@ssw0rd123", "常见密码"),
         "anding-2": (["--role", "reviewer"], NEW_PASSWORD, "已存在"),
     }
     for username, (options, password, expected) in refused.items():
@@ -363,7 +364,7 @@ def test_createuser_with_the_password_on_stdin(demo) -> None:  # type: ignore[no
         }
     ]
     usernames = {s["username"] for s in state["staff"]}
-    assert not usernames & {"no-bureau", "bad-bureau", "short-pw", "mayor"}
+    assert not usernames & {"no-bureau", "bad-bureau", "short-pw", "weak-pw", "common-pw", "mayor"}
     assert len(state["staff"]) == 19  # 18 demo accounts and anding-2
 
 

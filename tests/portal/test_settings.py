@@ -315,7 +315,8 @@ async def test_production_cookies_are_secure_and_hsts_is_sent(staff: dict, tmp_p
         csrf = _set_cookie(page, CSRF_COOKIE)
         assert "; Secure" in csrf
 
-        response = await login(client, "admin", PASSWORD)
+        # A clerk: an administrator would first enrol a second factor (test_login_security).
+        response = await login(client, "clerk", PASSWORD)
         session = _set_cookie(response, SESSION_COOKIE)
         assert "; Secure" in session and "HttpOnly" in session
         assert "strict-transport-security" in response.headers
@@ -337,10 +338,10 @@ async def test_outside_production_there_is_no_hsts_and_no_secure_flag(client) ->
 async def test_accounts_are_stored_with_production_strength_and_verify(
     bureaus: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from limits.aio.storage import MemoryStorage
     from piccolo.apps.user.tables import BaseUser
 
     from portal.accounts import LoginFailed, LoginGuard, authenticate, create_staff
+    from portal.stores import MemoryStateStore
     from portal.tables import Staff
 
     assert BaseUser._pbkdf2_iteration_count == 600_000
@@ -358,28 +359,27 @@ async def test_accounts_are_stored_with_production_strength_and_verify(
     assert len(salt) >= 16 and len(digest) >= 40
     assert PASSWORD not in stored["password"]
 
-    guard = LoginGuard(MemoryStorage())
-    assert await authenticate(guard, "strong", PASSWORD, "192.0.2.1") == staff.id
+    guard = LoginGuard(MemoryStateStore())
+    assert (await authenticate(guard, "strong", PASSWORD, "192.0.2.1")).staff_id == staff.id
     with pytest.raises(LoginFailed):
         await authenticate(guard, "strong", PASSWORD + "x", "192.0.2.1")
 
 
 async def test_a_production_hash_verifies_while_the_class_count_differs(bureaus: None) -> None:
     """The stored round count is what verification uses, not the current class default."""
-    from limits.aio.storage import MemoryStorage
-
     from portal.accounts import LoginFailed, LoginGuard, authenticate, create_staff
+    from portal.stores import MemoryStateStore
     from portal.tables import Staff
 
-    staff = await create_staff("legacy", "temporary-pass", "auditor")
+    staff = await create_staff("legacy", "Temporary-pass", "auditor")
     strong = Staff.hash_password(PASSWORD, iterations=600_000)
     assert strong.startswith("pbkdf2_sha256$600000$")
     assert Staff._pbkdf2_iteration_count != 600_000  # the suite's lowered count
     await Staff.update({Staff.password: strong}).where(Staff.id == staff.id).run()
-    guard = LoginGuard(MemoryStorage())
-    assert await authenticate(guard, "legacy", PASSWORD, "192.0.2.1") == staff.id
+    guard = LoginGuard(MemoryStateStore())
+    assert (await authenticate(guard, "legacy", PASSWORD, "192.0.2.1")).staff_id == staff.id
     with pytest.raises(LoginFailed):
-        await authenticate(guard, "legacy", "temporary-pass", "192.0.2.1")
+        await authenticate(guard, "legacy", "Temporary-pass", "192.0.2.1")
 
 
 def test_the_demo_flag_is_read_from_the_environment(tmp_path: Path) -> None:
