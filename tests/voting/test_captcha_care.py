@@ -169,3 +169,20 @@ async def test_care_mode_votes_on_the_plain_form_with_plain_words(client, voting
     plain = (await client.get(form_url(candidate))).text
     assert "请输入图中的验证码" in plain and "确认投票" in plain
     assert "js/vote.js" in (await client.get(f"/campaigns/{SLUG}/vote")).text
+
+
+async def test_the_page_cache_keeps_each_view_apart(build_app, voting_campaign) -> None:
+    """Anonymous vote pages are cached: a care-mode visitor never gets the standard page
+    cached a moment before, nor the other way round."""
+    from tests.voting.test_pages import SLUG
+
+    app = build_app(page_cache_seconds=60)
+    async with serve(app) as client:
+        plain = (await client.get(f"/campaigns/{SLUG}/vote")).text
+        client.cookies.set(CARE_COOKIE, "1")
+        care = (await client.get(f"/campaigns/{SLUG}/vote")).text
+        client.cookies.delete(CARE_COOKIE)
+        again = (await client.get(f"/campaigns/{SLUG}/vote")).text
+    assert '<html lang="zh-CN" class="text-md">' in plain
+    assert '<html lang="zh-CN" class="care text-md">' in care
+    assert '<html lang="zh-CN" class="text-md">' in again
