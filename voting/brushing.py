@@ -56,6 +56,7 @@ Store keys never hold a voter cookie itself, only a short hash of it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 import itertools
@@ -154,8 +155,10 @@ def flag_labels(flags: str) -> list[str]:
     return [rule_label(name) for name in flags.split(",") if name]
 
 
+@functools.lru_cache(maxsize=65536)
 def block_of(network: str) -> str:
-    """The block of a network key (an IPv4 address, an IPv6 /64): its /24 or /56."""
+    """The block of a network key (an IPv4 address, an IPv6 /64): its /24 or /56
+    (remembered: a network votes again, and parsing is most of this rule's cost)."""
     try:
         parsed = ipaddress.ip_network(network, strict=False)
     except ValueError:
