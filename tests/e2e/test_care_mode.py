@@ -7,15 +7,15 @@ on (computed from getComputedStyle's colours), and every link, button, input and
 is at least 48 × 48 px. At 200 % zoom (a 1280 px desk seen at 640 px) and at the
 largest text size on a phone no page scrolls sideways. A voter using only the keyboard
 votes in the dialog (hearing the audio CAPTCHA too), is given focus back, votes again
-on the plain form in care mode with its audio player, checks the receipt, and files an
-objection.
+on the plain form in care mode with its audio player, checks the receipts, reads a story,
+checks a certificate and files an objection.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from playwright.sync_api import Page, expect
 
@@ -268,6 +268,22 @@ def test_a_voter_with_only_a_keyboard_votes_checks_and_objects(  # type: ignore[
     tab.keyboard.type(second)
     tab.keyboard.press("Enter")
     expect(tab.locator(".receipt-status")).to_be_visible()
+
+    # A story read, and a certificate checked, by keyboard.
+    tab.goto("/stories")
+    tab_to(tab, "main a[href^='/stories/']:not([href*='.'])")
+    story = tab.evaluate("document.activeElement.getAttribute('href')")
+    tab.keyboard.press("Enter")
+    expect(tab).to_have_url(re.compile(re.escape(story) + "$"))
+    expect(tab.get_by_role("heading", level=1)).to_be_visible()
+    certificate = first_link(tab, "/register", "/certificates/")
+    number = unquote(certificate.rsplit("/", 1)[1])
+    tab.goto("/certificates")
+    tab_to(tab, "#c-no")
+    tab.keyboard.type(number)
+    tab.keyboard.press("Enter")
+    expect(tab).to_have_url(re.compile(r"/certificates/"))
+    expect(tab.locator("main")).to_contain_text(number)
 
     # An objection during a notice: the city publishes one (set-up, by its admin) ...
     slug = "e2e-keyboard"
