@@ -45,6 +45,9 @@ MAX_PHOTO_PIXELS = 25_000_000
 PHOTO_PIXELS_TEXT = f"{MAX_PHOTO_PIXELS // 10_000} 万像素"
 PHOTO_LONG_SIDE = 1600
 THUMBNAIL_BOX = (480, 480)
+# Lists show thumbnails small (the honour list's and the vote page's tiles, about 100 px
+# wide): a copy fitting this box serves them at twice that, for sharp phone screens.
+SMALL_THUMBNAIL_BOX = (208, 208)
 JPEG_QUALITY = 85
 
 # Pillow's own guard runs inside Image.open: warn above this many pixels, raise above
@@ -57,7 +60,8 @@ if Image.MAX_IMAGE_PIXELS is None or Image.MAX_IMAGE_PIXELS > MAX_PHOTO_PIXELS:
 _PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")
 _DECODED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})
 
-_NAME_RE = re.compile(r"(?:photo-[0-9a-f]{32}(?:-thumb)?\.jpg|doc-[0-9a-f]{32}\.pdf)")
+_NAME_RE = re.compile(r"(?:photo-[0-9a-f]{32}(?:-thumb|-small)?\.jpg|doc-[0-9a-f]{32}\.pdf)")
+_THUMB_SUFFIX, _SMALL_SUFFIX = "-thumb.jpg", "-small.jpg"
 # Strict: the header at byte 0, as every PDF writer puts it. Readers tolerate up to
 # 1 KB of leading junk, but a prefix is exactly how HTML/ZIP polyglots get through.
 _PDF_HEADER_RE = re.compile(rb"%PDF-[12]\.[0-9]\s")
@@ -177,6 +181,23 @@ def save_pdf(data: bytes, directory: Path) -> str:
     return name
 
 
+def small_thumbnail(directory: Path, thumbnail_name: str) -> str:
+    """The stored name of a smaller copy of thumbnail ``thumbnail_name`` (fitting
+    ``SMALL_THUMBNAIL_BOX``), drawn from it on first use and kept beside it
+    (``photo-<hex>-small.jpg``; ``remove`` deletes it with its thumbnail).
+    ``FileNotFoundError`` when there is no such thumbnail. Blocks: call from a thread."""
+    source = stored_path(directory, thumbnail_name)
+    if not thumbnail_name.endswith(_THUMB_SUFFIX):
+        raise FileNotFoundError(errno.ENOENT, "没有这个文件", thumbnail_name)
+    name = thumbnail_name.removesuffix(_THUMB_SUFFIX) + _SMALL_SUFFIX
+    if not (Path(directory) / name).is_file():
+        with Image.open(source) as image:
+            image.load()
+            data = _jpeg_bytes(_clean_rgb(image, SMALL_THUMBNAIL_BOX))
+        _write_atomically(Path(directory), name, data)
+    return name
+
+
 def stored_path(directory: Path, name: str) -> Path:
     """The path of a stored file; ``FileNotFoundError`` for any other name or a missing file.
 
@@ -201,6 +222,8 @@ def remove(directory: Path, *names: str) -> None:
     for name in names:
         if not name or not _NAME_RE.fullmatch(name):
             continue
+        if name.endswith(_THUMB_SUFFIX):  # and its small copy, if one was drawn
+            remove(directory, name.removesuffix(_THUMB_SUFFIX) + _SMALL_SUFFIX)
         try:
             (Path(directory) / name).unlink(missing_ok=True)
         except OSError:

@@ -3,6 +3,7 @@ the photos of shortlisted candidates."""
 
 from __future__ import annotations
 
+import anyio.to_thread
 from litestar import Controller, Request, get
 from litestar.params import FromPath
 from litestar.response import File
@@ -10,10 +11,11 @@ from litestar.response import File
 from nominations import services
 from nominations.candidates import public_candidate
 from nominations.controllers.common import context_or_404
+from portal import media
 from portal.auth import requires
 from portal.errors import not_found
 from portal.tables import Role
-from portal.web.files import serve
+from portal.web.files import serve, upload_directory
 
 # Reviewers read the files of the candidates assigned to them (checked in services.load).
 READERS = requires(Role.city_admin, Role.county_clerk, Role.auditor, Role.reviewer)
@@ -60,3 +62,15 @@ class PublicMedia(Controller):
     async def thumbnail(self, request: Request, candidate_id: FromPath[int]) -> File:
         nomination = await public_candidate(candidate_id)
         return serve(request, nomination.thumbnail, public=True)
+
+    @get("/thumbnail-small.jpg", name="candidate_thumbnail_small")
+    async def small_thumbnail(self, request: Request, candidate_id: FromPath[int]) -> File:
+        """The thumbnail at the size lists show it (``media.SMALL_THUMBNAIL_BOX``)."""
+        nomination = await public_candidate(candidate_id)
+        try:
+            name = await anyio.to_thread.run_sync(
+                media.small_thumbnail, upload_directory(request), nomination.thumbnail or ""
+            )
+        except FileNotFoundError:
+            raise not_found("找不到该文件。") from None
+        return serve(request, name, public=True)

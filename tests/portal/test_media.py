@@ -596,6 +596,23 @@ def test_remove_is_best_effort_and_only_touches_stored_names(directory: Path) ->
     assert keep.exists()
 
 
+def test_a_small_thumbnail_is_drawn_once_and_removed_with_its_thumbnail(
+    directory: Path,
+) -> None:
+    photo_name, thumb_name = media.save_photo(image_bytes("JPEG", (800, 600)), directory)
+    small = media.small_thumbnail(directory, thumb_name)
+    assert small == photo_name.removesuffix(".jpg") + "-small.jpg"
+    assert open_stored(directory, small).size == (208, 156)
+    assert_no_metadata(open_stored(directory, small))
+    drawn = media.stored_path(directory, small).stat().st_mtime_ns
+    assert media.small_thumbnail(directory, thumb_name) == small  # kept, not drawn again
+    assert media.stored_path(directory, small).stat().st_mtime_ns == drawn
+    with pytest.raises(FileNotFoundError):
+        media.small_thumbnail(directory, photo_name)  # only from a thumbnail
+    media.remove(directory, photo_name, thumb_name)
+    assert listing(directory) == []
+
+
 def test_transparent_png_is_flattened_on_white(directory: Path) -> None:
     out = io.BytesIO()
     Image.new("RGBA", (64, 64), (255, 0, 0, 0)).save(out, "PNG")

@@ -213,6 +213,7 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/campaigns/{slug:str}/candidates/{candidate_id:int}"):     (Y, Y, Y, Y, Y),
     ("GET",  "/media/candidates/{candidate_id:int}/photo.jpg"):          (Y, Y, Y, Y, Y),
     ("GET",  "/media/candidates/{candidate_id:int}/thumbnail.jpg"):      (Y, Y, Y, Y, Y),
+    ("GET",  "/media/candidates/{candidate_id:int}/thumbnail-small.jpg"):  (Y, Y, Y, Y, Y),
     # Expert review: the city admin sets it up and oversees it, the auditor reads the
     # progress and scores, each reviewer scores their own assignments; counties see none.
     ("GET",  "/staff/review"):                                           (N, Y, N, Y, Y),

@@ -311,12 +311,21 @@ async def test_honour_list_shows_exactly_the_designees_in_rank_order(client, hon
     mediators = text_of(section(page, "mediator"))
     assert "安定区香泉镇香泉村人民调解委员会" in mediators and "渭源县" in mediators
     assert "中华路街道" in text_of(office)
-    # Photos: each designee's public thumbnail.
+    # Photos: each designee's public thumbnail, at the size the tile shows (96 px on
+    # phones and tablets: the small copy; the 480 px one for the desk's wide tiles).
     for names in DESIGNEES.values():
         for name in names:
-            assert f'src="/media/candidates/{scene.ids[name]}/thumbnail.jpg"' in page
-    image = await client.get(f"/media/candidates/{scene.ids['王芳']}/thumbnail.jpg")
-    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+            base = f"/media/candidates/{scene.ids[name]}"
+            assert (
+                f'src="{base}/thumbnail-small.jpg" srcset="{base}/thumbnail-small.jpg 208w, '
+                f'{base}/thumbnail.jpg 480w" sizes="(min-width: 960px) 320px, 96px"'
+            ) in page
+    sizes = {}
+    for variant in ("thumbnail.jpg", "thumbnail-small.jpg"):
+        image = await client.get(f"/media/candidates/{scene.ids['王芳']}/{variant}")
+        assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+        sizes[variant] = Image.open(io.BytesIO(image.content)).size
+    assert max(sizes["thumbnail-small.jpg"]) == 208 < max(sizes["thumbnail.jpg"]) <= 480
     # The designation's facts and the links to the decision and the workbook.
     assert "2023年12月5日" in page and DOCUMENT_NO in page and "定西市司法局" in page
     assert f'href="/campaigns/{SLUG}/announcement"' in page
