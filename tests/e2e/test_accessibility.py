@@ -7,12 +7,13 @@ without a way to reach it, and no code or number breaks over two lines."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from portal.demo import DEMO_PASSWORD
 from tests import services
@@ -235,3 +236,17 @@ def test_the_table_check_finds_what_it_must(tabs: dict[str, Page]) -> None:
     problems = phone.evaluate(TABLE_PROBLEMS)
     assert any("no scroll region" in p for p in problems), problems
     assert any("breaks:" in p for p in problems), problems
+
+
+def test_the_home_page_offers_the_running_vote_and_its_deadline(tabs: dict[str, Page]) -> None:
+    for tab in tabs.values():
+        tab.goto("/")
+        offer = tab.locator(".card-vote")
+        expect(offer).to_have_count(1)  # the one campaign in its vote
+        expect(offer.get_by_role("link", name="去投票")).to_have_attribute(
+            "href", f"/campaigns/{VOTING}/vote"
+        )
+        expect(offer).to_contain_text("投票截止：")
+        expect(offer.locator("time")).to_have_attribute("datetime", re.compile(r"^\d{4}-"))
+        description = tab.locator('meta[name="description"]').get_attribute("content")
+        assert description and len(description) > 20
