@@ -18,6 +18,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
+from nominations.tables import Nomination
 from portal import audit
 from portal.audit import Actor
 from portal.db import write_transaction
@@ -70,8 +71,6 @@ async def hold_ring(
     rule: str,
     evidence: Evidence,
     since: dt.datetime,
-    *,
-    label: str = "",
 ) -> int:
     """Hold the candidate's counted votes cast since ``since`` that carry ``evidence``
     and that no rule or person has judged yet; flag them with ``rule``. Return how many
@@ -104,6 +103,7 @@ async def hold_ring(
             .run()
         )
         if held:
+            name = await Nomination.select(Nomination.name).where(Nomination.id == candidate_id)
             await audit.record(
                 RULES_ACTOR,
                 "vote.hold",
@@ -116,7 +116,7 @@ async def hold_ring(
                     "evidence": evidence.describe(),
                     "vote_ids": sorted(r["id"] for r in held)[:50],
                 },
-                label=label,
+                label=name[0]["name"] if name else "",
             )
     return len(held)
 

@@ -480,6 +480,7 @@ async def test_a_ring_s_earlier_votes_are_held_when_it_trips(api, bureaus) -> No
         .run()
     )
     assert entry["actor"] is None and entry["object_id"] == str(candidate)
+    assert entry["actor_name"] == "刷票核查规则" and entry["object_label"] == "mediator候选2"
     assert entry["before"] == {"status": {"counted": 3}} and entry["after"]["votes"] == 3
     assert entry["after"]["rule"] == "block_focus"
     assert "127.0.0.0/24" in entry["after"]["evidence"]
