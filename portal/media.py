@@ -198,6 +198,16 @@ def small_thumbnail(directory: Path, thumbnail_name: str) -> str:
     return name
 
 
+def image_size(directory: Path, name: str | None) -> tuple[int, int] | None:
+    """(width, height) of a stored photo, read from its header (pages give their
+    ``<img>`` its size, so nothing moves while it loads); None if it cannot be read."""
+    try:
+        with Image.open(stored_path(directory, name or "")) as image:
+            return image.size
+    except (OSError, UnidentifiedImageError):
+        return None
+
+
 def stored_path(directory: Path, name: str) -> Path:
     """The path of a stored file; ``FileNotFoundError`` for any other name or a missing file.
 

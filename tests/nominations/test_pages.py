@@ -783,6 +783,13 @@ async def test_the_candidates_api_lists_only_shortlisted(
         assert Image.open(io.BytesIO(photo.content)).format == "JPEG"
         thumb = await client.get(f"/media/candidates/{item['id']}/thumbnail.jpg")
         assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+        # Its page gives the photo its size, so the page does not move while it loads.
+        width, height = Image.open(io.BytesIO(photo.content)).size
+        page = await client.get(f"/campaigns/{slug}/candidates/{item['id']}")
+        assert (
+            f'src="{item["photo_url"]}" alt="{item["name"]} 的照片" '
+            f'width="{width}" height="{height}">'
+        ) in page.text
 
     # Not shortlisted: no public photo either.
     hidden = (await Nomination.objects().where(Nomination.status != "shortlisted").run())[0]

@@ -3,6 +3,7 @@ them goes (live counts where the category publishes them, from voting on)."""
 
 from __future__ import annotations
 
+import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
@@ -17,12 +18,13 @@ from nominations.candidates import (
     photo_url,
     shortlisted,
 )
-from portal import visits
+from portal import media, visits
 from portal.campaigns import categories_of, nominating_bureaus
 from portal.markdown import render
 from portal.origin import absolute_url
 from portal.stores import Stores
 from portal.web.api import ApiOperation, error_responses
+from portal.web.files import upload_directory
 from portal.web.lookups import public_campaign
 from stories.reading import stories_of_candidate
 from voting.services import VotingService
@@ -136,6 +138,9 @@ class CandidatePages(Controller):
             votes = counted[c["id"]]
         page = f"/campaigns/{campaign.slug}/candidates/{c['id']}"
         photo = photo_url(c)
+        size = await anyio.to_thread.run_sync(
+            media.image_size, upload_directory(request), c.get("photo")
+        )
         return Template(
             "nominations/candidate.html",
             context={
@@ -145,6 +150,7 @@ class CandidatePages(Controller):
                 "county": c["county"],
                 "organisation": c["organisation"],
                 "photo_url": photo,
+                "photo_size": size,
                 "deeds_html": render(c["deeds"]),
                 "success_rate": fields.success_rate(c["disputes_mediated"], c["disputes_resolved"]),
                 "voting": voting_state(campaign, voting.clock()),
