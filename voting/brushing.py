@@ -141,8 +141,9 @@ RULE_LABELS = {
 # Rules whose evidence links votes into a ring (see the module's docstring).
 RING_RULES = ("cookie_churn", "block_focus", "agent_focus")
 RING_NOTE = (
-    "标有“关联”的规则触发时，同一证据（同一网络与浏览器、同一网段、同一浏览器标识）在规则时段内"
-    "此前已计入该对象的票一并转为待核查；整组由工作人员核查后一次放行或剔除，并记入操作日志。"
+    "“" + "”“".join(RULE_LABELS[name] for name in RING_RULES) + "”三条规则触发时，"
+    "同一证据（同一网络与浏览器、同一网段、同一浏览器标识）在规则时段内此前已计入该对象的票"
+    "一并转为待核查；整组由工作人员核查后一次放行或剔除，并记入操作日志。"
 )
 
 
