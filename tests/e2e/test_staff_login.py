@@ -55,3 +55,49 @@ def test_clerk_is_refused_the_campaign_admin(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/staff$"))
     page.goto("/staff/campaigns/dingxi-2023/edit")
     expect(page.get_by_role("heading", name="无权访问")).to_be_visible()
+
+
+def test_a_second_factor_is_enrolled_and_signs_in(page: Page) -> None:
+    """The auditor enrols a second factor from the QR page (the code computed with pyotp
+    from the secret shown, as an authenticator app would), keeps the recovery codes, and
+    signs in with password and code; an administrator then resets it (audited)."""
+    import pyotp
+
+    sign_in(page, "auditor")
+    expect(page).to_have_url(re.compile(r"/staff$"))
+    expect(page.locator("#login-notice")).to_contain_text("账号安全")
+    page.goto("/staff/account")
+    page.get_by_role("link", name="开启二次验证").click()
+    expect(page).to_have_url(re.compile(r"/staff/account/otp$"))
+    qr = page.get_by_role("img", name="二次验证二维码")
+    expect(qr).to_be_visible()
+    assert qr.evaluate("img => img.naturalWidth") > 0
+    secret = page.locator("#otp-secret").get_attribute("data-secret")
+    assert secret and len(secret) >= 16
+    page.get_by_label("动态验证码").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="开启二次验证").click()
+    expect(page.get_by_role("heading", name="二次验证已开启")).to_be_visible()
+    expect(page.locator(".recovery-codes li")).to_have_count(10)
+    shot(page, "otp-recovery-codes")
+    page.get_by_role("button", name=re.compile("退出")).click()
+
+    sign_in(page, "auditor")
+    expect(page).to_have_url(re.compile(r"/login/otp$"))
+    page.get_by_label("动态验证码或恢复码").fill("000000")
+    page.get_by_role("button", name="验证并登录").click()
+    expect(page.get_by_role("alert")).to_contain_text("不正确")
+    page.get_by_label("动态验证码或恢复码").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="验证并登录").click()
+    expect(page).to_have_url(re.compile(r"/staff$"))
+    expect(page.locator("main")).to_contain_text("审计员")
+    page.get_by_role("button", name=re.compile("退出")).click()
+
+    # The administrator resets it: the auditor signs in with the password alone again.
+    sign_in(page, "city-admin")
+    page.goto("/staff/accounts")
+    row = page.get_by_role("row", name=re.compile("auditor"))
+    row.get_by_role("button", name="重置二次验证").click()
+    expect(page.get_by_role("status").first).to_contain_text("已重置账号 auditor 的二次验证")
+    page.get_by_role("button", name=re.compile("退出")).click()
+    sign_in(page, "auditor")
+    expect(page).to_have_url(re.compile(r"/staff$"))

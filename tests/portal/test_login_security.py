@@ -449,3 +449,29 @@ async def test_in_production_an_administrator_enrols_before_working(db, settings
             await post_form(client, "/logout")
             assert (await login(client, "clerk")).headers["location"] == "/staff"
     await apps.forget(app)
+
+
+def test_the_account_settings_are_read_from_the_environment(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from portal.settings import ConfigError, Settings
+
+    base = {"PORTAL_VAR_DIR": str(tmp_path)}
+    default = Settings.from_env(base)
+    assert (default.session_idle_minutes, default.session_max_hours) == (30, 12)
+    assert (default.password_max_age_days, default.login_lock_minutes) == (90, 15)
+    assert default.otp_all_staff is False
+    tuned = Settings.from_env(
+        {
+            **base,
+            "PORTAL_SESSION_IDLE_MINUTES": "10",
+            "PORTAL_SESSION_MAX_HOURS": "8",
+            "PORTAL_PASSWORD_MAX_AGE_DAYS": "30",
+            "PORTAL_LOGIN_LOCK_MINUTES": "60",
+            "PORTAL_OTP_ALL_STAFF": "1",
+        }
+    )
+    assert (tuned.session_idle_minutes, tuned.session_max_hours) == (10, 8)
+    assert (tuned.password_max_age_days, tuned.login_lock_minutes) == (30, 60)
+    assert tuned.otp_all_staff is True
+    for bad in ("0", "-5", "half an hour"):
+        with pytest.raises(ConfigError, match="PORTAL_SESSION_IDLE_MINUTES"):
+            Settings.from_env({**base, "PORTAL_SESSION_IDLE_MINUTES": bad})
