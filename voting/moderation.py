@@ -34,7 +34,8 @@ MAX_REASON = 500
 DECISION_CLOSED = frozenset({Phase.notice.value, Phase.published.value})
 RELEASE, EXCLUDE = "release", "exclude"
 ACTION_VERBS = {RELEASE: "放行", EXCLUDE: "剔除"}
-MAX_LISTED = 200  # votes listed on a candidate's page (the bulk actions reach them all)
+# Votes listed on one page of a candidate's review (the bulk actions reach them all).
+VOTES_PER_PAGE = 50
 TOP_NETWORKS = 10
 
 
@@ -394,13 +395,30 @@ async def held_networks(candidate_id: int, limit: int = 50) -> list[tuple[str, i
     return ranked[:limit]
 
 
-async def listed_votes(
-    candidate_id: int, *, network: str = "", statuses: Sequence[str] = (VoteStatus.held.value,)
-) -> list[dict]:
-    """Votes of a candidate for review, oldest first (at most ``MAX_LISTED``)."""
+def _listed(candidate_id: int, network: str, statuses: Sequence[str]):  # type: ignore[no-untyped-def]
     where = (Vote.candidate == candidate_id) & Vote.status.is_in(list(statuses))
     if network:
         where &= Vote.network == network
+    return where
+
+
+async def listed_count(
+    candidate_id: int, *, network: str = "", statuses: Sequence[str] = (VoteStatus.held.value,)
+) -> int:
+    """How many votes ``listed_votes`` lists over all its pages."""
+    return await Vote.count().where(_listed(candidate_id, network, statuses)).run()
+
+
+async def listed_votes(
+    candidate_id: int,
+    *,
+    network: str = "",
+    statuses: Sequence[str] = (VoteStatus.held.value,),
+    page: int = 1,
+) -> list[dict]:
+    """Votes of a candidate for review, oldest first: page ``page`` (from 1) of
+    ``VOTES_PER_PAGE``."""
+    where = _listed(candidate_id, network, statuses)
     rows = (
         await Vote.select(
             Vote.id,
@@ -417,7 +435,8 @@ async def listed_votes(
         .where(where)
         .order_by(Vote.cast_ts)
         .order_by(Vote.id)
-        .limit(MAX_LISTED)
+        .limit(VOTES_PER_PAGE)
+        .offset((max(1, page) - 1) * VOTES_PER_PAGE)
         .run()
     )
     for row in rows:

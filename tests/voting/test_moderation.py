@@ -336,6 +336,36 @@ async def test_a_ring_is_decided_in_one_action(app, scene) -> None:  # type: ign
         )
 
 
+async def test_held_votes_are_listed_a_page_at_a_time(client, staff, scene, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Many held votes are paged (oldest first), not one page thousands of pixels long;
+    a page past the end shows the last one, and a network's view pages alike."""
+    monkeypatch.setattr(moderation, "VOTES_PER_PAGE", 3)
+    await login(client, staff["city_admin"])
+    url = f"{BASE}/candidates/{scene['candidate']}"
+    # The 4 held votes by time: the burst's first and the night's one at the same minute.
+    burst, night = scene["burst"], scene["night"]
+    held = [burst[0], night[0], burst[1], burst[2]]
+
+    def listed(text: str) -> list[int]:
+        return [int(v) for v in re.findall(r'name="votes" value="(\d+)"', text)]
+
+    first = (await client.get(url)).text
+    assert listed(first) == held[:3]
+    assert "第 1 / 2 页" in first and "共 4 票，按投票时间分 2 页列出" in first
+    assert f'href="{url}?page=2#votes-heading">下一页' in first and "上一页" not in first
+    second = (await client.get(url, params={"page": "2"})).text
+    assert listed(second) == held[3:]
+    assert f'href="{url}?page=1#votes-heading">‹ 上一页' in second and "下一页" not in second
+    assert listed((await client.get(url, params={"page": "99"})).text) == held[3:]
+    assert listed((await client.get(url, params={"page": "0"})).text) == held[:3]
+    assert (await client.get(url, params={"page": "x"})).status_code == 400
+    network = await client.get(url, params={"network": "203.0.113.7"})
+    assert listed(network.text) == scene["burst"] and "第 1 / 2 页" not in network.text
+    # One page only: no pager.
+    monkeypatch.setattr(moderation, "VOTES_PER_PAGE", 50)
+    assert "页</span>" not in (await client.get(url)).text
+
+
 async def test_the_candidate_page_offers_each_ring(client, staff, scene) -> None:  # type: ignore[no-untyped-def]
     await login(client, staff["city_admin"])
     url = f"{BASE}/candidates/{scene['candidate']}"

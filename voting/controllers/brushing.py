@@ -226,6 +226,7 @@ class BrushingDashboard(Controller):
         candidate_id: FromPath[int],
         network: FromQuery[str | None] = None,
         until: FromQuery[str | None] = None,
+        page: FromQuery[int] = 1,
     ) -> Template:
         campaign = await campaign_or_404(slug, request.user)
         candidate = await candidate_or_404(campaign, candidate_id)
@@ -242,6 +243,9 @@ class BrushingDashboard(Controller):
             chart = build_chart(hours, start, count, night)
         network = (network or "").strip()[:64]
         statuses = [s.value for s in VoteStatus] if network else [VoteStatus.held.value]
+        listed = await moderation.listed_count(candidate_id, network=network, statuses=statuses)
+        pages = max(1, -(-listed // moderation.VOTES_PER_PAGE))
+        page = min(max(1, page), pages)  # past either end: the nearest page
         return Template(
             "voting/brushing_candidate.html",
             context={
@@ -260,10 +264,12 @@ class BrushingDashboard(Controller):
                 ),
                 "rule_labels": RULE_LABELS,
                 "votes": await moderation.listed_votes(
-                    candidate_id, network=network, statuses=statuses
+                    candidate_id, network=network, statuses=statuses, page=page
                 ),
+                "listed": listed,
+                "page": page,
+                "pages": pages,
                 "network": network,
-                "max_listed": moderation.MAX_LISTED,
                 "vote_status": VoteStatus,
                 "closed": campaign.phase in moderation.DECISION_CLOSED,
                 "base": f"/staff/voting/{campaign.slug}/candidates/{candidate_id}",
