@@ -110,7 +110,7 @@ async def test_the_story_pages_advertise_the_feed(client, world: World) -> None:
     story = await world.published()
     link = (
         '<link rel="alternate" type="application/atom+xml" '
-        'title="典型案例与先进事迹（Atom 订阅）" href="/stories/feed.atom">'
+        'title="典型案例与先进事迹（订阅更新）" href="/stories/feed.atom">'
     )
     assert link in (await client.get("/stories")).text
     assert link in (await client.get(f"/stories/{story.id}")).text
