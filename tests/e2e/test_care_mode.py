@@ -36,7 +36,19 @@ CARE_PAGES = {
     "notice": f"/campaigns/{FINISHED}/notice",
     "honours": f"/campaigns/{FINISHED}/honours",
 }
-REFLOW_PAGES = ["/", f"/campaigns/{VOTING}", f"/campaigns/{VOTING}/vote", "/stories", "/receipts"]
+REFLOW_PAGES = [
+    "/",
+    f"/campaigns/{VOTING}",
+    f"/campaigns/{VOTING}/vote",
+    f"/campaigns/{VOTING}/candidates",
+    f"/campaigns/{VOTING}/rules",
+    f"/campaigns/{FINISHED}/notice",
+    f"/campaigns/{FINISHED}/honours",
+    "/stories",
+    "/register",
+    "/certificates",
+    "/receipts",
+]
 RECEIPT = re.compile(r"[A-Z0-9]{2,}(-[A-Z0-9]{4}){2,}")
 
 # Every visible text's size, line height and contrast, and every target's size: the
