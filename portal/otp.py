@@ -98,12 +98,7 @@ async def enrol(staff_id: int, secret: str, code: str) -> list[str] | None:
 async def verify(store: StateStore, staff_id: int, code: str) -> bool:
     """Whether ``code`` is the account's current TOTP code, used for the first time, or
     one of its unused recovery codes (then used up)."""
-    row = (
-        await Staff.select(Staff.otp_secret)
-        .where(Staff.id == staff_id)
-        .first()
-        .run()
-    )
+    row = await Staff.select(Staff.otp_secret).where(Staff.id == staff_id).first().run()
     if row is None or not row["otp_secret"]:
         return False
     typed = _digits(code)

@@ -111,8 +111,7 @@ class AccountPages(Controller):
         staff = await otp.reset(actor, username, request.user.bureau_id)
         flash(
             request,
-            f"已重置账号 {staff.username} 的二次验证：如其角色必须开启，"
-            "本人下次登录后须重新开启。",
+            f"已重置账号 {staff.username} 的二次验证；必须开启的，本人下次登录后重新开启。",
             "success",
         )
         return Redirect(path="/staff/accounts")

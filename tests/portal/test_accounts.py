@@ -50,7 +50,8 @@ async def test_city_admin_creates_an_account_that_can_log_in(client) -> None:
     assert "漳县" in page.text
     await post_form(client, "/logout")
     # The new password opens the account straight to its home page.
-    assert (await login(client, "clerk-zhang", "Zhang-own-choice-9")).headers["location"] == "/staff"
+    again = await login(client, "clerk-zhang", "Zhang-own-choice-9")
+    assert again.headers["location"] == "/staff"
 
 
 @pytest.mark.parametrize(

@@ -368,8 +368,8 @@ async def test_accounts_are_managed_within_the_administrators_tree(client, db) -
         "username": "baiyin-clerk",
         "role": "county_clerk",
         "bureau": "白银市司法局",
-        "password": "a-new-password",
-        "password2": "a-new-password",
+        "password": "A-new-password",
+        "password2": "A-new-password",
     }
     refused = await post_form(client, "/staff/accounts/new", outside)
     assert refused.status_code == 400 and "找不到单位「白银市司法局」" in refused.text
