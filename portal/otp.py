@@ -55,7 +55,11 @@ def _digits(code: str) -> str:
 def code_matches(secret: str, code: str) -> bool:
     """Whether ``code`` is the current TOTP code of ``secret`` (or a step either side)."""
     code = _digits(code)
-    return len(code) == 6 and code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+    return (
+        len(code) == 6
+        and code.isdigit()
+        and pyotp.TOTP(secret).verify(code, valid_window=VALID_WINDOW)
+    )
 
 
 def _hash(code: str) -> str:
@@ -102,7 +106,7 @@ async def verify(store: StateStore, staff_id: int, code: str) -> bool:
     if row is None or not row["otp_secret"]:
         return False
     typed = _digits(code)
-    if typed.isdigit():
+    if typed.isdigit() and len(typed) == 6:
         if not code_matches(row["otp_secret"], typed):
             return False
         # A code seen (by a shoulder or a proxy) cannot be replayed within its window.
