@@ -101,3 +101,24 @@ def test_a_second_factor_is_enrolled_and_signs_in(page: Page) -> None:
     page.get_by_role("button", name=re.compile("退出")).click()
     sign_in(page, "auditor")
     expect(page).to_have_url(re.compile(r"/staff$"))
+
+
+def test_the_page_warns_a_minute_before_an_idle_session_ends(page: Page) -> None:
+    """The browser's clock is moved (the server's is not): 29 minutes after the page was
+    shown the warning appears, and 继续使用 keeps the session (the server answers 204)."""
+    page.clock.install()
+    sign_in(page, "reviewer-tongwei")
+    expect(page).to_have_url(re.compile(r"/staff$"))
+    warning = page.locator("#session-warning")
+    expect(warning).to_be_hidden()
+    page.clock.fast_forward("28:00")
+    expect(warning).to_be_hidden()
+    page.clock.fast_forward("01:30")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("1 分钟后自动退出")
+    shot(page, "idle-warning")
+    with page.expect_response(re.compile(r"/staff/session/alive$")) as alive:
+        warning.get_by_role("button", name="继续使用").click()
+    assert alive.value.status == 204
+    expect(warning).to_be_hidden()
+    expect(page).to_have_url(re.compile(r"/staff$"))
