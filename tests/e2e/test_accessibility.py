@@ -67,6 +67,7 @@ STAFF = [
         "vetting-queue",
         f"/staff/nominations?campaign={NOMINATING}&status=submitted",
     ),
+    ("reviewer-tongwei", "reviewer-list", "/staff/review"),
     ("reviewer-tongwei", "reviewer-scoring", "first:/staff/review:/staff/review/assignments/"),
     ("city-admin", "brushing", f"/staff/voting/{VOTING}"),
     (
