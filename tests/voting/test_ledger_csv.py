@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import hashlib
 import io
 from collections import Counter
@@ -218,6 +219,13 @@ async def test_the_ledger_is_read_and_sent_in_pages(client, monkeypatch) -> None
     response = await client.get(URL)
     assert response.content == whole
     assert reads == [0, 3, 6]  # each page starts after the last seq of the one before
+    # Asked gzipped, it is still a stream (chunked, no length), each page flushed
+    # compressed as it is read, and decodes to the same file.
+    reads.clear()
+    async with client.stream("GET", URL, headers={"Accept-Encoding": "gzip"}) as raw:
+        wire = [chunk async for chunk in raw.aiter_raw()]
+    assert raw.headers["content-encoding"] == "gzip" and "content-length" not in raw.headers
+    assert gzip.decompress(b"".join(wire)) == whole and reads == [0, 3, 6]
 
 
 async def test_the_openapi_schema_documents_the_ledger(client) -> None:  # type: ignore[no-untyped-def]
