@@ -18,6 +18,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+from piccolo.columns.combination import WhereRaw
+
 from portal import audit
 from portal.audit import Actor
 from portal.bureaus import bureau_ids_within
@@ -188,15 +190,13 @@ class LoginGuard:
 
 
 async def _account_of(name: str) -> dict | None:
-    """The account a lock's (lower-cased) name stands for, if any (ILIKE finds the
-    candidates; a ``_`` or ``%`` in a name may match others, which the exact comparison
-    drops)."""
-    rows = (
+    """The account a lock's (lower-cased) name stands for, if any."""
+    return (
         await Staff.select(Staff.id, Staff.username, Staff.bureau)
-        .where(Staff.username.ilike(name))
+        .where(WhereRaw("lower(username) = {}", name))
+        .first()
         .run()
     )
-    return next((row for row in rows if row["username"].lower() == name), None)
 
 
 async def list_locks(within: int) -> list[dict]:

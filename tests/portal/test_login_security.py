@@ -231,9 +231,14 @@ async def test_a_lock_holds_across_two_server_processes(db, settings, redis_url)
                 )
                 assert first_try.status_code == 400 and 'name="captcha_id"' in first_try.text
                 assert (await attempt(client, "clerk", PASSWORD)).status_code in (302, 303)
-            # A second login ends the session held in the other process.
-            async with browser(first, "203.0.113.78") as elsewhere:
-                await attempt(elsewhere, "clerk", PASSWORD)
+                assert (await client.get("/staff")).status_code == 200
+                # A login through the other process ends this session.
+                async with browser(first, "203.0.113.78") as elsewhere:
+                    await attempt(elsewhere, "clerk", PASSWORD)
+                    assert (await elsewhere.get("/staff")).status_code == 200
+                ended = await client.get("/staff")
+                assert ended.status_code in (302, 303)
+                assert "已在其他地方登录" in (await client.get(ended.headers["location"])).text
     finally:
         for app in (first, second):
             await app.state.stores.state.delete_all()
