@@ -363,6 +363,8 @@ class LoginNotice:
             at = (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(zone("Asia/Shanghai"))
             where = f"，网络 {self.previous_network}" if self.previous_network else ""
             said.append(f"上次登录：{at:%Y-%m-%d %H:%M}{where}。")
+        else:
+            said.append("这是本账号的首次登录。")
         said.append(f"此后登录失败 {self.failures} 次。")
         if self.locks:
             networks = "、".join(lock["network"] or "全部网络" for lock in self.locks)

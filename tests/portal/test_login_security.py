@@ -480,3 +480,27 @@ def test_the_account_settings_are_read_from_the_environment(tmp_path) -> None:  
     for bad in ("0", "-5", "half an hour"):
         with pytest.raises(ConfigError, match="PORTAL_SESSION_IDLE_MINUTES"):
             Settings.from_env({**base, "PORTAL_SESSION_IDLE_MINUTES": bad})
+
+
+async def test_the_staff_home_shows_the_last_login_and_failures_since(portal) -> None:
+    async with browser(portal, "203.0.113.30") as first:
+        await login(first, "clerk")
+        home = await first.get("/staff")
+        assert "这是本账号的首次登录" in home.text and "上次登录" not in home.text
+    async with browser(portal, "198.51.100.31") as stranger:
+        await attempt(stranger, "clerk", WRONG)
+        await attempt(stranger, "clerk", WRONG)
+    async with browser(portal, "203.0.113.32") as again:
+        response = await login(again, "clerk")
+        landing = await again.get(response.headers["location"])
+        assert "上次登录：" in landing.text and "网络 203.0.113.30" in landing.text
+        assert "此后登录失败 2 次" in landing.text
+        account = await again.get("/staff/account")
+        assert "网络 203.0.113.30" in account.text and "此后登录失败 2 次" in account.text
+    row = (
+        await Staff.select(Staff.last_login_network, Staff.failed_logins)
+        .where(Staff.username == "clerk")
+        .first()
+        .run()
+    )
+    assert row == {"last_login_network": "203.0.113.32", "failed_logins": 0}
