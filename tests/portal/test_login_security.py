@@ -348,8 +348,9 @@ async def test_logout_ends_the_session_on_the_server(portal) -> None:
     async with browser(portal) as client:
         await login(client, "clerk")
         cookie = client.cookies[auth.SESSION_COOKIE]
+        sessions = portal.state.stores.state.with_namespace("sessions")
+        assert await sessions.get(cookie) is not None
         await post_form(client, "/logout")
-    sessions = portal.state.stores.state.with_namespace("sessions")
     assert await sessions.get(cookie) is None
     async with browser(portal) as replay:
         replay.cookies.set(auth.SESSION_COOKIE, cookie, domain="testserver.local")
