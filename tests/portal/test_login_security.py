@@ -505,3 +505,15 @@ async def test_the_staff_home_shows_the_last_login_and_failures_since(portal) ->
         .run()
     )
     assert row == {"last_login_network": "203.0.113.32", "failed_logins": 0}
+
+
+async def test_an_account_made_on_the_command_line_changes_its_password_first(client) -> None:
+    from portal.cli import _createuser
+
+    await _createuser("cli-made", "Command-line-7", "reviewer", None)
+    row = await Staff.select(Staff.must_change_password).where(Staff.username == "cli-made")
+    assert row == [{"must_change_password": True}]
+    response = await login(client, "cli-made", "Command-line-7")
+    assert response.headers["location"] == "/staff/account/password"
+    entry = await AuditEntry.objects().where(AuditEntry.action == "staff.create").first().run()
+    assert entry.actor_name == "命令行"
