@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 
@@ -17,6 +18,9 @@ from portal.lockout import LoginGuard, LoginThrottled
 from portal.passwords import PasswordRefused, check_password
 from portal.tables import Bureau, BureauLevel, Role, Staff
 from portal.text import line_error
+
+# Staff's own login times are shown in Beijing time, as the login notice says them.
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 class AccountError(Invalid):
@@ -355,12 +359,10 @@ class LoginNotice:
 
     def lines(self) -> list[str]:
         """The notice as sentences (zh-CN)."""
-        from portal.campaigns import zone
-
         said = []
         if self.previous_at is not None:
             at = self.previous_at
-            at = (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(zone("Asia/Shanghai"))
+            at = (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(BEIJING)
             where = f"，网络 {self.previous_network}" if self.previous_network else ""
             said.append(f"上次登录：{at:%Y-%m-%d %H:%M}{where}。")
         else:
