@@ -7,7 +7,8 @@ One Redis script (one round trip on the vote path), or its twin on the in-proces
    moving window: the times of the last ``limit`` votes, newest first);
 2. the proof: the CAPTCHA's answer is taken, right or wrong (one attempt consumes it),
    or the vote pass must not have been withdrawn; a pass whose network hit the burst
-   limit is withdrawn;
+   limit is withdrawn. The withdrawal mark holds when it was made: it refuses the
+   voter's passes issued until then, not one earned by a CAPTCHA answered later;
 3. the reservations: not twice today for this candidate (a take-once flag), the voter's
    allowance in the category and the network's daily cap (counters within limits);
 4. the brushing rules' counters (``voting.brushing``; the rules judge what they return).
@@ -44,7 +45,8 @@ CAPTCHA_MODE = "captcha"
 
 # KEYS: 1 burst window, 2 the proof (the CAPTCHA's answer, or the pass's withdrawal
 # mark), 3 voted-today flag, 4 allowance counter, 5 network day counter, 6–21 brushing.
-# ARGV: 1 now, 2 burst limit, 3 burst window (s), 4 mode, 5 answer given, 6 test answer
+# ARGV: 1 now, 2 burst limit, 3 burst window (s), 4 mode, 5 answer given (for a pass:
+# when it was issued, whole seconds), 6 test answer
 # (or ""), 7 pass lifetime (s), 8 reservations' TTL, 9 allowance, 10 network cap,
 # 11–17 brushing.
 # A moving window: at most ``limit`` hits in the last ``window`` seconds, the times of the
@@ -92,7 +94,7 @@ ADMIT_LUA = (
 local wait = window_hit(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
 if wait > 0 then
   if ARGV[4] == 'pass' then
-    redis.call('SET', KEYS[2], '1', 'EX', ARGV[7])
+    redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[7])
   end
   return {1, wait}
 end
@@ -106,8 +108,11 @@ if ARGV[4] == 'captcha' then
   if given ~= string.upper(expected) and (ARGV[6] == '' or given ~= ARGV[6]) then
     return {3}
   end
-elseif redis.call('EXISTS', KEYS[2]) == 1 then
-  return {4}
+else
+  local withdrawn = tonumber(redis.call('GET', KEYS[2]))
+  if withdrawn and withdrawn >= tonumber(ARGV[5]) then
+    return {4}
+  end
 end
 
 local ttl = tonumber(ARGV[8])
@@ -137,13 +142,19 @@ return result
 )
 
 
+def withdrawn_since(mark: bytes | None, issued: str) -> bool:
+    """Was a pass issued at ``issued`` (whole seconds) withdrawn by the ``mark`` (when
+    the voter's passes were withdrawn)?"""
+    return mark is not None and float(mark) >= float(issued)
+
+
 async def admit_twin(store: StateStore, keys: list[str], args: list[Any]) -> list[Any]:
     """The admission script on the in-process store."""
     mode, given, test_answer, pass_lifetime = args[3], args[4], args[5], int(args[6])
     wait = await window_hit(store, keys[0], float(args[0]), int(args[1]), float(args[2]))
     if wait:
         if mode == PASS_MODE:
-            await store.set(keys[1], b"1", pass_lifetime)
+            await store.set(keys[1], repr(float(args[0])), pass_lifetime)
         return [Refusal.burst, wait]
 
     if mode == CAPTCHA_MODE:
@@ -152,7 +163,7 @@ async def admit_twin(store: StateStore, keys: list[str], args: list[Any]) -> lis
             return [Refusal.captcha_missing]
         if not solves(given, expected, test_answer):
             return [Refusal.captcha_wrong]
-    elif await store.exists(keys[1]):
+    elif withdrawn_since(await store.get(keys[1]), given):
         return [Refusal.pass_withdrawn]
 
     ttl = int(args[7])
@@ -184,7 +195,7 @@ class Admission:
     burst_limit: int
     burst_window: float
     # The CAPTCHA's answer key, or the pass's withdrawal mark, with the answer given
-    # (upper case; "" for a pass) and the test answer ("" when none).
+    # (upper case; for a pass the time it was issued) and the test answer ("" when none).
     mode: str
     proof_key: str
     answer: str

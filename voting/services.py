@@ -269,9 +269,12 @@ class VotingService:
         """The store key that withdraws a voter's passes in a campaign."""
         return f"vpx:{campaign_id}:{voter}"
 
-    async def withdraw_pass(self, campaign_id: int, voter: str) -> None:
-        """Honour none of the voter's passes any more: the next vote needs a CAPTCHA."""
-        await self.store.set(self._withdrawn(campaign_id, voter), b"1", expires_in=PASS_LIFETIME)
+    async def withdraw_pass(self, campaign_id: int, voter: str, now: dt.datetime) -> None:
+        """Honour none of the voter's passes issued until ``now``: the next vote needs a
+        CAPTCHA (whose answer earns a new pass)."""
+        await self.store.set(
+            self._withdrawn(campaign_id, voter), repr(now.timestamp()), expires_in=PASS_LIFETIME
+        )
 
     def new_receipt(self) -> str:
         """A receipt: 15 random characters and 5 of signature, in groups of four."""
@@ -534,7 +537,7 @@ class VotingService:
         vote_pass: str | None = None
         if flags:  # the brushing checks held the vote: the next one needs a CAPTCHA
             with contextlib.suppress(StoreUnavailable):  # the vote is recorded: say so
-                await self.withdraw_pass(cid, voter)
+                await self.withdraw_pass(cid, voter, now)
         elif ballot.vote_pass:
             vote_pass = ballot.vote_pass
         else:
@@ -588,12 +591,14 @@ class VotingService:
         good (0 for a CAPTCHA) and when the CAPTCHA was handed out. A pass that is not
         this voter's for today, or no proof at all, is refused here."""
         cid, (category_id, allowance) = rules.campaign_id, target
-        issued_at = 0
+        issued_at, pass_issued = 0, ""
         if ballot.vote_pass:
             pass_left = self.pass_seconds_left(ballot.vote_pass, cid, voter, day, now)
             if not pass_left:
                 raise Invalid(CAPTCHA_REQUIRED, code="captcha_required")
             mode, proof_key = PASS_MODE, self._withdrawn(cid, voter)
+            # When the pass was issued (its expiry, less its lifetime): for the withdrawal.
+            pass_issued = str(int(ballot.vote_pass.split(".")[2]) - PASS_LIFETIME)
         elif ballot.captcha_id:
             pass_left, mode = 0, CAPTCHA_MODE
             answer_key, issued_at = self.captcha.answer_key(ballot.captcha_id)
@@ -607,7 +612,7 @@ class VotingService:
             burst_window=BURST_WINDOW,
             mode=mode,
             proof_key=proof_key,
-            answer=ballot.captcha_answer.strip().upper() if mode == CAPTCHA_MODE else "",
+            answer=ballot.captcha_answer.strip().upper() if mode == CAPTCHA_MODE else pass_issued,
             test_answer=self.captcha.test_answer or "",
             pass_lifetime=PASS_LIFETIME,
             once_key=once_key(cid, day, voter, ballot.candidate_id),

@@ -104,12 +104,16 @@ async def test_the_test_answer_solves_any_live_captcha(store: StateStore) -> Non
 
 
 async def test_a_withdrawn_pass_is_refused(store: StateStore) -> None:
-    a = admission(store, mode=PASS_MODE, proof="withdrawn", answer="")
+    # ``answer``: when the pass was issued; the mark: when the voter's passes were withdrawn.
+    a = admission(store, mode=PASS_MODE, proof="withdrawn", answer="1000")
     assert (await admit(store, a)).used == 1
-    await store.set("withdrawn", b"1")
-    b = admission(store, mode=PASS_MODE, proof="withdrawn", answer="", candidate=2)
+    await store.set("withdrawn", b"1000.5")
+    b = admission(store, mode=PASS_MODE, proof="withdrawn", answer="1000", candidate=2)
     assert await refusal(store, b) == (Refusal.pass_withdrawn, 0)
     assert await store.get("vd:voter:2") is None
+    # A pass earned by a CAPTCHA answered after the withdrawal is good.
+    c = admission(store, mode=PASS_MODE, proof="withdrawn", answer="1003", candidate=3)
+    assert (await admit(store, c)).used == 2
 
 
 async def test_reservations_are_all_or_nothing(store: StateStore) -> None:

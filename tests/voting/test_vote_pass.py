@@ -146,6 +146,14 @@ async def test_a_held_vote_withdraws_the_pass(api) -> None:
     assert body["status"] == "held" and body["vote_pass"] is None
     assert body["pass_expires_in"] is None
     assert_error(await with_pass(api, offices[2], token), 400, "captcha_required")
+    # A CAPTCHA answered later earns a new pass, which the withdrawal does not touch.
+    service.brushing = BrushingChecks(service.store)
+    after(api, dt.timedelta(seconds=30))
+    fresh = await vote(api, offices[2], headers=HOME)
+    assert fresh.status_code == 201 and fresh.json()["status"] == "counted", fresh.text
+    mediators = made["candidates"]["mediator"]
+    assert (await with_pass(api, mediators[0], fresh.json()["vote_pass"])).status_code == 201
+    assert_error(await with_pass(api, mediators[1], token), 400, "captcha_required")
 
 
 async def test_a_vote_with_neither_captcha_nor_pass_is_malformed(api) -> None:
