@@ -1,18 +1,31 @@
 """The audit log: every staff action that changes data, recorded in one line at the call site.
 
 await audit.record(actor, "campaign.update", campaign, before=old, after=new)
+
+The log is a hash chain like the vote ledger's: in id order, each entry's ``prev_hash``
+is the previous entry's ``entry_hash``, and its ``entry_hash`` is the SHA-256 of that and
+every field of its own (``entry_hash``). Entries are appended under one lock (a
+PostgreSQL advisory transaction lock; SQLite's single writer) in the transaction of the
+change they record, so an entry exists exactly when its change does. ``portal
+verify-audit`` walks the chain (``verify_chain``) and names the first entry whose hash or
+link does not hold: a row edited, deleted, inserted or moved in the database. A purge of
+entries older than the retention period (``purge``) removes the oldest entries only and
+records itself with the hash the kept chain now starts from.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from piccolo.table import Table
 
+from portal.db import advisory_lock, get_engine, write_transaction
 from portal.tables import AuditEntry
 
 # How the log names each action for people; the code stays visible beside it.
@@ -77,7 +90,29 @@ ACTION_LABELS = {
     "recheck.passed": "复核合格",
     "recheck.rectify": "复核限期整改",
     "recheck.rectified": "整改合格",
+    "audit.purge": "清理超过保存期限的审计日志",
 }
+
+# The chain's start, as the vote ledger's: 64 zeros.
+GENESIS = "0" * 64
+# The PostgreSQL advisory lock namespace of the audit chain ("Audt").
+AUDIT_LOCK = 0x41756474
+# The shortest retention the portal allows (等保 2.0: logs kept at least six months).
+MIN_RETENTION_DAYS = 180
+# The chained fields, in the order the hash covers them.
+CHAINED = (
+    "at",
+    "actor",
+    "actor_name",
+    "actor_role",
+    "action",
+    "object_type",
+    "object_id",
+    "object_label",
+    "before",
+    "after",
+    "network",
+)
 
 
 @dataclass(frozen=True)
@@ -122,6 +157,78 @@ def _label(obj: Table) -> str:
     return ""
 
 
+def _canonical_time(value: Any) -> str:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _canonical_json(value: Any) -> str:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return json.dumps(_jsonable(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def entry_hash(previous: str, row: dict[str, Any]) -> str:
+    """An entry's hash: SHA-256 of the previous hash and its fields, canonically written
+    (UTC time to the microsecond, JSON with sorted keys), so the stored row alone
+    recomputes it on either engine."""
+    fields = {
+        "at": _canonical_time(row["at"]),
+        "actor": row["actor"],
+        "actor_name": row["actor_name"],
+        "actor_role": row["actor_role"],
+        "action": row["action"],
+        "object_type": row["object_type"],
+        "object_id": row["object_id"],
+        "object_label": row["object_label"],
+        "before": _canonical_json(row["before"]),
+        "after": _canonical_json(row["after"]),
+        "network": row["network"],
+    }
+    text = previous + "|" + json.dumps(fields, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def _head() -> str:
+    last = (
+        await AuditEntry.select(AuditEntry.entry_hash)
+        .order_by(AuditEntry.id, ascending=False)
+        .first()
+        .run()
+    )
+    return last["entry_hash"] if last else GENESIS
+
+
+async def _append(rows: list[AuditEntry]) -> None:
+    await advisory_lock(AUDIT_LOCK, 0)
+    previous = await _head()
+    now = dt.datetime.now(dt.UTC)
+    for row in rows:
+        at = getattr(row, "at", None)
+        # The time is fixed here (not by the database) so the hash covers it.
+        row.at = at if isinstance(at, dt.datetime) else now
+        values = {name: getattr(row, name) for name in CHAINED}
+        values["before"] = _jsonable(values["before"])
+        values["after"] = _jsonable(values["after"])
+        row.prev_hash = previous
+        row.entry_hash = previous = entry_hash(previous, values)
+    await AuditEntry.insert(*rows).run()
+
+
+async def append(*rows: AuditEntry) -> None:
+    """Chain and insert entries, in the transaction already open or in one of their own."""
+    if not rows:
+        return
+    if get_engine().current_transaction.get() is not None:
+        await _append(list(rows))
+        return
+    async with write_transaction():
+        await _append(list(rows))
+
+
 async def record(
     actor: Actor,
     action: str,
@@ -137,7 +244,7 @@ async def record(
         label = label if label is not None else _label(obj)
     else:
         object_type, object_id = obj
-    await AuditEntry.insert(
+    await append(
         AuditEntry(
             actor=actor.staff_id,
             actor_name=actor.name[:100],
@@ -150,4 +257,157 @@ async def record(
             after=_jsonable(after) if after is not None else None,
             network=actor.network,
         )
-    ).run()
+    )
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """What walking the audit chain found: how many entries, and the first bad one."""
+
+    entries: int
+    head: str
+    bad_id: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.bad_id is None
+
+
+_READ_BATCH = 2000
+
+
+async def verify_chain() -> ChainCheck:
+    """Walk the whole log in id order, recomputing every hash and link."""
+    anchors = {GENESIS}
+    purges = (
+        AuditEntry.select(AuditEntry.after)
+        .where(AuditEntry.action == "audit.purge")
+        .output(load_json=True)
+    )
+    for purge_row in await purges.run():
+        start = (purge_row["after"] or {}).get("from_hash")
+        if isinstance(start, str):
+            anchors.add(start)
+    columns = [getattr(AuditEntry, name) for name in CHAINED]
+    previous: str | None = None
+    count, last_id = 0, 0
+    while True:
+        rows = (
+            await AuditEntry.select(
+                AuditEntry.id, AuditEntry.prev_hash, AuditEntry.entry_hash, *columns
+            )
+            .where(AuditEntry.id > last_id)
+            .order_by(AuditEntry.id)
+            .limit(_READ_BATCH)
+            .run()
+        )
+        if not rows:
+            break
+        for row in rows:
+            count += 1
+            last_id = row["id"]
+            if previous is None:
+                if row["prev_hash"] not in anchors:
+                    return ChainCheck(
+                        count, "", row["id"], "链的起点不是创世值，也不是任何一次清理记录的起点"
+                    )
+            elif row["prev_hash"] != previous:
+                return ChainCheck(
+                    count, "", row["id"], "与前一条目的哈希不相连（条目被删除、插入或移动）"
+                )
+            if entry_hash(row["prev_hash"], row) != row["entry_hash"]:
+                return ChainCheck(count, "", row["id"], "哈希与内容不符（条目被修改）")
+            previous = row["entry_hash"]
+    return ChainCheck(count, previous or GENESIS)
+
+
+@dataclass(frozen=True)
+class Purged:
+    entries: int
+    from_hash: str
+
+
+async def purge(actor: Actor, days: int, now: dt.datetime | None = None) -> Purged:
+    """Delete the oldest entries older than ``days`` (at least ``MIN_RETENTION_DAYS``) and
+    record the purge, with the hash the kept chain starts from, in the same transaction.
+    Only a run of the oldest entries goes: the chain after it stays whole."""
+    if days < MIN_RETENTION_DAYS:
+        raise ValueError(f"审计日志至少保存 {MIN_RETENTION_DAYS} 天。")
+    cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
+    async with write_transaction():
+        await advisory_lock(AUDIT_LOCK, 0)
+        first_kept = (
+            await AuditEntry.select(AuditEntry.id, AuditEntry.prev_hash)
+            .where(AuditEntry.at >= cutoff)
+            .order_by(AuditEntry.id)
+            .first()
+            .run()
+        )
+        if first_kept is None:
+            # Everything is older: keep the newest entry so the chain's head stays.
+            newest = (
+                await AuditEntry.select(AuditEntry.id, AuditEntry.prev_hash)
+                .order_by(AuditEntry.id, ascending=False)
+                .first()
+                .run()
+            )
+            first_kept = newest
+        if first_kept is None:
+            return Purged(0, GENESIS)
+        count = await AuditEntry.count().where(AuditEntry.id < first_kept["id"]).run()
+        if count:
+            await AuditEntry.delete().where(AuditEntry.id < first_kept["id"]).run()
+        await _append(
+            [
+                AuditEntry(
+                    actor=actor.staff_id,
+                    actor_name=actor.name[:100],
+                    actor_role=actor.role,
+                    action="audit.purge",
+                    object_type="audit_entry",
+                    object_id=str(first_kept["id"]),
+                    object_label="",
+                    before=None,
+                    after={
+                        "purged": count,
+                        "older_than": cutoff.isoformat(),
+                        "retention_days": days,
+                        "from_hash": first_kept["prev_hash"],
+                    },
+                    network=actor.network,
+                )
+            ]
+        )
+    return Purged(count, first_kept["prev_hash"])
+
+
+async def rechain(after_id: int) -> None:
+    """Recompute the chain of the entries after id ``after_id``. Only for the demo's data,
+    which dates the entries it has just written into the past (``results.demo``); the
+    portal itself never changes an entry."""
+    async with write_transaction():
+        await advisory_lock(AUDIT_LOCK, 0)
+        before = (
+            await AuditEntry.select(AuditEntry.entry_hash)
+            .where(AuditEntry.id <= after_id)
+            .order_by(AuditEntry.id, ascending=False)
+            .first()
+            .run()
+        )
+        previous = before["entry_hash"] if before else GENESIS
+        columns = [getattr(AuditEntry, name) for name in CHAINED]
+        rows = (
+            await AuditEntry.select(AuditEntry.id, *columns)
+            .where(AuditEntry.id > after_id)
+            .order_by(AuditEntry.id)
+            .run()
+        )
+        for row in rows:
+            digest = entry_hash(previous, row)
+            await (
+                AuditEntry.update({AuditEntry.prev_hash: previous, AuditEntry.entry_hash: digest})
+                .where(AuditEntry.id == row["id"])
+                .run()
+            )
+            previous = digest

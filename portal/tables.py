@@ -240,6 +240,10 @@ class AuditEntry(Table, tablename="audit_entry"):
     before = JSON(null=True, default=None)
     after = JSON(null=True, default=None)
     network = Varchar(length=64, default="")
+    # The tamper-evident chain (``portal.audit.entry_hash``): the previous entry's hash
+    # (in id order) and this entry's, which covers that and every field above.
+    prev_hash = Varchar(length=64, default="")
+    entry_hash = Varchar(length=64, default="")
 
 
 class StaffMessage(Table, tablename="staff_message"):

@@ -42,6 +42,7 @@ from nominations.demo.plans import Plan, build_plans, caption_of, check, nominat
 from nominations.demo.review import ensure_demo_review
 from nominations.demo.writer import storage_of, store_plans
 from nominations.tables import Nomination, Status
+from portal import audit
 from portal.audit import Actor
 from portal.db import write_transaction
 from portal.demo import (
@@ -298,6 +299,7 @@ async def _dated(actor: Actor, at: dt.datetime) -> AsyncIterator[None]:
         .where((AuditEntry.id > last) & (AuditEntry.actor_name == actor.name))
         .run()
     )
+    await audit.rechain(last)
 
 
 async def _phase(campaign: Campaign) -> Phase:
@@ -445,6 +447,7 @@ async def _date_review(campaign: Campaign) -> None:
         )
         .run()
     )
+    await audit.rechain(0)
 
 
 async def _load_finished_campaign(context: DemoContext) -> None:

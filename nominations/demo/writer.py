@@ -29,7 +29,7 @@ from nominations.tables import (
     Nomination,
     Status,
 )
-from portal import media
+from portal import audit, media
 from portal.audit import Actor
 from portal.db import write_transaction
 from portal.tables import (
@@ -226,7 +226,7 @@ async def insert_plans(
             entries.append(_audit_entry(plan, row))
         if documents:
             await Document.insert(*documents).run()
-        await AuditEntry.insert(*entries).run()
+        await audit.append(*entries)
     return True
 
 

@@ -112,6 +112,8 @@ def test_a_database_of_the_previous_release_migrates_forward_and_keeps_its_data(
         assert counts(url) == before
         infra.portal(env, "migrate")  # a second run finds nothing to do
         assert counts(url) == before
+        # The migration chained the release's audit entries: the chain verifies.
+        assert "审计日志哈希链完整" in infra.portal(env, "verify-audit").stdout
 
         server = infra.Server(env, tmp_path / "server.log")
         try:
