@@ -11,6 +11,7 @@ from portal.controllers.identity import SiteIdentityPages, SiteLogo
 from portal.controllers.messages import MessagePages
 from portal.controllers.preview import MarkdownPreview
 from portal.controllers.public import PublicPages
+from portal.controllers.security_status import SecurityStatusPages
 from portal.controllers.staff import CampaignAdmin, Dashboard
 from portal.controllers.staff_api import StaffCampaignApi
 from portal.controllers.view import SiteIcons, ViewSwitch
@@ -30,6 +31,7 @@ ROUTES = [
     SiteIdentityPages,
     SiteLogo,
     AuditLogPages,
+    SecurityStatusPages,
     MarkdownPreview,
     HealthChecks,
     ViewSwitch,

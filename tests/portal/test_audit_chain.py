@@ -13,6 +13,7 @@ import pytest
 from portal import audit
 from portal.tables import AuditEntry
 from tests import services
+from tests.helpers import login
 from tests.portal.test_cli import new_env, portal  # noqa: F401
 
 
@@ -83,3 +84,25 @@ async def test_a_purge_keeps_the_retention_records_itself_and_the_chain_still_ve
     await AuditEntry.delete().where(AuditEntry.action == "audit.purge").run()
     check = await audit.verify_chain()
     assert check.bad_id == kept[0]["id"], check
+
+
+@pytest.mark.usefixtures("staff")
+async def test_the_security_page_shows_the_chain_and_the_controls(client) -> None:  # type: ignore[no-untyped-def]
+    actor = audit.Actor(staff_id=None, name="admin", role="city_admin", network="192.0.2.1")
+    for label in ("一", "二", "三"):
+        await audit.record(actor, "campaign.update", ("campaign", 1), label=label)
+    await login(client, "auditor")
+    page = (await client.get("/staff/security")).text
+    assert "安全控制状态" in page and "二次验证" in page and "180 天" in page
+    assert "审计日志防篡改" in page and "完整" in page
+    assert "本机没有备份记录" in page
+
+    # An entry edited in the database: the page names it.
+    second = await AuditEntry.select(AuditEntry.id).where(AuditEntry.object_label == "二").run()
+    await (
+        AuditEntry.update({AuditEntry.network: "203.0.113.9"})
+        .where(AuditEntry.id == second[0]["id"])
+        .run()
+    )
+    page = (await client.get("/staff/security")).text
+    assert f"在条目 id {second[0]['id']} 处断开" in page
