@@ -11,8 +11,8 @@ from litestar.response import File
 from nominations import services
 from nominations.candidates import public_candidate
 from nominations.controllers.common import context_or_404
-from portal import media
-from portal.auth import requires
+from portal import audit, media
+from portal.auth import actor_of, requires
 from portal.errors import not_found
 from portal.tables import Role
 from portal.web.files import serve, upload_directory
@@ -44,6 +44,12 @@ class NominationFiles(Controller):
         found = await services.documents_of(ctx.nomination.id, document_id)
         if not found:
             raise not_found("找不到该材料。")
+        await audit.record(
+            actor_of(request),
+            "nomination.download",
+            ctx.nomination,
+            after={"file": found[0].filename},
+        )
         return serve(request, found[0].stored_name, filename=found[0].filename)
 
 

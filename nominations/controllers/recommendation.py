@@ -17,9 +17,9 @@ from nominations import recommendation
 from nominations.controllers.common import context_or_404
 from nominations.recommendation import DOCX
 from nominations.services import NominationError
-from portal import media
+from portal import audit, media
 from portal.audit import Actor
-from portal.auth import requires
+from portal.auth import actor_of, requires
 from portal.tables import Role
 from portal.web.files import upload_directory
 from portal.web.forms import files_of, read_limited
@@ -64,6 +64,10 @@ class RecommendationForms(Controller):
         form = await recommendation.form_of(ctx)
         photo = _photo(request, ctx.nomination.photo)
         data = await anyio.to_thread.run_sync(recommendation.docx_bytes, form, photo)
+        # The form carries the nominee's personal data: every export is audited.
+        await audit.record(
+            actor_of(request), "nomination.export", ctx.nomination, after={"file": form.filename}
+        )
         return Response(
             content=data,
             media_type=DOCX,

@@ -19,9 +19,9 @@ from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.response import File, Redirect, Template
 
-from portal import media
+from portal import audit, media
 from portal.audit import Actor
-from portal.auth import requires
+from portal.auth import actor_of, requires
 from portal.errors import not_found
 from portal.tables import Phase, Role
 from portal.web.files import serve, upload_directory
@@ -198,6 +198,13 @@ class ObjectionsAdmin(Controller):
         found = await objection_channels.attachment_of(campaign, objection_id, file_id)
         if found is None:
             raise not_found("找不到该附件。")
+        # An objector's file holds personal data: every download is audited.
+        await audit.record(
+            actor_of(request),
+            "objection.download",
+            ("objection", objection_id),
+            after={"file": found["filename"] or "附件"},
+        )
         return serve(request, found["stored_name"], filename=found["filename"] or "附件")
 
     @get("/{objection_id:int}/evidence", name="objection_evidence", guards=[CITY_READERS])
@@ -208,6 +215,12 @@ class ObjectionsAdmin(Controller):
         objection = await objections.objection_of(campaign, objection_id)
         if objection is None or not objection.evidence:
             raise not_found("找不到该证据材料。")
+        await audit.record(
+            actor_of(request),
+            "objection.download",
+            ("objection", objection_id),
+            after={"file": objection.evidence_name or "证据材料"},
+        )
         return serve(request, objection.evidence, filename=objection.evidence_name or "证据材料")
 
     @post("/{objection_id:int}/investigate", name="objection_investigate", guards=[CITY_ADMIN])

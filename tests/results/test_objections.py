@@ -343,6 +343,14 @@ async def test_evidence_pdf_or_image_is_kept_and_served_to_staff_only(
         assert served.content == content
     else:
         Image.open(io.BytesIO(served.content)).verify()  # re-encoded, still a picture
+    # The objector's file is personal data: the download is in the audit log.
+    [logged] = (
+        await AuditEntry.select(AuditEntry.actor_name, AuditEntry.after)
+        .where(AuditEntry.action == "objection.download")
+        .output(load_json=True)
+        .run()
+    )
+    assert logged == {"actor_name": staff["city_admin"], "after": {"file": filename}}
 
 
 @pytest.mark.parametrize(
