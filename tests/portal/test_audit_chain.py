@@ -106,3 +106,27 @@ async def test_the_security_page_shows_the_chain_and_the_controls(client) -> Non
     )
     page = (await client.get("/staff/security")).text
     assert f"在条目 id {second[0]['id']} 处断开" in page
+
+
+@pytest.mark.usefixtures("staff")
+async def test_the_auditor_exports_the_filtered_log_and_the_export_is_audited(client) -> None:  # type: ignore[no-untyped-def]
+    actor = audit.Actor(staff_id=None, name="admin", role="city_admin", network="192.0.2.1")
+    await audit.record(actor, "campaign.update", ("campaign", 1), label="=HYPERLINK(1)")
+    await audit.record(actor, "category.create", ("category", 2), label="类别")
+    await login(client, "auditor")
+    page = (await client.get("/staff/audit", params={"action": "campaign"})).text
+    assert "/staff/audit.csv?" in page
+    response = await client.get("/staff/audit.csv", params={"action": "campaign"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("id,at,actor_name")
+    assert len(lines) == 2 and "'=HYPERLINK(1)" in lines[1]
+    [logged] = await (
+        AuditEntry.select(AuditEntry.actor_name, AuditEntry.after)
+        .where(AuditEntry.action == "audit.export")
+        .output(load_json=True)
+        .run()
+    )
+    assert logged["actor_name"] == "auditor" and logged["after"]["action"] == "campaign"
+    assert (await audit.verify_chain()).ok

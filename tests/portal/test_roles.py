@@ -175,6 +175,7 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("GET",  "/icon-192.png"):                                           (Y, Y, Y, Y, Y),
     ("GET",  "/icon-512.png"):                                           (Y, Y, Y, Y, Y),
     ("GET",  "/staff/audit"):                                            (N, Y, N, N, Y),
+    ("GET",  "/staff/audit.csv"):                                        (N, Y, N, N, Y),
     # The security controls' state (等保 2.0): those who read the audit log.
     ("GET",  "/staff/security"):                                         (N, Y, N, N, Y),
     # The deeds and story editor's preview: those who write them (renders, stores nothing).
