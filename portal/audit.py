@@ -32,6 +32,7 @@ from portal.tables import AuditEntry
 ACTION_LABELS = {
     "staff.login": "登录",
     "staff.logout": "退出登录",
+    "staff.login_failed": "登录失败",
     "staff.create": "创建账号",
     "staff.active": "启用或停用账号",
     "staff.password": "修改密码",

@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_400_BAD_REQUEST
 from portal import audit, otp
 from portal import auth as sessions
 from portal.accounts import LoginFailed, authenticate, load_staff, signed_in
+from portal.audit import Actor
 from portal.auth import (
     ALL_STAFF,
     MUST_PAGES,
@@ -143,6 +144,15 @@ class AuthPages(Controller):
         try:
             verified = await authenticate(login_guard, username, password, network)
         except (LoginThrottled, LoginFailed) as exc:
+            # Every failed or throttled login is audited (the name as typed: it may be no
+            # account at all; only the audit log's readers see it).
+            await audit.record(
+                Actor(staff_id=None, name="未登录", network=network),
+                "staff.login_failed",
+                ("staff", ""),
+                label=username[:100],
+                after={"throttled": isinstance(exc, LoginThrottled)},
+            )
             return await _login_page(
                 request,
                 login_guard,

@@ -13,7 +13,7 @@ import pytest
 from portal import audit
 from portal.tables import AuditEntry
 from tests import services
-from tests.helpers import login
+from tests.helpers import login, post_form
 from tests.portal.test_cli import new_env, portal  # noqa: F401
 
 
@@ -130,3 +130,15 @@ async def test_the_auditor_exports_the_filtered_log_and_the_export_is_audited(cl
     )
     assert logged["actor_name"] == "auditor" and logged["after"]["action"] == "campaign"
     assert (await audit.verify_chain()).ok
+
+
+@pytest.mark.usefixtures("staff")
+async def test_a_failed_login_is_audited_with_the_name_as_typed(client) -> None:  # type: ignore[no-untyped-def]
+    response = await post_form(client, "/login", {"username": "nobody", "password": "wrong-1"})
+    assert response.status_code in (400, 401, 403)
+    [logged] = await (
+        AuditEntry.select(AuditEntry.object_label, AuditEntry.network)
+        .where(AuditEntry.action == "staff.login_failed")
+        .run()
+    )
+    assert logged["object_label"] == "nobody" and logged["network"]
