@@ -47,6 +47,11 @@ def timeline(campaign: Campaign) -> list[dict]:
 class PublicPages(Controller):
     include_in_schema = False
 
+    @get("/privacy", name="privacy")
+    async def privacy(self) -> Template:
+        """隐私声明: what the portal keeps of voters, objectors and nominees, and why."""
+        return Template("public/privacy.html")
+
     @get("/", name="home")
     async def home(self, extensions: NamedDependency[Extensions]) -> Template:
         campaigns = await public_campaigns_query().order_by(Campaign.year, ascending=False).run()

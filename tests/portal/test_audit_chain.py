@@ -142,3 +142,12 @@ async def test_a_failed_login_is_audited_with_the_name_as_typed(client) -> None:
         .run()
     )
     assert logged["object_label"] == "nobody" and logged["network"]
+
+
+async def test_the_privacy_notice_is_linked_from_every_page_footer(client) -> None:  # type: ignore[no-untyped-def]
+    home = await client.get("/")
+    assert '<a href="/privacy">隐私声明</a>' in home.text
+    page = await client.get("/privacy")
+    assert page.status_code == 200
+    for who in ("投票人", "异议人", "推荐对象"):
+        assert f"<h2>{who}" in page.text

@@ -107,6 +107,7 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     #                                                                     |  |  |  reviewer
     #                                                                     |  |  |  |  auditor
     ("GET",  "/"):                                                       (Y, Y, Y, Y, Y),
+    ("GET",  "/privacy"):                                                (Y, Y, Y, Y, Y),
     ("GET",  "/campaigns/{slug:str}"):                                   (Y, Y, Y, Y, Y),
     ("GET",  "/api/v1/campaigns"):                                       (Y, Y, Y, Y, Y),
     ("GET",  "/api/v1/campaigns/{slug:str}"):                            (Y, Y, Y, Y, Y),
