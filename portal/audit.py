@@ -94,6 +94,7 @@ ACTION_LABELS = {
     "audit.purge": "清理超过保存期限的审计日志",
     "audit.export": "导出审计日志",
     "objection.download": "下载异议材料（个人信息）",
+    "objection.reveal": "查看异议人完整联系电话",
     "nomination.export": "导出推荐审批表（个人信息）",
     "nomination.download": "下载证明材料（个人信息）",
 }

@@ -72,6 +72,17 @@ def site_address(request: Any, path: str | None = None) -> str:
         return path
 
 
+def mask_phone(value: str | None) -> str:
+    """A phone number as lists and pages show it to those who need not see it whole:
+    the first three and the last four characters (138****1234)."""
+    text = (value or "").strip()
+    if not text:
+        return ""
+    if len(text) < 8:
+        return "****"
+    return f"{text[:3]}****{text[-4:]}"
+
+
 def _configure(env: Environment) -> None:
     env.filters.update(
         localtime=localtime,
@@ -82,6 +93,7 @@ def _configure(env: Environment) -> None:
         role_label=Role.label_of,
         changes=changes,
         json_list=json_list,
+        mask_phone=mask_phone,
     )
     env.globals.update(
         PHASES=PHASE_ORDER,

@@ -223,6 +223,30 @@ class ObjectionsAdmin(Controller):
         )
         return serve(request, objection.evidence, filename=objection.evidence_name or "证据材料")
 
+    @post("/{objection_id:int}/reveal", name="objection_reveal", guards=[CITY_ADMIN])
+    async def reveal(
+        self,
+        request: Request,
+        actor: NamedDependency[Actor],
+        slug: FromPath[str],
+        objection_id: FromPath[int],
+    ) -> Redirect:
+        """The objector's phone number in full, once, for the administrator who handles
+        the objection: pages show it masked; each reveal is audited."""
+        campaign = await campaign_or_404(slug, request.user)
+        objection = await objections.objection_of(campaign, objection_id)
+        if objection is None:
+            raise not_found("找不到该异议。")
+        await audit.record(
+            actor, "objection.reveal", ("objection", objection_id), label=objection.receipt
+        )
+        flash(
+            request,
+            f"回执号 {objection.receipt} 的异议人联系电话：{objection.phone or '未留'}",
+            "info",
+        )
+        return Redirect(path=f"/staff/results/{campaign.slug}/objections")
+
     @post("/{objection_id:int}/investigate", name="objection_investigate", guards=[CITY_ADMIN])
     async def investigate(
         self,

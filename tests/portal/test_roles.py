@@ -272,6 +272,9 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
                                                                          (N, Y, N, N, Y),
     ("POST", "/staff/results/{slug:str}/objections/{objection_id:int}/investigate"):
                                                                          (N, Y, N, N, N),
+    # The objector's phone in full, for the administrator who handles it (audited).
+    ("POST", "/staff/results/{slug:str}/objections/{objection_id:int}/reveal"):
+                                                                         (N, Y, N, N, N),
     ("POST", "/staff/results/{slug:str}/objections/{objection_id:int}/uphold"):
                                                                          (N, Y, N, N, N),
     ("POST", "/staff/results/{slug:str}/objections/{objection_id:int}/dismiss"):
@@ -1308,6 +1311,9 @@ SHOWN_ELSEWHERE = {
     ("POST", "/staff/account/password"),
     ("POST", "/staff/account/otp"),
     ("POST", "/staff/accounts/locks/{lock_id:int}/lift"),
+    # Revealing an objector's phone changes no record but the audit log: shown (masked
+    # before, in full once after, audited) in tests/results/test_objections.py.
+    ("POST", "/staff/results/{slug:str}/objections/{objection_id:int}/reveal"),
 }
 
 
@@ -1320,7 +1326,7 @@ async def assert_takes_effect(client, staff, scene, folder, role, method, path) 
     if (method, path) in CHANGES_NOTHING:
         pytest.skip("stores nothing: tests/portal/test_preview.py")
     if (method, path) in SHOWN_ELSEWHERE:
-        pytest.skip("shown in tests/portal/test_messages.py or test_login_security.py")
+        pytest.skip("shown in test_messages.py, test_login_security.py or test_objections.py")
     await login(client, staff[role])
     await scene.concrete(method, path)  # the nominations exist before the snapshot
     await effective_state(path)

@@ -425,7 +425,8 @@ async def test_upheld_excludes_the_candidate_and_the_next_moves_up(client, notic
     await login(client, staff["city_admin"])
     listing = await client.get(STAFF)
     assert listing.status_code == 200
-    for shown in (objection.receipt, "王建国", "13919001234", "同村村民", CONTENT[:20]):
+    # The phone is masked on the list (revealed by an audited action: see below).
+    for shown in (objection.receipt, "王建国", "139****1234", "同村村民", CONTENT[:20]):
         assert shown in listing.text
     assert (await handle(client, objection.id, "investigate")).status_code in (302, 303)
     row = await Objection.objects().where(Objection.id == objection.id).first().run()
@@ -558,3 +559,30 @@ async def test_only_the_city_admin_handles_and_only_the_city_reads(
     row = await Objection.objects().where(Objection.id == objection.id).first().run()
     assert row.status == "received"
     assert await designated() == {"甲司法所", "乙司法所", "张调解员"}
+
+
+async def test_the_objectors_phone_is_masked_and_revealed_only_by_an_audited_action(
+    client, notice, staff
+) -> None:
+    objection = await object_directly(notice)
+    assert objection.phone == "13919001234"
+    await login(client, staff["auditor"])
+    page = (await client.get(STAFF)).text
+    assert "139****1234" in page and "13919001234" not in page
+    assert f"{objection.id}/reveal" not in page  # the auditor reads, masked
+    await client.post("/logout", data={"_csrf_token": await csrf_token(client)})
+
+    await login(client, staff["city_admin"])
+    page = (await client.get(STAFF)).text
+    assert "139****1234" in page and "13919001234" not in page
+    revealed = await post_form(client, f"{STAFF}/{objection.id}/reveal", {})
+    assert revealed.status_code in (302, 303), revealed.text[:300]
+    page = (await client.get(revealed.headers["location"])).text
+    assert "13919001234" in page  # once, in the notice after the reveal
+    [logged] = await (
+        AuditEntry.select(AuditEntry.actor_name, AuditEntry.object_id)
+        .where(AuditEntry.action == "objection.reveal")
+        .run()
+    )
+    assert logged == {"actor_name": staff["city_admin"], "object_id": str(objection.id)}
+    assert "13919001234" not in (await client.get(STAFF)).text
