@@ -298,9 +298,12 @@ async def import_bureaus(actor: Actor, data: bytes, root_id: int | None = None) 
         async with write_transaction():
             existing = {
                 r["name"]: r
+                # In the order they were made: problems are named in a stable order.
                 for r in await Bureau.select(
                     Bureau.id, Bureau.name, Bureau.level, Bureau.parent, Bureau.retired_at
-                ).run()
+                )
+                .order_by(Bureau.id)
+                .run()
             }
             problems = _check_tree(rows, existing)
             if root_id is not None and not problems:
