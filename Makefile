@@ -46,10 +46,10 @@ test: lint ## Lint, then the whole suite on SQLite and on PostgreSQL (both passe
 test-fast: $(STAMP) ## The edit-test loop: the suite on SQLite, without the browser tests
 	$(BIN)/pytest --db sqlite -m "not e2e"
 
-test-sqlite: $(STAMP) $(E2E_NODE) ## The suite on a fresh SQLite database, with the browser tests
+test-sqlite: $(STAMP) $(E2E_NODE) ## The suite on a fresh SQLite database, with the browser flows
 	$(BIN)/pytest --db sqlite
 
-test-postgres: $(STAMP) ## The suite on a fresh PostgreSQL database (the browser tests run in the SQLite pass)
+test-postgres: $(STAMP) $(E2E_NODE) ## The suite on a fresh PostgreSQL database (with the browser tests that check every page)
 	$(BIN)/pytest --db postgres
 
 bench: $(STAMP) ## Load benchmark: votes, the voters' paths (CAPTCHA + votes), CAPTCHA, vote page vs /healthz; writes bench/results.json

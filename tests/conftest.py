@@ -54,6 +54,11 @@ ENGINE_MARKERS = {
 # same answer on either engine: it runs in the SQLite pass only.
 DATABASE_FIXTURES = {"schema", "db_engine"}
 BROWSER_TESTS = "tests/e2e/"
+# The browser tests that go through every page (outside tools' checks, care mode) run in
+# the PostgreSQL pass, against a server on PostgreSQL; the flows in the SQLite pass. One
+# pass drives each (Chromium's CPU would be spent twice on the same pages), and the two
+# passes, run at once, take about as long as each other.
+BROWSER_TESTS_ON_POSTGRES = ("tests/e2e/test_accessibility.py", "tests/e2e/test_care_mode.py")
 NO_DATABASE = (
     "tests that use no database (no db, schema or db_engine fixture), run in the SQLite pass"
 )
@@ -65,7 +70,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     lines.append(f"deselected in this pass: tests marked {ENGINE_MARKERS[other]}")
     if config.getoption("--db") == "postgres":
         lines.append(f"deselected in this pass: {NO_DATABASE}")
-        lines.append("deselected in this pass: the browser tests (run in the SQLite pass)")
+        lines.append(
+            "deselected in this pass: the browser tests but "
+            f"{', '.join(BROWSER_TESTS_ON_POSTGRES)} (those run in the SQLite pass)"
+        )
+    else:
+        lines.append(f"deselected in this pass: {', '.join(BROWSER_TESTS_ON_POSTGRES)}")
     return lines
 
 
@@ -125,9 +135,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker(other):
             return True
         if BROWSER_TESTS in str(item.path):
-            # One pass drives the browser (Chromium's CPU would be spent twice on the same
-            # pages): the SQLite one, the engine of `make demo`, and the shorter pass.
-            return postgres
+            return postgres != str(item.path).endswith(BROWSER_TESTS_ON_POSTGRES)
         return postgres and not item.get_closest_marker("postgres_only") and not uses_database(item)
 
     deselected = [item for item in items if deselect(item)]
