@@ -112,6 +112,13 @@ def may_read(user: StaffUser, nomination: Nomination) -> bool:
     return user.role is Role.county_clerk and nomination.bureau == user.bureau_id
 
 
+def sees_phone_in_full(user: StaffUser, bureau_id: int) -> bool:
+    """Whether ``user`` sees a nomination's phone numbers whole: its own bureau's clerk,
+    who typed them. Everyone else sees them masked (138****1234); the organiser's
+    administrator may reveal them one nomination at a time, audited."""
+    return user.role is Role.county_clerk and bureau_id == user.bureau_id
+
+
 def scope_query(user: StaffUser, query: Any) -> Any:
     """Restrict a nomination query to what the user may read."""
     if user.role in (Role.city_admin, Role.auditor):

@@ -97,6 +97,8 @@ ACTION_LABELS = {
     "objection.reveal": "查看异议人完整联系电话",
     "nomination.export": "导出推荐审批表（个人信息）",
     "nomination.download": "下载证明材料（个人信息）",
+    "nomination.reveal": "查看推荐对象完整联系电话",
+    "nomination.export_list": "导出推荐对象名单（个人信息）",
 }
 
 # The chain's start, as the vote ledger's: 64 zeros.

@@ -20,6 +20,7 @@ from portal.identity import current_identity
 from portal.origin import absolute_url
 from portal.settings import PROJECT_ROOT
 from portal.tables import PHASE_ORDER, CategoryKind, Phase, Role
+from portal.text import mask_phone
 from portal.view import switch_url, view_of
 from portal.zones import zone_label
 
@@ -70,17 +71,6 @@ def site_address(request: Any, path: str | None = None) -> str:
         return absolute_url(request, path)
     except ValueError:
         return path
-
-
-def mask_phone(value: str | None) -> str:
-    """A phone number as lists and pages show it to those who need not see it whole:
-    the first three and the last four characters (138****1234)."""
-    text = (value or "").strip()
-    if not text:
-        return ""
-    if len(text) < 8:
-        return "****"
-    return f"{text[:3]}****{text[-4:]}"
 
 
 def _configure(env: Environment) -> None:

@@ -37,3 +37,14 @@ def line_error(label: str, text: str) -> str | None:
     if not found:
         return None
     return f"{label}含有不可见字符（{'、'.join(found[:3])}），多由复制粘贴带入，请删除后重新输入。"
+
+
+def mask_phone(value: str | None) -> str:
+    """A phone number as lists and pages show it to those who need not see it whole:
+    the first three and the last four characters (138****1234)."""
+    text = (value or "").strip()
+    if not text:
+        return ""
+    if len(text) < 8:
+        return "****"
+    return f"{text[:3]}****{text[-4:]}"

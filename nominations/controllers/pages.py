@@ -18,8 +18,8 @@ from nominations.controllers.common import FORM_MAX_BODY, context_or_404, discar
 from nominations.designees import Designee, copied, designees, earlier, taken
 from nominations.services import Context, NominationError
 from nominations.tables import DocumentKind, Status
+from portal import audit, media
 from portal import campaigns as campaign_svc
-from portal import media
 from portal.accounts import StaffUser
 from portal.audit import Actor
 from portal.auth import requires
@@ -325,6 +325,7 @@ class NominationPages(Controller):
                 "may_decide": user.role is Role.city_admin
                 and n.status == Status.submitted.value
                 and Phase(ctx.campaign.phase) in services.VETTING_PHASES,
+                "phones_in_full": services.sees_phone_in_full(user, n.bureau),
                 "errors": errors or {},
                 "statuses": Status,
                 "earlier": await earlier(n, ctx.category, ctx.campaign),
@@ -432,6 +433,23 @@ class NominationPages(Controller):
             "reject": "已作不通过处理。",
         }
         flash(request, labels[decision], "success")
+        return Redirect(path=f"/staff/nominations/{nomination_id}")
+
+    @post("/{nomination_id:int}/reveal", name="nomination_reveal", guards=[CITY_ADMIN])
+    async def reveal(
+        self, request: Request, actor: NamedDependency[Actor], nomination_id: FromPath[int]
+    ) -> Redirect:
+        """The nomination's phone numbers in full, once, for the organiser's administrator
+        who must call: pages and exports show them masked; each reveal is audited."""
+        ctx = await context_or_404(request.user, nomination_id)
+        n = ctx.nomination
+        phones = [
+            f"{f.label}：{getattr(n, f.key) or '未填写'}"
+            for f in fields.fields_for(ctx.category.kind)
+            if f.kind == "phone"
+        ]
+        await audit.record(actor, "nomination.reveal", n, label=n.name)
+        flash(request, f"「{n.name}」的{'；'.join(phones) or '联系电话：未填写'}", "info")
         return Redirect(path=f"/staff/nominations/{nomination_id}")
 
     @post("/shortlist", name="nomination_shortlist_many", guards=[CITY_ADMIN])

@@ -16,11 +16,13 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 from nominations import excel, fields, services
 from nominations.controllers.pages import current_campaign
 from nominations.tables import Nomination, Status
+from portal import audit
 from portal.audit import Actor
 from portal.auth import requires
 from portal.errors import not_found
 from portal.sheets import xlsx_response
 from portal.tables import Campaign, Category, Role
+from portal.text import mask_phone
 from portal.web.forms import files_of
 from portal.web.lookups import category_by_id_or_404
 
@@ -33,7 +35,8 @@ def file_error(message: str) -> excel.RowError:
 
 
 async def export_rows(user: Any, campaign: Campaign) -> list[dict[str, Any]]:
-    """The nominations this user may read, as rows for the workbook."""
+    """The nominations this user may read, as rows for the workbook: phone numbers whole
+    for the nominating bureau's own clerk, masked for everyone else."""
     query = Nomination.select(
         *Nomination.all_columns(),
         Nomination.bureau.short_name.as_alias("county"),
@@ -49,6 +52,10 @@ async def export_rows(user: Any, campaign: Campaign) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         item = {f.key: row[f.key] for f in fields.FIELDS}
+        if not services.sees_phone_in_full(user, row["bureau"]):
+            for f in fields.FIELDS:
+                if f.kind == "phone":
+                    item[f.key] = mask_phone(item[f.key]) or None
         item.update(
             id=row["id"],
             kind=row["kind"],
@@ -134,11 +141,17 @@ class NominationSheets(Controller):
         name="nomination_export",
         guards=[requires(Role.county_clerk, Role.city_admin, Role.auditor)],
     )
-    async def export(self, request: Request, campaign: FromQuery[str | None] = None) -> Response:
+    async def export(
+        self,
+        request: Request,
+        actor: NamedDependency[Actor],
+        campaign: FromQuery[str | None] = None,
+    ) -> Response:
         chosen = await current_campaign(campaign, request.user)
         if chosen is None:
             raise not_found("找不到该评选活动。")
         rows = await export_rows(request.user, chosen)
+        await audit.record(actor, "nomination.export_list", chosen, after={"rows": len(rows)})
         kinds = {row["category"]: row["kind"] for row in rows}
         # Times in the campaign's own zone, as its pages show them.
         data = await anyio.to_thread.run_sync(

@@ -22,6 +22,7 @@ from nominations.tables import Document, Nomination, Status
 from portal import media
 from portal.accounts import load_staff
 from portal.tables import AuditEntry, Campaign, Category, Phase, Staff
+from portal.text import mask_phone
 from tests.factories import actor_for
 from tests.helpers import csrf_token, login, post_form
 from tests.nominations.conftest import UNIT
@@ -463,6 +464,52 @@ async def test_each_countys_export_has_only_its_rows(
         assert {r["推荐单位"] for r in rows} == {county}
 
 
+async def test_phone_numbers_are_whole_for_their_clerk_masked_for_others_revealed_audited(
+    client, clerks, category, open_campaign, folder
+) -> None:
+    n = await submitted(clerks["anding"], category, folder, name="安定区甲司法所")
+    phone = n.contact_phone
+    masked = mask_phone(phone)
+    assert phone and masked != phone and masked.startswith(phone[:3])
+    export = f"/staff/nominations/export.xlsx?campaign={open_campaign.slug}"
+
+    async def exported() -> list:  # type: ignore[type-arg]
+        response = await client.get(export)
+        assert response.status_code == 200
+        ws = load_workbook(io.BytesIO(response.content))["司法所"]
+        header = [c.value for c in ws[1]]
+        return [
+            dict(zip(header, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)
+        ]
+
+    await login(client, "clerk")  # the nominating county's clerk, who typed it
+    page = await client.get(f"/staff/nominations/{n.id}")
+    assert phone in page.text and "显示完整号码" not in page.text
+    assert [r[LABEL["contact_phone"]] for r in await exported()] == [phone]
+
+    for username in ("auditor", "admin"):
+        await login(client, username)
+        page = await client.get(f"/staff/nominations/{n.id}")
+        assert page.status_code == 200
+        assert phone not in page.text and masked in page.text
+        assert ("显示完整号码" in page.text) is (username == "admin")
+        assert [r[LABEL["contact_phone"]] for r in await exported()] == [masked]
+    exports = await AuditEntry.count().where(AuditEntry.action == "nomination.export_list")
+    assert exports == 3
+
+    # The administrator reveals it: once, as a message, audited; the page stays masked.
+    revealed = await post_form(client, f"/staff/nominations/{n.id}/reveal", follow_redirects=True)
+    assert revealed.status_code == 200 and phone in revealed.text
+    assert phone not in (await client.get(f"/staff/nominations/{n.id}")).text
+    entry = await AuditEntry.objects().where(AuditEntry.action == "nomination.reveal").first()
+    assert (entry.object_id, entry.object_label) == (str(n.id), "安定区甲司法所")
+    # Nobody else may.
+    await login(client, "auditor")
+    refused = await post_form(client, f"/staff/nominations/{n.id}/reveal")
+    assert refused.status_code == 403
+    assert await AuditEntry.count().where(AuditEntry.action == "nomination.reveal") == 1
+
+
 # --- what the public sees -----------------------------------------------------------------
 
 
@@ -644,6 +691,8 @@ async def test_the_export_opens_and_matches_the_database(
                 expected = db[f.key]
                 if f.choices:
                     expected = f.choices.get(expected)
+                if f.kind == "phone":  # the administrator's export: masked
+                    expected = mask_phone(expected)
                 assert row[f.label] == (expected if expected != "" else None), f.key
             assert row["调解成功率"] == fields.success_rate(
                 db["disputes_mediated"], db["disputes_resolved"]

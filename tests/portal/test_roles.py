@@ -194,6 +194,8 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("POST", "/staff/nominations/{nomination_id:int}/submit"):           (N, N, Y, N, N),
     ("POST", "/staff/nominations/{nomination_id:int}/withdraw"):         (N, N, Y, N, N),
     ("POST", "/staff/nominations/{nomination_id:int}/decide"):           (N, Y, N, N, N),
+    # A nomination's phone numbers in full, for the organiser's administrator (audited).
+    ("POST", "/staff/nominations/{nomination_id:int}/reveal"):           (N, Y, N, N, N),
     ("POST", "/staff/nominations/shortlist"):                            (N, Y, N, N, N),
     # A reviewer reads the files of the candidates assigned to them (others are 404).
     ("GET",  "/staff/nominations/{nomination_id:int}/photo"):            (N, Y, Y, Y, Y),
@@ -1314,6 +1316,8 @@ SHOWN_ELSEWHERE = {
     # Revealing an objector's phone changes no record but the audit log: shown (masked
     # before, in full once after, audited) in tests/results/test_objections.py.
     ("POST", "/staff/results/{slug:str}/objections/{objection_id:int}/reveal"),
+    # ... and a nomination's: in tests/nominations/test_pages.py.
+    ("POST", "/staff/nominations/{nomination_id:int}/reveal"),
 }
 
 
@@ -1326,7 +1330,10 @@ async def assert_takes_effect(client, staff, scene, folder, role, method, path) 
     if (method, path) in CHANGES_NOTHING:
         pytest.skip("stores nothing: tests/portal/test_preview.py")
     if (method, path) in SHOWN_ELSEWHERE:
-        pytest.skip("shown in test_messages.py, test_login_security.py or test_objections.py")
+        pytest.skip(
+            "shown in test_messages.py, test_login_security.py, test_objections.py or "
+            "tests/nominations/test_pages.py"
+        )
     await login(client, staff[role])
     await scene.concrete(method, path)  # the nominations exist before the snapshot
     await effective_state(path)
