@@ -54,11 +54,11 @@ ENGINE_MARKERS = {
 # same answer on either engine: it runs in the SQLite pass only.
 DATABASE_FIXTURES = {"schema", "db_engine"}
 BROWSER_TESTS = "tests/e2e/"
-# The browser tests that go through every page (outside tools' checks, care mode) run in
-# the PostgreSQL pass, against a server on PostgreSQL; the flows in the SQLite pass. One
-# pass drives each (Chromium's CPU would be spent twice on the same pages), and the two
-# passes, run at once, take about as long as each other.
-BROWSER_TESTS_ON_POSTGRES = ("tests/e2e/test_accessibility.py", "tests/e2e/test_care_mode.py")
+# The browser test that goes through every page (axe-core) runs in the PostgreSQL pass,
+# against a server on PostgreSQL; the flows in the SQLite pass. One pass drives each
+# (Chromium's CPU would be spent twice on the same pages), and the two passes, run at
+# once, take about as long as each other.
+BROWSER_TESTS_ON_POSTGRES = ("tests/e2e/test_accessibility.py",)
 NO_DATABASE = (
     "tests that use no database (no db, schema or db_engine fixture), run in the SQLite pass"
 )
