@@ -2,8 +2,9 @@
 CDN) runs in every public page, in normal and care mode, on a phone (where the public
 opens its links), and in the staff pages a clerk, the vetting bureau and a reviewer use
 most, at a desk and on a phone; any `serious` or `critical` violation fails. Screenshots
-of every public page in both modes are kept under test-artifacts/pages/. On a 390 px phone, no table hides a column
-without a way to reach it, and no code or number breaks over two lines."""
+of every public page in both modes are kept under test-artifacts/pages/. On a 390 px
+phone, no table hides a column without a way to reach it, and no code or number breaks
+over two lines."""
 
 from __future__ import annotations
 
