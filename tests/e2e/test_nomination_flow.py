@@ -15,6 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from portal.text import mask_phone
 from tests.e2e import steps
 from tests.e2e.conftest import shot
 from tests.e2e.steps import CONTACT_PHONE, field, sign_in, sign_out
@@ -67,7 +68,12 @@ def test_nomination_is_returned_revised_and_shortlisted(
     shot(page, "nomination-city-list")
     page.get_by_role("link", name=NAME).click()
     expect(page).to_have_url(re.compile(rf"/staff/nominations/{nomination_id}$"))
-    expect(page.locator("main")).to_contain_text(CONTACT_PHONE)  # staff see the contact
+    # The city sees the contact's phone masked, and reveals it (audited) when it must call.
+    expect(page.locator("main")).to_contain_text(mask_phone(CONTACT_PHONE))
+    expect(page.locator("main")).not_to_contain_text(CONTACT_PHONE)
+    page.get_by_role("button", name="显示完整号码（记入审计日志）").click()
+    expect(page).to_have_url(re.compile(rf"/staff/nominations/{nomination_id}$"))
+    expect(page.locator("main")).to_contain_text(CONTACT_PHONE)
     page.get_by_label("意见").fill(RETURN_COMMENT)
     shot(page, "nomination-city-review")
     page.get_by_role("button", name="退回修改").click()
