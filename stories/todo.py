@@ -6,6 +6,8 @@ the user's scope only (``services.scope_query``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from portal.accounts import StaffUser
 from portal.tables import Role
 from portal.todo import Todo
@@ -13,11 +15,10 @@ from stories.services import scope_query
 from stories.tables import Story, StoryStatus
 
 
-async def _stories(user: StaffUser, statuses: tuple[StoryStatus, ...]) -> list[dict]:
-    query = Story.select(
-        Story.id, Story.title, Story.status, Story.reason, Story.bureau.parent.as_alias("parent")
-    ).where(
-        Story.status.is_in([s.value for s in statuses]) & (Story.by_county == True)  # noqa: E712
+async def _stories(user: StaffUser, statuses: tuple[StoryStatus, ...], *where: Any) -> list[dict]:
+    query = Story.select(Story.id, Story.title, Story.status, Story.reason).where(
+        Story.status.is_in([s.value for s in statuses]) & (Story.by_county == True),  # noqa: E712
+        *where,
     )
     return await (await scope_query(user, query)).order_by(Story.id).run()
 
@@ -35,11 +36,9 @@ async def reminders(user: StaffUser) -> list[Todo]:
             found.append(Todo(text, f"/staff/stories/{row['id']}"))
         return found
     if user.role is Role.city_admin:
-        waiting = [
-            row
-            for row in await _stories(user, (StoryStatus.submitted,))
-            if row["parent"] == user.bureau_id
-        ]
+        waiting = await _stories(
+            user, (StoryStatus.submitted,), Story.bureau.parent == user.bureau_id
+        )
         if waiting:
             return [Todo(f"{len(waiting)} 篇县区报送的典型案例待审核发布", "/staff/stories")]
     return []

@@ -427,12 +427,7 @@ class NominationPages(Controller):
             if exc.errors:
                 return await self._detail(request, ctx, exc.errors, HTTP_400_BAD_REQUEST)
             return Redirect(path=f"/staff/nominations/{nomination_id}")
-        labels = {
-            "shortlist": "已确定入围。",
-            "return": "已退回修改。",
-            "reject": "已作不通过处理。",
-        }
-        flash(request, labels[decision], "success")
+        flash(request, DECIDED_MESSAGES[decision], "success")
         return Redirect(path=f"/staff/nominations/{nomination_id}")
 
     @post("/{nomination_id:int}/reveal", name="nomination_reveal", guards=[CITY_ADMIN])
