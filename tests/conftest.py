@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import os
 import secrets
 import shutil
@@ -222,6 +223,8 @@ class DemoTemplate:
 
     database: str
     var_dir: Path
+    # When the load ended: the demo's votes run up to this moment, not to a test's now.
+    loaded_at: dt.datetime
 
     @contextlib.asynccontextmanager
     async def copy(self, var_dir: Path) -> AsyncIterator[None]:
@@ -275,15 +278,16 @@ async def demo_template(
     folder = tmp_path_factory.mktemp("demo")
     await empty_database()
     await load_demo(folder / "var", demo_steps())
+    loaded_at = dt.datetime.now(dt.UTC)
     engine: Any = get_engine()
     if is_sqlite(engine):
-        template = DemoTemplate(str(folder / "demo.sqlite3"), folder / "var")
+        template = DemoTemplate(str(folder / "demo.sqlite3"), folder / "var", loaded_at)
         _sqlite_backup(engine.path, template.database)
         await empty_database()
         yield template
         return
     own = engine.config["dsn"].rpartition("/")[2]
-    template = DemoTemplate(f"{own}_demo", folder / "var")
+    template = DemoTemplate(f"{own}_demo", folder / "var", loaded_at)
     services.admin_sql(
         _STATE["postgres"], f'CREATE DATABASE "{template.database}" TEMPLATE "{own}"'
     )

@@ -109,6 +109,8 @@ def test_the_page_warns_a_minute_before_an_idle_session_ends(page: Page) -> None
     page.clock.install()
     sign_in(page, "reviewer-tongwei")
     expect(page).to_have_url(re.compile(r"/staff$"))
+    # The timers are set by a deferred script: the clock moves only once it has run.
+    page.wait_for_load_state("load")
     warning = page.locator("#session-warning")
     expect(warning).to_be_hidden()
     page.clock.fast_forward("28:00")

@@ -16,6 +16,7 @@ from portal.cli import demo_steps
 from portal.demo import DEMO_SLUG, load_demo
 from portal.stores import MemoryStateStore
 from portal.tables import Campaign, Category
+from tests.conftest import DemoTemplate
 from tests.voting.conftest import make_voting_campaign
 from voting.brushing import RULE_LABELS, BrushingChecks
 from voting.captcha import CaptchaService
@@ -48,8 +49,11 @@ async def demo(demo_loaded: Path) -> Campaign:
     return await Campaign.objects().where(Campaign.slug == DEMO_SLUG).first().run()
 
 
-async def test_the_demo_opens_with_a_week_of_chained_votes(demo: Campaign) -> None:
-    now = dt.datetime.now(dt.UTC)
+async def test_the_demo_opens_with_a_week_of_chained_votes(
+    demo: Campaign, demo_template: DemoTemplate
+) -> None:
+    # The votes run up to the demo's load, which may be on the day before the test's.
+    now = demo_template.loaded_at
     opens = demo.voting_opens_at
     assert opens.astimezone(ZONE).time() == dt.time(9)
     assert 5 < (now - opens).total_seconds() / 86400 < 7
@@ -72,7 +76,10 @@ async def test_the_demo_opens_with_a_week_of_chained_votes(demo: Campaign) -> No
     days = Counter(row["day"] for row in rows)
     first, last = opens.astimezone(ZONE).date(), now.astimezone(ZONE).date()
     expected = [str(first + dt.timedelta(days=n)) for n in range((last - first).days + 1)]
-    assert sorted(days) == expected
+    if now.astimezone(ZONE).hour == 0:  # a load just after midnight: today may be empty
+        assert sorted(days) in (expected, expected[:-1])
+    else:
+        assert sorted(days) == expected
     counted = [row for row in rows if row["status"] == "counted"]
     hours = Counter(row["cast_ts"].astimezone(ZONE).hour for row in counted)
     assert sum(hours[h] for h in (19, 20, 21)) > 5 * sum(hours[h] for h in (2, 3, 4))
