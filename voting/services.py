@@ -239,18 +239,25 @@ class VotingService:
     def _pass_signature(self, voter: str, payload: str) -> str:
         return base64.urlsafe_b64encode(self._mac(f"pass|{voter}|{payload}")[:18]).decode()
 
+    def _pass_expiry(self, token: str, campaign_id: int, voter: str, day: str) -> int | None:
+        """When ``token`` expires (a Unix time) if it is this voter's pass for this
+        campaign and day; ``None`` if it is forged, another voter's or network's, or
+        another day's."""
+        parts = token.split(".")
+        if len(parts) != 4 or parts[0] != str(campaign_id) or parts[1] != day:
+            return None
+        expected = self._pass_signature(voter, ".".join(parts[:3]))
+        if not hmac.compare_digest(parts[3], expected) or not parts[2].isdigit():
+            return None
+        return int(parts[2])
+
     def pass_seconds_left(
         self, token: str, campaign_id: int, voter: str, day: str, now: dt.datetime
     ) -> int:
         """How long ``token`` stays good for this voter, campaign and day (0: not at all:
         forged, another voter's or network's, another day's, or expired)."""
-        parts = token.split(".")
-        if len(parts) != 4 or parts[0] != str(campaign_id) or parts[1] != day:
-            return 0
-        expected = self._pass_signature(voter, ".".join(parts[:3]))
-        if not hmac.compare_digest(parts[3], expected) or not parts[2].isdigit():
-            return 0
-        return max(0, int(parts[2]) - int(now.timestamp()))
+        expires = self._pass_expiry(token, campaign_id, voter, day)
+        return 0 if expires is None else max(0, expires - int(now.timestamp()))
 
     def pass_left_for(
         self, token: str | None, campaign_id: int, timezone: str, voter_cookie: str, network: str
@@ -593,12 +600,13 @@ class VotingService:
         cid, (category_id, allowance) = rules.campaign_id, target
         issued_at, pass_issued = 0, ""
         if ballot.vote_pass:
-            pass_left = self.pass_seconds_left(ballot.vote_pass, cid, voter, day, now)
-            if not pass_left:
+            expires = self._pass_expiry(ballot.vote_pass, cid, voter, day)
+            if expires is None or expires <= int(now.timestamp()):
                 raise Invalid(CAPTCHA_REQUIRED, code="captcha_required")
+            pass_left = expires - int(now.timestamp())
             mode, proof_key = PASS_MODE, self._withdrawn(cid, voter)
             # When the pass was issued (its expiry, less its lifetime): for the withdrawal.
-            pass_issued = str(int(ballot.vote_pass.split(".")[2]) - PASS_LIFETIME)
+            pass_issued = str(expires - PASS_LIFETIME)
         elif ballot.captcha_id:
             pass_left, mode = 0, CAPTCHA_MODE
             answer_key, issued_at = self.captcha.answer_key(ballot.captcha_id)
