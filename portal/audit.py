@@ -40,6 +40,7 @@ ACTION_LABELS = {
     "staff.unlock": "解除登录锁定",
     "staff.otp_enrol": "开启二次验证",
     "staff.otp_reset": "重置二次验证",
+    "staff.otp_recovery_renew": "更换恢复码",
     "campaign.create": "创建评选活动",
     "campaign.update": "修改活动设置",
     "campaign.phase": "变更活动阶段",

@@ -5,7 +5,8 @@ code, and ten one-time recovery codes kept only as hashes.
 Required for administrators and auditors in production (``PORTAL_ENV=production``), for
 every staff account with ``PORTAL_OTP_ALL_STAFF``; optional elsewhere (development, the
 demo). An administrator may reset an account's second factor (audited); its owner then
-enrols again.
+enrols again. Its owner may replace the recovery codes (with a current code from the
+app), e.g. when few are left.
 """
 
 from __future__ import annotations
@@ -107,11 +108,45 @@ async def verify(store: StateStore, staff_id: int, code: str) -> bool:
         return False
     typed = _digits(code)
     if typed.isdigit() and len(typed) == 6:
-        if not code_matches(row["otp_secret"], typed):
-            return False
-        # A code seen (by a shoulder or a proxy) cannot be replayed within its window.
-        return await store.set_if_absent(f"otp-used:{staff_id}:{typed}", "1", expires_in=120)
+        return await _fresh_code(store, staff_id, row["otp_secret"], typed)
     return await _use_recovery(staff_id, typed)
+
+
+async def _fresh_code(store: StateStore, staff_id: int, secret: str, code: str) -> bool:
+    """Whether ``code`` is the current TOTP code of ``secret``, seen for the first time:
+    a code seen (by a shoulder or a proxy) cannot be replayed within its window."""
+    if not code_matches(secret, code):
+        return False
+    return await store.set_if_absent(f"otp-used:{staff_id}:{code}", "1", expires_in=120)
+
+
+async def regenerate_recovery(store: StateStore, staff_id: int, code: str) -> list[str] | None:
+    """Ten new recovery codes in place of the account's unused ones (audited), once
+    ``code`` proves the owner holds the authenticator app: a recovery code does not do.
+    ``None``: no second factor, or the code was wrong or used already."""
+    row = (
+        await Staff.select(Staff.username, Staff.role, Staff.otp_secret)
+        .where(Staff.id == staff_id)
+        .first()
+        .run()
+    )
+    if row is None or not row["otp_secret"]:
+        return None
+    if not await _fresh_code(store, staff_id, row["otp_secret"], _digits(code)):
+        return None
+    codes, hashes = new_recovery_codes()
+    async with write_transaction():
+        before = await recovery_left(staff_id)
+        await Staff.update({Staff.otp_recovery: hashes}).where(Staff.id == staff_id).run()
+        await audit.record(
+            Actor(staff_id=staff_id, name=row["username"], role=row["role"]),
+            "staff.otp_recovery_renew",
+            ("staff", staff_id),
+            label=row["username"],
+            before={"recovery_left": before},
+            after={"recovery_left": len(codes)},
+        )
+    return codes
 
 
 async def _use_recovery(staff_id: int, code: str) -> bool:

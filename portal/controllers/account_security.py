@@ -1,16 +1,20 @@
 """A staff member's own account security: the last logins, the password (changed when
 due or at first login) and the second factor (enrolled with a QR code; recovery codes
-shown once)."""
+shown once, and replaced by the owner with a current code)."""
 
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from portal import accounts, otp
 from portal.auth import ALL_STAFF, finish_must, requires
+from portal.errors import retry_headers, status_of
+from portal.lockout import LoginGuard, LoginThrottled
+from portal.network import client_network
 from portal.passwords import RULES
 from portal.tables import Staff
 from portal.web.qr import qr_png
@@ -113,6 +117,29 @@ class AccountSecurityPages(Controller):
         finish_must(request, "otp")
         return Template("staff/otp_codes.html", context={"codes": codes})
 
+    @post("/otp/recovery", name="my_otp_recovery")
+    async def otp_recovery(
+        self, request: Request, login_guard: NamedDependency[LoginGuard]
+    ) -> Template | Redirect:
+        """New recovery codes in place of the unused ones, for a current code of the app.
+        Wrong codes count as failed logins (a taken-over session cannot guess on)."""
+        account = await _account(request.user.id)
+        if not account["otp_secret"]:
+            return Redirect(path="/staff/account/otp")
+        network = client_network(request)
+        try:
+            await login_guard.standing(account["username"], network)
+        except LoginThrottled as exc:
+            return await self._otp_page(request, exc.message, status_of(exc), retry_headers(exc))
+        code = str((await request.form()).get("code") or "")[:20]
+        codes = await otp.regenerate_recovery(request.app.state.stores.state, request.user.id, code)
+        if codes is None:
+            await login_guard.failed(account["username"], network)
+            return await self._otp_page(
+                request, "验证码不正确或已使用：请输入身份验证器应用中当前显示的 6 位数字。"
+            )
+        return Template("staff/otp_codes.html", context={"codes": codes, "renewed": True})
+
     @get("/otp/qr.png", name="my_otp_qr")
     async def otp_qr(self, request: Request) -> Response:
         uri = otp.provisioning_uri(_pending_secret(request), request.user.username)
@@ -122,7 +149,12 @@ class AccountSecurityPages(Controller):
         )
 
     @staticmethod
-    async def _otp_page(request: Request, error: str) -> Template:
+    async def _otp_page(
+        request: Request,
+        error: str,
+        status_code: int = HTTP_400_BAD_REQUEST,
+        headers: dict[str, str] | None = None,
+    ) -> Template:
         account = await _account(request.user.id)
         secret = "" if account["otp_secret"] else _pending_secret(request)
         return Template(
@@ -135,5 +167,6 @@ class AccountSecurityPages(Controller):
                 "must": request.session.get("must") == "otp",
                 "recovery_left": await otp.recovery_left(request.user.id),
             },
-            status_code=HTTP_400_BAD_REQUEST if error else 200,
+            status_code=status_code if error else 200,
+            headers=headers,
         )

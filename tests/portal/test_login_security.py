@@ -411,6 +411,72 @@ async def test_enrolment_then_login_with_a_code_and_with_recovery_codes(portal) 
     assert "staff.otp_enrol" in actions
 
 
+async def test_the_owner_replaces_the_recovery_codes_with_a_current_code(portal) -> None:
+    async with browser(portal) as client:
+        await login(client, "reviewer")
+        secret, old = await enrol(client)
+        page = await client.get("/staff/account/otp")
+        assert "/staff/account/otp/recovery" in page.text and "更换恢复码" in page.text
+
+        # Neither a wrong code nor a recovery code does: each is refused, changes nothing
+        # and counts as a failure.
+        for code in ("123456", old[0]):
+            refused = await post_form(client, "/staff/account/otp/recovery", {"code": code})
+            assert refused.status_code == 400 and "验证码不正确或已使用" in refused.text
+        stored = await _stored_recovery("reviewer")
+        assert len(stored) == 10
+
+        # A fresh code of the next step gets ten new codes; the old ones no longer work.
+        fresh = pyotp.TOTP(secret).at(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30))
+        renewed = await post_form(client, "/staff/account/otp/recovery", {"code": fresh})
+        assert renewed.status_code == 200 and "恢复码已更换" in renewed.text
+        new = re.findall(r"<code>([0-9a-f]{5}-[0-9a-f]{5})</code>", renewed.text)
+        assert len(set(new)) == 10 and not set(new) & set(old)
+        assert len(set(await _stored_recovery("reviewer")) - set(stored)) == 10
+        # The code is not taken twice.
+        again = await post_form(client, "/staff/account/otp/recovery", {"code": fresh})
+        assert again.status_code == 400
+        await post_form(client, "/logout")
+        await login(client, "reviewer")
+        assert (await post_form(client, "/login/otp", {"code": old[1]})).status_code == 400
+        assert (await post_form(client, "/login/otp", {"code": new[0]})).status_code in (302, 303)
+    entries = (
+        await AuditEntry.select(AuditEntry.actor_name, AuditEntry.before, AuditEntry.after)
+        .where(AuditEntry.action == "staff.otp_recovery_renew")
+        .output(load_json=True)
+        .run()
+    )
+    assert [(e["actor_name"], e["before"], e["after"]) for e in entries] == [
+        ("reviewer", {"recovery_left": 10}, {"recovery_left": 10})
+    ]
+
+
+async def test_guessing_codes_for_new_recovery_codes_locks_like_failed_logins(portal) -> None:
+    async with browser(portal) as client:
+        await login(client, "reviewer")
+        secret, _ = await enrol(client)
+        for _ in range(5):
+            await post_form(client, "/staff/account/otp/recovery", {"code": "000000"})
+        assert await LoginLock.exists().where(LoginLock.username == "reviewer").run()
+        fresh = pyotp.TOTP(secret).at(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30))
+        refused = await post_form(client, "/staff/account/otp/recovery", {"code": fresh})
+        assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert (
+        not await AuditEntry.exists().where(AuditEntry.action == "staff.otp_recovery_renew").run()
+    )
+
+
+async def _stored_recovery(username: str) -> list[str]:
+    row = (
+        await Staff.select(Staff.otp_recovery)
+        .where(Staff.username == username)
+        .output(load_json=True)
+        .first()
+        .run()
+    )
+    return row["otp_recovery"]
+
+
 async def test_an_administrator_resets_a_second_factor_audited(portal) -> None:
     secret = pyotp.random_base32()
     await Staff.update({Staff.otp_secret: secret}).where(Staff.username == "clerk").run()

@@ -51,6 +51,7 @@ from portal.tables import (
 )
 from portal.templating import form_time
 from results import services as results
+from results.register import today_in
 from results.tables import (
     Designation,
     Objection,
@@ -125,6 +126,7 @@ ACCESS: dict[tuple[str, str], tuple[bool, bool, bool, bool, bool]] = {
     ("POST", "/staff/account/password"):                                 (N, Y, Y, Y, Y),
     ("GET",  "/staff/account/otp"):                                      (N, Y, Y, Y, Y),
     ("POST", "/staff/account/otp"):                                      (N, Y, Y, Y, Y),
+    ("POST", "/staff/account/otp/recovery"):                             (N, Y, Y, Y, Y),
     ("GET",  "/staff/account/otp/qr.png"):                               (N, Y, Y, Y, Y),
     ("GET",  "/staff"):                                                  (N, Y, Y, Y, Y),
     # Each staff member's own in-site messages (another's message is 404 to them).
@@ -975,8 +977,8 @@ async def payload(method: str, path: str, scene: Scene) -> tuple[dict, dict | No
             "resolution": "经核查，反映的问题不属实。"
         },
         "/staff/rechecks/new": {
-            "year": str(dt.date.today().year),
-            "deadline": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+            "year": str(today_in().year),
+            "deadline": (today_in() + dt.timedelta(days=30)).isoformat(),
         },
         "/staff/rechecks/{recheck_id:int}/items/{item_id:int}/report": {
             **RECHECK_REPORT,
@@ -1312,6 +1314,7 @@ SHOWN_ELSEWHERE = {
     # in tests/portal/test_login_security.py (here their empty bodies change nothing).
     ("POST", "/staff/account/password"),
     ("POST", "/staff/account/otp"),
+    ("POST", "/staff/account/otp/recovery"),
     ("POST", "/staff/accounts/locks/{lock_id:int}/lift"),
     # Revealing an objector's phone changes no record but the audit log: shown (masked
     # before, in full once after, audited) in tests/results/test_objections.py.
