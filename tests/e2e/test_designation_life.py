@@ -16,6 +16,7 @@ from urllib.parse import unquote
 from playwright.sync_api import Page, expect
 
 from portal.web.qr import qr_png
+from results.register import today_in
 from tests.e2e.conftest import on_server_database, shot
 from tests.e2e.steps import publish_notice, sign_in
 from tests.e2e.test_voting_flow import phone_context
@@ -34,7 +35,7 @@ def tally_and_notice(admin: Page) -> None:
 
 
 def recheck_and_revoke(admin: Page, browser, server: str) -> None:  # type: ignore[no-untyped-def]
-    today = dt.date.today()
+    today = today_in()
     admin.goto("/staff/rechecks/new")
     admin.get_by_label("复核年度").fill(str(today.year))
     admin.get_by_label("报送截止日期").fill((today + dt.timedelta(days=14)).isoformat())

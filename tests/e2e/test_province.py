@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from results.register import today_in
 from tests.e2e import steps
 from tests.e2e.conftest import CAPTCHA_TEST_ANSWER, installation, on_server_database, shot
 from tests.e2e.steps import CategorySpec, publish_notice
@@ -179,9 +180,7 @@ def test_a_province_above_two_cities(browser, gansu, opened, tmp_path: Path) -> 
     picked = steps.submit_nomination(nominator, "甘肃省司法厅")
     steps.move_phase(province, PROVINCE_SLUG, "资格审核")
     province.goto(f"/staff/nominations/{picked}")
-    expect(province.locator(".flash-info")).to_contain_text(
-        f"经定西市司法局{dt.date.today().year}年"
-    )
+    expect(province.locator(".flash-info")).to_contain_text(f"经定西市司法局{today_in().year}年")
     expect(province.locator(".flash-info")).to_contain_text(DOCUMENT_NO)
     shot(province, "province-03-vetting")
 
