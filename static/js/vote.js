@@ -147,6 +147,7 @@
     var done = part("done");
     var image = part("image");
     var audio = part("audio");
+    var player = part("player");
     var message = part("message");
     var submit = part("submit");
     var inputs = part("inputs");
@@ -301,6 +302,7 @@
             image.src = result.data.image_url;
             image.alt = "验证码图片（看不清可换一张或听语音验证码）";
             audio.href = result.data.audio_url;
+            audio.textContent = "听语音验证码";
             setAsking(true);
             answer.value = "";
             answer.focus();
@@ -466,10 +468,30 @@
       say("");
       loadCaptcha();
     });
+    // The spoken CAPTCHA plays in the dialog, from the start at every tap (再听一遍).
+    // Where the browser cannot play WAV the link opens the recording; where it refuses
+    // to play, the player's own controls are shown.
     audio.addEventListener("click", function (event) {
       if (!state.captchaId) {
         event.preventDefault();
+        return;
       }
+      if (!player.canPlayType("audio/wav")) {
+        return;
+      }
+      event.preventDefault();
+      if (player.getAttribute("src") !== audio.getAttribute("href")) {
+        player.src = audio.getAttribute("href");
+      }
+      player.currentTime = 0;
+      var playing = player.play();
+      if (playing && playing.catch) {
+        playing.catch(function () {
+          player.controls = true;
+          player.hidden = false;
+        });
+      }
+      audio.textContent = "再听一遍";
     });
     part("copy").addEventListener("click", function () {
       copyText(part("receipt").textContent, part("copy"));
