@@ -303,6 +303,7 @@
             image.alt = "验证码图片（看不清可换一张或听语音验证码）";
             audio.href = result.data.audio_url;
             audio.textContent = "听语音验证码";
+            player.pause(); // the last challenge's recording, if still playing
             setAsking(true);
             answer.value = "";
             answer.focus();
@@ -510,6 +511,7 @@
     dialog.addEventListener("close", function () {
       state.loading++; // ignore CAPTCHA answers still on their way
       state.captchaId = null;
+      player.pause();
       if (state.opener && document.contains(state.opener)) {
         state.opener.focus();
       }
