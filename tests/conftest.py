@@ -256,15 +256,6 @@ class DemoTemplate:
             services.admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def current_database_url() -> str:
-    """The URL of the database the run's engine is bound to now (within
-    ``DemoTemplate.copy``: the copy), for a `portal` command run on it."""
-    from portal.db import get_engine, is_sqlite
-
-    engine: Any = get_engine()
-    return f"sqlite:///{engine.path}" if is_sqlite(engine) else engine.config["dsn"]
-
-
 def _sqlite_backup(source: str, target: str) -> None:
     """Replace the SQLite database ``target`` with a copy of ``source`` (a consistent
     copy, whatever the write-ahead log holds)."""

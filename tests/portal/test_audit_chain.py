@@ -13,7 +13,6 @@ import pytest
 from portal import audit
 from portal.tables import AuditEntry
 from tests import services
-from tests.conftest import current_database_url
 from tests.helpers import login, post_form
 from tests.portal.test_cli import new_env, portal  # noqa: F401
 
@@ -29,12 +28,9 @@ def execute(env: dict[str, str], statement: str) -> None:
         services.admin_sql(url, statement)
 
 
-async def test_verify_audit_passes_on_the_demo_and_names_an_edited_entry(  # type: ignore[no-untyped-def]
-    new_env,  # noqa: F811
-    demo_loaded,
-) -> None:
-    # The demo as `portal demo` loads it (the run's copy), checked by the command.
-    env = {**new_env(), "DATABASE_URL": current_database_url()}
+def test_verify_audit_passes_on_the_demo_and_names_an_edited_entry(new_env) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    env = new_env()
+    assert portal(env, "demo", "--no-serve").returncode == 0
     good = portal(env, "verify-audit")
     assert good.returncode == 0, good.stderr
     assert "审计日志哈希链完整" in good.stdout
